@@ -1,0 +1,81 @@
+#include "benchlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t b_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double b_median(const double *v, size_t n)
+{
+	double *c = malloc(n * sizeof *c), m;
+
+	if (!c)
+		abort();
+	memcpy(c, v, n * sizeof *c);
+	qsort(c, n, sizeof *c, cmp_double);
+	m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+	free(c);
+	return m;
+}
+
+void b_result(const char *name, double value, const char *unit,
+	      const char *base_name, double base)
+{
+	printf("RESULT %s %.4g %s baseline=%s %.4g ratio=%.3f\n", name, value,
+	       unit, base_name, base, base > 0 ? value / base : 0.0);
+	fflush(stdout);
+}
+
+void b_touch(void *p, size_t len, unsigned char val)
+{
+	volatile unsigned char *c = p;
+
+	for (size_t i = 0; i < len; i += 4096)
+		c[i] = val;
+}
+
+size_t b_size_arg(const char *s, size_t def)
+{
+	char *end;
+	double v;
+
+	if (!s)
+		return def;
+	v = strtod(s, &end);
+	switch (*end) {
+	case 'K': case 'k': v *= 1024; break;
+	case 'M': case 'm': v *= 1024 * 1024; break;
+	case 'G': case 'g': v *= 1024.0 * 1024 * 1024; break;
+	default: break;
+	}
+	return v > 0 ? (size_t)v : def;
+}
+
+size_t b_rss(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}

@@ -1,0 +1,35 @@
+/*
+ * Helpers for libcow's benchmarks. Every benchmark measures its figure and a
+ * baseline in the same run (the machine is shared and noisy), repeats both,
+ * and prints medians and their ratio, one result per line:
+ *
+ *   RESULT <name> <value> <unit> baseline=<name> <value> ratio=<x>
+ *
+ * so that scripts (and `cow bench`) can parse the output.
+ */
+#ifndef COW_BENCHLIB_H
+#define COW_BENCHLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic time in nanoseconds. */
+uint64_t b_now_ns(void);
+
+/* Median of n values (sorts a copy). n > 0. */
+double b_median(const double *v, size_t n);
+
+/* Print one RESULT line; ratio = value / base. */
+void b_result(const char *name, double value, const char *unit,
+	      const char *base_name, double base);
+
+/* Write every page of [p, p+len) (one byte per page) so it is resident. */
+void b_touch(void *p, size_t len, unsigned char val);
+
+/* Parse "--size N" style sizes (K/M/G suffixes); returns def on NULL. */
+size_t b_size_arg(const char *s, size_t def);
+
+/* Resident set size of this process in bytes (from /proc/self/statm). */
+size_t b_rss(void);
+
+#endif

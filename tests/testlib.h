@@ -1,0 +1,32 @@
+/*
+ * Shared helpers for libcow's tests (cmocka).
+ */
+#ifndef COW_TESTLIB_H
+#define COW_TESTLIB_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A small, fast, seedable PRNG (xorshift64*), so failures replay. */
+struct t_rng { uint64_t s; };
+void t_rng_seed(struct t_rng *r, uint64_t seed);
+uint64_t t_rng_next(struct t_rng *r);
+/* Uniform in [0, n). n > 0. */
+uint64_t t_rng_below(struct t_rng *r, uint64_t n);
+
+/* The seed for randomized tests: $COW_TEST_SEED, else time-based; printed. */
+uint64_t t_seed(const char *test);
+
+/* Run fn(arg) in a forked child; return its wait status (for crash tests). */
+int t_in_child(void (*fn)(void *), void *arg);
+
+/* Count lines of /proc/self/maps that overlap [addr, addr+len). */
+long t_maps_in_range(const void *addr, size_t len);
+
+/* Iterations scale: $COW_TEST_SCALE (default 1) multiplies loop counts. */
+unsigned t_scale(void);
+
+#endif
