@@ -32,4 +32,10 @@ size_t b_size_arg(const char *s, size_t def);
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t b_rss(void);
 
+/*
+ * Benchmark bodies. Each lives in bench/b_<name>.c as
+ *   int b_<name>_main(int argc, char **argv);
+ * and is run both by the thin program bench/bench_<name>.c and by
+ * `cow bench <name>`. Common options: --size N, --repeat N.
+ */
 #endif

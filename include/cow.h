@@ -261,6 +261,26 @@ int cow_restore(cow_space *s, const cow_snap *snap);
 cow_space *cow_space_from_snap(const cow_snap *snap);
 
 /* ------------------------------------------------------------------ */
+/* Freeze hooks                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef void cow_freeze_fn(void *arg);
+
+/**
+ * Register hooks that bracket every freeze of space s: cow_fork(),
+ * cow_snapshot(), cow_restore() and the freezes of background saves call
+ * before(arg) first and after(arg) last, outside libcow's own lock. A
+ * structure kept inside the space (a heap, an index) takes its own lock in
+ * before() and drops it in after(), so every snapshot sees it consistent.
+ * Hooks must not call libcow functions on s. One pair per space; NULL
+ * functions remove the pair.
+ *
+ * @return 0, -EINVAL (NULL s, or only one of before/after), -ESTALE.
+ */
+int cow_set_freeze_hooks(cow_space *s, cow_freeze_fn *before,
+			 cow_freeze_fn *after, void *arg);
+
+/* ------------------------------------------------------------------ */
 /* Introspection (for tools, demos and tests)                          */
 /* ------------------------------------------------------------------ */
 
@@ -302,6 +322,25 @@ const char *cow_backend_name(void);
  * Never NULL; the string is static.
  */
 const char *cow_strerror(int err);
+
+/* ==================================================================== */
+/* @@section:persistence@@ (the store and background save go here)      */
+/* ==================================================================== */
+
+
+/* ==================================================================== */
+/* @@section:heap@@ (the space heap goes here)                          */
+/* ==================================================================== */
+
+
+/* ==================================================================== */
+/* @@section:values@@ (COW strings, buffers, vectors go here)           */
+/* ==================================================================== */
+
+
+/* ==================================================================== */
+/* end of sections                                                      */
+/* ==================================================================== */
 
 #ifdef __cplusplus
 }
