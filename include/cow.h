@@ -127,6 +127,7 @@ struct cow_stats {
 	uint64_t maps;    /**< memory mappings the space uses now */
 	uint64_t defrags; /**< times the space took private copies to stay within COW_MAPS_MAX */
 	uint64_t defrag_copies; /**< pages copied by those de-fragmentations */
+	uint64_t restored; /**< pages copied back by cow_restore() */
 };
 
 /* ------------------------------------------------------------------ */
@@ -226,8 +227,7 @@ size_t cow_snap_size(const cow_snap *snap);
  * be anywhere, even inside a space.
  *
  * @return 0, -EINVAL (NULL, or [off, off+len) beyond the snapshot), -ESTALE,
- *         -EFAULT (buf is a write-protected page of a space and could not be
- *         written; call cow_prefault()).
+ *         -ENOMEM (no memory for the bounce buffer).
  */
 int cow_snap_read(const cow_snap *snap, size_t off, void *buf, size_t len);
 
