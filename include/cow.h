@@ -318,6 +318,18 @@ uint64_t cow_frames_in_use(void);
 const char *cow_backend_name(void);
 
 /**
+ * Install libcow's fault handlers again, on top of the SIGSEGV and SIGBUS
+ * handlers installed now, which become the ones libcow passes foreign faults
+ * to. For programs and frameworks (test runners, crash reporters) that
+ * install their handlers after libcow without chaining. Does nothing if
+ * libcow's handlers are the current ones.
+ *
+ * @return 0, or the error of choosing a backend (see cow_backend_name()),
+ *         or of sigaction().
+ */
+int cow_install_handlers(void);
+
+/**
  * A message for any value returned by libcow (negative or positive errno).
  * Never NULL; the string is static.
  */

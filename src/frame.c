@@ -303,6 +303,12 @@ void cow__frame_copy(cow__frame dst, cow__frame src)
 	memcpy(cow__frame_addr(dst), cow__frame_addr(src), COW__PAGE);
 }
 
+/* cow__frames_span — frames the frame store spans (allocated or not). */
+uint64_t cow__frames_span(void)
+{
+	return (uint64_t)frames.nchunks << COW__CHUNK_SHIFT;
+}
+
 /* cow__frames_fd — the memfd, for mapping frames. */
 int cow__frames_fd(void)
 {

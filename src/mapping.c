@@ -227,10 +227,10 @@ void cow__unmap_member(struct cow__member *m)
 
 /*
  * cow__remap_page — page i of m now points at frame f (the caller has moved
- * the references). If m is mapped, page i is remapped onto f, keeping its
- * protection. Returns 0 or -errno from the kernel.
+ * the references), write-protected or not (for a space). If m is mapped,
+ * page i is remapped onto f. Returns 0 or -errno from the kernel.
  */
-int cow__remap_page(struct cow__member *m, size_t i, cow__frame f)
+int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 {
 	int err;
 
@@ -240,6 +240,8 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f)
 	}
 	m->maps -= boundaries_at(m, i);
 	m->pt[i] = f;
+	if (is_space(m))
+		cow__wp_set(m, i, protect);
 	m->maps += boundaries_at(m, i);
 	err = map_range(m, i, 1);
 	budget_check(m);

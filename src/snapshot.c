@@ -190,7 +190,7 @@ static int restore_page(struct cow__member *m, size_t i, cow__frame g)
 	cow__frame_copy(home, g);
 	cow__frame_get(home);
 	cow__frame_put(f);
-	return cow__remap_page(m, i, home);
+	return cow__remap_page(m, i, home, true);
 }
 
 COW_API int cow_restore(cow_space *s, const cow_snap *snap)
