@@ -187,8 +187,8 @@ int cow_cmd_demo(int argc, char **argv)
 	p[0] = 'E';
 	p[(pages - 1) * P] = 'F';
 	step(7, "The parent writes pages 0 and the last one. Each first write copies\n"
-		"   the old page once, for all the other sharers (the snapshot and the child,
-   which shares page 0 too, now share that one copy); the snapshot reads 'A'.");
+		"   the old page once, for all the other sharers (the snapshot and the child,\n"
+		"   which shares page 0 too, now share that one copy); the snapshot reads 'A'.");
 	show_space("parent", parent);
 	show_snap("snap", snap);
 	show_faults("parent", parent, &ps);
