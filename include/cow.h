@@ -400,6 +400,10 @@ const char *cow_strerror(int err);
  * To hand a value to another thread, copy it into a handle of that thread's
  * own: both threads can then write their handle freely.
  *
+ * Values are plain heap memory (malloc): a fork(2) child gets its own copy
+ * of every value, as of any heap data. No value function is
+ * async-signal-safe.
+ *
  * POINTERS INTO A VALUE
  *
  * *_data() pointers stay valid until the handle is written or released.
@@ -488,7 +492,8 @@ size_t cow_str_refs(const cow_str *s);
 /**
  * Fail-if-shared write access (Rust's get_mut): when *s is the only handle
  * of its bytes, return them writable (len bytes; the NUL after them is not
- * yours to write); when they are shared, fail and copy nothing.
+ * yours to write); when they are shared, fail and copy nothing. The empty
+ * string gets a pointer to no writable byte at all.
  *
  * @return the bytes, or NULL with errno EINVAL (NULL s), EBUSY (shared).
  *         See POINTERS INTO A VALUE for how long the pointer may be used.
@@ -668,7 +673,8 @@ int cow_vec_init(cow_vec *v, size_t esize);
  */
 int cow_vec_new(cow_vec *out, size_t esize, const void *elems, size_t n);
 
-/** Copy a vector in O(1) (shares the elements); as cow_str_copy(). */
+/** Copy a vector in O(1) (shares the elements); as cow_str_copy(). *dst
+ *  takes *src's element size. -EINVAL also when *src has no element size. */
 int cow_vec_copy(cow_vec *dst, const cow_vec *src);
 
 /** Release a vector; as cow_str_release(). The element size is kept. */
@@ -737,7 +743,8 @@ int cow_vec_resize(cow_vec *v, size_t n);
 int cow_vec_reserve(cow_vec *v, size_t cap);
 
 /**
- * *out becomes the @p n elements of *v at @p pos, sharing them in O(1).
+ * *out becomes the @p n elements of *v at @p pos, sharing them in O(1);
+ * *out takes *v's element size.
  * @return 0, -EINVAL (NULL argument, or [pos, pos+n) not inside *v).
  */
 int cow_vec_slice(cow_vec *out, const cow_vec *v, size_t pos, size_t n);
