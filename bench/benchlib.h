@@ -38,4 +38,5 @@ size_t b_rss(void);
  * and is run both by the thin program bench/bench_<name>.c and by
  * `cow bench <name>`. Common options: --size N, --repeat N.
  */
+int b_heap_main(int argc, char **argv);
 #endif

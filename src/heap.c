@@ -19,7 +19,8 @@
  * refused, never trusted. A free block also holds its free-list links and,
  * in its last 8 bytes, a footer "size | 1" (a 32-byte block has no room for
  * a footer: its last word is its prev link, whose bit 0 is always clear,
- * which is how the next block tells the two apart).
+ * which is how the next block tells the two apart; the last block has none,
+ * the sentinel after it never looks back).
  *
  * Free blocks are kept TLSF-style: two-level segregated lists with bitmaps
  * (first level: the power of two, second level: 16 slices of it), so
@@ -291,13 +292,21 @@ static void set_prevfree(const cow_heap *h, uint64_t off, int on)
 		set_sf(h, off, nsf);
 }
 
+/* 1 if the free block [off, off + size) needs a footer: it has room for
+ * one, and a block that may be freed follows (the end sentinel never is, so
+ * splitting the last block does not write the space's last page). */
+static inline int has_footer(const cow_heap *h, uint64_t off, uint64_t size)
+{
+	return size > H_BMIN && off + size != hdr(h)->end;
+}
+
 /* Make [off, off + size) one free block: header, footer, list, and the
  * PREV_FREE flag of the block after it. prevfree is the block's own flag. */
 static void make_free(const cow_heap *h, uint64_t off, uint64_t size,
 		      uint64_t prevfree)
 {
 	set_sf(h, off, size | F_FREE | prevfree);
-	if (size > H_BMIN && *footer(h, off, size) != (size | FOOT_MARK))
+	if (has_footer(h, off, size) && *footer(h, off, size) != (size | FOOT_MARK))
 		*footer(h, off, size) = size | FOOT_MARK;
 	list_insert(h, off, size);
 	set_prevfree(h, off + size, 1);
@@ -600,7 +609,7 @@ static int check_blocks(cow_heap *h)
 			if (prev_free && prev_size + size <= H_BMAX)
 				return fail(h, -EBADMSG, "block at %llu: free, after a free block, not merged",
 					    (unsigned long long)off);
-			if (size > H_BMIN && *footer(h, off, size) != (size | FOOT_MARK))
+			if (has_footer(h, off, size) && *footer(h, off, size) != (size | FOOT_MARK))
 				return fail(h, -EBADMSG, "block at %llu: footer %llu does not match size %llu",
 					    (unsigned long long)off,
 					    (unsigned long long)*footer(h, off, size),
