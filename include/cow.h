@@ -434,9 +434,11 @@ cow_heap *cow_heap_init(cow_space *s);
 cow_heap *cow_heap_attach(cow_space *s);
 
 /**
- * Close a handle: removes the freeze hooks and frees the handle. The heap
- * itself stays in the space, intact, for a later cow_heap_attach(). Must
- * not race with other calls on h. NULL is ignored.
+ * Close a handle: removes the freeze hooks and frees the handle (h is
+ * invalid afterwards). The heap itself stays in the space, intact, for a
+ * later cow_heap_attach(). Must not race with other calls on h, nor with a
+ * cow_fork(), cow_snapshot() or cow_restore() of its space, and h must not
+ * be held by cow_heap_lock(). NULL is ignored.
  */
 void cow_heap_close(cow_heap *h);
 

@@ -68,6 +68,8 @@
 #define F_MASK       UINT64_C(15)
 #define FOOT_MARK    UINT64_C(1)
 
+#define FL_BITS      ((1u << H_FL) - 1)	/* the valid bits of fl_map */
+#define SCAN_MAX     1024u	/* list elements the slow path looks at */
 #define HANDLE_MAGIC UINT64_C(0x454c444e41485748)	/* open handle */
 
 /* The header page, at offset 0 of the space. */
@@ -105,7 +107,11 @@ struct blk {
 struct cow_heap {
 	uint64_t magic;		/* HANDLE_MAGIC while open */
 	unsigned char *base;
-	uint64_t size;		/* the heap's size (from its header) */
+	uint64_t span;		/* bytes mapped at base (the space's size) */
+	/* the heap's identity, cached from its header (see identity_ok()) */
+	uint64_t size;		/* every offset is below size */
+	uint64_t end;		/* the end sentinel */
+	uint64_t salt;
 	cow_space *space;	/* NULL for a bare region */
 	unsigned gen;		/* fork(2) generation at open */
 	pthread_mutex_t lock;	/* recursive: see cow_heap_lock() */
@@ -143,7 +149,7 @@ static inline uint64_t mix64(uint64_t x)
 
 static inline uint64_t tag_of(const cow_heap *h, uint64_t off, uint64_t sf)
 {
-	return mix64(off ^ hdr(h)->salt) ^ sf;
+	return mix64(off ^ h->salt) ^ sf;
 }
 
 /* Store a block's size|flags and its matching tag (only what changed). */
@@ -160,7 +166,7 @@ static inline void set_sf(const cow_heap *h, uint64_t off, uint64_t sf)
 /* 1 if off could be a block offset: aligned and inside the block area. */
 static inline int off_in_blocks(const cow_heap *h, uint64_t off)
 {
-	return !(off & (H_ALIGN - 1)) && off >= H_FIRST && off < hdr(h)->end;
+	return !(off & (H_ALIGN - 1)) && off >= H_FIRST && off < h->end;
 }
 
 /* 1 if a block header with a valid tag sits at off (any state). */
@@ -297,7 +303,7 @@ static void set_prevfree(const cow_heap *h, uint64_t off, int on)
  * splitting the last block does not write the space's last page). */
 static inline int has_footer(const cow_heap *h, uint64_t off, uint64_t size)
 {
-	return size > H_BMIN && off + size != hdr(h)->end;
+	return size > H_BMIN && off + size != h->end;
 }
 
 /* Make [off, off + size) one free block: header, footer, list, and the
@@ -339,8 +345,9 @@ static uint64_t prev_free_block(const cow_heap *h, uint64_t off)
 /* ---- finding a block ----------------------------------------------------- */
 
 /* First block of the smallest non-empty list whose blocks all hold need
- * bytes; else the first block of need's own list that happens to (a slow
- * path, taken only when the heap is nearly full). 0 if none. */
+ * bytes; else the first block among the first SCAN_MAX of need's own list
+ * that happens to (a slow path, taken only when the heap is nearly full).
+ * 0 if none. */
 static uint64_t find_block(const cow_heap *h, uint64_t need)
 {
 	const struct heap_hdr *H = hdr(h);
@@ -352,7 +359,7 @@ static uint64_t find_block(const cow_heap *h, uint64_t need)
 		uint32_t sm = H->sl_map[fl] & (~0u << sl);
 
 		if (!sm) {
-			uint32_t fm = fl + 1 < H_FL ? H->fl_map & (~0u << (fl + 1)) : 0;
+			uint32_t fm = fl + 1 < H_FL ? H->fl_map & FL_BITS & (~0u << (fl + 1)) : 0;
 
 			if (fm) {
 				fl = (unsigned)__builtin_ctz(fm);
@@ -363,9 +370,8 @@ static uint64_t find_block(const cow_heap *h, uint64_t need)
 			return H->head[fl][__builtin_ctz(sm)];
 	}
 	class_of(need, &fl, &sl);
-	uint64_t steps = H->free_blocks;
-
-	for (uint64_t b = H->head[fl][sl]; b && steps--; b = blk(h, b)->next) {
+	for (uint64_t b = H->head[fl][sl], steps = SCAN_MAX; b && steps--;
+	     b = blk(h, b)->next) {
 		if (!off_in_blocks(h, b))
 			break;
 		if (sf_size(blk(h, b)->sf) >= need)
@@ -384,17 +390,30 @@ static int free_block_ok(const cow_heap *h, uint64_t b)
 		return 0;
 	sf = blk(h, b)->sf;
 	return (sf & F_FREE) && sf_size(sf) >= H_BMIN &&
-	       sf_size(sf) <= hdr(h)->end - b;
+	       sf_size(sf) <= h->end - b;
 }
 
 /* ---- the operations (lock held) ---------------------------------------- */
+
+/* The size of block n if it is a free block that can merge with a block
+ * of size size before it (valid, and the sum within the largest block); else
+ * 0 (used, the end sentinel, too large, or damaged: then it is left alone). */
+static uint64_t mergeable_next(const cow_heap *h, uint64_t n, uint64_t size)
+{
+	uint64_t nsize;
+
+	if (n == h->end || !(blk(h, n)->sf & F_FREE) || !free_block_ok(h, n))
+		return 0;
+	nsize = sf_size(blk(h, n)->sf);
+	return size + nsize <= H_BMAX ? nsize : 0;
+}
 
 /* Shrink used block off (size size) to keep bytes, freeing the rest (merged
  * with a free block after it) when the rest is a block of its own. */
 static void trim(const cow_heap *h, uint64_t off, uint64_t size, uint64_t keep)
 {
 	uint64_t sf = blk(h, off)->sf;
-	uint64_t rest = size - keep, n = off + size;
+	uint64_t rest = size - keep, n = off + size, nsize;
 
 	if (rest < H_BMIN) {
 		set_prevfree(h, n, 0);
@@ -402,10 +421,8 @@ static void trim(const cow_heap *h, uint64_t off, uint64_t size, uint64_t keep)
 		return;
 	}
 	set_sf(h, off, keep | (sf & F_PREVFREE));
-	if (n != hdr(h)->end && (blk(h, n)->sf & F_FREE) &&
-	    rest + sf_size(blk(h, n)->sf) <= H_BMAX) {
-		uint64_t nsize = sf_size(blk(h, n)->sf);
-
+	nsize = mergeable_next(h, n, rest);
+	if (nsize) {
 		list_remove(h, n, nsize);
 		scrub(h, n);
 		rest += nsize;
@@ -460,7 +477,7 @@ static int used_block(cow_heap *h, uint64_t uoff, uint64_t *blkoff, const char *
 	if (sf & F_FREE)
 		return fail(h, -EINVAL, "%s: offset %llu is a free block (double free?)",
 			    op, (unsigned long long)uoff);
-	if (sf_size(sf) < H_BMIN || sf_size(sf) > hdr(h)->end - off)
+	if (sf_size(sf) < H_BMIN || sf_size(sf) > h->end - off)
 		return fail(h, -EBADMSG, "%s: block at %llu has a bad size %llu",
 			    op, (unsigned long long)off, (unsigned long long)sf_size(sf));
 	n = off + sf_size(sf);
@@ -479,7 +496,7 @@ static void do_free(const cow_heap *h, uint64_t off)
 {
 	struct heap_hdr *H = hdr(h);
 	uint64_t sf = blk(h, off)->sf, size = sf_size(sf), start = off;
-	uint64_t prevfree = sf & F_PREVFREE, n = off + size;
+	uint64_t prevfree = sf & F_PREVFREE, n = off + size, nsize;
 
 	H->used_blocks--;
 	H->used_bytes -= size;
@@ -495,10 +512,8 @@ static void do_free(const cow_heap *h, uint64_t off)
 			prevfree = blk(h, p)->sf & F_PREVFREE;
 		}
 	}
-	if (n != H->end && (blk(h, n)->sf & F_FREE) &&
-	    size + sf_size(blk(h, n)->sf) <= H_BMAX) {
-		uint64_t nsize = sf_size(blk(h, n)->sf);
-
+	nsize = mergeable_next(h, n, size);
+	if (nsize) {
 		list_remove(h, n, nsize);
 		scrub(h, n);
 		size += nsize;
@@ -511,12 +526,10 @@ static void do_free(const cow_heap *h, uint64_t off)
 static int grow_in_place(const cow_heap *h, uint64_t off, uint64_t need)
 {
 	struct heap_hdr *H = hdr(h);
-	uint64_t size = sf_size(blk(h, off)->sf), n = off + size, nsize;
+	uint64_t size = sf_size(blk(h, off)->sf), n = off + size;
+	uint64_t nsize = mergeable_next(h, n, size);
 
-	if (n == H->end || !(blk(h, n)->sf & F_FREE))
-		return 0;
-	nsize = sf_size(blk(h, n)->sf);
-	if (size + nsize < need)
+	if (!nsize || size + nsize < need)
 		return 0;
 	list_remove(h, n, nsize);
 	scrub(h, n);
@@ -555,8 +568,39 @@ static uint64_t new_salt(const void *base)
 	return s;
 }
 
-/* Write an empty heap over [base, base + size): every block free. The magic
- * is written last, so a half-written header never validates. */
+/* Cache the identity of the heap header at h->base (validated) in h. */
+static void identity_load(cow_heap *h)
+{
+	const struct heap_hdr *H = hdr(h);
+
+	h->size = H->size;
+	h->end = H->end;
+	h->salt = H->salt;
+}
+
+/*
+ * 0 if the space still holds the heap whose identity h caches. A restore
+ * may have put another heap there (or none): a changed identity is checked
+ * in full, then cached; -EBADMSG if it is not a valid heap header. Called
+ * by every operation, so the sizes and salt it then trusts are h's own.
+ */
+static int identity_ok(cow_heap *h)
+{
+	const struct heap_hdr *H = hdr(h);
+
+	if (H->magic == H_MAGIC && H->salt == h->salt && H->end == h->end &&
+	    H->size == h->size)
+		return 0;
+	if (header_ok(h->base, h->span))
+		return fail(h, -EBADMSG, "the space holds no valid heap header "
+			    "(overwritten, or restored to content without one)");
+	identity_load(h);
+	return 0;
+}
+
+/* Write an empty heap over the first size bytes at h->base: every block
+ * free. The magic is written last, so a half-written header never
+ * validates. */
 static void format(cow_heap *h, uint64_t size)
 {
 	struct heap_hdr *H = hdr(h);
@@ -568,6 +612,7 @@ static void format(cow_heap *h, uint64_t size)
 	H->size = size;
 	H->end = size - H_BHDR;
 	H->salt = new_salt(h->base);
+	identity_load(h);
 	set_sf(h, H->end, 0);
 	for (off = H_FIRST; off < H->end; off += bsize) {
 		rest = H->end - off;
@@ -591,14 +636,14 @@ static int check_blocks(cow_heap *h)
 	uint64_t off = H_FIRST, prev_free = 0, prev_size = 0;
 	uint64_t ub = 0, ubytes = 0, fb = 0, fbytes = 0;
 
-	while (off < H->end) {
+	while (off < h->end) {
 		const struct blk *b = blk(h, off);
 		uint64_t size = sf_size(b->sf);
 
 		if (!tag_ok(h, off))
 			return fail(h, -EBADMSG, "block at %llu: bad tag (header overwritten)",
 				    (unsigned long long)off);
-		if (size < H_BMIN || size > H->end - off || size > H_BMAX)
+		if (size < H_BMIN || size > h->end - off || size > H_BMAX)
 			return fail(h, -EBADMSG, "block at %llu: bad size %llu",
 				    (unsigned long long)off, (unsigned long long)size);
 		if (!!(b->sf & F_PREVFREE) != !!prev_free)
@@ -627,10 +672,10 @@ static int check_blocks(cow_heap *h)
 		prev_size = size;
 		off += size;
 	}
-	if (off != H->end || !tag_ok(h, off) || sf_size(blk(h, off)->sf) ||
+	if (off != h->end || !tag_ok(h, off) || sf_size(blk(h, off)->sf) ||
 	    (blk(h, off)->sf & F_FREE) || !!(blk(h, off)->sf & F_PREVFREE) != !!prev_free)
 		return fail(h, -EBADMSG, "end sentinel at %llu is damaged (blocks end at %llu)",
-			    (unsigned long long)H->end, (unsigned long long)off);
+			    (unsigned long long)h->end, (unsigned long long)off);
 	if (ub != H->used_blocks || ubytes != H->used_bytes || fb != H->free_blocks ||
 	    fbytes != H->free_bytes)
 		return fail(h, -EBADMSG, "counters say %llu used blocks (%llu B), %llu free (%llu B); "
@@ -701,9 +746,11 @@ static int check_all(cow_heap *h)
 	const struct heap_hdr *H = hdr(h);
 	int e;
 
-	if (header_ok(h->base, h->size))
+	if (header_ok(h->base, h->span))
 		return fail(h, -EBADMSG, "heap header is damaged (magic, version or checksum)");
-	if (H->root && (H->root & (H_ALIGN - 1) || H->root >= H->end))
+	if ((e = identity_ok(h)))
+		return e;
+	if (H->root && (H->root & (H_ALIGN - 1) || H->root >= h->end))
 		return fail(h, -EBADMSG, "root offset %llu is outside the heap",
 			    (unsigned long long)H->root);
 	if ((e = check_blocks(h)) || (e = check_lists(h)))
@@ -730,8 +777,9 @@ static void fork_setup(void)
 	pthread_atfork(NULL, NULL, child_after_fork);
 }
 
-/* A new handle on base (size bytes), not registered; NULL with errno. */
-static cow_heap *handle_new(void *base, uint64_t size, cow_space *s)
+/* A new handle on base (span bytes), not registered; NULL with errno. The
+ * identity is cached by the caller (identity_load(), or format()). */
+static cow_heap *handle_new(void *base, uint64_t span, cow_space *s)
 {
 	pthread_mutexattr_t a;
 	cow_heap *h;
@@ -748,7 +796,7 @@ static cow_heap *handle_new(void *base, uint64_t size, cow_space *s)
 	pthread_mutexattr_destroy(&a);
 	h->magic = HANDLE_MAGIC;
 	h->base = base;
-	h->size = size;
+	h->span = span;
 	h->space = s;
 	h->gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
 	return h;
@@ -771,6 +819,29 @@ static int handle_ok(const cow_heap *h)
 	return 0;
 }
 
+/* A handle on the heap at base (span bytes, rounded down to 16): for init,
+ * checked for size only (the caller formats it); otherwise the header is
+ * validated and its identity cached. NULL with errno EINVAL, EBADMSG,
+ * ENOMEM. */
+static cow_heap *handle_open(void *base, size_t span, cow_space *s, int init)
+{
+	cow_heap *h;
+
+	span &= ~(size_t)(H_ALIGN - 1);
+	if (span < H_MIN_SIZE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!init && header_ok(base, span)) {
+		errno = EBADMSG;
+		return NULL;
+	}
+	h = handle_new(base, span, s);
+	if (h && !init)
+		identity_load(h);
+	return h;
+}
+
 /* Lock h for an operation: 0, or -EINVAL/-ESTALE (not locked), or -EBADMSG
  * (locked no more: the space no longer starts with a heap header). */
 static int enter(cow_heap *h)
@@ -780,12 +851,9 @@ static int enter(cow_heap *h)
 	if (e)
 		return e;
 	pthread_mutex_lock(&h->lock);
-	if (hdr(h)->magic != H_MAGIC) {
-		fail(h, -EBADMSG, "the space holds no heap (overwritten or restored to one without)");
+	if ((e = identity_ok(h)))
 		pthread_mutex_unlock(&h->lock);
-		return -EBADMSG;
-	}
-	return 0;
+	return e;
 }
 
 static void leave(cow_heap *h)
@@ -839,7 +907,6 @@ static void freeze_after(void *arg)
 static cow_heap *open_space(cow_space *s, int init)
 {
 	unsigned char *base;
-	size_t size;
 	cow_heap *h;
 	int e;
 
@@ -850,16 +917,7 @@ static cow_heap *open_space(cow_space *s, int init)
 	base = cow_base(s);
 	if (!base)
 		return NULL;	/* errno from the engine: EINVAL, ESTALE */
-	size = cow_size(s) & ~(size_t)(H_ALIGN - 1);
-	if (size < H_MIN_SIZE) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (!init && header_ok(base, size)) {
-		errno = EBADMSG;
-		return NULL;
-	}
-	h = handle_new(base, init ? size : ((const struct heap_hdr *)base)->size, s);
+	h = handle_open(base, cow_size(s), s, init);
 	if (!h)
 		return NULL;
 	if ((e = registry_add(h)))
@@ -868,7 +926,7 @@ static cow_heap *open_space(cow_space *s, int init)
 		goto err_reg;
 	if (init) {
 		pthread_mutex_lock(&h->lock);
-		format(h, size);
+		format(h, h->span);
 		pthread_mutex_unlock(&h->lock);
 	}
 	return h;
@@ -880,24 +938,19 @@ err:
 	return NULL;
 }
 
-/* ---- the public functions -------------------------------------------------- */
+/* ---- the public functions: contracts in include/cow.h (THE SPACE HEAP) ---- */
 
 cow_heap *cow__heap_open_region(void *base, size_t size, int init)
 {
 	cow_heap *h;
 
-	size &= ~(size_t)(H_ALIGN - 1);
-	if (!base || ((uintptr_t)base & (H_ALIGN - 1)) || size < H_MIN_SIZE) {
+	if (!base || ((uintptr_t)base & (H_ALIGN - 1))) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!init && header_ok(base, size)) {
-		errno = EBADMSG;
-		return NULL;
-	}
-	h = handle_new(base, init ? size : ((const struct heap_hdr *)base)->size, NULL);
+	h = handle_open(base, size, NULL, init);
 	if (h && init)
-		format(h, size);
+		format(h, h->span);
 	return h;
 }
 
@@ -920,6 +973,8 @@ COW_API void cow_heap_close(cow_heap *h)
 	if (!e && h->space) {
 		cow_set_freeze_hooks(h->space, NULL, NULL, NULL);
 		registry_remove(h);
+		pthread_mutex_lock(&h->lock);	/* a freeze in progress ends */
+		pthread_mutex_unlock(&h->lock);
 	}
 	handle_free(h);
 }
@@ -1125,6 +1180,28 @@ COW_API int cow_heap_last_error(cow_heap *h, char *buf, size_t len)
 	return e;
 }
 
+/* Usable bytes of the largest free block: the largest of the first
+ * SCAN_MAX blocks of the highest non-empty list. 0 if none. */
+static uint64_t largest_free(const cow_heap *h)
+{
+	const struct heap_hdr *H = hdr(h);
+	uint32_t fm = H->fl_map & FL_BITS;
+	uint64_t big = 0;
+	unsigned fl, sl;
+
+	if (!fm)
+		return 0;
+	fl = 31u - (unsigned)__builtin_clz(fm);
+	if (!H->sl_map[fl])
+		return 0;
+	sl = 31u - (unsigned)__builtin_clz(H->sl_map[fl]);
+	for (uint64_t b = H->head[fl][sl], steps = SCAN_MAX;
+	     b && steps-- && off_in_blocks(h, b); b = blk(h, b)->next)
+		if (sf_size(blk(h, b)->sf) > big)
+			big = sf_size(blk(h, b)->sf);
+	return big ? big - H_BHDR : 0;
+}
+
 COW_API int cow_heap_stats_get(cow_heap *h, struct cow_heap_stats *out)
 {
 	const struct heap_hdr *H;
@@ -1143,17 +1220,7 @@ COW_API int cow_heap_stats_get(cow_heap *h, struct cow_heap_stats *out)
 	out->used_bytes = H->used_bytes;
 	out->free_blocks = H->free_blocks;
 	out->free_bytes = H->free_bytes;
-	if (H->fl_map) {
-		unsigned fl = 31u - (unsigned)__builtin_clz(H->fl_map);
-		unsigned sl = 31u - (unsigned)__builtin_clz(H->sl_map[fl]);
-		uint64_t steps = H->free_blocks, big = 0;
-
-		for (uint64_t b = H->head[fl][sl]; b && steps-- && off_in_blocks(h, b);
-		     b = blk(h, b)->next)
-			if (sf_size(blk(h, b)->sf) > big)
-				big = sf_size(blk(h, b)->sf);
-		out->largest_free = big ? big - H_BHDR : 0;
-	}
+	out->largest_free = largest_free(h);
 	leave(h);
 	return 0;
 }
