@@ -862,19 +862,24 @@ uint64_t cow__store_next_id(struct cow_store *st)
 int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 			 unsigned char *buf)
 {
-	for (uint64_t i = 0; i < t->npages; i += COW__FANOUT) {
-		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
-		int err = cow__read_blocks(st, t->lvl[0] + i, n, buf + i * COW__BLK, &bad);
+	unsigned char *scratch = buf ? NULL : cow__io_malloc(COW__FANOUT * COW__BLK);
+	int err = buf || scratch ? 0 : -ENOMEM;
 
+	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
+		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
+
+		err = cow__read_blocks(st, t->lvl[0] + i, n, buf ? buf + i * COW__BLK : scratch,
+				       &bad);
 		if (err == -EBADMSG)
-			return cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
-					       " (block %" PRIu64 "): data checksum mismatch",
-					       t->id, i + bad, t->lvl[0][i + bad].blk);
-		if (err)
-			return cow__store_fail(st, err, "checkpoint %" PRIu64 ": reading: %s",
-					       t->id, cow_strerror(err));
+			cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
+					" (block %" PRIu64 "): data checksum mismatch",
+					t->id, i + bad, t->lvl[0][i + bad].blk);
+		else if (err)
+			cow__store_fail(st, err, "checkpoint %" PRIu64 ": reading: %s",
+					t->id, cow_strerror(err));
 	}
-	return 0;
+	free(scratch);
+	return err;
 }
 
 int cow__store_read(struct cow_store *st, uint64_t id, void *buf, size_t len)

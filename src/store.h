@@ -180,7 +180,8 @@ int cow__store_txn(struct cow_store *st, struct cow__ckpt *ck, size_t n,
 int cow__store_tree(struct cow_store *st, const struct cow__ckpt *ck,
 		    struct cow__tree **out);
 
-/* Read every page of t into buf, checking checksums. Under st->lock. */
+/* Read every page of t into buf, checking checksums (buf NULL: only check).
+ * Under st->lock. 0, -EBADMSG (message set), -EIO, -ENOMEM. */
 int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 			 unsigned char *buf);
 
