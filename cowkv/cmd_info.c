@@ -1,0 +1,389 @@
+/*
+ * cmd_info.c — INFO: Redis's sections and field names (so that monitoring
+ * tools and redis-cli read them), plus cow_* fields for what libcow does:
+ * the freeze, the pages copied on write, the checkpoints.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "server.h"
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	bool nomem;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->nomem)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->nomem = true;
+			return;
+		}
+		if (b->p && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n + 1) * 2;
+		char *q = realloc(b->p, cap);
+
+		if (!q) {
+			b->nomem = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+}
+
+/* "1.50G"-style sizes, as Redis's *_human fields. */
+static void human(char *buf, size_t len, uint64_t n)
+{
+	const char *units = "BKMGTP";
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lluB", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.2f%c", v, units[u]);
+}
+
+static uint64_t rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size = 0, res = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void info_server(struct sb *b)
+{
+	struct utsname u;
+	char exe[512] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	int64_t up = (srv.now_ms - srv.start_ms) / 1000;
+
+	if (n > 0)
+		exe[n] = '\0';
+	uname(&u);
+	sb_printf(b, "# Server\r\n"
+		  "redis_version:%s\r\n"
+		  "redis_git_sha1:00000000\r\n"
+		  "redis_git_dirty:0\r\n"
+		  "redis_mode:standalone\r\n"
+		  "cowkv_version:%s\r\n"
+		  "cow_backend:%s\r\n"
+		  "os:%s %s %s\r\n"
+		  "arch_bits:%d\r\n"
+		  "multiplexing_api:epoll\r\n"
+		  "process_id:%d\r\n"
+		  "process_supervised:no\r\n"
+		  "run_id:%016llx%016llx%08x\r\n"
+		  "tcp_port:%ld\r\n"
+		  "server_time_usec:%lld\r\n"
+		  "uptime_in_seconds:%lld\r\n"
+		  "uptime_in_days:%lld\r\n"
+		  "hz:%ld\r\n"
+		  "configured_hz:%ld\r\n"
+		  "executable:%s\r\n"
+		  "config_file:\r\n"
+		  "io_threads_active:0\r\n",
+		  COWKV_REDIS_COMPAT, COWKV_VERSION, cow_backend_name(),
+		  u.sysname, u.release, u.machine, (int)(8 * sizeof(void *)),
+		  (int)getpid(), (unsigned long long)srv.start_ms,
+		  (unsigned long long)srv.db.root->seed ^ 0x5bd1e995ull,
+		  (unsigned)getpid(), srv.port, (long long)srv.now_ms * 1000,
+		  (long long)up, (long long)up / 86400, srv.hz, srv.hz, exe);
+}
+
+static void info_clients(struct sb *b)
+{
+	size_t maxin = 0, maxout = 0;
+
+	for (struct client *c = srv.clients; c; c = c->next) {
+		if (c->qcap > maxin)
+			maxin = c->qcap;
+		if (c->obytes > maxout)
+			maxout = c->obytes;
+	}
+	sb_printf(b, "# Clients\r\n"
+		  "connected_clients:%llu\r\n"
+		  "cluster_connections:0\r\n"
+		  "maxclients:%ld\r\n"
+		  "client_recent_max_input_buffer:%zu\r\n"
+		  "client_recent_max_output_buffer:%zu\r\n"
+		  "blocked_clients:0\r\n"
+		  "tracking_clients:0\r\n"
+		  "clients_in_timeout_table:0\r\n",
+		  (unsigned long long)srv.nclients, srv.maxclients, maxin, maxout);
+}
+
+static void info_memory(struct sb *b)
+{
+	static uint64_t peak;
+	struct cow_heap_stats hs = { 0 };
+	struct cow_stats cs = { 0 };
+	uint64_t rss = rss_bytes(), clients = 0, frames = cow_frames_in_use();
+	char h1[32], h2[32], h3[32], h4[32];
+
+	cow_heap_stats_get(srv.db.heap, &hs);
+	cow_stats_get(srv.db.space, &cs);
+	for (struct client *c = srv.clients; c; c = c->next)
+		clients += c->qcap + c->obytes + sizeof *c;
+	if (hs.used_bytes > peak)
+		peak = hs.used_bytes;
+	human(h1, sizeof h1, hs.used_bytes);
+	human(h2, sizeof h2, rss);
+	human(h3, sizeof h3, peak);
+	human(h4, sizeof h4, srv.maxmemory);
+	sb_printf(b, "# Memory\r\n"
+		  "used_memory:%llu\r\n"
+		  "used_memory_human:%s\r\n"
+		  "used_memory_rss:%llu\r\n"
+		  "used_memory_rss_human:%s\r\n"
+		  "used_memory_peak:%llu\r\n"
+		  "used_memory_peak_human:%s\r\n"
+		  "used_memory_dataset:%llu\r\n"
+		  "maxmemory:%llu\r\n"
+		  "maxmemory_human:%s\r\n"
+		  "maxmemory_policy:noeviction\r\n"
+		  "mem_fragmentation_ratio:%.2f\r\n"
+		  "mem_clients_normal:%llu\r\n"
+		  "mem_allocator:libcow-space-heap\r\n"
+		  "cow_space_bytes:%llu\r\n"
+		  "cow_heap_free_bytes:%llu\r\n"
+		  "cow_pages_shared:%llu\r\n"
+		  "cow_write_faults:%llu\r\n"
+		  "cow_pages_copied:%llu\r\n"
+		  "cow_pages_reused:%llu\r\n"
+		  "cow_pages_restored:%llu\r\n"
+		  "cow_maps:%llu\r\n"
+		  "cow_frames_in_use:%llu\r\n"
+		  "cow_frames_bytes:%llu\r\n",
+		  (unsigned long long)hs.used_bytes, h1, (unsigned long long)rss, h2,
+		  (unsigned long long)peak, h3, (unsigned long long)hs.used_bytes,
+		  (unsigned long long)srv.maxmemory, h4,
+		  hs.used_bytes ? (double)rss / (double)hs.used_bytes : 0.0,
+		  (unsigned long long)clients, (unsigned long long)srv.db.size,
+		  (unsigned long long)hs.free_bytes, (unsigned long long)cs.shared,
+		  (unsigned long long)cs.faults, (unsigned long long)cs.copies,
+		  (unsigned long long)cs.reuses, (unsigned long long)cs.restored,
+		  (unsigned long long)cs.maps, (unsigned long long)frames,
+		  (unsigned long long)frames * COW_PAGE_SIZE);
+}
+
+static void info_persistence(struct sb *b)
+{
+	bool running = kv_bgsave_running();
+	double prog = running ? kv_bgsave_progress() : 0;
+	int64_t cur = running ? (srv.now_ms - kv_bgsave_started_ms()) / 1000 : -1;
+	char path[1024] = "";
+
+	if (srv.dir)
+		snprintf(path, sizeof path, "%s/%s", srv.dir, srv.dbfilename);
+	sb_printf(b, "# Persistence\r\n"
+		  "loading:0\r\n"
+		  "async_loading:0\r\n"
+		  "current_cow_peak:%llu\r\n"
+		  "current_cow_size:%llu\r\n"
+		  "current_cow_size_age:0\r\n"
+		  "current_fork_perc:%.2f\r\n"
+		  "current_save_keys_processed:0\r\n"
+		  "current_save_keys_total:0\r\n"
+		  "rdb_changes_since_last_save:%llu\r\n"
+		  "rdb_bgsave_in_progress:%d\r\n"
+		  "rdb_last_save_time:%lld\r\n"
+		  "rdb_last_bgsave_status:%s\r\n"
+		  "rdb_last_bgsave_time_sec:%lld\r\n"
+		  "rdb_current_bgsave_time_sec:%lld\r\n"
+		  "rdb_saves:%llu\r\n"
+		  "rdb_last_cow_size:%llu\r\n"
+		  "rdb_last_load_keys_expired:0\r\n"
+		  "rdb_last_load_keys_loaded:%llu\r\n"
+		  "aof_enabled:0\r\n"
+		  "aof_rewrite_in_progress:0\r\n"
+		  "aof_rewrite_scheduled:0\r\n"
+		  "aof_last_rewrite_time_sec:-1\r\n"
+		  "aof_current_rewrite_time_sec:-1\r\n"
+		  "aof_last_bgrewrite_status:ok\r\n"
+		  "aof_rewrites:0\r\n"
+		  "aof_rewrites_consecutive_failures:0\r\n"
+		  "aof_last_write_status:ok\r\n"
+		  "aof_last_cow_size:0\r\n"
+		  "module_fork_in_progress:0\r\n"
+		  "module_fork_last_cow_size:0\r\n"
+		  "cow_save_progress_perc:%.2f\r\n"
+		  "cow_save_budget:%llu\r\n"
+		  "cow_last_freeze_usec:%lld\r\n"
+		  "cow_store:%s\r\n"
+		  "cow_last_checkpoint:%llu\r\n"
+		  "cow_loaded_checkpoint:%llu\r\n"
+		  "cow_load_usec:%lld\r\n"
+		  "cow_snapshots:%d\r\n"
+		  "cow_rollbacks:%llu\r\n",
+		  (unsigned long long)kv_bgsave_cow_bytes(),
+		  (unsigned long long)kv_bgsave_cow_bytes(),
+		  prog < 0 ? 0.0 : prog * 100,
+		  (unsigned long long)srv.dirty, running,
+		  (long long)srv.lastsave, srv.last_save_ok ? "ok" : "err",
+		  (long long)srv.last_save_secs, (long long)cur,
+		  (unsigned long long)srv.saves, (unsigned long long)srv.last_cow_bytes,
+		  (unsigned long long)(srv.loaded_checkpoint ? kv_count(&srv.db) : 0),
+		  prog < 0 ? -1.0 : prog * 100,
+		  (unsigned long long)srv.save_budget, (long long)srv.freeze_usec, path,
+		  (unsigned long long)srv.last_checkpoint,
+		  (unsigned long long)srv.loaded_checkpoint, (long long)srv.load_usec,
+		  srv.nsnaps, (unsigned long long)srv.rollbacks);
+}
+
+static void info_stats(struct sb *b)
+{
+	sb_printf(b, "# Stats\r\n"
+		  "total_connections_received:%llu\r\n"
+		  "total_commands_processed:%llu\r\n"
+		  "instantaneous_ops_per_sec:%.0f\r\n"
+		  "total_net_input_bytes:%llu\r\n"
+		  "total_net_output_bytes:%llu\r\n"
+		  "rejected_connections:%llu\r\n"
+		  "sync_full:0\r\n"
+		  "expired_keys:%llu\r\n"
+		  "evicted_keys:0\r\n"
+		  "keyspace_hits:%llu\r\n"
+		  "keyspace_misses:%llu\r\n"
+		  "pubsub_channels:0\r\n"
+		  "pubsub_patterns:0\r\n"
+		  "latest_fork_usec:0\r\n"
+		  "total_forks:0\r\n"
+		  "client_query_buffer_limit_disconnections:%llu\r\n"
+		  "client_output_buffer_limit_disconnections:%llu\r\n",
+		  (unsigned long long)srv.conns_total, (unsigned long long)srv.cmds_total,
+		  srv.ops_per_sec, (unsigned long long)srv.net_in,
+		  (unsigned long long)srv.net_out, (unsigned long long)srv.conns_rejected,
+		  (unsigned long long)srv.db.expired, (unsigned long long)srv.hits,
+		  (unsigned long long)srv.misses, (unsigned long long)srv.qbuf_disconnects,
+		  (unsigned long long)srv.obuf_disconnects);
+}
+
+static void info_replication(struct sb *b)
+{
+	sb_printf(b, "# Replication\r\n"
+		  "role:master\r\n"
+		  "connected_slaves:0\r\n"
+		  "master_failover_state:no-failover\r\n"
+		  "master_repl_offset:0\r\n"
+		  "repl_backlog_active:0\r\n");
+}
+
+static void info_cpu(struct sb *b)
+{
+	struct rusage self;
+
+	getrusage(RUSAGE_SELF, &self);
+	sb_printf(b, "# CPU\r\n"
+		  "used_cpu_sys:%ld.%06ld\r\n"
+		  "used_cpu_user:%ld.%06ld\r\n"
+		  "used_cpu_sys_children:0.000000\r\n"
+		  "used_cpu_user_children:0.000000\r\n",
+		  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+		  (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+}
+
+static void info_commandstats(struct sb *b)
+{
+	size_t n;
+	const struct kv_cmd *t = cmd_table(&n);
+
+	sb_printf(b, "# Commandstats\r\n");
+	for (size_t i = 0; i < n; i++)
+		if (t[i].calls)
+			sb_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+				  "rejected_calls=0,failed_calls=0\r\n", t[i].name,
+				  (unsigned long long)t[i].calls, (unsigned long long)t[i].usec,
+				  (double)t[i].usec / (double)t[i].calls);
+}
+
+static void info_keyspace(struct sb *b)
+{
+	sb_printf(b, "# Keyspace\r\n");
+	if (kv_count(&srv.db))
+		sb_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n",
+			  (unsigned long long)kv_count(&srv.db),
+			  (unsigned long long)kv_volatile(&srv.db));
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct sb *b);
+	bool in_default;
+} sections[] = {
+	{ "server", info_server, true },
+	{ "clients", info_clients, true },
+	{ "memory", info_memory, true },
+	{ "persistence", info_persistence, true },
+	{ "stats", info_stats, true },
+	{ "replication", info_replication, true },
+	{ "cpu", info_cpu, true },
+	{ "commandstats", info_commandstats, false },
+	{ "keyspace", info_keyspace, true },
+};
+
+#define NSECTIONS (sizeof sections / sizeof sections[0])
+
+void cmd_info(struct client *c)
+{
+	bool want[NSECTIONS] = { false };
+	struct sb b = { 0 };
+	bool first = true;
+
+	for (size_t s = 0; s < NSECTIONS; s++)
+		want[s] = c->argc == 1 && sections[s].in_default;
+	for (int i = 1; i < c->argc; i++) {
+		bool all = arg_is(c, i, "all") || arg_is(c, i, "everything");
+		bool def = arg_is(c, i, "default");
+
+		for (size_t s = 0; s < NSECTIONS; s++)
+			if (all || (def && sections[s].in_default) ||
+			    arg_is(c, i, sections[s].name))
+				want[s] = true;
+	}
+	for (size_t s = 0; s < NSECTIONS; s++) {
+		if (!want[s])
+			continue;
+		if (!first)
+			sb_printf(&b, "\r\n");
+		sections[s].fn(&b);
+		first = false;
+	}
+	if (b.nomem)
+		reply_error(c, "ERR out of memory");
+	else
+		reply_bulk(c, b.p ? b.p : "", b.len);
+	free(b.p);
+}

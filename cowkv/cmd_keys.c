@@ -1,0 +1,425 @@
+/*
+ * cmd_keys.c — commands on keys whatever their type: DEL, EXISTS, TYPE,
+ * expiry, KEYS, SCAN, RANDOMKEY, RENAME, DBSIZE, FLUSHDB/FLUSHALL.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server.h"
+
+void cmd_del(struct client *c)
+{
+	long long n = 0;
+
+	for (int i = 1; i < c->argc; i++)
+		n += kv_delete(&srv.db, c->argv[i].p, c->argv[i].len);
+	srv_changed((uint64_t)n);
+	reply_int(c, n);
+}
+
+void cmd_exists(struct client *c)
+{
+	long long n = 0;
+
+	for (int i = 1; i < c->argc; i++)
+		n += lookup_read(c, i) != NULL;
+	reply_int(c, n);
+}
+
+void cmd_touch(struct client *c)
+{
+	long long n = 0;
+
+	for (int i = 1; i < c->argc; i++)
+		n += lookup_write(c, i) != NULL;
+	reply_int(c, n);
+}
+
+static const char *type_name(const struct kv_ent *e)
+{
+	switch (e ? e->type : KV_NONE) {
+	case KV_STRING: return "string";
+	case KV_HASH: return "hash";
+	case KV_LIST: return "list";
+	default: return "none";
+	}
+}
+
+void cmd_type(struct client *c)
+{
+	reply_status(c, type_name(lookup_read(c, 1)));
+}
+
+/* ---- expiry ----------------------------------------------------------- */
+
+#define EX_NX 1
+#define EX_XX 2
+#define EX_GT 4
+#define EX_LT 8
+
+static bool expire_flags(struct client *c, unsigned *flags)
+{
+	for (int i = 3; i < c->argc; i++) {
+		if (arg_is(c, i, "nx"))
+			*flags |= EX_NX;
+		else if (arg_is(c, i, "xx"))
+			*flags |= EX_XX;
+		else if (arg_is(c, i, "gt"))
+			*flags |= EX_GT;
+		else if (arg_is(c, i, "lt"))
+			*flags |= EX_LT;
+		else {
+			reply_errorf(c, "ERR Unsupported option %s", c->argv[i].p);
+			return false;
+		}
+	}
+	if ((*flags & EX_NX) && (*flags & (EX_XX | EX_GT | EX_LT))) {
+		reply_error(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+		return false;
+	}
+	if ((*flags & EX_GT) && (*flags & EX_LT)) {
+		reply_error(c, "ERR GT and LT options at the same time are not compatible");
+		return false;
+	}
+	return true;
+}
+
+/* Do the NX/XX/GT/LT conditions allow setting expiry when on e? */
+static bool expire_allowed(const struct kv_ent *e, unsigned flags, long long when)
+{
+	long long cur = e->expire ? e->expire : -1;
+
+	if ((flags & EX_NX) && cur != -1)
+		return false;
+	if ((flags & EX_XX) && cur == -1)
+		return false;
+	if ((flags & EX_GT) && (cur == -1 || when <= cur))
+		return false;
+	if ((flags & EX_LT) && cur != -1 && when >= cur)
+		return false;
+	return true;
+}
+
+static void expire_generic(struct client *c, long long base, bool secs, const char *name)
+{
+	unsigned flags = 0;
+	long long when;
+	struct kv_ent *e;
+
+	if (!expire_flags(c, &flags) || !arg_ll(c, 2, &when))
+		return;
+	if (secs) {
+		if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+			reply_errorf(c, "ERR invalid expire time in '%s' command", name);
+			return;
+		}
+		when *= 1000;
+	}
+	if (when > LLONG_MAX - base) {
+		reply_errorf(c, "ERR invalid expire time in '%s' command", name);
+		return;
+	}
+	when += base;
+	e = lookup_write(c, 1);
+	if (!e || !expire_allowed(e, flags, when)) {
+		reply_int(c, 0);
+		return;
+	}
+	if (when <= srv.db.now_ms) {
+		kv_delete_ent(&srv.db, e);	/* already expired */
+	} else if (kv_set_expire(&srv.db, e, when)) {
+		reply_oom(c);
+		return;
+	}
+	srv_changed(1);
+	reply_int(c, 1);
+}
+
+void cmd_expire(struct client *c)
+{
+	expire_generic(c, srv.db.now_ms, true, "expire");
+}
+
+void cmd_pexpire(struct client *c)
+{
+	expire_generic(c, srv.db.now_ms, false, "pexpire");
+}
+
+void cmd_expireat(struct client *c)
+{
+	expire_generic(c, 0, true, "expireat");
+}
+
+void cmd_pexpireat(struct client *c)
+{
+	expire_generic(c, 0, false, "pexpireat");
+}
+
+static void ttl_generic(struct client *c, bool ms)
+{
+	struct kv_ent *e = lookup_read(c, 1);
+	long long t;
+
+	if (!e) {
+		reply_int(c, -2);
+		return;
+	}
+	if (!e->expire) {
+		reply_int(c, -1);
+		return;
+	}
+	t = e->expire - srv.db.now_ms;
+	if (t < 0)
+		t = 0;
+	reply_int(c, ms ? t : (t + 500) / 1000);
+}
+
+void cmd_ttl(struct client *c)
+{
+	ttl_generic(c, false);
+}
+
+void cmd_pttl(struct client *c)
+{
+	ttl_generic(c, true);
+}
+
+void cmd_persist(struct client *c)
+{
+	struct kv_ent *e = lookup_write(c, 1);
+
+	if (!e || !e->expire) {
+		reply_int(c, 0);
+		return;
+	}
+	kv_set_expire(&srv.db, e, 0);
+	srv_changed(1);
+	reply_int(c, 1);
+}
+
+/* ---- KEYS and SCAN ------------------------------------------------------- */
+
+struct key_filter {
+	struct client *c;
+	const char *pat;
+	size_t plen;
+	bool all;               /* no pattern, or "*" */
+	const char *type;       /* SCAN TYPE, or NULL */
+	long long n;            /* keys replied (KEYS) */
+	struct kv_ent **keys;   /* keys collected (SCAN) */
+	size_t nkeys, cap;
+	bool nomem;
+};
+
+static bool key_wanted(const struct key_filter *f, const struct kv_ent *e)
+{
+	if (kv_expired(&srv.db, e))
+		return false;
+	if (f->type && strcasecmp(f->type, type_name(e)) != 0)
+		return false;
+	return f->all || glob_match(f->pat, f->plen, e->key, e->klen, false);
+}
+
+static void keys_visit(struct kvdb *db, struct kv_ent *e, void *arg)
+{
+	struct key_filter *f = arg;
+
+	(void)db;
+	if (key_wanted(f, e)) {
+		reply_bulk(f->c, e->key, e->klen);
+		f->n++;
+	}
+}
+
+void cmd_keys(struct client *c)
+{
+	struct key_filter f = { .c = c, .pat = c->argv[1].p, .plen = c->argv[1].len };
+	struct obuf *h = reply_defer(c);
+
+	f.all = f.plen == 1 && f.pat[0] == '*';
+	dict_each(&srv.db, &srv.db.root->keys, keys_visit, &f);
+	reply_defer_set(c, h, f.n);
+}
+
+static void scan_visit(struct kvdb *db, struct kv_ent *e, void *arg)
+{
+	struct key_filter *f = arg;
+
+	(void)db;
+	if (f->nkeys == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 32;
+		struct kv_ent **k = realloc(f->keys, cap * sizeof *k);
+
+		if (!k) {
+			f->nomem = true;
+			return;
+		}
+		f->keys = k;
+		f->cap = cap;
+	}
+	f->keys[f->nkeys++] = e;
+}
+
+/* Redis's parseScanCursorOrReply: strtoul's syntax, whole string. */
+static bool scan_cursor(struct client *c, uint64_t *cur)
+{
+	const char *s = c->argv[1].p;
+	char *end;
+
+	errno = 0;
+	*cur = strtoull(s, &end, 10);
+	if (isspace((unsigned char)s[0]) || end != s + c->argv[1].len || *end ||
+	    errno == ERANGE || end == s) {
+		reply_error(c, "ERR invalid cursor");
+		return false;
+	}
+	return true;
+}
+
+static bool scan_options(struct client *c, struct key_filter *f, long long *count)
+{
+	for (int i = 2; i < c->argc; i++) {
+		bool next = i + 1 < c->argc;
+
+		if (arg_is(c, i, "count") && next) {
+			if (!arg_ll(c, i + 1, count))
+				return false;
+			if (*count < 1) {
+				reply_syntax(c);
+				return false;
+			}
+		} else if (arg_is(c, i, "match") && next) {
+			f->pat = c->argv[i + 1].p;
+			f->plen = c->argv[i + 1].len;
+			f->all = f->plen == 1 && f->pat[0] == '*';
+		} else if (arg_is(c, i, "type") && next) {
+			f->type = c->argv[i + 1].p;
+		} else {
+			reply_syntax(c);
+			return false;
+		}
+		i++;
+	}
+	return true;
+}
+
+void cmd_scan(struct client *c)
+{
+	struct key_filter f = { .c = c, .all = true };
+	long long count = 10, iters;
+	uint64_t cur;
+	char buf[24];
+	size_t kept = 0;
+
+	if (!scan_cursor(c, &cur) || !scan_options(c, &f, &count))
+		return;
+	iters = count * 10;
+	do {
+		cur = dict_scan(&srv.db, &srv.db.root->keys, cur, scan_visit, &f);
+	} while (cur && iters-- > 0 && f.nkeys < (size_t)count && !f.nomem);
+	if (f.nomem) {
+		free(f.keys);
+		reply_error(c, "ERR out of memory");
+		return;
+	}
+	for (size_t i = 0; i < f.nkeys; i++)
+		if (key_wanted(&f, f.keys[i]))
+			f.keys[kept++] = f.keys[i];
+	reply_array(c, 2);
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)cur);
+	reply_bulk_str(c, buf);
+	reply_array(c, (long long)kept);
+	for (size_t i = 0; i < kept; i++)
+		reply_bulk(c, f.keys[i]->key, f.keys[i]->klen);
+	free(f.keys);
+}
+
+void cmd_randomkey(struct client *c)
+{
+	struct kv_ent *e = kv_random(&srv.db, srv_random);
+
+	if (e)
+		reply_bulk(c, e->key, e->klen);
+	else
+		reply_nil(c);
+}
+
+/* ---- RENAME ------------------------------------------------------------- */
+
+static void rename_generic(struct client *c, bool nx)
+{
+	struct kv_ent *e = lookup_write(c, 1), *dst;
+
+	if (!e) {
+		reply_error(c, "ERR no such key");
+		return;
+	}
+	if (c->argv[1].len == c->argv[2].len &&
+	    memcmp(c->argv[1].p, c->argv[2].p, c->argv[1].len) == 0) {
+		if (nx)
+			reply_int(c, 0);
+		else
+			reply_ok(c);
+		return;
+	}
+	dst = lookup_write(c, 2);
+	if (dst) {
+		if (nx) {
+			reply_int(c, 0);
+			return;
+		}
+		kv_delete_ent(&srv.db, dst);
+	}
+	if (!kv_rename(&srv.db, e, c->argv[2].p, c->argv[2].len)) {
+		reply_oom(c);
+		return;
+	}
+	srv_changed(1);
+	if (nx)
+		reply_int(c, 1);
+	else
+		reply_ok(c);
+}
+
+void cmd_rename(struct client *c)
+{
+	rename_generic(c, false);
+}
+
+void cmd_renamenx(struct client *c)
+{
+	rename_generic(c, true);
+}
+
+void cmd_dbsize(struct client *c)
+{
+	reply_int(c, (long long)kv_count(&srv.db));
+}
+
+void cmd_flushdb(struct client *c)
+{
+	bool all = arg_is(c, 0, "flushall");
+	int err;
+
+	if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
+		reply_syntax(c);
+		return;
+	}
+	srv_changed(kv_count(&srv.db));
+	if ((err = persist_flush())) {
+		reply_errorf(c, "ERR FLUSH failed: %s", cow_strerror(err));
+		return;
+	}
+	srv_changed(1);
+	if (all && srv.store && srv.nsave > 0) {
+		kv_bgsave_wait();
+		if (persist_save() == 0)
+			srv.dirty = 0;
+	}
+	reply_ok(c);
+}

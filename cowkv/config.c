@@ -1,0 +1,542 @@
+/*
+ * config.c — settings: defaults, the command line (--name value, as
+ * redis-server takes them), CONFIG GET and CONFIG SET (all-or-nothing,
+ * with Redis's error texts), and the glob matcher they and KEYS share.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server.h"
+
+enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST };
+
+#define IMMUTABLE 1
+
+struct cfg {
+	const char *name;
+	enum cfg_type type;
+	void *ptr;              /* char **, long *, uint64_t * */
+	long long min, max;
+	unsigned flags;
+	const char *fixed;      /* C_CONST: the value */
+};
+
+static const struct cfg configs[] = {
+	{ "bind", C_STR, &srv.bind, 0, 0, IMMUTABLE, NULL },
+	{ "port", C_INT, &srv.port, 0, 65535, IMMUTABLE, NULL },
+	{ "dir", C_STR, &srv.dir, 0, 0, IMMUTABLE, NULL },
+	{ "dbfilename", C_STR, &srv.dbfilename, 0, 0, IMMUTABLE, NULL },
+	{ "logfile", C_STR, &srv.logfile, 0, 0, IMMUTABLE, NULL },
+	{ "save", C_SAVE, NULL, 0, 0, 0, NULL },
+	{ "maxmemory", C_MEM, &srv.maxmemory, 0, LLONG_MAX, 0, NULL },
+	{ "save-budget", C_MEM, &srv.save_budget, 0, LLONG_MAX, 0, NULL },
+	{ "maxclients", C_INT, &srv.maxclients, 1, 1000000, 0, NULL },
+	{ "timeout", C_INT, &srv.timeout, 0, INT_MAX, 0, NULL },
+	{ "hz", C_INT, &srv.hz, 1, 500, 0, NULL },
+	{ "tcp-keepalive", C_INT, &srv.tcp_keepalive, 0, INT_MAX, 0, NULL },
+	{ "proto-max-bulk-len", C_MEM, &srv.proto_max_bulk_len, 1024 * 1024, LLONG_MAX, 0, NULL },
+	{ "client-query-buffer-limit", C_MEM, &srv.query_buf_limit, 1024 * 1024, LLONG_MAX, 0, NULL },
+	{ "client-output-buffer-limit", C_OBL, NULL, 0, 0, 0, NULL },
+	{ "max-snapshots", C_INT, &srv.max_snapshots, 1, SNAPSHOTS_MAX, 0, NULL },
+	{ "loglevel", C_LOGLEVEL, NULL, 0, 0, 0, NULL },
+	{ "maxmemory-policy", C_CONST, NULL, 0, 0, 0, "noeviction" },
+	{ "appendonly", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
+	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+	{ "protected-mode", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+};
+
+#define NCONFIGS (sizeof configs / sizeof configs[0])
+
+static const char *loglevels[] = { "debug", "verbose", "notice", "warning" };
+
+void config_defaults(void)
+{
+	srv.bind = strdup("127.0.0.1");
+	srv.port = 6379;
+	srv.dir = NULL;
+	srv.dbfilename = strdup("cowkv.store");
+	srv.logfile = strdup("");
+	srv.nsave = -1;                 /* Redis's default once --dir is known */
+	srv.space_size = 4ull << 30;
+	srv.maxmemory = 0;
+	srv.save_budget = 64ull << 20;
+	srv.maxclients = 10000;
+	srv.timeout = 0;
+	srv.hz = 10;
+	srv.tcp_keepalive = 300;
+	srv.proto_max_bulk_len = 512ull << 20;
+	srv.query_buf_limit = 1ull << 30;
+	srv.obuf_hard = 1ull << 30;
+	srv.obuf_soft = 256ull << 20;
+	srv.obuf_soft_secs = 60;
+	srv.max_snapshots = 64;
+	srv.verbosity = LL_NOTICE;
+}
+
+/* ---- value syntax ------------------------------------------------------ */
+
+int config_parse_memory(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; uint64_t mul; } units[] = {
+		{ "", 1 }, { "b", 1 }, { "k", 1000 }, { "kb", 1024 }, { "m", 1000000 },
+		{ "mb", 1 << 20 }, { "g", 1000000000 }, { "gb", 1 << 30 },
+	};
+	size_t n = 0;
+	unsigned long long v = 0;
+
+	while (isdigit((unsigned char)s[n])) {
+		if (v > (ULLONG_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(s[n++] - '0');
+	}
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcasecmp(s + n, units[i].unit) == 0) {
+			if (v > ULLONG_MAX / units[i].mul)
+				return -1;
+			*out = v * units[i].mul;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Parse "secs changes ..." into points; "" is none. Returns the count or -1. */
+static int parse_save(const char *s, struct save_point *pts)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	int n = 0;
+	long long v[2 * SAVE_POINTS_MAX];
+	int k = 0;
+
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (k == 2 * SAVE_POINTS_MAX || !resp_str2ll(tok, strlen(tok), &v[k])) {
+			free(copy);
+			return -1;
+		}
+		k++;
+	}
+	free(copy);
+	if (k % 2)
+		return -1;
+	for (int i = 0; i < k; i += 2) {
+		if (v[i] < 1 || v[i + 1] < 0)
+			return -1;
+		pts[n].secs = (long)v[i];
+		pts[n].changes = (long)v[i + 1];
+		n++;
+	}
+	return n;
+}
+
+void config_save_string(char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < srv.nsave && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%ld %ld", i ? " " : "",
+				       srv.save[i].secs, srv.save[i].changes);
+}
+
+/* Parse "[normal] hard soft secs [...]": only the normal class is used. */
+static int parse_obl(const char *s, uint64_t *hard, uint64_t *soft, long *secs)
+{
+	char *copy = strdup(s), *tok[16], *save = NULL;
+	int n = 0, rc = -1;
+
+	if (!copy)
+		return -1;
+	for (char *t = strtok_r(copy, " ", &save); t && n < 16; t = strtok_r(NULL, " ", &save))
+		tok[n++] = t;
+	if (n == 0 || n % 4)
+		goto out;
+	for (int i = 0; i < n; i += 4) {
+		uint64_t h, sf;
+		long long sec;
+
+		if (config_parse_memory(tok[i + 1], &h) || config_parse_memory(tok[i + 2], &sf) ||
+		    !resp_str2ll(tok[i + 3], strlen(tok[i + 3]), &sec) || sec < 0)
+			goto out;
+		if (strcasecmp(tok[i], "normal") == 0) {
+			*hard = h;
+			*soft = sf;
+			*secs = (long)sec;
+		} else if (strcasecmp(tok[i], "replica") && strcasecmp(tok[i], "slave") &&
+			   strcasecmp(tok[i], "pubsub")) {
+			goto out;
+		}
+		rc = 0;
+	}
+out:
+	free(copy);
+	return rc;
+}
+
+/* ---- one setting ----------------------------------------------------------- */
+
+static const struct cfg *config_find(const char *name)
+{
+	for (size_t i = 0; i < NCONFIGS; i++)
+		if (strcasecmp(configs[i].name, name) == 0)
+			return &configs[i];
+	return NULL;
+}
+
+static void config_value(const struct cfg *cf, char *buf, size_t len)
+{
+	switch (cf->type) {
+	case C_STR: {
+		const char *v = *(char **)cf->ptr;
+
+		snprintf(buf, len, "%s", v ? v : "");
+		break;
+	}
+	case C_INT:
+		snprintf(buf, len, "%ld", *(long *)cf->ptr);
+		break;
+	case C_MEM:
+		snprintf(buf, len, "%llu", (unsigned long long)*(uint64_t *)cf->ptr);
+		break;
+	case C_SAVE:
+		config_save_string(buf, len);
+		break;
+	case C_OBL:
+		snprintf(buf, len, "normal %llu %llu %ld replica 268435456 67108864 60 "
+			 "pubsub 33554432 8388608 60", (unsigned long long)srv.obuf_hard,
+			 (unsigned long long)srv.obuf_soft, srv.obuf_soft_secs);
+		break;
+	case C_LOGLEVEL:
+		snprintf(buf, len, "%s", loglevels[srv.verbosity]);
+		break;
+	case C_CONST:
+		snprintf(buf, len, "%s", cf->fixed);
+		break;
+	}
+}
+
+/*
+ * Check (apply == false) or apply value v to setting cf. Returns NULL, or
+ * why the value is refused (Redis's wording).
+ */
+static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
+{
+	static char why[160];
+	struct save_point pts[SAVE_POINTS_MAX];
+	long long n;
+	uint64_t m, hard = srv.obuf_hard, soft = srv.obuf_soft;
+	long secs = srv.obuf_soft_secs;
+	int k;
+
+	switch (cf->type) {
+	case C_STR:
+		if (apply) {
+			char *dup = strdup(v);
+
+			if (!dup)
+				return "out of memory";
+			free(*(char **)cf->ptr);
+			*(char **)cf->ptr = dup;
+		}
+		return NULL;
+	case C_INT:
+		if (!resp_str2ll(v, strlen(v), &n))
+			return "argument couldn't be parsed into an integer";
+		if (n < cf->min || n > cf->max) {
+			snprintf(why, sizeof why, "argument must be between %lld and %lld inclusive",
+				 cf->min, cf->max);
+			return why;
+		}
+		if (apply)
+			*(long *)cf->ptr = (long)n;
+		return NULL;
+	case C_MEM:
+		if (config_parse_memory(v, &m))
+			return "argument must be a memory value";
+		if (m < (uint64_t)cf->min || m > (uint64_t)cf->max) {
+			snprintf(why, sizeof why, "argument must be between %lld and %lld inclusive",
+				 cf->min, cf->max);
+			return why;
+		}
+		if (apply)
+			*(uint64_t *)cf->ptr = m;
+		return NULL;
+	case C_SAVE:
+		if ((k = parse_save(v, pts)) < 0)
+			return "Invalid save parameters";
+		if (apply) {
+			memcpy(srv.save, pts, sizeof pts);
+			srv.nsave = k;
+		}
+		return NULL;
+	case C_OBL:
+		if (parse_obl(v, &hard, &soft, &secs))
+			return "Wrong client-output-buffer-limit configuration.";
+		if (apply) {
+			srv.obuf_hard = hard;
+			srv.obuf_soft = soft;
+			srv.obuf_soft_secs = secs;
+		}
+		return NULL;
+	case C_LOGLEVEL:
+		for (k = 0; k < 4; k++)
+			if (strcasecmp(v, loglevels[k]) == 0)
+				break;
+		if (k == 4)
+			return "argument(s) must be one of the following: debug, verbose, notice, warning";
+		if (apply)
+			srv.verbosity = k;
+		return NULL;
+	case C_CONST:
+		if (strcasecmp(v, cf->fixed) != 0) {
+			snprintf(why, sizeof why, "argument(s) must be one of the following: %s",
+				 cf->fixed);
+			return why;
+		}
+		return NULL;
+	}
+	return "unknown setting";
+}
+
+/* ---- CONFIG GET / SET ---------------------------------------------------- */
+
+void config_get(struct client *c)
+{
+	bool hit[NCONFIGS] = { false };
+	long long n = 0;
+	char val[1024];
+
+	for (int i = 2; i < c->argc; i++)
+		for (size_t k = 0; k < NCONFIGS; k++)
+			if (!hit[k] && glob_match(c->argv[i].p, c->argv[i].len, configs[k].name,
+						  strlen(configs[k].name), true)) {
+				hit[k] = true;
+				n++;
+			}
+	reply_array(c, 2 * n);
+	for (size_t k = 0; k < NCONFIGS; k++) {
+		if (!hit[k])
+			continue;
+		config_value(&configs[k], val, sizeof val);
+		reply_bulk_str(c, configs[k].name);
+		reply_bulk_str(c, val);
+	}
+}
+
+void config_set(struct client *c)
+{
+	const struct cfg *cf;
+	const char *why;
+
+	if (c->argc % 2) {
+		reply_arity(c, "config|set");
+		return;
+	}
+	for (int i = 2; i < c->argc; i += 2) {
+		if (!(cf = config_find(c->argv[i].p))) {
+			reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
+				     c->argv[i].p);
+			return;
+		}
+		if (cf->flags & IMMUTABLE) {
+			reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
+				     "can't set immutable config", cf->name);
+			return;
+		}
+		if ((why = config_apply(cf, c->argv[i + 1].p, false))) {
+			reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+				     cf->name, why);
+			return;
+		}
+	}
+	for (int i = 2; i < c->argc; i += 2)
+		config_apply(config_find(c->argv[i].p), c->argv[i + 1].p, true);
+	if (srv.maxmemory > srv.db.size)
+		srv.maxmemory = srv.db.size;	/* the space cannot grow */
+	reply_ok(c);
+}
+
+/* ---- the command line -------------------------------------------------------- */
+
+static void usage(void)
+{
+	printf("Usage: cowkv [--port N] [--bind ADDR] [--dir DIR] [--maxmemory BYTES]\n"
+	       "             [--save \"secs changes\"]... [--save-budget BYTES]\n"
+	       "             [--<setting> <value>]...   (any CONFIG setting)\n"
+	       "       cowkv --help | --version\n\n"
+	       "A Redis-protocol server whose dataset lives in one libcow space:\n"
+	       "BGSAVE without fork(), instant restart from the last checkpoint in DIR,\n"
+	       "SNAPSHOT / ROLLBACK. --maxmemory is the space's size (default 4gb).\n"
+	       "Without --dir nothing is saved. See docs/COWKV.md.\n");
+}
+
+int config_from_args(int argc, char **argv)
+{
+	bool saw_save = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i], *why;
+		const struct cfg *cf;
+		char val[256];
+
+		if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+			usage();
+			return 1;
+		}
+		if (!strcmp(opt, "--version") || !strcmp(opt, "-v")) {
+			printf("cowkv %s (Redis %s protocol), libcow %d.%d.%d\n", COWKV_VERSION,
+			       COWKV_REDIS_COMPAT, COW_VERSION_MAJOR, COW_VERSION_MINOR,
+			       COW_VERSION_PATCH);
+			return 1;
+		}
+		if (strncmp(opt, "--", 2) != 0 || !(cf = config_find(opt + 2)) || i + 1 >= argc) {
+			fprintf(stderr, "cowkv: unknown option or missing value: %s (try --help)\n", opt);
+			return -1;
+		}
+		snprintf(val, sizeof val, "%s", argv[++i]);
+		if (cf->type == C_SAVE) {
+			/* --save "secs changes" or --save secs changes, repeatable. */
+			struct save_point pts[SAVE_POINTS_MAX];
+			int k;
+
+			if (!strchr(val, ' ') && val[0] && i + 1 < argc && isdigit((unsigned char)argv[i + 1][0]))
+				snprintf(val + strlen(val), sizeof val - strlen(val), " %s", argv[++i]);
+			if ((k = parse_save(val, pts)) < 0 || (saw_save ? srv.nsave : 0) + k > SAVE_POINTS_MAX) {
+				fprintf(stderr, "cowkv: --save: Invalid save parameters: '%s'\n", val);
+				return -1;
+			}
+			if (!saw_save)
+				srv.nsave = 0;
+			memcpy(srv.save + srv.nsave, pts, (size_t)k * sizeof pts[0]);
+			srv.nsave += k;
+			saw_save = true;
+			continue;
+		}
+		if ((why = config_apply(cf, val, true))) {
+			fprintf(stderr, "cowkv: --%s %s: %s\n", cf->name, val, why);
+			return -1;
+		}
+	}
+	if (srv.nsave < 0) {	/* Redis's default save points, when saving is on */
+		static const struct save_point def[] = { { 3600, 1 }, { 300, 100 }, { 60, 10000 } };
+
+		srv.nsave = 0;
+		if (srv.dir) {
+			memcpy(srv.save, def, sizeof def);
+			srv.nsave = 3;
+		}
+	}
+	if (srv.maxmemory)
+		srv.space_size = srv.maxmemory;
+	return 0;
+}
+
+/* ---- glob matching ------------------------------------------------------------- */
+
+static bool eq(char a, char b, bool nocase)
+{
+	return nocase ? tolower((unsigned char)a) == tolower((unsigned char)b) : a == b;
+}
+
+/* Match s against the class starting after '[' at pat[*p]; *p moves past ']'. */
+static bool class_match(const char *pat, size_t plen, size_t *p, char s, bool nocase)
+{
+	bool neg = false, hit = false;
+	size_t i = *p;
+
+	if (i < plen && pat[i] == '^') {
+		neg = true;
+		i++;
+	}
+	while (i < plen && pat[i] != ']') {
+		if (pat[i] == '\\' && i + 1 < plen) {
+			hit |= eq(pat[i + 1], s, nocase);
+			i += 2;
+		} else if (i + 2 < plen && pat[i + 1] == '-' && pat[i + 2] != ']') {
+			unsigned char lo = (unsigned char)pat[i], hi = (unsigned char)pat[i + 2];
+			unsigned char ch = (unsigned char)s;
+
+			if (lo > hi) {
+				unsigned char t = lo;
+
+				lo = hi;
+				hi = t;
+			}
+			if (nocase) {
+				lo = (unsigned char)tolower(lo);
+				hi = (unsigned char)tolower(hi);
+				ch = (unsigned char)tolower(ch);
+			}
+			hit |= ch >= lo && ch <= hi;
+			i += 3;
+		} else {
+			hit |= eq(pat[i], s, nocase);
+			i++;
+		}
+	}
+	*p = i < plen ? i + 1 : i;	/* an unclosed class ends with the pattern */
+	return hit != neg;
+}
+
+bool glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase)
+{
+	size_t p = 0, i = 0, star_p = SIZE_MAX, star_i = 0;
+
+	while (i < slen) {
+		if (p < plen) {
+			size_t q = p + 1;
+
+			switch (pat[p]) {
+			case '*':
+				while (p < plen && pat[p] == '*')
+					p++;
+				if (p == plen)
+					return true;
+				star_p = p;
+				star_i = i;
+				continue;
+			case '?':
+				p++;
+				i++;
+				continue;
+			case '[':
+				if (class_match(pat, plen, &q, s[i], nocase)) {
+					p = q;
+					i++;
+					continue;
+				}
+				break;
+			case '\\':
+				/* An escaped byte; a trailing backslash is literal. */
+				q = p + 1 < plen ? p + 1 : p;
+				if (eq(pat[q], s[i], nocase)) {
+					p = q + 1;
+					i++;
+					continue;
+				}
+				break;
+			default:
+				if (eq(pat[p], s[i], nocase)) {
+					p++;
+					i++;
+					continue;
+				}
+			}
+		}
+		if (star_p == SIZE_MAX)
+			return false;
+		p = star_p;
+		i = ++star_i;
+	}
+	while (p < plen && pat[p] == '*')
+		p++;
+	return p == plen;
+}

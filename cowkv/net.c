@@ -1,0 +1,561 @@
+/*
+ * net.c — the event loop: one epoll set for the listening socket, the
+ * clients, the signal fd and the save thread's eventfd; non-blocking
+ * sockets, level-triggered.
+ *
+ * A turn of the loop: wait for events (at most until the next tick), read
+ * what clients sent and run the whole requests found, run the tick (expiry,
+ * rehash, save points, timeouts) when due, write the replies produced, then
+ * free the clients closed meanwhile (never while an event may still name
+ * them).
+ *
+ * Flow control: a client whose pending output passes OBUF_PAUSE is neither
+ * read nor served until the output drains below it, so a client pipelining
+ * requests without reading its replies is held back by TCP instead of
+ * growing the server's memory. Only a single huge reply can pass the output
+ * limits (client-output-buffer-limit), which close the client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "server.h"
+
+#define READ_CHUNK (16 * 1024)
+#define READ_MAX (64u << 20)        /* bytes read in one call at most */
+#define OBUF_PAUSE (1u << 20)       /* stop serving a client above this */
+#define WRITE_MAX (64u << 20)       /* bytes written per client per turn */
+#define QBUF_IDLE_MAX (64 * 1024)   /* larger idle query buffers are freed */
+#define MAX_EVENTS 1024
+#define ACCEPTS_PER_TURN 1000
+
+/* epoll tags that are not clients. */
+static char tag_listen, tag_signal, tag_save;
+static int spare_fd = -1;   /* closed to accept-and-refuse at EMFILE */
+
+static const struct resp_limits *limits(void)
+{
+	static struct resp_limits lim;
+
+	lim.max_bulk = srv.proto_max_bulk_len;
+	lim.max_args = 0x7fffffff;
+	lim.max_inline = 64 * 1024;
+	return &lim;
+}
+
+static int ep_ctl(int op, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	return epoll_ctl(srv.epfd, op, fd, &ev);
+}
+
+/* ---- listening ---------------------------------------------------------- */
+
+int net_listen(void)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST };
+	struct addrinfo *ai;
+	char port[16];
+	int fd, one = 1, err;
+
+	snprintf(port, sizeof port, "%ld", srv.port);
+	err = getaddrinfo(srv.bind, port, &hints, &ai);
+	if (err) {
+		srv_log(LL_WARNING, "bad bind address '%s': %s", srv.bind, gai_strerror(err));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 511)) {
+		err = -errno;
+		srv_log(LL_WARNING, "Could not create server TCP listening socket %s:%ld: %s",
+			srv.bind, srv.port, strerror(errno));
+		freeaddrinfo(ai);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	freeaddrinfo(ai);
+	srv.lfd = fd;
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv.epfd < 0 || ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, &tag_listen))
+		return -errno;
+	if (srv.sigfd >= 0 && ep_ctl(EPOLL_CTL_ADD, srv.sigfd, EPOLLIN, &tag_signal))
+		return -errno;
+	if (srv.savefd >= 0 && ep_ctl(EPOLL_CTL_ADD, srv.savefd, EPOLLIN, &tag_save))
+		return -errno;
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+/* ---- clients ------------------------------------------------------------ */
+
+void client_describe(const struct client *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "id=%llu addr=%s name=%s", (unsigned long long)c->id,
+		 c->addr, c->name ? c->name : "");
+}
+
+void client_close_async(struct client *c)
+{
+	if (c->flags & CF_CLOSE_ASAP)
+		return;
+	c->flags |= CF_CLOSE_ASAP;
+	c->free_next = srv.to_free;
+	srv.to_free = c;
+}
+
+static void client_free(struct client *c)
+{
+	close(c->fd);	/* also leaves the epoll set */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv.clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv.nclients--;
+	reply_free_all(c);
+	resp_free(&c->parser);
+	free(c->qbuf);
+	free(c->argv);
+	free(c->name);
+	free(c);
+}
+
+static void free_closed(void)
+{
+	while (srv.to_free) {
+		struct client *c = srv.to_free;
+
+		srv.to_free = c->free_next;
+		client_free(c);
+	}
+}
+
+/* Register the epoll events c needs now: input unless paused or finished,
+ * output while some is pending. */
+static void client_update_events(struct client *c)
+{
+	uint32_t ev = 0;
+
+	if (c->flags & CF_CLOSE_ASAP)
+		return;
+	if (!(c->flags & (CF_EOF | CF_CLOSE_AFTER_REPLY)) && c->obytes < OBUF_PAUSE)
+		ev |= EPOLLIN;
+	if (c->obytes)
+		ev |= EPOLLOUT;
+	if (ev != c->events) {
+		if (ep_ctl(EPOLL_CTL_MOD, c->fd, ev, c))
+			client_close_async(c);
+		c->events = ev;
+	}
+}
+
+void client_check_output(struct client *c)
+{
+	char who[160];
+
+	if (c->flags & CF_CLOSE_ASAP)
+		return;
+	if (srv.obuf_hard && c->obytes > srv.obuf_hard)
+		goto close;
+	if (!srv.obuf_soft || c->obytes <= srv.obuf_soft) {
+		c->soft_since_ms = 0;
+		return;
+	}
+	if (!c->soft_since_ms) {
+		c->soft_since_ms = srv.now_ms;
+		return;
+	}
+	if (srv.now_ms - c->soft_since_ms <= srv.obuf_soft_secs * 1000)
+		return;
+close:
+	client_describe(c, who, sizeof who);
+	srv_log(LL_WARNING, "Client %s scheduled to be closed ASAP for overcoming of "
+		"output buffer limits.", who);
+	srv.obuf_disconnects++;
+	reply_free_all(c);
+	client_close_async(c);
+}
+
+static void client_new(int fd, const struct sockaddr_storage *sa)
+{
+	struct client *c;
+	int one = 1;
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (srv.nclients >= (uint64_t)srv.maxclients) {
+		static const char msg[] = "-ERR max number of clients reached\r\n";
+
+		(void)!write(fd, msg, sizeof msg - 1);
+		close(fd);
+		srv.conns_rejected++;
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		srv.conns_rejected++;
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (srv.tcp_keepalive > 0) {
+		int idle = (int)srv.tcp_keepalive;
+
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	}
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+		port = ntohs(in->sin_port);
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
+	c->fd = fd;
+	c->id = ++srv.next_client_id;
+	c->ctime_ms = c->last_ms = srv.now_ms;
+	c->events = EPOLLIN;
+	resp_init(&c->parser);
+	if (ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, c)) {
+		close(fd);
+		free(c);
+		srv.conns_rejected++;
+		return;
+	}
+	c->next = srv.clients;
+	if (srv.clients)
+		srv.clients->prev = c;
+	srv.clients = c;
+	srv.nclients++;
+	srv.conns_total++;
+}
+
+static void accept_clients(void)
+{
+	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof sa;
+		int fd = accept4(srv.lfd, (struct sockaddr *)&sa, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			client_new(fd, &sa);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+			/* Out of descriptors: refuse one connection so the
+			 * listening socket does not stay readable forever. */
+			srv_log(LL_WARNING, "Error accepting a client connection: %s",
+				strerror(errno));
+			close(spare_fd);
+			fd = accept4(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+			srv.conns_rejected++;
+			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		}
+		return;
+	}
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static bool build_argv(struct client *c)
+{
+	const struct resp_parser *p = &c->parser;
+
+	if (p->argc > c->argv_cap) {
+		struct kv_arg *a = realloc(c->argv, p->argc * sizeof *a);
+
+		if (!a)
+			return false;
+		c->argv = a;
+		c->argv_cap = p->argc;
+	}
+	for (size_t i = 0; i < p->argc; i++) {
+		c->argv[i].p = c->qbuf + p->argv[i].off;
+		c->argv[i].len = p->argv[i].len;
+	}
+	c->argc = (int)p->argc;
+	return true;
+}
+
+/* Run every whole request in c's query buffer, until it pauses. */
+static void client_process_input(struct client *c)
+{
+	size_t used = 0;
+	bool more = false;
+
+	while (!(c->flags & (CF_CLOSE_AFTER_REPLY | CF_CLOSE_ASAP)) && !srv.shutdown_asap) {
+		int r;
+
+		if (c->obytes >= OBUF_PAUSE) {
+			more = true;
+			break;
+		}
+		r = resp_parse(&c->parser, c->qbuf + used, c->qlen - used, limits());
+		if (r == RESP_MORE)
+			break;
+		if (r == RESP_ERROR) {
+			char who[160];
+
+			client_describe(c, who, sizeof who);
+			srv_log(LL_VERBOSE, "Protocol error (%s) from client: %s",
+				c->parser.err, who);
+			reply_errorf(c, "ERR %s", c->parser.err);
+			c->flags |= CF_CLOSE_AFTER_REPLY;
+			break;
+		}
+		if (c->parser.argc > 0) {
+			/* Offsets are relative to the request: rebase them. */
+			for (size_t i = 0; i < c->parser.argc; i++)
+				c->parser.argv[i].off += used;
+			if (!build_argv(c)) {
+				client_close_async(c);
+				break;
+			}
+			cmd_call(c);
+			client_check_output(c);
+		}
+		used += c->parser.pos;
+		resp_next(&c->parser);
+	}
+	if (used) {
+		memmove(c->qbuf, c->qbuf + used, c->qlen - used);
+		c->qlen -= used;
+	}
+	if (c->qlen == 0 && c->qcap > QBUF_IDLE_MAX) {
+		free(c->qbuf);
+		c->qbuf = NULL;
+		c->qcap = 0;
+	}
+	if ((c->flags & CF_EOF) && !more)
+		c->flags |= CF_CLOSE_AFTER_REPLY;	/* nothing more will come */
+	if ((c->flags & CF_CLOSE_AFTER_REPLY) && !(c->flags & CF_PENDING)) {
+		c->flags |= CF_PENDING;
+		c->pend_next = srv.pending;
+		srv.pending = c;
+	}
+	client_update_events(c);
+}
+
+static void client_read(struct client *c)
+{
+	size_t want = READ_CHUNK;
+	ssize_t n;
+
+	if (c->parser.need > c->qlen && c->parser.need - c->qlen > want)
+		want = c->parser.need - c->qlen;	/* the rest of a big bulk */
+	if (want > READ_MAX)
+		want = READ_MAX;
+	if (c->qcap - c->qlen < want) {
+		size_t cap = c->qlen + want;
+		char *q = realloc(c->qbuf, cap);
+
+		if (!q) {
+			srv_log(LL_WARNING, "out of memory for a query buffer: closing the client");
+			client_close_async(c);
+			return;
+		}
+		c->qbuf = q;
+		c->qcap = cap;
+	}
+	n = read(c->fd, c->qbuf + c->qlen, want);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			client_close_async(c);
+		return;
+	}
+	c->last_ms = srv.now_ms;
+	if (n == 0) {
+		c->flags |= CF_EOF;
+	} else {
+		c->qlen += (size_t)n;
+		srv.net_in += (uint64_t)n;
+		if (srv.query_buf_limit && c->qlen > srv.query_buf_limit) {
+			char who[160];
+
+			client_describe(c, who, sizeof who);
+			srv_log(LL_WARNING, "Closing client that reached max query buffer "
+				"length: %s (qbuf=%zu)", who, c->qlen);
+			srv.qbuf_disconnects++;
+			client_close_async(c);
+			return;
+		}
+	}
+	client_process_input(c);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void client_write(struct client *c)
+{
+	size_t total = 0;
+
+	while (c->ohead && total < WRITE_MAX) {
+		struct iovec iov[64];
+		struct msghdr msg = { .msg_iov = iov };
+		int k = 0;
+		ssize_t n;
+
+		for (struct obuf *b = c->ohead; b && k < 64; b = b->next) {
+			if (b->len == b->sent)
+				continue;
+			iov[k].iov_base = b->data + b->sent;
+			iov[k].iov_len = b->len - b->sent;
+			k++;
+		}
+		if (k == 0) {
+			reply_free_all(c);
+			break;
+		}
+		msg.msg_iovlen = (size_t)k;
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				client_close_async(c);
+			break;
+		}
+		total += (size_t)n;
+		srv.net_out += (uint64_t)n;
+		c->obytes -= (size_t)n;
+		while (c->ohead) {
+			struct obuf *b = c->ohead;
+			size_t left = b->len - b->sent;
+
+			if ((size_t)n < left) {
+				b->sent += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)left;
+			c->ohead = b->next;
+			if (!c->ohead)
+				c->otail = NULL;
+			free(b);
+		}
+	}
+	if (c->flags & CF_CLOSE_ASAP)
+		return;
+	if (c->obytes == 0 && (c->flags & CF_CLOSE_AFTER_REPLY)) {
+		client_close_async(c);
+		return;
+	}
+	if (c->obytes < OBUF_PAUSE && c->qlen)
+		client_process_input(c);	/* resume a paused client */
+	client_update_events(c);
+}
+
+static void write_pending(void)
+{
+	while (srv.pending) {
+		struct client *c = srv.pending;
+
+		srv.pending = c->pend_next;
+		c->flags &= ~(unsigned)CF_PENDING;
+		if (!(c->flags & CF_CLOSE_ASAP))
+			client_write(c);
+	}
+}
+
+void net_close_all(void)
+{
+	for (struct client *c = srv.clients; c; c = c->next)
+		client_close_async(c);
+	free_closed();
+	srv.pending = NULL;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void handle_signal(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(srv.sigfd, &si, sizeof si) == sizeof si) {
+		srv_log(LL_WARNING, "Received %s scheduling shutdown...",
+			si.ssi_signo == 2 ? "SIGINT" : "SIGTERM");
+		srv.shutdown_asap = true;
+	}
+}
+
+static void handle_event(struct epoll_event *ev)
+{
+	struct client *c;
+
+	if (ev->data.ptr == &tag_listen) {
+		accept_clients();
+		return;
+	}
+	if (ev->data.ptr == &tag_signal) {
+		handle_signal();
+		return;
+	}
+	if (ev->data.ptr == &tag_save) {
+		uint64_t v;
+
+		(void)!read(srv.savefd, &v, sizeof v);
+		kv_bgsave_poll();
+		return;
+	}
+	c = ev->data.ptr;
+	if (c->flags & CF_CLOSE_ASAP)
+		return;
+	if ((ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !(c->flags & CF_EOF))
+		client_read(c);
+	if ((ev->events & EPOLLOUT) && !(c->flags & CF_CLOSE_ASAP))
+		client_write(c);
+}
+
+int net_loop(void)
+{
+	static struct epoll_event evs[MAX_EVENTS];
+	int64_t next_tick = 0;
+
+	while (!srv.shutdown_asap) {
+		int64_t now = srv_mono_us() / 1000;
+		int timeout = next_tick > now ? (int)(next_tick - now) : 0;
+		int n = epoll_wait(srv.epfd, evs, MAX_EVENTS, timeout);
+
+		if (n < 0 && errno != EINTR) {
+			srv_log(LL_WARNING, "epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		srv.now_ms = srv_unix_ms();
+		srv.db.now_ms = srv.now_ms;
+		for (int i = 0; i < n; i++)
+			handle_event(&evs[i]);
+		now = srv_mono_us() / 1000;
+		if (now >= next_tick) {
+			srv_tick();
+			next_tick = now + 1000 / srv.hz;
+		}
+		write_pending();
+		free_closed();
+	}
+	return 0;
+}

@@ -1,0 +1,260 @@
+/*
+ * reply.c — building RESP2 replies in a client's output buffer (a chain of
+ * struct obuf in ordinary memory), and the error replies in Redis's words.
+ *
+ * Values are always copied out of the space into the buffer: the socket
+ * write happens later, and a kernel read of a space page that is not loaded
+ * yet could fail where a user-mode copy just faults it in.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server.h"
+
+#define OBUF_CHUNK (16 * 1024)
+
+static void mark_pending(struct client *c)
+{
+	if (!(c->flags & CF_PENDING)) {
+		c->flags |= CF_PENDING;
+		c->pend_next = srv.pending;
+		srv.pending = c;
+	}
+}
+
+static struct obuf *obuf_new(struct client *c, size_t cap)
+{
+	struct obuf *b = malloc(sizeof *b + cap);
+
+	if (!b) {
+		srv_log(LL_WARNING, "out of memory for the output of a client: closing it");
+		client_close_async(c);
+		return NULL;
+	}
+	b->next = NULL;
+	b->len = 0;
+	b->cap = cap;
+	b->sent = 0;
+	if (c->otail)
+		c->otail->next = b;
+	else
+		c->ohead = b;
+	c->otail = b;
+	return b;
+}
+
+void reply_raw(struct client *c, const void *p, size_t n)
+{
+	struct obuf *b = c->otail;
+	const char *s = p;
+
+	if (n == 0 || (c->flags & CF_CLOSE_ASAP))
+		return;
+	c->obytes += n;
+	if (b && b->cap > b->len) {
+		size_t k = b->cap - b->len < n ? b->cap - b->len : n;
+
+		memcpy(b->data + b->len, s, k);
+		b->len += k;
+		s += k;
+		n -= k;
+	}
+	if (n) {
+		b = obuf_new(c, n > OBUF_CHUNK ? n : OBUF_CHUNK);
+		if (!b)
+			return;
+		memcpy(b->data, s, n);
+		b->len = n;
+	}
+	mark_pending(c);
+}
+
+void reply_free_all(struct client *c)
+{
+	while (c->ohead) {
+		struct obuf *b = c->ohead;
+
+		c->ohead = b->next;
+		free(b);
+	}
+	c->otail = NULL;
+	c->obytes = 0;
+}
+
+void reply_status(struct client *c, const char *s)
+{
+	size_t n = strlen(s);
+	char *buf = malloc(n + 3);
+
+	if (!buf) {
+		reply_raw(c, "+\r\n", 3);
+		return;
+	}
+	buf[0] = '+';
+	memcpy(buf + 1, s, n);
+	memcpy(buf + 1 + n, "\r\n", 2);
+	reply_raw(c, buf, n + 3);
+	free(buf);
+}
+
+void reply_ok(struct client *c)
+{
+	reply_raw(c, "+OK\r\n", 5);
+}
+
+void reply_error(struct client *c, const char *msg)
+{
+	char buf[512];
+	size_t n = 0;
+
+	buf[n++] = '-';
+	for (const char *m = msg; *m && n < sizeof buf - 2; m++)
+		buf[n++] = (*m == '\r' || *m == '\n') ? ' ' : *m;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	reply_raw(c, buf, n);
+}
+
+void reply_errorf(struct client *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	reply_error(c, buf);
+}
+
+static void reply_prefixed(struct client *c, char type, long long v)
+{
+	char buf[32];
+	size_t n;
+
+	buf[0] = type;
+	n = 1 + resp_ll2str(buf + 1, v);
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	reply_raw(c, buf, n);
+}
+
+void reply_int(struct client *c, long long v)
+{
+	reply_prefixed(c, ':', v);
+}
+
+void reply_bulk(struct client *c, const void *p, size_t n)
+{
+	reply_prefixed(c, '$', (long long)n);
+	reply_raw(c, p, n);
+	reply_raw(c, "\r\n", 2);
+}
+
+void reply_bulk_str(struct client *c, const char *s)
+{
+	reply_bulk(c, s, strlen(s));
+}
+
+void reply_bulk_ll(struct client *c, long long v)
+{
+	char buf[24];
+
+	reply_bulk(c, buf, resp_ll2str(buf, v));
+}
+
+void reply_nil(struct client *c)
+{
+	reply_raw(c, "$-1\r\n", 5);
+}
+
+void reply_array(struct client *c, long long n)
+{
+	reply_prefixed(c, '*', n);
+}
+
+void reply_nil_array(struct client *c)
+{
+	reply_raw(c, "*-1\r\n", 5);
+}
+
+/*
+ * The handle is a chunk of its own whose cap is 0 until it is filled, so
+ * that later replies start a new chunk after it.
+ */
+struct obuf *reply_defer(struct client *c)
+{
+	struct obuf *b;
+
+	if (c->flags & CF_CLOSE_ASAP)
+		return NULL;
+	b = obuf_new(c, 32);
+	if (b)
+		b->cap = 0;
+	return b;
+}
+
+void reply_defer_set(struct client *c, struct obuf *h, long long n)
+{
+	char buf[32];
+	size_t len;
+
+	if (!h || (c->flags & CF_CLOSE_ASAP))
+		return;
+	buf[0] = '*';
+	len = 1 + resp_ll2str(buf + 1, n);
+	buf[len++] = '\r';
+	buf[len++] = '\n';
+	memcpy(h->data, buf, len);
+	h->len = len;
+	c->obytes += len;
+	mark_pending(c);
+}
+
+/* ---- errors in Redis's words ---------------------------------------------- */
+
+void reply_wrongtype(struct client *c)
+{
+	reply_error(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void reply_syntax(struct client *c)
+{
+	reply_error(c, "ERR syntax error");
+}
+
+void reply_not_int(struct client *c)
+{
+	reply_error(c, "ERR value is not an integer or out of range");
+}
+
+void reply_oom(struct client *c)
+{
+	reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+}
+
+void reply_arity(struct client *c, const char *name)
+{
+	reply_errorf(c, "ERR wrong number of arguments for '%s' command", name);
+}
+
+void reply_subcommand(struct client *c, const char *cmd)
+{
+	reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.",
+		     c->argv[1].p, cmd);
+}
+
+bool arg_ll(struct client *c, int i, long long *v)
+{
+	if (resp_str2ll(c->argv[i].p, c->argv[i].len, v))
+		return true;
+	reply_not_int(c);
+	return false;
+}
+
+bool arg_is(const struct client *c, int i, const char *s)
+{
+	return i < c->argc && strlen(s) == c->argv[i].len &&
+	       strcasecmp(c->argv[i].p, s) == 0;
+}
