@@ -114,14 +114,12 @@ void cmd_lindex(struct client *c)
 	struct kv_elem *el;
 	long long i;
 
-	if (!arg_ll(c, 2, &i))
-		return;
 	e = lookup_read(c, 1);
 	if (!e) {
 		reply_nil(c);
 		return;
 	}
-	if (!check_type(c, e, KV_LIST))
+	if (!check_type(c, e, KV_LIST) || !arg_ll(c, 2, &i))
 		return;
 	if (i < 0)
 		i += (long long)list_len(&srv.db, e);

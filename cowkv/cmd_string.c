@@ -90,8 +90,10 @@ static bool set_options(struct client *c, unsigned *flags, int *exp_arg)
 			continue;
 		}
 		for (size_t k = 0; k < 4 && !done; k++) {
-			if (arg_is(c, i, ex[k].name) && next &&
-			    !(f & (SET_KEEPTTL | SET_ANY_EXPIRE))) {
+			/* As Redis: the same option twice is allowed, the last wins. */
+			unsigned others = SET_KEEPTTL | (SET_ANY_EXPIRE & ~ex[k].flag);
+
+			if (arg_is(c, i, ex[k].name) && next && !(f & others)) {
 				*flags |= ex[k].flag;
 				*exp_arg = ++i;
 				done = true;

@@ -34,7 +34,7 @@ static const struct cfg configs[] = {
 	{ "save", C_SAVE, NULL, 0, 0, 0, NULL },
 	{ "maxmemory", C_MEM, &srv.maxmemory, 0, LLONG_MAX, 0, NULL },
 	{ "save-budget", C_MEM, &srv.save_budget, 0, LLONG_MAX, 0, NULL },
-	{ "maxclients", C_INT, &srv.maxclients, 1, 1000000, 0, NULL },
+	{ "maxclients", C_INT, &srv.maxclients, 1, 4294967295LL, 0, NULL },
 	{ "timeout", C_INT, &srv.timeout, 0, INT_MAX, 0, NULL },
 	{ "hz", C_INT, &srv.hz, 1, 500, 0, NULL },
 	{ "tcp-keepalive", C_INT, &srv.tcp_keepalive, 0, INT_MAX, 0, NULL },
