@@ -343,6 +343,10 @@ void cmd_append(struct client *c)
 	if (!check_type(c, e, KV_STRING) ||
 	    !length_ok(c, (long long)e->vlen, (long long)a->len))
 		return;
+	if (a->len == 0) {
+		reply_int(c, (long long)e->vlen);
+		return;
+	}
 	old = e->vlen;
 	if (ent_resize_bytes(&srv.db, e, old + a->len)) {
 		reply_oom(c);

@@ -294,6 +294,15 @@ static void kill_all(void)
 {
 	for (int i = 0; i < MAX_SERVERS; i++) {
 		if (servers[i]) {
+			int status = 0;
+
+			/* A server that died on its own: show why. */
+			if (waitpid(servers[i]->pid, &status, WNOHANG) == servers[i]->pid &&
+			    status != 0) {
+				fprintf(stderr, "server on port %d died (status %d):\n",
+					servers[i]->port, status);
+				print_log(servers[i]);
+			}
 			kill(servers[i]->pid, SIGKILL);
 			waitpid(servers[i]->pid, NULL, 0);
 			unlink(servers[i]->log);
@@ -1417,7 +1426,7 @@ static void test_slow_clients(void **state)
 	kc_sendv(other, 3, argv, lens);
 	resp_reply_free(kc_read(other));
 	/* 2000 pipelined GETs of 10 KB, not read: 20 MB of replies pending. */
-	req = malloc((size_t)count * 22);
+	req = malloc((size_t)count * 22 + 1);
 	assert_non_null(req);
 	n = 0;
 	for (int i = 0; i < count; i++)
