@@ -442,9 +442,10 @@ static int reply_array(const char *buf, size_t len, size_t *pos, int depth,
 	for (long long i = 0; i < r->integer; i++) {
 		int k = reply_at(buf, len, pos, depth + 1, &r->elem[i]);
 
+		if (r->elem[i])
+			r->n++;	/* freed with r, complete or not */
 		if (k <= 0)
 			return k;
-		r->n++;
 	}
 	return 1;
 }
