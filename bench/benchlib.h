@@ -59,5 +59,6 @@ int b_fault_main(int argc, char **argv);
 int b_restore_main(int argc, char **argv);
 int b_fork_main(int argc, char **argv);
 int b_heap_main(int argc, char **argv);
+int b_cowkv_main(int argc, char **argv);
 
 #endif
