@@ -12,9 +12,12 @@
  *                              (snapshot) against Redis's fork();
  *   cowkv_bgsave_seconds       the save's duration;
  *   cowkv_bgsave_peak_mem      peak memory of the server (and for Redis its
- *                              child) during that save, above the memory
- *                              before it: private anonymous + file pages
- *                              (PSS) + the frames of libcow's memfd;
+ *                              child) during a second such save, above the
+ *                              memory before it: private anonymous + file
+ *                              pages (PSS) + the frames of libcow's memfd
+ *                              (sampled every 50 ms; reading smaps stalls
+ *                              the server a little, so the latencies come
+ *                              from the first save, which is not sampled);
  *   cowkv_restart_ms           from exec to the first PONG (and, in
  *                              cowkv_first_get_ms, a correct GET) with the
  *                              --size dataset saved: cowkv loads its last
@@ -33,6 +36,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -469,58 +473,110 @@ static void throughput(struct srv *s, int pipeline, double *set, double *get)
 	pclose(f);
 }
 
-static void bgsave_under_writes(struct srv *s, uint64_t keys, struct figures *fg)
+/* The monitor: after a baseline period, start a BGSAVE, then poll INFO
+ * until it ends, sampling memory; the writer keeps writing meanwhile. */
+struct monitor {
+	struct srv *s;
+	double t_bgsave;        /* when BGSAVE was sent (ms) */
+	double t_done;
+	uint64_t peak;
+	uint64_t before;
+	double freeze_us;
+	bool sample_mem;        /* reading smaps_rollup stalls the server a bit:
+				   memory is measured in a save of its own */
+	volatile int started, done;
+	int failed;
+};
+
+static void *monitor_run(void *arg)
 {
-	struct conn *w = conn_open(s->port), *m = conn_open(s->port);
-	size_t cap = 1 << 20, n = 0, nb = 0;
-	double *lat = malloc(cap * sizeof *lat), base[2000], t0, last_poll = 0;
-	uint64_t rng = 88172645463325252ull, peak;
-	char val[VALUE];
+	struct monitor *mo = arg;
+	struct conn *m = conn_open(mo->s->port);
+	struct timespec ts = { 0, 20 * 1000000 };
 	struct resp_reply *r;
+	double last_mem = 0;
+
+	nanosleep(&(struct timespec){ 0, 500 * 1000000 }, NULL);	/* baseline */
+	if (mo->sample_mem)
+		mo->before = mo->peak = tree_mem(mo->s->pid);
+	mo->t_bgsave = now_ms();
+	__atomic_store_n(&mo->started, 1, __ATOMIC_RELEASE);
+	r = cmd(m, "BGSAVE", NULL, NULL);
+	mo->failed = r->type != RESP_STATUS;
+	resp_reply_free(r);
+	while (!mo->failed && info_num(m, "persistence", "rdb_bgsave_in_progress") != 0) {
+		if (mo->sample_mem && now_ms() - last_mem >= 50) {
+			uint64_t mem = tree_mem(mo->s->pid);
+
+			if (mem > mo->peak)
+				mo->peak = mem;
+			last_mem = now_ms();
+		}
+		nanosleep(&ts, NULL);
+	}
+	mo->t_done = now_ms();
+	mo->freeze_us = (double)(strcmp(mo->s->name, "cowkv") ?
+				 info_num(m, "stats", "latest_fork_usec") :
+				 info_num(m, "persistence", "cow_last_freeze_usec"));
+	__atomic_store_n(&mo->done, 1, __ATOMIC_RELEASE);
+	conn_close(m);
+	return NULL;
+}
+
+/*
+ * A BGSAVE while SETs are sent one at a time. Without mem: the latencies,
+ * the freeze, the duration. With mem: the peak memory only.
+ */
+static void bgsave_under_writes(struct srv *s, uint64_t keys, struct figures *fg, bool mem)
+{
+	struct conn *w = conn_open(s->port);
+	struct monitor mo = { .s = s, .sample_mem = mem };
+	size_t cap = 1 << 22, n = 0, nb = 0;
+	double *lat = malloc(cap * sizeof *lat), *base = malloc(cap * sizeof *base);
+	uint64_t rng = 88172645463325252ull;
+	char val[VALUE];
+	pthread_t th;
 
 	value_of(7, val);
-	for (size_t i = 0; i < 2000; i++) {
-		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-		base[nb++] = timed_set(w, rng % keys, val);
-	}
-	fg->base_p50 = pct(base, nb, 0.50);
-	fg->base_p99 = pct(base, nb, 0.99);
-	fg->mem_before = (double)tree_mem(s->pid);
-	peak = (uint64_t)fg->mem_before;
-	t0 = now_ms();
-	r = cmd(m, "BGSAVE", NULL, NULL);
-	if (r->type != RESP_STATUS) {
-		fprintf(stderr, "bench_cowkv: %s BGSAVE: %s\n", s->name, r->str);
+	if (!lat || !base || pthread_create(&th, NULL, monitor_run, &mo)) {
 		kill_live();
 		exit(1);
 	}
-	resp_reply_free(r);
-	for (;;) {
-		uint64_t mem;
+	/* SETs one at a time: before the BGSAVE (baseline), then during it; a
+	 * SET sent while the server freezes waits for the freeze. */
+	while (!__atomic_load_n(&mo.done, __ATOMIC_ACQUIRE)) {
+		int during = __atomic_load_n(&mo.started, __ATOMIC_ACQUIRE);
+		double us;
 
 		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-		if (n < cap)
-			lat[n++] = timed_set(w, rng % keys, val);
-		if (now_ms() - last_poll < 20)
-			continue;
-		last_poll = now_ms();
-		if ((mem = tree_mem(s->pid)) > peak)
-			peak = mem;
-		if (info_num(m, "persistence", "rdb_bgsave_in_progress") == 0)
-			break;
+		us = timed_set(w, rng % (keys / 2 + 1), val);	/* the upper half stays as filled */
+		if (during && n < cap)
+			lat[n++] = us;
+		else if (!during && nb < cap)
+			base[nb++] = us;
 	}
-	fg->save_s = (now_ms() - t0) / 1000;
-	fg->writes = n;
-	fg->p50 = pct(lat, n, 0.50);
-	fg->p99 = pct(lat, n, 0.99);
-	fg->max = pct(lat, n, 1.0);
-	fg->peak_mem = (double)peak - fg->mem_before;
-	fg->freeze_us = (double)(strcmp(s->name, "cowkv") ?
-				 info_num(m, "stats", "latest_fork_usec") :
-				 info_num(m, "persistence", "cow_last_freeze_usec"));
+	pthread_join(th, NULL);
+	if (mo.failed) {
+		fprintf(stderr, "bench_cowkv: %s BGSAVE failed\n", s->name);
+		kill_live();
+		exit(1);
+	}
+	if (mem) {
+		fg->mem_before = (double)mo.before;
+		fg->peak_mem = (double)mo.peak - (double)mo.before;
+	} else {
+		fg->base_p50 = pct(base, nb, 0.50);
+		fg->base_p99 = pct(base, nb, 0.99);
+		fg->save_s = (mo.t_done - mo.t_bgsave) / 1000;
+		fg->writes = n;
+		fg->p50 = pct(lat, n, 0.50);
+		fg->p99 = pct(lat, n, 0.99);
+		fg->max = pct(lat, n, 1.0);
+		fg->freeze_us = mo.freeze_us;
+	}
 	free(lat);
+	free(base);
 	conn_close(w);
-	conn_close(m);
 }
 
 static void restart(struct srv *s, uint64_t keys, uint64_t space, struct figures *fg)
@@ -536,10 +592,10 @@ static void restart(struct srv *s, uint64_t keys, uint64_t space, struct figures
 	t0 = now_ms();
 	fg->restart_ms = start(s, space);
 	c = conn_open(s->port);
-	snprintf(key, sizeof key, "k:%010llu", (unsigned long long)(keys / 2));
+	snprintf(key, sizeof key, "k:%010llu", (unsigned long long)(keys - 1));
 	r = cmd(c, "GET", key, NULL);
 	fg->first_get_ms = now_ms() - t0;
-	value_of(keys / 2, want);
+	value_of(keys - 1, want);
 	if (r->type != RESP_BULK || r->len != VALUE || memcmp(r->str, want, VALUE)) {
 		fprintf(stderr, "bench_cowkv: %s lost %s after the restart\n", s->name, key);
 		kill_live();
@@ -619,7 +675,8 @@ int b_cowkv_main(int argc, char **argv)
 		fg[i].get_rps = b_median(rps[i][1], (size_t)repeat);
 		fg[i].set_rps_p16 = b_median(rps[i][2], (size_t)repeat);
 		fg[i].get_rps_p16 = b_median(rps[i][3], (size_t)repeat);
-		bgsave_under_writes(&srvs[i], keys, &fg[i]);
+		bgsave_under_writes(&srvs[i], keys, &fg[i], false);
+		bgsave_under_writes(&srvs[i], keys, &fg[i], true);
 		printf("# %s: BGSAVE %.2f s, %zu SETs during it, SET p50 %.0f us p99 %.0f us "
 		       "without a save\n", srvs[i].name, fg[i].save_s, fg[i].writes,
 		       fg[i].base_p50, fg[i].base_p99);

@@ -380,10 +380,7 @@ static void rename_generic(struct client *c, bool nx)
 		return;
 	}
 	srv_changed(1);
-	if (nx)
-		reply_int(c, 1);
-	else
-		reply_ok(c);
+	reply_ok_or_one(c, nx);
 }
 
 void cmd_rename(struct client *c)

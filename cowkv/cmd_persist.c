@@ -10,23 +10,26 @@
 
 #include "server.h"
 
-static void reply_no_store(struct client *c)
+/* May a save start now? Replies why not. */
+static bool save_allowed(struct client *c)
 {
-	reply_error(c, "ERR persistence is off: cowkv was started without --dir");
+	if (!srv.store) {
+		reply_error(c, "ERR persistence is off: cowkv was started without --dir");
+		return false;
+	}
+	if (kv_bgsave_running()) {
+		reply_error(c, "ERR Background save already in progress");
+		return false;
+	}
+	return true;
 }
 
 void cmd_save(struct client *c)
 {
 	int err;
 
-	if (!srv.store) {
-		reply_no_store(c);
+	if (!save_allowed(c))
 		return;
-	}
-	if (kv_bgsave_running()) {
-		reply_error(c, "ERR Background save already in progress");
-		return;
-	}
 	if ((err = persist_save()))
 		reply_errorf(c, "ERR save failed: %s", cow_strerror(err));
 	else
@@ -41,14 +44,8 @@ void cmd_bgsave(struct client *c)
 		reply_syntax(c);
 		return;
 	}
-	if (!srv.store) {
-		reply_no_store(c);
+	if (!save_allowed(c))
 		return;
-	}
-	if (kv_bgsave_running()) {
-		reply_error(c, "ERR Background save already in progress");
-		return;
-	}
 	if ((err = kv_bgsave_start()))
 		reply_errorf(c, "ERR background save failed: %s", cow_strerror(err));
 	else
@@ -234,10 +231,7 @@ static int rollback_other_gen(const struct kv_snapshot *s)
 		cow_space_destroy(space);
 		return err;
 	}
-	fresh.expired = srv.db.expired;
-	fresh.now_ms = srv.db.now_ms;
-	kvdb_close(&srv.db);
-	srv.db = fresh;
+	kvdb_replace(&srv.db, &fresh);
 	return 0;
 }
 

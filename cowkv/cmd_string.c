@@ -233,10 +233,7 @@ static void mset_generic(struct client *c, bool nx)
 			return;
 		srv_changed(1);
 	}
-	if (nx)
-		reply_int(c, 1);
-	else
-		reply_ok(c);
+	reply_ok_or_one(c, nx);
 }
 
 void cmd_mset(struct client *c)

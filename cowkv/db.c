@@ -102,6 +102,14 @@ void kvdb_close(struct kvdb *db)
 	db->root = NULL;
 }
 
+void kvdb_replace(struct kvdb *db, struct kvdb *fresh)
+{
+	fresh->expired = db->expired;
+	fresh->now_ms = db->now_ms;
+	kvdb_close(db);
+	*db = *fresh;
+}
+
 int kvdb_reload(struct kvdb *db)
 {
 	return root_check(db);

@@ -127,6 +127,9 @@ int kvdb_create(struct kvdb *db, size_t size);
 int kvdb_attach(struct kvdb *db, cow_space *s);
 /* Close the heap handle and destroy the space. */
 void kvdb_close(struct kvdb *db);
+/* Make *fresh (created or attached with fresh->gen = db->gen) the dataset
+ * in place of *db, which is closed; the counters carry over. */
+void kvdb_replace(struct kvdb *db, struct kvdb *fresh);
 /* Re-read the root after cow_restore() of the space. 0 or -EBADMSG. */
 int kvdb_reload(struct kvdb *db);
 /* Bytes allocated in the heap (used_memory), and the heap's size. */

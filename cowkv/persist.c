@@ -335,9 +335,6 @@ int persist_flush(void)
 
 	if (err)
 		return err;
-	fresh.expired = srv.db.expired;
-	fresh.now_ms = srv.db.now_ms;
-	kvdb_close(&srv.db);
-	srv.db = fresh;
+	kvdb_replace(&srv.db, &fresh);
 	return 0;
 }

@@ -179,6 +179,14 @@ void reply_nil_array(struct client *c)
 	reply_raw(c, "*-1\r\n", 5);
 }
 
+void reply_ok_or_one(struct client *c, bool one)
+{
+	if (one)
+		reply_int(c, 1);
+	else
+		reply_ok(c);
+}
+
 /*
  * The handle is a chunk of its own whose cap is 0 until it is filled, so
  * that later replies start a new chunk after it.

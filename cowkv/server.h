@@ -236,6 +236,8 @@ void reply_bulk_ll(struct client *c, long long v);
 void reply_nil(struct client *c);
 void reply_array(struct client *c, long long n);
 void reply_nil_array(struct client *c);
+/* The success reply of a command and its NX form: +OK, or :1. */
+void reply_ok_or_one(struct client *c, bool one);
 /* An array whose length is known later: reply_defer() returns a handle,
  * reply_defer_set() fills it in. */
 struct obuf *reply_defer(struct client *c);
