@@ -74,7 +74,8 @@ int ent_set_bytes(struct kvdb *db, struct kv_ent *e, const void *p, size_t n)
 	/* Reuse the block when it fits and is not much too large. */
 	if (n <= cap && cap <= 2 * n + 64) {
 		memmove(kv_ptr(db, e->val), p, n);
-		e->vlen = n;
+		if (e->vlen != n)	/* no store, no page copied after a snapshot */
+			e->vlen = n;
 		return 0;
 	}
 	o = cow_heap_alloc(db->heap, n);
