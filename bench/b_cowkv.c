@@ -26,6 +26,7 @@
  *                              --size dataset saved: cowkv loads its last
  *                              checkpoint lazily, Redis reads its RDB first.
  *
+ * Servers run on all CPUs but the last, clients on the last (see pin()).
  * Values are random bytes (incompressible, so Redis's RDB compression does
  * not shrink the work). Servers run on 127.0.0.1 with data in a temporary
  * directory, and are killed at the end (or if the benchmark dies).
@@ -39,6 +40,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -240,6 +242,28 @@ static const char *cowkv_path(void)
 	return path;
 }
 
+/*
+ * With 2 or more CPUs, servers (with their save thread or child) run on all
+ * CPUs but the last, and the benchmark's clients on the last: wake-ups
+ * across CPUs of a virtual machine otherwise make latencies depend on where
+ * the scheduler happens to put each process.
+ */
+static void pin(bool client)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (n < 2)
+		return;
+	CPU_ZERO(&set);
+	if (client)
+		CPU_SET((int)n - 1, &set);
+	else
+		for (long i = 0; i < n - 1; i++)
+			CPU_SET((int)i, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
 /* Start s (its dir and port set) and wait for a PONG (not LOADING).
  * Returns ms from exec to that PONG. */
 static double start(struct srv *s, uint64_t space)
@@ -255,6 +279,7 @@ static double start(struct srv *s, uint64_t space)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pin(false);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		if (!strcmp(s->name, "cowkv"))
@@ -646,6 +671,7 @@ int b_cowkv_main(int argc, char **argv)
 		fprintf(stderr, "bench_cowkv: needs redis-server and redis-benchmark (scripts/deps.sh)\n");
 		return 2;
 	}
+	pin(true);
 	keys = size / VALUE;
 	space = ((uint64_t)size * 3 / 2 + (256u << 20)) & ~(uint64_t)4095;
 	memset(fg, 0, sizeof fg);

@@ -95,6 +95,7 @@ static struct kv_ent *hash_for_read(struct client *c, bool *ok)
 	return *ok ? e : NULL;
 }
 
+/* Reply field argv[i] of hash e (NULL: missing hash), or nil. */
 static void reply_field(struct client *c, struct kv_ent *e, int i)
 {
 	struct kv_ent *f = e ? hash_get(&srv.db, e, c->argv[i].p, c->argv[i].len) : NULL;
@@ -180,6 +181,7 @@ struct hash_walk {
 	unsigned what;
 };
 
+/* HGETALL/HKEYS/HVALS: reply one field's name and/or value. */
 static void hash_visit(struct kvdb *db, struct kv_ent *f, void *arg)
 {
 	struct hash_walk *w = arg;
@@ -191,6 +193,7 @@ static void hash_visit(struct kvdb *db, struct kv_ent *f, void *arg)
 		reply_ent_bytes(w->c, f);
 }
 
+/* HGETALL, HKEYS or HVALS of the hash at argv[1]. */
 static void hash_all(struct client *c, unsigned what)
 {
 	bool ok;

@@ -70,6 +70,7 @@ static void human(char *buf, size_t len, uint64_t n)
 		snprintf(buf, len, "%.2f%c", v, units[u]);
 }
 
+/* The process's resident memory, from /proc/self/statm. */
 static uint64_t rss_bytes(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
@@ -83,6 +84,7 @@ static uint64_t rss_bytes(void)
 	return res * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* One function per INFO section, each appending "# Name" and its fields. */
 static void info_server(struct sb *b)
 {
 	struct utsname u;

@@ -40,6 +40,7 @@ void cmd_touch(struct client *c)
 	reply_int(c, n);
 }
 
+/* TYPE's name for e's type ("none" for NULL). */
 static const char *type_name(const struct kv_ent *e)
 {
 	switch (e ? e->type : KV_NONE) {
@@ -62,6 +63,7 @@ void cmd_type(struct client *c)
 #define EX_GT 4
 #define EX_LT 8
 
+/* Parse EXPIRE's NX/XX/GT/LT from argv[3]; replies and returns false on error. */
 static bool expire_flags(struct client *c, unsigned *flags)
 {
 	for (int i = 3; i < c->argc; i++) {
@@ -105,6 +107,7 @@ static bool expire_allowed(const struct kv_ent *e, unsigned flags, long long whe
 	return true;
 }
 
+/* EXPIRE and friends: argv[2] in seconds (secs) or ms, relative to base. */
 static void expire_generic(struct client *c, long long base, bool secs, const char *name)
 {
 	unsigned flags = 0;
@@ -160,6 +163,7 @@ void cmd_pexpireat(struct client *c)
 	expire_generic(c, 0, false, "pexpireat");
 }
 
+/* TTL (seconds, rounded) or PTTL (ms): -2 no key, -1 no expiry. */
 static void ttl_generic(struct client *c, bool ms)
 {
 	struct kv_ent *e = lookup_read(c, 1);
@@ -216,6 +220,7 @@ struct key_filter {
 	bool nomem;
 };
 
+/* Does e pass KEYS/SCAN's filters (live, type, pattern)? */
 static bool key_wanted(const struct key_filter *f, const struct kv_ent *e)
 {
 	if (kv_expired(&srv.db, e))
@@ -225,6 +230,7 @@ static bool key_wanted(const struct key_filter *f, const struct kv_ent *e)
 	return f->all || glob_match(f->pat, f->plen, e->key, e->klen, false);
 }
 
+/* KEYS: reply each wanted key as it is found. */
 static void keys_visit(struct kvdb *db, struct kv_ent *e, void *arg)
 {
 	struct key_filter *f = arg;
@@ -246,6 +252,7 @@ void cmd_keys(struct client *c)
 	reply_defer_set(c, h, f.n);
 }
 
+/* SCAN: collect the keys of the buckets visited (filtered later). */
 static void scan_visit(struct kvdb *db, struct kv_ent *e, void *arg)
 {
 	struct key_filter *f = arg;
@@ -281,6 +288,7 @@ static bool scan_cursor(struct client *c, uint64_t *cur)
 	return true;
 }
 
+/* Parse SCAN's COUNT, MATCH and TYPE; replies and returns false on error. */
 static bool scan_options(struct client *c, struct key_filter *f, long long *count)
 {
 	for (int i = 2; i < c->argc; i++) {

@@ -6,6 +6,7 @@
 
 #include "server.h"
 
+/* LPUSH (left) or RPUSH: each argument in turn; replies the new length. */
 static void push_generic(struct client *c, bool left)
 {
 	struct kv_ent *e = lookup_write(c, 1);
@@ -43,6 +44,7 @@ void cmd_rpush(struct client *c)
 	push_generic(c, false);
 }
 
+/* Pop one element of the (non-empty) list e and reply it. */
 static void reply_pop(struct client *c, struct kv_ent *e, bool left)
 {
 	struct kv_elem *el = list_pop(&srv.db, e, left);
@@ -51,6 +53,7 @@ static void reply_pop(struct client *c, struct kv_ent *e, bool left)
 	list_elem_free(&srv.db, el);
 }
 
+/* LPOP (left) or RPOP, with an optional count; an emptied list is deleted. */
 static void pop_generic(struct client *c, bool left)
 {
 	const char *name = left ? "lpop" : "rpop";

@@ -132,6 +132,7 @@ static struct kv_snapshot *snap_find(uint64_t id)
 	return NULL;
 }
 
+/* Release snapshot s and remove it from the table. */
 static void snap_drop(struct kv_snapshot *s)
 {
 	cow_snap_release(s->snap);
@@ -144,6 +145,7 @@ void snapshots_release_all(void)
 		snap_drop(&srv.snaps[0]);
 }
 
+/* SNAPSHOT: freeze the dataset, keep the snapshot, reply its id. */
 static void snapshot_take(struct client *c)
 {
 	struct kv_snapshot *s;

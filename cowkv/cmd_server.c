@@ -65,6 +65,7 @@ static bool name_ok(const struct kv_arg *a)
 	return true;
 }
 
+/* Set c's name from a ("" removes it); replies and returns false on error. */
 static bool set_name(struct client *c, const struct kv_arg *a)
 {
 	char *name = NULL;
@@ -143,6 +144,7 @@ static void client_line(const struct client *c, char *buf, size_t len)
 		 c->qcap + c->obytes + sizeof *c, c->lastcmd ? c->lastcmd : "NULL");
 }
 
+/* CLIENT LIST: a line per client, as one bulk. */
 static void client_list(struct client *c)
 {
 	size_t cap = 4096, len = 0;
@@ -306,6 +308,7 @@ static const char *config_help[] = {
 	"HELP", "    Print this help.",
 };
 
+/* CONFIG RESETSTAT: zero the counters INFO shows. */
 static void reset_stats(void)
 {
 	size_t n;

@@ -27,6 +27,7 @@ void cmd_get(struct client *c)
 #define SET_PXAT 0x80
 #define SET_ANY_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
+/* Redis's error for an expiry out of range, naming the command. */
 static void reply_expire_time(struct client *c, const char *cmd)
 {
 	reply_errorf(c, "ERR invalid expire time in '%s' command", cmd);
@@ -214,6 +215,7 @@ void cmd_mget(struct client *c)
 	}
 }
 
+/* MSET, and MSETNX when nx (nothing is set if any key exists). */
 static void mset_generic(struct client *c, bool nx)
 {
 	if (c->argc % 2 == 0) {
@@ -259,6 +261,8 @@ static bool ent_ll(struct client *c, const struct kv_ent *e, long long *v)
 	return false;
 }
 
+/* INCR and friends: add by to the integer at argv[1] (0 when missing),
+ * keeping its expiry; overflow is an error. */
 static void incr_by(struct client *c, long long by)
 {
 	struct kv_ent *e = lookup_write(c, 1);

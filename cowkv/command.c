@@ -105,11 +105,13 @@ static struct kv_cmd table[] = {
 
 #define NCMDS (sizeof table / sizeof table[0])
 
+/* qsort/bsearch order of the table: by name. */
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(((const struct kv_cmd *)a)->name, ((const struct kv_cmd *)b)->name);
 }
 
+/* Sort the table once, for cmd_lookup(). */
 static void sort_table(void)
 {
 	static bool sorted;
@@ -142,6 +144,7 @@ const struct kv_cmd *cmd_lookup(const char *name, size_t len)
 	return bsearch(&key, table, NCMDS, sizeof table[0], by_name);
 }
 
+/* Redis's error for an unknown command, quoting its first arguments. */
 static void reply_unknown(struct client *c)
 {
 	char args[160];
@@ -160,6 +163,7 @@ static void reply_unknown(struct client *c)
 		     c->argv[0].p, args);
 }
 
+/* Is the dataset over a maxmemory lowered below the space's size? */
 static bool over_maxmemory(void)
 {
 	if (!srv.maxmemory || srv.maxmemory >= srv.db.size)
@@ -215,6 +219,7 @@ static void reply_flags(struct client *c, unsigned flags)
 			reply_status(c, names[i].name);
 }
 
+/* COMMAND's ACL categories of a command. */
 static void reply_categories(struct client *c, const struct kv_cmd *cmd)
 {
 	char g[32];

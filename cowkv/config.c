@@ -191,6 +191,7 @@ static const struct cfg *config_find(const char *name)
 	return NULL;
 }
 
+/* The setting's value as CONFIG GET shows it. */
 static void config_value(const struct cfg *cf, char *buf, size_t len)
 {
 	switch (cf->type) {

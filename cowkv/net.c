@@ -118,6 +118,7 @@ void client_close_async(struct client *c)
 	srv.to_free = c;
 }
 
+/* Close c's socket and free it (only from free_closed()). */
 static void client_free(struct client *c)
 {
 	close(c->fd);	/* also leaves the epoll set */
@@ -136,6 +137,7 @@ static void client_free(struct client *c)
 	free(c);
 }
 
+/* Free the clients closed during this turn. */
 static void free_closed(void)
 {
 	while (srv.to_free) {
@@ -192,6 +194,7 @@ close:
 	client_close_async(c);
 }
 
+/* A new connection: a client, or a refusal past maxclients. */
 static void client_new(int fd, const struct sockaddr_storage *sa)
 {
 	struct client *c;
@@ -251,6 +254,7 @@ static void client_new(int fd, const struct sockaddr_storage *sa)
 	srv.conns_total++;
 }
 
+/* Accept the pending connections (a bounded batch per turn). */
 static void accept_clients(void)
 {
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
@@ -283,6 +287,7 @@ static void accept_clients(void)
 
 /* ---- input -------------------------------------------------------------- */
 
+/* Point c->argv at the arguments of the request just parsed. */
 static bool build_argv(struct client *c)
 {
 	const struct resp_parser *p = &c->parser;
@@ -362,6 +367,10 @@ static void client_process_input(struct client *c)
 	client_update_events(c);
 }
 
+/*
+ * Read what c sent (16 KiB, or the rest of a big argument), then run the
+ * whole requests. End of input marks c finished; errors close it.
+ */
 static void client_read(struct client *c)
 {
 	size_t want = READ_CHUNK;
@@ -411,6 +420,10 @@ static void client_read(struct client *c)
 
 /* ---- output ------------------------------------------------------------- */
 
+/*
+ * Write c's pending output (up to WRITE_MAX per turn); close c once all is
+ * written if it must close; resume its input when its output drained.
+ */
 static void client_write(struct client *c)
 {
 	size_t total = 0;
@@ -470,6 +483,7 @@ static void client_write(struct client *c)
 	client_update_events(c);
 }
 
+/* Before waiting: write the replies produced during this turn. */
 static void write_pending(void)
 {
 	while (srv.pending) {
@@ -482,6 +496,7 @@ static void write_pending(void)
 	}
 }
 
+/* Close and free every client (at exit). */
 void net_close_all(void)
 {
 	for (struct client *c = srv.clients; c; c = c->next)
@@ -492,6 +507,7 @@ void net_close_all(void)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* SIGTERM / SIGINT (from the signal fd): shut down after this turn. */
 static void handle_signal(void)
 {
 	struct signalfd_siginfo si;
@@ -503,6 +519,7 @@ static void handle_signal(void)
 	}
 }
 
+/* Dispatch one epoll event to the listener, a client, or the save. */
 static void handle_event(struct epoll_event *ev)
 {
 	struct client *c;
@@ -531,6 +548,7 @@ static void handle_event(struct epoll_event *ev)
 		client_write(c);
 }
 
+/* Run turns until a shutdown is asked for. 0, or -errno of epoll_wait. */
 int net_loop(void)
 {
 	static struct epoll_event evs[MAX_EVENTS];
