@@ -81,14 +81,23 @@ static double now_ms(void)
 	return (double)b_now_ns() / 1e6;
 }
 
+/* Kill the servers and remove their directories (at exit, on any path). */
 static void kill_live(void)
 {
-	for (int i = 0; i < 2; i++)
-		if (live[i] && live[i]->pid > 0) {
+	for (int i = 0; i < 2; i++) {
+		char rm[200];
+
+		if (!live[i])
+			continue;
+		if (live[i]->pid > 0) {
 			kill(live[i]->pid, SIGKILL);
 			waitpid(live[i]->pid, NULL, 0);
 			live[i]->pid = 0;
 		}
+		snprintf(rm, sizeof rm, "rm -rf '%s'", live[i]->dir);
+		(void)!system(rm);
+		live[i] = NULL;
+	}
 }
 
 /* ---- a minimal client ------------------------------------------------- */
@@ -729,11 +738,5 @@ int b_cowkv_main(int argc, char **argv)
 	print_pair("restart_to_pong", "ms", fg[0].restart_ms, fg[1].restart_ms);
 	print_pair("restart_first_get", "ms", fg[0].first_get_ms, fg[1].first_get_ms);
 	kill_live();
-	for (int i = 0; i < 2; i++) {
-		char rm[200];
-
-		snprintf(rm, sizeof rm, "rm -rf '%s'", srvs[i].dir);
-		(void)!system(rm);
-	}
 	return 0;
 }
