@@ -282,6 +282,50 @@ int cow_restore(cow_space *s, const cow_snap *snap);
 cow_space *cow_space_from_snap(const cow_snap *snap);
 
 /* ------------------------------------------------------------------ */
+/* Images: files as the content of spaces                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A snapshot whose content is @p size bytes of the file at @p path from
+ * @p offset, read lazily: nothing is read now; each page is read on first
+ * access, through the kernel's page cache. Spaces made from it
+ * (cow_space_from_snap) map the file's pages read-only and share them, as
+ * processes running one program share its text: N spaces from one image
+ * use the image's memory once, plus the pages they write. Writes never
+ * reach the file: the first write to a page copies it into the writer's
+ * own frame (private copy-on-write, like MAP_PRIVATE). Clean pages of the
+ * image can be dropped by the kernel under memory pressure and are read
+ * again when needed.
+ *
+ * @param offset  page-aligned offset in the file
+ * @param size    bytes (rounded up to pages); 0 means up to the end of the
+ *                file. Pages beyond the file's end read as zeroes.
+ *
+ * The file must not change while the snapshot, or a space made from it,
+ * may read it; libcow keeps its own descriptor, so renaming or unlinking
+ * the file is harmless. If the file shrinks, a page beyond its new end
+ * cannot be read: cow_snap_read() returns -EIO and an access through a
+ * mapping raises SIGBUS, as with any mapped file (never silent zeroes).
+ *
+ * @return the snapshot (caller owns it: cow_snap_release()), or NULL with
+ *         errno EINVAL (NULL path, unaligned or negative offset, not a
+ *         regular file, size 0 on an empty file, too large), ENOMEM, or the
+ *         error of open(2)/fstat(2) (ENOENT, EACCES, ...).
+ */
+cow_snap *cow_snap_open(const char *path, off_t offset, size_t size);
+
+/**
+ * exec() for a space: its content becomes the file's (cow_size(s) bytes at
+ * @p offset, see cow_snap_open()), read lazily; its old frames are
+ * released. On a vfork child this is its exec: the parent's writers go on.
+ * On a vfork parent it waits for the child first.
+ *
+ * @return 0, -EINVAL (NULL, or as cow_snap_open()), -ESTALE, -ENOMEM, or
+ *         the error of opening the file.
+ */
+int cow_exec_file(cow_space *s, const char *path, off_t offset);
+
+/* ------------------------------------------------------------------ */
 /* Freeze hooks                                                        */
 /* ------------------------------------------------------------------ */
 

@@ -44,6 +44,7 @@ struct cow__chunk {
 	uint32_t *ref;         /* reference count per frame */
 	uint64_t *allocated;   /* bit per frame */
 	uint64_t *homed;       /* bit per frame */
+	uint64_t *image;       /* bit per frame: a page of an image file */
 };
 
 struct cow__frames {
@@ -67,6 +68,35 @@ int cow__frame_copy(cow__frame dst, cow__frame src);
 int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
 uint64_t cow__frames_in_use(void);
+int cow__frames_reserve_image(size_t n, cow__frame *first);
+void cow__frames_release_range(cow__frame first, size_t n);
+bool cow__frame_is_image(cow__frame f);
+
+/* ======================================================================
+ * Images (image.c): frames that are pages of a file.
+ * ====================================================================== */
+
+struct cow__image {
+	cow__frame first;      /* first frame; guards at first-1 and first+n */
+	size_t n;
+	int fd;                /* the image's own descriptor */
+	off_t off0;            /* linear images: file offset of frame first */
+	uint64_t *offs;        /* or a file offset per frame */
+	off_t size;            /* the file's size when the image was made */
+	size_t live;           /* frames with a count above 0 */
+	bool dead;             /* all frames gone: to be closed */
+};
+
+const struct cow__image *cow__image_of(cow__frame f);
+off_t cow__image_offset(const struct cow__image *img, cow__frame f);
+bool cow__frames_follow(cow__frame a, cow__frame b);
+struct cow__image *cow__image_new(int fd, size_t n, off_t off0,
+				  const uint64_t *offs, off_t size);
+void cow__image_frame_gone(cow__frame f);
+void cow__images_reap(void);
+void cow__images_reset(void);
+int cow__image_read(const struct cow__image *img, cow__frame f, void *buf);
+bool cow__image_intact(const struct cow__image *img, cow__frame f);
 
 /* ======================================================================
  * Backends (backend.c, uffd.c, mprotect.c): how pages are write-protected.

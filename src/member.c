@@ -208,6 +208,7 @@ void cow__member_free(struct cow__member *m)
 	munmap(m->pt, pt_bytes(n));
 	munmap(m->wp, wp_bytes(n));
 	cow__member_quarantine(m);
+	cow__images_reap();
 }
 
 /* cow__wp_set — record page i of m as write-protected (or not). */

@@ -265,7 +265,10 @@ COW_API int cow_page_info(const cow_space *s, size_t index,
  */
 int cow__space_exec(struct cow__member *m, const struct cow__member *x)
 {
-	int err = cow__member_rebirth(m, x);
+	int err;
+
+	cow__vfork_wait(m);	/* exec is a write of the parent */
+	err = cow__member_rebirth(m, x);
 
 	if (err)
 		return err;
