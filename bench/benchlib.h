@@ -38,5 +38,28 @@ size_t b_rss(void);
  * and is run both by the thin program bench/bench_<name>.c and by
  * `cow bench <name>`. Common options: --size N, --repeat N.
  */
+/* Parse --size N and --repeat N (and --help); returns 0, 1 for help, -1 on
+ * bad usage (message printed). */
+int b_args(int argc, char **argv, const char *name, size_t *size, int *repeat);
+
+/* Anonymous memory in 4 KiB pages (no THP), every page written. */
+void *b_anon_resident(size_t len);
+
+/* Time one fork() of this process (parent side, until fork returns), ns.
+ * The child exits at once. */
+double b_fork_ns(void);
+
+/* Per-page cost (ns) of the kernel's COW fault: fork(), and the child
+ * writes one byte in each page of [p, p+len). */
+double b_kernel_cow_fault_ns(void *p, size_t len);
+
+/* Engine benchmark bodies (bench/b_<name>.c). */
+int b_snapshot_main(int argc, char **argv);
+int b_fault_main(int argc, char **argv);
+int b_restore_main(int argc, char **argv);
+int b_fork_main(int argc, char **argv);
+
+/* The space heap's benchmark body (bench/b_heap.c). */
 int b_heap_main(int argc, char **argv);
+
 #endif

@@ -50,11 +50,20 @@ int cow__preserve(struct cow__member *m, size_t i)
 	if (!best)
 		return 0;
 	dest = cow__home(best, i);
-	cow__frame_copy(dest, f);
+	if (m->addr) {
+		/* m's page still shows f: copy from there, no window faults. */
+		err = cow__frame_fill(dest, m->addr + (i << COW__PAGE_SHIFT));
+		if (err)
+			return err;
+	} else {
+		err = cow__frame_copy(dest, f);
+		if (err)
+			return err;
+	}
 	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
 		if (y == m || y->pt[i] != f)
 			continue;
-		int e = cow__remap_page(y, i, dest);
+		int e = cow__remap_page(y, i, dest, true);
 
 		sharers++;
 		if (e && !err)
@@ -91,11 +100,12 @@ int cow__resolve(struct cow__member *m, size_t i)
 		err = cow__preserve(m, i);
 		return err ? err : cow__unprotect_range(m, i, 1);
 	}
-	cow__frame_copy(home, f);
+	err = cow__frame_fill(home, m->addr + (i << COW__PAGE_SHIFT));
+	if (err)
+		return err;
 	cow__frame_get(home);
 	cow__frame_put(f);
-	cow__wp_set(m, i, false);
-	return cow__remap_page(m, i, home);
+	return cow__remap_page(m, i, home, false);
 }
 
 /* Pass a fault that is not libcow's to whoever handled it before. */
@@ -157,19 +167,39 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	errno = saved_errno;
 }
 
-/*
- * cow__install_handlers — install the fault handler for SIGSEGV and SIGBUS,
- * remembering the previous handlers. Once per process. 0 or -errno.
- */
-int cow__install_handlers(void)
+/* Install on_fault for sig unless it is there already; remember the old. */
+static int install(int sig, struct sigaction *old)
 {
-	struct sigaction sa;
+	struct sigaction sa, cur;
 
+	if (sigaction(sig, NULL, &cur))
+		return -errno;
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)
+		return 0;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSEGV, &sa, &old_segv) || sigaction(SIGBUS, &sa, &old_bus))
+	if (sigaction(sig, &sa, &cur))
 		return -errno;
+	*old = cur;
 	return 0;
+}
+
+/*
+ * cow__install_handlers — install the fault handler for SIGSEGV and SIGBUS,
+ * remembering the previous handlers. 0 or -errno.
+ */
+int cow__install_handlers(void)
+{
+	int err = install(SIGSEGV, &old_segv);
+
+	return err ? err : install(SIGBUS, &old_bus);
+}
+
+COW_API int cow_install_handlers(void)
+{
+	int err = cow__ensure_init();
+
+	return err ? err : cow__install_handlers();
 }

@@ -63,7 +63,8 @@ uint32_t cow__frame_ref(cow__frame f);
 void cow__frame_set_ref(cow__frame f, uint32_t ref);
 void cow__frame_get(cow__frame f);
 void cow__frame_put(cow__frame f);
-void cow__frame_copy(cow__frame dst, cow__frame src);
+int cow__frame_copy(cow__frame dst, cow__frame src);
+int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
 uint64_t cow__frames_in_use(void);
 
@@ -105,6 +106,7 @@ enum cow__kind { COW__KIND_SPACE = 1, COW__KIND_SNAP = 2 };
 struct cow__family {
 	struct cow__member *head;
 	size_t members;
+	struct cow__family *prev, *next;   /* all families (for cow__check) */
 };
 
 struct cow__member {
@@ -160,9 +162,15 @@ static inline bool cow__wp_test(const struct cow__member *m, size_t i)
 }
 void cow__wp_set(struct cow__member *m, size_t i, bool on);
 
+/* Consistency check for tests (check.c): 0, or -EBADMSG with a message. */
+int cow__check(char *msg, size_t len);
+struct cow__family *cow__families(void);
+void cow__families_reset(void);
+uint64_t cow__frames_span(void);
+
 /* Mappings (mapping.c). Call with the engine lock held. */
 int cow__map_member(struct cow__member *m, bool protect_all);
-int cow__remap_page(struct cow__member *m, size_t i, cow__frame f);
+int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
 int cow__protect_writable(struct cow__member *m);

@@ -46,8 +46,43 @@ static size_t wp_bytes(size_t npages)
 	return ((npages + 63) / 64) * sizeof(uint64_t);
 }
 
+static struct cow__family *families;
+
+/* cow__families — the first of all families (engine lock held). */
+struct cow__family *cow__families(void)
+{
+	return families;
+}
+
+/* cow__families_reset — in a fork() child: no families. */
+void cow__families_reset(void)
+{
+	families = NULL;
+}
+
+static void family_link(struct cow__family *fam)
+{
+	fam->prev = NULL;
+	fam->next = families;
+	if (families)
+		families->prev = fam;
+	families = fam;
+}
+
+static void family_unlink(struct cow__family *fam)
+{
+	if (fam->prev)
+		fam->prev->next = fam->next;
+	else
+		families = fam->next;
+	if (fam->next)
+		fam->next->prev = fam->prev;
+}
+
 static void family_add(struct cow__family *fam, struct cow__member *m)
 {
+	if (fam->members == 0)
+		family_link(fam);
 	m->fam = fam;
 	m->fam_prev = NULL;
 	m->fam_next = fam->head;
@@ -67,8 +102,10 @@ static void family_remove(struct cow__member *m)
 		fam->head = m->fam_next;
 	if (m->fam_next)
 		m->fam_next->fam_prev = m->fam_prev;
-	if (--fam->members == 0)
+	if (--fam->members == 0) {
+		family_unlink(fam);
 		free(fam);
+	}
 	m->fam = NULL;
 }
 
