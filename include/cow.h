@@ -173,8 +173,28 @@ size_t cow_size(const cow_space *s);
 cow_space *cow_fork(cow_space *s);
 
 /**
- * vfork a space: the child aliases the parent's frames. (Comes with the
- * vfork/exec work; until then it returns NULL with errno EOPNOTSUPP.)
+ * vfork a space: share without copying. The child is a second mapping of
+ * the parent's frames: it holds no references of its own, its writes copy
+ * nothing (except where a frame is also shared with a snapshot or fork of
+ * the parent, which keeps the old content) and the parent sees them.
+ *
+ * Until the child exits (cow_space_destroy(child)) or execs (cow_restore(child,
+ * snap) or cow_exec_file(child, ...)), every write by the parent waits: a
+ * store through a pointer blocks in the fault handler, cow_prefault(),
+ * cow_restore() and cow_space_destroy() of the parent block; none fails.
+ * Reads by the parent never wait. A vfork child may write, read, exec or
+ * exit; cow_fork(), cow_snapshot() and cow_vfork() of it fail with EINVAL.
+ * One vfork child per space at a time.
+ *
+ * The deadlock the texts warn about: a thread of the parent that writes the
+ * parent while the child, or the thread driving it, waits for that thread
+ * (a join, a lock, a condition) never wakes. Drive the child from a thread
+ * that needs nothing from the parent's writers until the child has exited
+ * or exec'ed; that is the usage the tests exercise with several threads.
+ *
+ * @return the child (caller owns it), or NULL with errno EINVAL (s is NULL
+ *         or itself a vfork child), EBUSY (s already has a vfork child),
+ *         ESTALE, ENOMEM.
  */
 cow_space *cow_vfork(cow_space *s);
 
@@ -242,7 +262,8 @@ const void *cow_snap_map(cow_snap *snap);
 
 /**
  * Restore: the space's content becomes the snapshot's, as exec() replaces an
- * image. Costs work proportional to the pages that differ (the pages written
+ * image. On a vfork child this is its exec: it stops aliasing its parent
+ * (whose writers go on) and becomes a space sharing the snapshot's frames. Costs work proportional to the pages that differ (the pages written
  * since the snapshot or whose frames differ), not to the space's size. The
  * snapshot stays valid. Concurrent writers are blocked during the call; each
  * of their writes lands before or after the restore.

@@ -81,9 +81,14 @@ int cow__preserve(struct cow__member *m, size_t i)
  */
 int cow__resolve(struct cow__member *m, size_t i)
 {
-	cow__frame f = m->pt[i], home = cow__home(m, i);
+	cow__frame f, home = cow__home(m, i);
 	int err;
 
+	if (m->alias_of)
+		return cow__alias_resolve(m, i);
+	/* The parent of a living vfork child waits for it to exit or exec. */
+	cow__vfork_wait(m);
+	f = m->pt[i];
 	if (!cow__wp_test(m, i)) {
 		/* Another thread resolved it first; make sure the kernel agrees. */
 		return cow__be->unprotect(m->addr + (i << COW__PAGE_SHIFT), COW__PAGE);

@@ -126,6 +126,8 @@ struct cow__member {
 	struct cow_stats st;
 	cow_freeze_fn *freeze_before, *freeze_after;
 	void *freeze_arg;
+	struct cow__member *alias_of;     /* vfork child: the parent it aliases */
+	struct cow__member *vfork_child;  /* parent: its living vfork child */
 };
 
 struct cow_space { struct cow__member m; };
@@ -151,6 +153,11 @@ int cow__member_check(const struct cow__member *m, enum cow__kind kind);
 struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 				    struct cow__family *fam);
 int cow__member_share(struct cow__member *dst, const struct cow__member *src);
+void cow__member_join(struct cow__member *m, struct cow__family *fam);
+void cow__member_leave(struct cow__member *m);
+void cow__member_quarantine(struct cow__member *m);
+int cow__member_rebirth(struct cow__member *m, const struct cow__member *x);
+int cow__space_exec(struct cow__member *m, const struct cow__member *x);
 void cow__member_free(struct cow__member *m);
 static inline cow__frame cow__home(const struct cow__member *m, size_t i)
 {
@@ -170,6 +177,7 @@ uint64_t cow__frames_span(void);
 
 /* Mappings (mapping.c). Call with the engine lock held. */
 int cow__map_member(struct cow__member *m, bool protect_all);
+int cow__map_range(struct cow__member *m, size_t first, size_t n);
 int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
@@ -188,6 +196,14 @@ void cow__freeze_begin(const struct cow__member *m);
 void cow__freeze_end(const struct cow__member *m);
 void cow__page_describe(const struct cow__member *m, size_t index,
 			struct cow_page_info *out);
+
+/* vfork (vfork.c). Engine lock held. */
+void cow__vfork_wait(struct cow__member *m);
+int cow__alias_resolve(struct cow__member *c, size_t i);
+void cow__alias_end(struct cow__member *c);
+void cow__alias_free(struct cow__member *c);
+int cow__alias_refresh(struct cow__member *c);
+size_t cow__boundaries_at(const struct cow__member *m, size_t i);
 
 /* Write faults (fault.c). */
 int cow__install_handlers(void);

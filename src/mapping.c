@@ -54,6 +54,12 @@ static size_t boundaries_at(const struct cow__member *m, size_t i)
 	return (i ? boundary(m, i - 1) : 0) + boundary(m, i);
 }
 
+/* cow__boundaries_at — the mapping boundaries next to page i of m. */
+size_t cow__boundaries_at(const struct cow__member *m, size_t i)
+{
+	return boundaries_at(m, i);
+}
+
 /* cow__maps_count — recount m's mappings from scratch. */
 void cow__maps_count(struct cow__member *m)
 {
@@ -95,7 +101,7 @@ size_t cow__maps_budget(void)
 static void budget_check(struct cow__member *m)
 {
 	m->st.maps = m->maps;
-	if (m->maps > cow__maps_budget() && !m->needs_defrag) {
+	if (m->maps > cow__maps_budget() && !m->needs_defrag && !m->alias_of) {
 		m->needs_defrag = true;
 		m->defrag_next = defrag_list;
 		defrag_list = m;
@@ -139,7 +145,7 @@ static int page_prot(const struct cow__member *m, size_t i)
 }
 
 /* Map pages [first, first+n) of m as its page table says, run by run. */
-static int map_range(struct cow__member *m, size_t first, size_t n)
+int cow__map_range(struct cow__member *m, size_t first, size_t n)
 {
 	size_t i = first, end = first + n;
 	int err;
@@ -197,7 +203,7 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 	if (is_space(m))
 		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 			m->wp[w] = protect_all ? ~0ull : 0;
-	err = map_range(m, 0, m->npages);
+	err = cow__map_range(m, 0, m->npages);
 	if (!err && is_space(m))
 		err = cow__registry_add(m);
 	if (err) {
@@ -243,7 +249,7 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 	if (is_space(m))
 		cow__wp_set(m, i, protect);
 	m->maps += boundaries_at(m, i);
-	err = map_range(m, i, 1);
+	err = cow__map_range(m, i, 1);
 	budget_check(m);
 	return err;
 }
@@ -379,7 +385,9 @@ static int defrag(struct cow__member *m)
 	if (!err && is_space(m) && cow__be->prot_splits)
 		err = resolve_all(m, &copies);
 	if (!err)
-		err = map_range(m, 0, m->npages);
+		err = cow__map_range(m, 0, m->npages);
+	if (!err && m->vfork_child)
+		err = cow__alias_refresh(m->vfork_child);
 	cow__maps_count(m);
 	m->st.defrags++;
 	m->st.defrag_copies += copies;

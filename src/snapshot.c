@@ -40,11 +40,15 @@ COW_API cow_snap *cow_snapshot(cow_space *s)
 
 	if (err)
 		return fail(err);
+	if (m->alias_of)
+		return fail(-EINVAL);	/* a vfork child may only write, exec or exit */
 	cow__freeze_begin(m);
 	cow__engine_lock();
 	err = cow__protect_writable(m);
 	if (!err && !(snap = snap_share(m)))
 		err = -errno;
+	if (!err && m->vfork_child)
+		err = cow__alias_refresh(m->vfork_child);
 	if (!err)
 		err = cow__defrag_pending();
 	cow__engine_unlock();
@@ -207,8 +211,15 @@ COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 		return err;
 	if (m->npages != x->npages)
 		return -EINVAL;
+	if (m->alias_of) {		/* a vfork child execs */
+		cow__engine_lock();
+		err = cow__space_exec(m, x);
+		cow__engine_unlock();
+		return err;
+	}
 	cow__freeze_begin(m);
 	cow__engine_lock();
+	cow__vfork_wait(m);
 	/* Writers wait in the fault handler until the restore is complete. */
 	err = cow__protect_writable(m);
 	for (size_t i = 0; i < m->npages && !err; i++) {
