@@ -59,4 +59,7 @@ int b_fault_main(int argc, char **argv);
 int b_restore_main(int argc, char **argv);
 int b_fork_main(int argc, char **argv);
 
+/* The space heap's benchmark body (bench/b_heap.c). */
+int b_heap_main(int argc, char **argv);
+
 #endif

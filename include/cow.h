@@ -408,6 +408,234 @@ const char *cow_strerror(int err);
 /* ==================================================================== */
 /* @@section:heap@@ (the space heap goes here)                          */
 /* ==================================================================== */
+/*
+ * THE SPACE HEAP
+ *
+ * An allocator whose every byte of state lives inside a space, so that a
+ * snapshot, a fork, a restored space or a loaded checkpoint is a whole,
+ * consistent heap, at whatever address it is mapped.
+ *
+ * Positions in the heap are offsets from the space's base (cow_off), never
+ * pointers: store offsets in your structures, turn them into pointers with
+ * cow_heap_ptr() when you use them, and back with cow_heap_off(). Offset 0
+ * means "none" (the heap's own header lives there).
+ *
+ * The heap takes the whole space: a 4 KiB header page (identity, your root
+ * offset, counters, and every free-list head), then the blocks. Allocation
+ * and free take constant time (two-level segregated free lists with
+ * bitmaps, TLSF-style, and boundary tags for merging neighbours). Blocks
+ * are 16-byte aligned and carry a 16-byte header; the smallest block is 32
+ * bytes (16 usable). One allocation is at most 128 GiB - 32 bytes.
+ *
+ * Copy-on-write cost: each page first written after a snapshot or fork is
+ * copied, so the heap keeps its bookkeeping writes to the header page and to
+ * the pages of the blocks an operation touches (the block itself, its
+ * physical neighbours when it merges or splits, and at most the free-list
+ * neighbours it links or unlinks); it stores a value only when it changes.
+ * Freed memory is handed out again first (last in, first out), so a program
+ * that frees and allocates keeps writing the same pages.
+ *
+ * Errors are reported, never ignored: freeing an offset that is not the
+ * start of a live block (a wild offset, a double free) returns -EINVAL and
+ * changes nothing; cow_heap_check() walks the whole heap; a damaged heap
+ * found on the way returns -EBADMSG (NULL or 0 with errno EBADMSG).
+ * cow_heap_last_error() describes the last problem found.
+ *
+ * THREADS, SNAPSHOTS AND FORKS
+ *
+ * A handle holds a (recursive) mutex; every function below takes it, so any
+ * number of threads may share one handle. The heap registers that mutex as
+ * the space's freeze hooks (cow_set_freeze_hooks(): cow_snapshot(),
+ * cow_fork(), cow_restore() and background saves lock the heap around the
+ * instant they freeze the space). A snapshot or fork is therefore always a
+ * consistent heap, even while other threads allocate and free: each of their
+ * operations lands wholly before the snapshot or wholly after it. The space
+ * may have no other freeze hooks while a heap handle is open on it.
+ *
+ * The heap's lock does not protect your own structures. To make an update of
+ * yours atomic with respect to snapshots (and to the other threads using the
+ * heap), hold cow_heap_lock() around it; heap functions may be called while
+ * holding it (the lock is recursive), and so may cow_snapshot() of the space
+ * from that same thread.
+ *
+ * After cow_restore() the same handle keeps working: it caches nothing from
+ * the space (if the restored content holds no heap, every call returns
+ * -EBADMSG). A new space that holds a heap (cow_fork(), cow_space_from_snap(),
+ * a loaded checkpoint) needs its own handle: cow_heap_attach(). One handle
+ * per space at a time (a second one is refused with EBUSY); close it before
+ * destroying the space.
+ *
+ * In the child of a fork(2), handles made before the fork are stale: every
+ * function returns -ESTALE (or 0/NULL with errno ESTALE), and
+ * cow_heap_close() only frees the handle's memory.
+ */
+
+/** A position in a space heap: bytes from the space's base; 0 is "none". */
+typedef uint64_t cow_off;
+
+/** A process-side handle on the heap inside a space. */
+typedef struct cow_heap cow_heap;
+
+/** What a heap holds; filled by cow_heap_stats_get(). Byte counts include
+ *  the 16-byte block headers. */
+struct cow_heap_stats {
+	uint64_t size;         /**< bytes the heap spans (its space's size) */
+	uint64_t used_blocks;  /**< allocated blocks */
+	uint64_t used_bytes;   /**< bytes in allocated blocks */
+	uint64_t free_blocks;  /**< free blocks */
+	uint64_t free_bytes;   /**< bytes in free blocks */
+	uint64_t largest_free; /**< the largest size cow_heap_alloc() can return now */
+};
+
+/**
+ * Make the whole of space s an empty heap (what was in s is lost) and open a
+ * handle on it. Registers the heap's freeze hooks on s (see THREADS).
+ *
+ * @param s  a space of at least 8 KiB
+ * @return the handle (caller owns it: cow_heap_close()), or NULL with errno
+ *         EINVAL (NULL s, or s smaller than 8 KiB), EBUSY (s already has an
+ *         open heap handle), ESTALE, ENOMEM.
+ */
+cow_heap *cow_heap_init(cow_space *s);
+
+/**
+ * Open a handle on the heap already in space s (a fork, a space made from a
+ * snapshot, a loaded checkpoint). Validates the header only (identity and
+ * checksum): O(1). Call cow_heap_check() for a full walk. Registers the
+ * heap's freeze hooks on s.
+ *
+ * @return the handle (caller owns it: cow_heap_close()), or NULL with errno
+ *         EINVAL (NULL s), EBADMSG (s holds no valid heap header), EBUSY,
+ *         ESTALE, ENOMEM.
+ */
+cow_heap *cow_heap_attach(cow_space *s);
+
+/**
+ * Close a handle: removes the freeze hooks and frees the handle (h is
+ * invalid afterwards). The heap itself stays in the space, intact, for a
+ * later cow_heap_attach(). Must not race with other calls on h, nor with a
+ * cow_fork(), cow_snapshot() or cow_restore() of its space, and h must not
+ * be held by cow_heap_lock(). NULL is ignored.
+ */
+void cow_heap_close(cow_heap *h);
+
+/**
+ * Allocate @p size bytes (0 is allowed and gives a 16-byte block).
+ * The content is not initialised.
+ *
+ * @return the block's offset (16-byte aligned), or 0 with errno EINVAL (NULL
+ *         h), ENOMEM (no free block is large enough: the heap stays usable),
+ *         EBADMSG (the heap is damaged), ESTALE.
+ */
+cow_off cow_heap_alloc(cow_heap *h, size_t size);
+
+/**
+ * Allocate @p n * @p size bytes, zero-filled.
+ * @return as cow_heap_alloc(); ENOMEM also when n * size overflows.
+ */
+cow_off cow_heap_calloc(cow_heap *h, size_t n, size_t size);
+
+/**
+ * Resize the block at @p off to @p size bytes, in place when it can
+ * (shrinking, or growing into a free block after it), else by moving it: the
+ * content up to the smaller of the two sizes is kept. off == 0 is
+ * cow_heap_alloc(h, size); size 0 keeps a 16-byte block (it does not free).
+ *
+ * @return the block's offset (the old one, or a new one: then @p off is
+ *         freed), or 0 with errno EINVAL (NULL h, or off is not a live
+ *         block), ENOMEM (then the block at off is unchanged and still
+ *         yours), EBADMSG, ESTALE.
+ */
+cow_off cow_heap_realloc(cow_heap *h, cow_off off, size_t size);
+
+/**
+ * Free the block at @p off. Offset 0 is ignored.
+ *
+ * @return 0, -EINVAL (NULL h; or off is not the start of a live block: a
+ *         wild or interior offset, or a double free; nothing is changed and
+ *         cow_heap_last_error() says which), -EBADMSG (the blocks around off
+ *         are damaged), -ESTALE.
+ */
+int cow_heap_free(cow_heap *h, cow_off off);
+
+/**
+ * Bytes usable at @p off (at least what was asked for).
+ * @return the size, or 0 with errno EINVAL (NULL h, off not a live block),
+ *         EBADMSG, ESTALE.
+ */
+size_t cow_heap_usable_size(cow_heap *h, cow_off off);
+
+/**
+ * The address of offset @p off in this process. Cheap: takes no lock.
+ * @return the pointer; NULL for off == 0 (errno unchanged), or NULL with
+ *         errno EINVAL (NULL h, off beyond the heap).
+ */
+void *cow_heap_ptr(const cow_heap *h, cow_off off);
+
+/**
+ * The offset of address @p p, inside the heap's space. Cheap: takes no lock.
+ * @return the offset; 0 for p == NULL (errno unchanged), or 0 with errno
+ *         EINVAL (NULL h, p outside the heap).
+ */
+cow_off cow_heap_off(const cow_heap *h, const void *p);
+
+/**
+ * Remember @p off (a live block, or 0 for none) as the heap's root: the
+ * place your program finds its top-level structure after a load. The root
+ * is stored in the heap's header and travels with snapshots and forks. The
+ * heap does not clear it if you free that block.
+ * @return 0, -EINVAL (NULL h, off not a live block), -EBADMSG, -ESTALE.
+ */
+int cow_heap_set_root(cow_heap *h, cow_off off);
+
+/**
+ * The root offset set by cow_heap_set_root(), 0 if none (errno unchanged),
+ * or 0 with errno EINVAL, EBADMSG, ESTALE.
+ */
+cow_off cow_heap_root(cow_heap *h);
+
+/**
+ * Walk the whole heap and verify it: the header's identity and checksum,
+ * every block's tag, size, alignment and flags, the boundary tags of free
+ * blocks, that no two free neighbours are left unmerged, that the bitmaps
+ * agree with the lists and every free block is on its list once, and the
+ * counters. O(blocks); the heap is locked meanwhile.
+ *
+ * @param report  if not NULL, receives "ok" or a description of the first
+ *                problem (truncated to @p len bytes, NUL-terminated)
+ * @return 0, -EBADMSG (damaged: see report), -EINVAL (NULL h), -ESTALE.
+ */
+int cow_heap_check(cow_heap *h, char *report, size_t len);
+
+/**
+ * The last problem this handle found (a refused free, an allocation that did
+ * not fit, damage): copies its description into @p buf (or "ok").
+ * @return that error (negative errno) or 0 if none; -EINVAL (NULL h),
+ *         -ESTALE.
+ */
+int cow_heap_last_error(cow_heap *h, char *buf, size_t len);
+
+/**
+ * Fill @p out (see struct cow_heap_stats). O(1) but for largest_free, which
+ * looks through one free list.
+ * @return 0, -EINVAL (NULL argument), -EBADMSG, -ESTALE.
+ */
+int cow_heap_stats_get(cow_heap *h, struct cow_heap_stats *out);
+
+/**
+ * Hold the heap's lock (recursive): no other thread's heap call, and no
+ * snapshot, fork or restore of the space, happens until cow_heap_unlock().
+ * The caller may call heap functions meanwhile.
+ * @return 0, -EINVAL, -EBADMSG (not locked), -ESTALE.
+ */
+int cow_heap_lock(cow_heap *h);
+
+/**
+ * Drop the lock taken by cow_heap_lock().
+ * @return 0, -EINVAL, -EPERM (this thread does not hold it), -ESTALE.
+ */
+int cow_heap_unlock(cow_heap *h);
+
 
 
 /* ==================================================================== */
