@@ -33,9 +33,24 @@ size_t b_size_arg(const char *s, size_t def);
 size_t b_rss(void);
 
 /*
+ * Progress of a long run, on stderr: "what [#####.....] done/total". Drawn
+ * only when stderr is a terminal and the run has lasted half a second;
+ * erased when done == total. Call with done = 0 to start a new run.
+ */
+void b_progress(const char *what, size_t done, size_t total);
+
+/*
  * Benchmark bodies. Each lives in bench/b_<name>.c as
  *   int b_<name>_main(int argc, char **argv);
  * and is run both by the thin program bench/bench_<name>.c and by
  * `cow bench <name>`. Common options: --size N, --repeat N.
+ * Each returns 0, 1 (the measurement failed) or 2 (bad usage).
  */
+int b_snapshot_main(int argc, char **argv);
+int b_fault_main(int argc, char **argv);
+int b_restore_main(int argc, char **argv);
+int b_fork_main(int argc, char **argv);
+int b_save_main(int argc, char **argv);
+int b_spawn_main(int argc, char **argv);
+
 #endif
