@@ -127,6 +127,7 @@ struct cow_stats {
 	uint64_t maps;    /**< memory mappings the space uses now */
 	uint64_t defrags; /**< times the space took private copies to stay within COW_MAPS_MAX */
 	uint64_t defrag_copies; /**< pages copied by those de-fragmentations */
+	uint64_t restored; /**< pages copied back by cow_restore() */
 };
 
 /* ------------------------------------------------------------------ */
@@ -226,8 +227,7 @@ size_t cow_snap_size(const cow_snap *snap);
  * be anywhere, even inside a space.
  *
  * @return 0, -EINVAL (NULL, or [off, off+len) beyond the snapshot), -ESTALE,
- *         -EFAULT (buf is a write-protected page of a space and could not be
- *         written; call cow_prefault()).
+ *         -ENOMEM (no memory for the bounce buffer).
  */
 int cow_snap_read(const cow_snap *snap, size_t off, void *buf, size_t len);
 
@@ -316,6 +316,18 @@ uint64_t cow_frames_in_use(void);
  * of the forced backend, e.g. EPERM for a forbidden userfaultfd).
  */
 const char *cow_backend_name(void);
+
+/**
+ * Install libcow's fault handlers again, on top of the SIGSEGV and SIGBUS
+ * handlers installed now, which become the ones libcow passes foreign faults
+ * to. For programs and frameworks (test runners, crash reporters) that
+ * install their handlers after libcow without chaining. Does nothing if
+ * libcow's handlers are the current ones.
+ *
+ * @return 0, or the error of choosing a backend (see cow_backend_name()),
+ *         or of sigaction().
+ */
+int cow_install_handlers(void);
 
 /**
  * A message for any value returned by libcow (negative or positive errno).

@@ -16,4 +16,217 @@
 #define COW__PAGE ((size_t)COW_PAGE_SIZE)
 #define COW__PAGE_SHIFT 12
 
+#include <pthread.h>
+#include <signal.h>
+
+/* ======================================================================
+ * The frame store (frame.c)
+ *
+ * Frames are the pages of one memfd. Frame f lives at file offset f * 4 KiB.
+ * The frame number space is cut in chunks of 2^18 frames (1 GiB); each chunk
+ * has a window (a MAP_SHARED mapping of its part of the memfd that libcow
+ * reads and writes frames through), a reference count per frame, and two
+ * bitmaps: "allocated" (the frame is in use or reserved as someone's home)
+ * and "homed" (the frame is in the home range of a live space or snapshot).
+ * A frame is freed (hole punched, so it reads as zeroes again) when its
+ * count reaches 0 and it is no longer homed.
+ * ====================================================================== */
+
+#define COW__CHUNK_SHIFT 18u
+#define COW__CHUNK_FRAMES (1u << COW__CHUNK_SHIFT)
+#define COW__MAX_CHUNKS 4096u          /* 2^30 frames: 4 TiB of frames */
+#define COW__NO_FRAME UINT32_MAX
+
+typedef uint32_t cow__frame;
+
+struct cow__chunk {
+	char *window;          /* COW__CHUNK_FRAMES pages of the memfd */
+	uint32_t *ref;         /* reference count per frame */
+	uint64_t *allocated;   /* bit per frame */
+	uint64_t *homed;       /* bit per frame */
+};
+
+struct cow__frames {
+	int fd;                          /* the memfd; -1 until first use */
+	uint32_t nchunks;
+	uint64_t in_use;                 /* frames with a count > 0 */
+	uint64_t hint;                   /* where the next home search starts */
+	struct cow__chunk chunk[COW__MAX_CHUNKS];
+};
+
+int cow__frames_init(void);
+void cow__frames_reset_after_fork(void);
+int cow__frames_reserve(size_t n, cow__frame *first);
+void cow__frames_unhome(cow__frame first, size_t n);
+void *cow__frame_addr(cow__frame f);
+uint32_t cow__frame_ref(cow__frame f);
+void cow__frame_set_ref(cow__frame f, uint32_t ref);
+void cow__frame_get(cow__frame f);
+void cow__frame_put(cow__frame f);
+void cow__frame_copy(cow__frame dst, cow__frame src);
+int cow__frames_fd(void);
+uint64_t cow__frames_in_use(void);
+
+/* ======================================================================
+ * Backends (backend.c, uffd.c, mprotect.c): how pages are write-protected.
+ * ====================================================================== */
+
+struct cow__backend {
+	const char *name;
+	int (*init)(void);                       /* 0 or -errno */
+	void (*reset_after_fork)(void);
+	int (*attach)(void *addr, size_t len);   /* a fresh mapping */
+	int (*protect)(void *addr, size_t len);
+	int (*unprotect)(void *addr, size_t len);
+	int map_prot_protected;      /* mmap prot for a protected page */
+	bool prot_splits;            /* protection changes split mappings */
+	int signo;                   /* the signal its write faults raise */
+};
+
+extern const struct cow__backend cow__backend_uffd;
+extern const struct cow__backend cow__backend_mprotect;
+extern const struct cow__backend *cow__be;   /* the one in use */
+
+/* ======================================================================
+ * Members: spaces and snapshots (member.c, space.c, snapshot.c)
+ *
+ * Both are "members" of a family: the spaces and snapshots that descend from
+ * one cow_space_create() (or one file image) and may share frames. A frame is
+ * only ever shared at one page index (fork, snapshot and restore keep
+ * indices), so the sharers of page i's frame are the family members whose
+ * page table holds that frame at index i.
+ * ====================================================================== */
+
+enum cow__kind { COW__KIND_SPACE = 1, COW__KIND_SNAP = 2 };
+
+#define COW__MAGIC_LIVE 0x636f776du    /* "cowm" */
+#define COW__MAGIC_DEAD 0xdeadc0deu
+
+struct cow__family {
+	struct cow__member *head;
+	size_t members;
+	struct cow__family *prev, *next;   /* all families (for cow__check) */
+};
+
+struct cow__member {
+	uint32_t magic;
+	enum cow__kind kind;
+	uint64_t gen;                /* process generation it was made in */
+	struct cow__family *fam;
+	struct cow__member *fam_prev, *fam_next;
+	size_t npages;
+	cow__frame home;             /* first frame of the home range */
+	cow__frame *pt;              /* page table: page -> frame */
+	uint64_t *wp;                /* write-protected pages (mapped spaces) */
+	char *addr;                  /* the mapping, or NULL */
+	size_t maps;                 /* mappings the mapping is made of */
+	bool needs_defrag;
+	struct cow__member *defrag_next;
+	struct cow_stats st;
+	cow_freeze_fn *freeze_before, *freeze_after;
+	void *freeze_arg;
+};
+
+struct cow_space { struct cow__member m; };
+struct cow_snap { struct cow__member m; };
+
+/* The engine lock and the process generation (engine.c). */
+extern pthread_mutex_t cow__lock;
+extern uint64_t cow__gen;
+extern __thread int cow__in_engine __attribute__((tls_model("initial-exec")));
+int cow__ensure_init(void);
+void cow__engine_lock(void);
+void cow__engine_unlock(void);
+void cow__die(const char *what, int err) __attribute__((noreturn));
+
+/* Registry of mapped spaces, for the fault handler (registry.c). */
+int cow__registry_add(struct cow__member *m);
+void cow__registry_remove(struct cow__member *m);
+struct cow__member *cow__registry_find(const void *addr);
+void cow__registry_reset(void);
+
+/* Member life cycle (member.c). Call with the engine lock held. */
+int cow__member_check(const struct cow__member *m, enum cow__kind kind);
+struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
+				    struct cow__family *fam);
+int cow__member_share(struct cow__member *dst, const struct cow__member *src);
+void cow__member_free(struct cow__member *m);
+static inline cow__frame cow__home(const struct cow__member *m, size_t i)
+{
+	return m->home + (cow__frame)i;
+}
+static inline bool cow__wp_test(const struct cow__member *m, size_t i)
+{
+	return (m->wp[i >> 6] >> (i & 63)) & 1;
+}
+void cow__wp_set(struct cow__member *m, size_t i, bool on);
+
+/* Consistency check for tests (check.c): 0, or -EBADMSG with a message. */
+int cow__check(char *msg, size_t len);
+struct cow__family *cow__families(void);
+void cow__families_reset(void);
+uint64_t cow__frames_span(void);
+
+/* Mappings (mapping.c). Call with the engine lock held. */
+int cow__map_member(struct cow__member *m, bool protect_all);
+int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
+int cow__protect_range(struct cow__member *m, size_t first, size_t n);
+int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
+int cow__protect_writable(struct cow__member *m);
+int cow__defrag_pending(void);
+void cow__defrag_forget(struct cow__member *m);
+void cow__unmap_member(struct cow__member *m);
+void cow__mapping_reset(void);
+size_t cow__maps_budget(void);
+void cow__maps_count(struct cow__member *m);
+
+/* Spaces (space.c). */
+struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
+				 const struct cow__member *src);
+void cow__freeze_begin(const struct cow__member *m);
+void cow__freeze_end(const struct cow__member *m);
+void cow__page_describe(const struct cow__member *m, size_t index,
+			struct cow_page_info *out);
+
+/* Write faults (fault.c). */
+int cow__install_handlers(void);
+int cow__resolve(struct cow__member *m, size_t i);
+int cow__preserve(struct cow__member *m, size_t i);
+
+/* ---- engine services for the store and background save ------------------ */
+
+/* Value of a file offset meaning "this page is all zeroes, no block". */
+#define COW__ZERO_BLOCK UINT64_MAX
+
+/* Pages in a snapshot (its size / COW_PAGE_SIZE); 0 for NULL. */
+size_t cow__snap_pages(const cow_snap *snap);
+
+/*
+ * Pages of b whose content may differ from a's: sets bit i of bits (an array
+ * of (pages + 63) / 64 words, zeroed by the caller) when page i of a and b are
+ * backed by different frames. Pages sharing a frame are certainly equal; the
+ * check costs no reads of page content. Returns 0, -EINVAL (NULL, or sizes
+ * differ), -ESTALE.
+ */
+int cow__snap_diff(const cow_snap *a, const cow_snap *b, uint64_t *bits);
+
+/*
+ * A new snapshot sharing every frame of snap (each reference count + 1): the
+ * store keeps one to diff the next checkpoint against. NULL with errno on
+ * failure (EINVAL, ESTALE, ENOMEM).
+ */
+cow_snap *cow__snap_clone(const cow_snap *snap);
+
+/*
+ * A snapshot of npages pages whose page i is the COW_PAGE_SIZE bytes at file
+ * offset offs[i] of fd (page-aligned), or zeroes when offs[i] is
+ * COW__ZERO_BLOCK. Pages are read from the file on first access where the
+ * engine can do so lazily; the engine keeps its own duplicate of fd (the
+ * caller keeps and closes its own). offs is copied. The file's blocks must not
+ * change while the snapshot (or a space made from it) may still read them.
+ * NULL with errno: EINVAL (bad fd, npages 0, unaligned offset), ENOMEM, or the
+ * error of reading the file.
+ */
+cow_snap *cow__snap_from_file(int fd, size_t npages, const uint64_t *offs);
+
 #endif

@@ -1,4 +1,6 @@
 #include "testlib.h"
+#include <cow.h>
+#include "internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,4 +80,12 @@ unsigned t_scale(void)
 	unsigned v = e ? (unsigned)strtoul(e, NULL, 10) : 1;
 
 	return v ? v : 1;
+}
+
+void t_check_invariants(void)
+{
+	char msg[256] = "";
+
+	if (cow__check(msg, sizeof msg))
+		fail_msg("invariant broken: %s", msg);
 }

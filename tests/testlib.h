@@ -29,4 +29,14 @@ long t_maps_in_range(const void *addr, size_t len);
 /* Iterations scale: $COW_TEST_SCALE (default 1) multiplies loop counts. */
 unsigned t_scale(void);
 
+/*
+ * cmocka installs its own SIGSEGV/SIGBUS handlers around every test, without
+ * chaining; every libcow test starts with T_START() to put libcow's back on
+ * top (cmocka's then gets the faults that are not libcow's).
+ */
+#define T_START() do { if (cow_install_handlers()) fail_msg("cow_install_handlers failed"); } while (0)
+
+/* Fail the test if the engine's invariants do not hold. */
+void t_check_invariants(void);
+
 #endif

@@ -1,0 +1,335 @@
+/*
+ * frame.c — the frame store: physical pages with reference counts.
+ *
+ * All frames are pages of one memfd. A new frame reads as zeroes (the file is
+ * sparse); a freed frame has its hole punched, so memory goes back to the
+ * kernel and the frame reads as zeroes when it is handed out again.
+ *
+ * Everything here is called with the engine lock held. Nothing here calls
+ * malloc: the fault handler uses these functions from a signal handler.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static struct cow__frames frames = { .fd = -1 };
+
+static inline struct cow__chunk *chunk_of(cow__frame f)
+{
+	return &frames.chunk[f >> COW__CHUNK_SHIFT];
+}
+
+static inline uint32_t slot_of(cow__frame f)
+{
+	return f & (COW__CHUNK_FRAMES - 1);
+}
+
+static inline bool bit_test(const uint64_t *map, uint32_t i)
+{
+	return (map[i >> 6] >> (i & 63)) & 1;
+}
+
+static inline void bit_set(uint64_t *map, uint32_t i, bool on)
+{
+	if (on)
+		map[i >> 6] |= 1ull << (i & 63);
+	else
+		map[i >> 6] &= ~(1ull << (i & 63));
+}
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* A real fork() of the process must not copy engine state. */
+	madvise(p, len, MADV_DONTFORK);
+	return p;
+}
+
+/*
+ * cow__frames_init — create the memfd if there is none yet.
+ * Returns 0 or -errno (EMFILE, ENOMEM, ...).
+ */
+int cow__frames_init(void)
+{
+	if (frames.fd >= 0)
+		return 0;
+	frames.fd = memfd_create("libcow-frames", MFD_CLOEXEC);
+	if (frames.fd < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * cow__frames_reset_after_fork — in the child of fork(): forget the parent's
+ * frame store (its windows are not mapped here, thanks to MADV_DONTFORK) and
+ * start afresh at the next use. The parent's bookkeeping arrays are not
+ * inherited either (MADV_DONTFORK), so there is nothing to free.
+ */
+void cow__frames_reset_after_fork(void)
+{
+	if (frames.fd >= 0)
+		close(frames.fd);
+	memset(&frames, 0, sizeof frames);
+	frames.fd = -1;
+}
+
+/* Add one chunk at the end of the frame space. Returns 0 or -errno. */
+static int chunk_add(void)
+{
+	uint32_t c = frames.nchunks;
+	struct cow__chunk *ch = &frames.chunk[c];
+	off_t end = (off_t)(c + 1) << (COW__CHUNK_SHIFT + COW__PAGE_SHIFT);
+
+	if (c >= COW__MAX_CHUNKS)
+		return -ENOMEM;
+	if (ftruncate(frames.fd, end) < 0)
+		return -errno;
+	ch->ref = map_anon(COW__CHUNK_FRAMES * sizeof(uint32_t));
+	ch->allocated = map_anon(COW__CHUNK_FRAMES / 8);
+	ch->homed = map_anon(COW__CHUNK_FRAMES / 8);
+	ch->window = mmap(NULL, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			  frames.fd, end - ((off_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT));
+	if (!ch->ref || !ch->allocated || !ch->homed || ch->window == MAP_FAILED) {
+		if (ch->ref)
+			munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
+		if (ch->allocated)
+			munmap(ch->allocated, COW__CHUNK_FRAMES / 8);
+		if (ch->homed)
+			munmap(ch->homed, COW__CHUNK_FRAMES / 8);
+		if (ch->window != MAP_FAILED && ch->window)
+			munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
+		memset(ch, 0, sizeof *ch);
+		return -ENOMEM;
+	}
+	madvise(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
+		MADV_DONTFORK);
+	frames.nchunks++;
+	return 0;
+}
+
+/*
+ * Find n contiguous free frames at or after `from`, within the chunks that
+ * exist. Returns the first frame, or the start of the free run that reaches
+ * the end of the frame space (to be extended) with *at_end set.
+ */
+static uint64_t find_run(uint64_t from, size_t n, bool *at_end)
+{
+	uint64_t total = (uint64_t)frames.nchunks << COW__CHUNK_SHIFT;
+	uint64_t start = from, f = from;
+
+	*at_end = false;
+	while (f < total) {
+		const uint64_t *map = chunk_of((cow__frame)f)->allocated;
+		uint32_t s = slot_of((cow__frame)f);
+
+		/* Whole words at a time where possible. */
+		if ((s & 63) == 0 && f + 64 <= total) {
+			uint64_t w = map[s >> 6];
+
+			if (w == 0) {
+				f += 64;
+				if (f - start >= n)
+					return start;
+				continue;
+			}
+			if (w == ~0ull) {
+				f += 64;
+				start = f;
+				continue;
+			}
+		}
+		if (bit_test(map, s))
+			start = f + 1;
+		else if (f + 1 - start >= n)
+			return start;
+		f++;
+	}
+	*at_end = true;
+	return start;
+}
+
+/*
+ * cow__frames_reserve — reserve n contiguous frames as a home range: they
+ * are allocated and homed, with count 0, and read as zeroes.
+ * Returns 0 and the first frame in *first, or -ENOMEM (frame space full or
+ * no memory for bookkeeping) or the error of ftruncate/mmap.
+ */
+int cow__frames_reserve(size_t n, cow__frame *first)
+{
+	bool at_end;
+	uint64_t start;
+	int err;
+
+	if (n == 0 || n > (size_t)COW__MAX_CHUNKS * COW__CHUNK_FRAMES)
+		return -ENOMEM;
+	err = cow__frames_init();
+	if (err)
+		return err;
+	start = find_run(frames.hint, n, &at_end);
+	if (at_end && frames.hint) {
+		start = find_run(0, n, &at_end);
+	}
+	while (at_end && start + n > ((uint64_t)frames.nchunks << COW__CHUNK_SHIFT)) {
+		err = chunk_add();
+		if (err)
+			return err;
+	}
+	for (uint64_t f = start; f < start + n; f++) {
+		struct cow__chunk *ch = chunk_of((cow__frame)f);
+
+		bit_set(ch->allocated, slot_of((cow__frame)f), true);
+		bit_set(ch->homed, slot_of((cow__frame)f), true);
+	}
+	frames.hint = start + n;
+	*first = (cow__frame)start;
+	return 0;
+}
+
+/* Punch the frames [first, first+n) out of the memfd. */
+static void punch(uint64_t first, uint64_t n)
+{
+	if (n)
+		fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
+}
+
+/* Free frame f (count 0, not homed): clear its bit, punch it out. */
+static void frame_free(cow__frame f)
+{
+	struct cow__chunk *ch = chunk_of(f);
+
+	bit_set(ch->allocated, slot_of(f), false);
+	punch(f, 1);
+	if (f < frames.hint)
+		frames.hint = f;
+}
+
+/*
+ * cow__frames_unhome — the home range [first, first+n) loses its owner.
+ * Frames nobody references are freed now (in runs, one punch per run); the
+ * others are freed when their count reaches 0.
+ */
+void cow__frames_unhome(cow__frame first, size_t n)
+{
+	uint64_t run = 0, run_start = first;
+
+	for (uint64_t f = first; f < (uint64_t)first + n; f++) {
+		struct cow__chunk *ch = chunk_of((cow__frame)f);
+		uint32_t s = slot_of((cow__frame)f);
+
+		bit_set(ch->homed, s, false);
+		if (ch->ref[s] == 0) {
+			bit_set(ch->allocated, s, false);
+			if (!run)
+				run_start = f;
+			run++;
+			continue;
+		}
+		punch(run_start, run);
+		run = 0;
+	}
+	punch(run_start, run);
+	if (first < frames.hint)
+		frames.hint = first;
+}
+
+/* cow__frame_addr — where frame f can be read and written by libcow. */
+void *cow__frame_addr(cow__frame f)
+{
+	return chunk_of(f)->window + ((size_t)slot_of(f) << COW__PAGE_SHIFT);
+}
+
+/* cow__frame_ref — frame f's reference count. */
+uint32_t cow__frame_ref(cow__frame f)
+{
+	return chunk_of(f)->ref[slot_of(f)];
+}
+
+/* cow__frame_set_ref — set frame f's count (used when moving sharers). */
+void cow__frame_set_ref(cow__frame f, uint32_t ref)
+{
+	uint32_t *r = &chunk_of(f)->ref[slot_of(f)];
+
+	if (*r == 0 && ref)
+		frames.in_use++;
+	else if (*r && ref == 0)
+		frames.in_use--;
+	*r = ref;
+	if (ref == 0 && !bit_test(chunk_of(f)->homed, slot_of(f)))
+		frame_free(f);
+}
+
+/* cow__frame_get — one more page table references frame f. */
+void cow__frame_get(cow__frame f)
+{
+	uint32_t *r = &chunk_of(f)->ref[slot_of(f)];
+
+	if ((*r)++ == 0)
+		frames.in_use++;
+}
+
+/*
+ * cow__frame_put — one page table fewer references frame f. At 0 the frame
+ * is freed unless it is in a live home range; a homed frame that nobody
+ * references is punched too (its content is dead), but stays reserved.
+ */
+void cow__frame_put(cow__frame f)
+{
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f);
+
+	if (--ch->ref[s])
+		return;
+	frames.in_use--;
+	if (bit_test(ch->homed, s))
+		punch(f, 1);
+	else
+		frame_free(f);
+}
+
+/* cow__frame_copy — copy the content of frame src into frame dst. */
+void cow__frame_copy(cow__frame dst, cow__frame src)
+{
+	memcpy(cow__frame_addr(dst), cow__frame_addr(src), COW__PAGE);
+}
+
+/* cow__frames_span — frames the frame store spans (allocated or not). */
+uint64_t cow__frames_span(void)
+{
+	return (uint64_t)frames.nchunks << COW__CHUNK_SHIFT;
+}
+
+/* cow__frames_fd — the memfd, for mapping frames. */
+int cow__frames_fd(void)
+{
+	return frames.fd;
+}
+
+/* cow__frames_in_use — frames with a count above 0. */
+uint64_t cow__frames_in_use(void)
+{
+	return frames.in_use;
+}
+
+/* Public: frames in use in the frame store. */
+COW_API uint64_t cow_frames_in_use(void)
+{
+	uint64_t n;
+
+	if (cow__ensure_init())
+		return 0;
+	cow__engine_lock();
+	n = frames.in_use;
+	cow__engine_unlock();
+	return n;
+}

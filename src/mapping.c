@@ -1,0 +1,416 @@
+/*
+ * mapping.c — how a member's page table becomes a memory mapping, how pages
+ * are protected and unprotected, and how the number of mappings stays
+ * bounded.
+ *
+ * A mapped member maps each run of consecutive frames with one mmap of the
+ * memfd, so a space at home is one mapping. Every remap of a page onto a
+ * frame outside the run splits it; under the mprotect backend, every
+ * protection change does too. m->maps counts the runs (the kernel merges
+ * neighbours with consecutive file offsets and equal protection, so it is
+ * the number of mappings the kernel keeps). When it exceeds the budget, the
+ * member is put on the de-fragmentation list and, before the engine lock is
+ * released, takes private copies of what it borrows and becomes one mapping
+ * again (plus protection runs under uffd, which do not split mappings).
+ *
+ * Everything here runs with the engine lock held, some of it in the fault
+ * handler: no malloc.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+static struct cow__member *defrag_list;   /* members over their budget */
+static size_t mapped_members;             /* spaces and views that are mapped */
+static size_t map_count_limit;            /* half of vm.max_map_count */
+
+static inline char *page_addr(const struct cow__member *m, size_t i)
+{
+	return m->addr + (i << COW__PAGE_SHIFT);
+}
+
+static bool is_space(const struct cow__member *m)
+{
+	return m->kind == COW__KIND_SPACE;
+}
+
+/* 1 if pages i and i+1 of m cannot be in one mapping. */
+static size_t boundary(const struct cow__member *m, size_t i)
+{
+	if (i + 1 >= m->npages)
+		return 0;
+	if (m->pt[i + 1] != m->pt[i] + 1)
+		return 1;
+	return is_space(m) && cow__be->prot_splits &&
+	       cow__wp_test(m, i) != cow__wp_test(m, i + 1);
+}
+
+/* Boundaries around page i: between i-1|i and i|i+1. */
+static size_t boundaries_at(const struct cow__member *m, size_t i)
+{
+	return (i ? boundary(m, i - 1) : 0) + boundary(m, i);
+}
+
+/* cow__maps_count — recount m's mappings from scratch. */
+void cow__maps_count(struct cow__member *m)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i + 1 < m->npages; i++)
+		n += boundary(m, i);
+	m->maps = n;
+	m->st.maps = n;
+}
+
+/*
+ * cow__maps_budget — mappings one mapped member may use: COW_MAPS_MAX, less
+ * when many members are mapped, so that all of them together stay under half
+ * of vm.max_map_count (the other half is the program's).
+ */
+size_t cow__maps_budget(void)
+{
+	size_t share;
+
+	if (!map_count_limit) {
+		FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+		unsigned long v = 65530;
+
+		if (f) {
+			if (fscanf(f, "%lu", &v) != 1)
+				v = 65530;
+			fclose(f);
+		}
+		map_count_limit = v / 2;
+	}
+	share = map_count_limit / (mapped_members ? mapped_members : 1);
+	if (share > COW_MAPS_MAX)
+		share = COW_MAPS_MAX;
+	return share < 8 ? 8 : share;
+}
+
+/* Put m on the de-fragmentation list if it is over its budget. */
+static void budget_check(struct cow__member *m)
+{
+	m->st.maps = m->maps;
+	if (m->maps > cow__maps_budget() && !m->needs_defrag) {
+		m->needs_defrag = true;
+		m->defrag_next = defrag_list;
+		defrag_list = m;
+	}
+}
+
+/* cow__defrag_forget — take m off the de-fragmentation list (it is going). */
+void cow__defrag_forget(struct cow__member *m)
+{
+	for (struct cow__member **p = &defrag_list; *p; p = &(*p)->defrag_next) {
+		if (*p == m) {
+			*p = m->defrag_next;
+			break;
+		}
+	}
+	m->needs_defrag = false;
+}
+
+/* mmap frames [f, f+n) at page i of m with prot. 0 or -errno. */
+static int map_run(struct cow__member *m, size_t i, size_t n, cow__frame f, int prot)
+{
+	void *p = mmap(page_addr(m, i), n << COW__PAGE_SHIFT, prot,
+		       MAP_SHARED | MAP_FIXED, cow__frames_fd(),
+		       (off_t)f << COW__PAGE_SHIFT);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	/* A real fork() must not inherit writable views of the frames. */
+	if (madvise(p, n << COW__PAGE_SHIFT, MADV_DONTFORK))
+		return -errno;
+	return 0;
+}
+
+/* The protection a page of m is mapped with. */
+static int page_prot(const struct cow__member *m, size_t i)
+{
+	if (!is_space(m))
+		return PROT_READ;
+	return cow__wp_test(m, i) ? cow__be->map_prot_protected
+				  : PROT_READ | PROT_WRITE;
+}
+
+/* Map pages [first, first+n) of m as its page table says, run by run. */
+static int map_range(struct cow__member *m, size_t first, size_t n)
+{
+	size_t i = first, end = first + n;
+	int err;
+
+	while (i < end) {
+		size_t j = i + 1;
+		int prot = page_prot(m, i);
+
+		while (j < end && m->pt[j] == m->pt[j - 1] + 1 && page_prot(m, j) == prot)
+			j++;
+		err = map_run(m, i, j - i, m->pt[i], prot);
+		if (err)
+			return err;
+		i = j;
+	}
+	if (is_space(m)) {
+		err = cow__be->attach(page_addr(m, first), n << COW__PAGE_SHIFT);
+		if (err)
+			return err;
+		/* uffd: protection is a page-table bit, set after mapping. */
+		if (!cow__be->prot_splits)
+			for (i = first; i < end; i++) {
+				size_t j = i;
+
+				while (j < end && cow__wp_test(m, j))
+					j++;
+				if (j > i) {
+					err = cow__be->protect(page_addr(m, i),
+							       (j - i) << COW__PAGE_SHIFT);
+					if (err)
+						return err;
+				}
+				i = j;
+			}
+	}
+	return 0;
+}
+
+/*
+ * cow__map_member — give unmapped member m a mapping of its page table:
+ * writable spaces are registered for fault handling, snapshots get a
+ * read-only view. With protect_all, every page of a space starts
+ * write-protected. Returns 0 or -errno (ENOMEM: no address space).
+ */
+int cow__map_member(struct cow__member *m, bool protect_all)
+{
+	size_t len = m->npages << COW__PAGE_SHIFT;
+	void *p = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int err;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	m->addr = p;
+	if (is_space(m))
+		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
+			m->wp[w] = protect_all ? ~0ull : 0;
+	err = map_range(m, 0, m->npages);
+	if (!err && is_space(m))
+		err = cow__registry_add(m);
+	if (err) {
+		munmap(p, len);
+		m->addr = NULL;
+		return err;
+	}
+	mapped_members++;
+	cow__maps_count(m);
+	budget_check(m);
+	return 0;
+}
+
+/* cow__unmap_member — remove m's mapping (if any). */
+void cow__unmap_member(struct cow__member *m)
+{
+	if (!m->addr)
+		return;
+	if (is_space(m))
+		cow__registry_remove(m);
+	munmap(m->addr, m->npages << COW__PAGE_SHIFT);
+	m->addr = NULL;
+	mapped_members--;
+	if (m->needs_defrag)
+		cow__defrag_forget(m);
+}
+
+/*
+ * cow__remap_page — page i of m now points at frame f (the caller has moved
+ * the references), write-protected or not (for a space). If m is mapped,
+ * page i is remapped onto f. Returns 0 or -errno from the kernel.
+ */
+int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
+{
+	int err;
+
+	if (!m->addr) {
+		m->pt[i] = f;
+		return 0;
+	}
+	m->maps -= boundaries_at(m, i);
+	m->pt[i] = f;
+	if (is_space(m))
+		cow__wp_set(m, i, protect);
+	m->maps += boundaries_at(m, i);
+	err = map_range(m, i, 1);
+	budget_check(m);
+	return err;
+}
+
+/* Set protection of pages [first, first+n) of space m to on, run by run. */
+static int set_protection(struct cow__member *m, size_t first, size_t n, bool on)
+{
+	size_t end = first + n;
+	int err;
+
+	if (cow__be->prot_splits) {
+		m->maps -= boundaries_at(m, first);
+		for (size_t i = first + 1; i < end; i++)
+			m->maps -= boundary(m, i);
+	}
+	for (size_t i = first; i < end;) {
+		size_t j;
+
+		if (cow__wp_test(m, i) == on) {
+			i++;
+			continue;
+		}
+		for (j = i; j < end && cow__wp_test(m, j) != on; j++)
+			cow__wp_set(m, j, on);
+		err = on ? cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT)
+			 : cow__be->unprotect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
+		if (err)
+			return err;
+		i = j;
+	}
+	if (cow__be->prot_splits) {
+		m->maps += boundaries_at(m, first);
+		for (size_t i = first + 1; i < end; i++)
+			m->maps += boundary(m, i);
+		budget_check(m);
+	}
+	return 0;
+}
+
+/* cow__protect_range — write-protect pages [first, first+n) of space m. */
+int cow__protect_range(struct cow__member *m, size_t first, size_t n)
+{
+	return set_protection(m, first, n, true);
+}
+
+/* cow__unprotect_range — make pages [first, first+n) of space m writable. */
+int cow__unprotect_range(struct cow__member *m, size_t first, size_t n)
+{
+	return set_protection(m, first, n, false);
+}
+
+/*
+ * cow__protect_writable — write-protect every page of space m, so that
+ * its frames can be shared. When the writable pages are scattered in many
+ * runs, one call over the whole range is cheaper than one call per run.
+ */
+int cow__protect_writable(struct cow__member *m)
+{
+	size_t words = (m->npages + 63) / 64, runs = 0;
+	bool prev = true;
+
+	for (size_t i = 0; i < m->npages && runs <= 64; i++) {
+		bool p = cow__wp_test(m, i);
+
+		if (!p && prev)
+			runs++;
+		prev = p;
+	}
+	if (runs == 0)
+		return 0;
+	if (runs <= 64)
+		return cow__protect_range(m, 0, m->npages);
+	for (size_t w = 0; w < words; w++)
+		m->wp[w] = ~0ull;
+	cow__maps_count(m);
+	return cow__be->protect(m->addr, m->npages << COW__PAGE_SHIFT);
+}
+
+/*
+ * Take private copies of every page m borrows: afterwards each page of m is
+ * in its own home range. Copied pages are exclusive, hence writable for a
+ * space. Returns the number of pages copied.
+ */
+static uint64_t take_home(struct cow__member *m)
+{
+	uint64_t copies = 0;
+
+	for (size_t i = 0; i < m->npages; i++) {
+		cow__frame f = m->pt[i], h = cow__home(m, i);
+
+		if (f == h)
+			continue;
+		cow__frame_copy(h, f);
+		cow__frame_get(h);
+		m->pt[i] = h;
+		cow__frame_put(f);
+		if (is_space(m))
+			cow__wp_set(m, i, false);
+		copies++;
+	}
+	return copies;
+}
+
+/*
+ * Under mprotect, protection runs split mappings too: resolve every
+ * protected page of space m now (preserve for the sharers, then the page is
+ * exclusive), so that all of m is writable. Returns the pages copied.
+ */
+static uint64_t resolve_all(struct cow__member *m)
+{
+	uint64_t copies = 0;
+
+	for (size_t i = 0; i < m->npages; i++) {
+		if (!cow__wp_test(m, i))
+			continue;
+		if (cow__frame_ref(m->pt[i]) > 1) {
+			cow__preserve(m, i);
+			copies++;
+		}
+		cow__wp_set(m, i, false);
+	}
+	return copies;
+}
+
+/* De-fragment m: one mapping of its home range. 0 or -errno. */
+static int defrag(struct cow__member *m)
+{
+	uint64_t copies = take_home(m);
+	int err;
+
+	if (is_space(m) && cow__be->prot_splits)
+		copies += resolve_all(m);
+	err = map_range(m, 0, m->npages);
+	cow__maps_count(m);
+	m->st.defrags++;
+	m->st.defrag_copies += copies;
+	return err;
+}
+
+/*
+ * cow__defrag_pending — de-fragment every member over its budget. Called
+ * before the engine lock is released. De-fragmenting one member can push
+ * another over (its sharers are remapped), so it loops until none is left;
+ * each round makes frames exclusive, so it ends. Returns 0 or -errno.
+ */
+int cow__defrag_pending(void)
+{
+	int err = 0;
+
+	while (defrag_list) {
+		struct cow__member *m = defrag_list;
+
+		defrag_list = m->defrag_next;
+		m->needs_defrag = false;
+		if (m->addr && m->maps > cow__maps_budget()) {
+			int e = defrag(m);
+
+			if (e && !err)
+				err = e;
+		}
+	}
+	return err;
+}
+
+/* cow__mapping_reset — in a fork() child: nothing is mapped. */
+void cow__mapping_reset(void)
+{
+	defrag_list = NULL;
+	mapped_members = 0;
+}

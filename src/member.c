@@ -1,0 +1,220 @@
+/*
+ * member.c — what spaces and snapshots have in common: a page table, a home
+ * range of frames, a family of members that may share frames with it.
+ *
+ * All functions here are called with the engine lock held.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+/*
+ * cow__member_check — is m a live handle of the given kind, made in this
+ * process? 0, -EINVAL (NULL, wrong kind, released), -ESTALE (from the parent
+ * of a fork()).
+ */
+int cow__member_check(const struct cow__member *m, enum cow__kind kind)
+{
+	if (!m || m->magic != COW__MAGIC_LIVE || m->kind != kind)
+		return -EINVAL;
+	if (m->gen != cow__gen)
+		return -ESTALE;
+	return 0;
+}
+
+static void *zalloc_pages(size_t bytes)
+{
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes ? bytes : 1, MADV_DONTFORK);
+	return p;
+}
+
+static size_t pt_bytes(size_t npages)
+{
+	return npages * sizeof(cow__frame);
+}
+
+static size_t wp_bytes(size_t npages)
+{
+	return ((npages + 63) / 64) * sizeof(uint64_t);
+}
+
+static struct cow__family *families;
+
+/* cow__families — the first of all families (engine lock held). */
+struct cow__family *cow__families(void)
+{
+	return families;
+}
+
+/* cow__families_reset — in a fork() child: no families. */
+void cow__families_reset(void)
+{
+	families = NULL;
+}
+
+static void family_link(struct cow__family *fam)
+{
+	fam->prev = NULL;
+	fam->next = families;
+	if (families)
+		families->prev = fam;
+	families = fam;
+}
+
+static void family_unlink(struct cow__family *fam)
+{
+	if (fam->prev)
+		fam->prev->next = fam->next;
+	else
+		families = fam->next;
+	if (fam->next)
+		fam->next->prev = fam->prev;
+}
+
+static void family_add(struct cow__family *fam, struct cow__member *m)
+{
+	if (fam->members == 0)
+		family_link(fam);
+	m->fam = fam;
+	m->fam_prev = NULL;
+	m->fam_next = fam->head;
+	if (fam->head)
+		fam->head->fam_prev = m;
+	fam->head = m;
+	fam->members++;
+}
+
+static void family_remove(struct cow__member *m)
+{
+	struct cow__family *fam = m->fam;
+
+	if (m->fam_prev)
+		m->fam_prev->fam_next = m->fam_next;
+	else
+		fam->head = m->fam_next;
+	if (m->fam_next)
+		m->fam_next->fam_prev = m->fam_prev;
+	if (--fam->members == 0) {
+		family_unlink(fam);
+		free(fam);
+	}
+	m->fam = NULL;
+}
+
+/*
+ * cow__member_new — a member of npages pages with a reserved home range and
+ * an empty page table (every entry COW__NO_FRAME), in family fam (a new
+ * family when fam is NULL). Page tables and protection bitmaps are mmap'd
+ * (MADV_DONTFORK): they can be large, and a fork() child must not copy them.
+ * Returns the member (caller owns it: cow__member_free), or NULL with errno
+ * ENOMEM.
+ */
+struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
+				    struct cow__family *fam)
+{
+	struct cow__member *m = calloc(1, kind == COW__KIND_SPACE ?
+				       sizeof(struct cow_space) : sizeof(struct cow_snap));
+	bool new_fam = !fam;
+	int err;
+
+	if (!m)
+		goto nomem;
+	m->kind = kind;
+	m->npages = npages;
+	m->gen = cow__gen;
+	m->pt = zalloc_pages(pt_bytes(npages));
+	m->wp = zalloc_pages(wp_bytes(npages));
+	if (!m->pt || !m->wp)
+		goto nomem;
+	memset(m->pt, 0xff, pt_bytes(npages));
+	err = cow__frames_reserve(npages, &m->home);
+	if (err) {
+		errno = -err;
+		goto fail;
+	}
+	if (new_fam && !(fam = calloc(1, sizeof *fam))) {
+		cow__frames_unhome(m->home, npages);
+		goto nomem;
+	}
+	family_add(fam, m);
+	m->magic = COW__MAGIC_LIVE;
+	m->st.pages = npages;
+	return m;
+nomem:
+	errno = ENOMEM;
+fail:
+	if (m) {
+		if (m->pt)
+			munmap(m->pt, pt_bytes(npages));
+		if (m->wp)
+			munmap(m->wp, wp_bytes(npages));
+		free(m);
+	}
+	return NULL;
+}
+
+/*
+ * cow__member_share — dst's page table becomes a copy of src's, every frame
+ * count + 1 (dst's entries must be empty). Always succeeds: returns 0.
+ */
+int cow__member_share(struct cow__member *dst, const struct cow__member *src)
+{
+	memcpy(dst->pt, src->pt, pt_bytes(src->npages));
+	for (size_t i = 0; i < src->npages; i++)
+		cow__frame_get(src->pt[i]);
+	return 0;
+}
+
+/*
+ * Released handles are poisoned and kept for a while before their memory is
+ * freed, so that releasing one twice (a common bug) finds the poison and is
+ * ignored instead of corrupting the heap.
+ */
+#define QUARANTINE 256
+static struct cow__member *quarantined[QUARANTINE];
+static size_t quarantine_next;
+
+static void quarantine(struct cow__member *m)
+{
+	m->magic = COW__MAGIC_DEAD;
+	free(quarantined[quarantine_next]);
+	quarantined[quarantine_next] = m;
+	quarantine_next = (quarantine_next + 1) % QUARANTINE;
+}
+
+/*
+ * cow__member_free — drop every reference m holds, give up its home range,
+ * unmap it, and free it. The handle is poisoned.
+ */
+void cow__member_free(struct cow__member *m)
+{
+	size_t n = m->npages;
+
+	cow__unmap_member(m);
+	/* Give up the home first, so that frames reaching 0 below are freed. */
+	cow__frames_unhome(m->home, n);
+	for (size_t i = 0; i < n; i++)
+		if (m->pt[i] != COW__NO_FRAME)
+			cow__frame_put(m->pt[i]);
+	family_remove(m);
+	munmap(m->pt, pt_bytes(n));
+	munmap(m->wp, wp_bytes(n));
+	quarantine(m);
+}
+
+/* cow__wp_set — record page i of m as write-protected (or not). */
+void cow__wp_set(struct cow__member *m, size_t i, bool on)
+{
+	if (on)
+		m->wp[i >> 6] |= 1ull << (i & 63);
+	else
+		m->wp[i >> 6] &= ~(1ull << (i & 63));
+}

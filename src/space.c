@@ -1,0 +1,258 @@
+/*
+ * space.c — spaces: contiguous, writable ranges of copy-on-write memory.
+ * Create, destroy, fork, prefault, statistics, freeze hooks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SPACE(s) (&(s)->m)
+
+/* The largest space: the frame store's size (and what size_t can count). */
+#define COW__MAX_PAGES ((size_t)COW__MAX_CHUNKS * COW__CHUNK_FRAMES)
+
+/* Return NULL with errno set from a negative errno value. */
+static void *fail(int err)
+{
+	errno = -err;
+	return NULL;
+}
+
+/*
+ * cow__space_new — a mapped space of npages pages in family fam (NULL: a new
+ * family). When src is given, the space shares src's frames and starts fully
+ * write-protected; otherwise it owns fresh zero frames at home, writable.
+ * Engine lock held. Returns the space, or NULL with errno.
+ */
+struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
+				 const struct cow__member *src)
+{
+	struct cow__member *m = cow__member_new(COW__KIND_SPACE, npages, fam);
+	int err;
+
+	if (!m)
+		return NULL;
+	if (src) {
+		cow__member_share(m, src);
+	} else {
+		for (size_t i = 0; i < npages; i++) {
+			m->pt[i] = cow__home(m, i);
+			cow__frame_get(m->pt[i]);
+		}
+	}
+	err = cow__map_member(m, src != NULL);
+	if (!err)
+		err = cow__defrag_pending();
+	if (err) {
+		cow__member_free(m);
+		return fail(err);
+	}
+	return (struct cow_space *)m;
+}
+
+COW_API cow_space *cow_space_create(size_t size, unsigned flags)
+{
+	size_t npages;
+	cow_space *s;
+
+	if (size == 0 || flags || size > COW__MAX_PAGES * COW__PAGE)
+		return fail(-EINVAL);
+	if (cow__ensure_init())
+		return NULL;
+	npages = (size + COW__PAGE - 1) >> COW__PAGE_SHIFT;
+	cow__engine_lock();
+	s = cow__space_new(npages, NULL, NULL);
+	cow__engine_unlock();
+	return s;
+}
+
+/*
+ * A handle from the parent of a fork(): its memory is a copy of the parent's
+ * and its mappings are gone. Free what is ours and nothing else.
+ */
+static void stale_free(struct cow__member *m)
+{
+	m->magic = COW__MAGIC_DEAD;
+}
+
+COW_API void cow_space_destroy(cow_space *s)
+{
+	int err;
+
+	if (!s)
+		return;
+	cow__engine_lock();
+	err = cow__member_check(SPACE(s), COW__KIND_SPACE);
+	if (err == -ESTALE)
+		stale_free(SPACE(s));
+	else if (!err)
+		cow__member_free(SPACE(s));
+	cow__engine_unlock();
+}
+
+COW_API void *cow_base(const cow_space *s)
+{
+	int err = s ? cow__member_check(&s->m, COW__KIND_SPACE) : -EINVAL;
+
+	if (err)
+		return fail(err);
+	return s->m.addr;
+}
+
+COW_API size_t cow_size(const cow_space *s)
+{
+	if (!s || cow__member_check(&s->m, COW__KIND_SPACE))
+		return 0;
+	return s->m.npages << COW__PAGE_SHIFT;
+}
+
+/* Call s's "before" freeze hook (outside the engine lock). */
+void cow__freeze_begin(const struct cow__member *m)
+{
+	if (m->freeze_before)
+		m->freeze_before(m->freeze_arg);
+}
+
+/* Call s's "after" freeze hook. */
+void cow__freeze_end(const struct cow__member *m)
+{
+	if (m->freeze_after)
+		m->freeze_after(m->freeze_arg);
+}
+
+COW_API cow_space *cow_fork(cow_space *s)
+{
+	struct cow__member *m = s ? SPACE(s) : NULL;
+	cow_space *child = NULL;
+	int err = m ? cow__member_check(m, COW__KIND_SPACE) : -EINVAL;
+
+	if (err)
+		return fail(err);
+	cow__freeze_begin(m);
+	cow__engine_lock();
+	err = cow__protect_writable(m);
+	if (!err && !(child = cow__space_new(m->npages, m->fam, m)))
+		err = -errno;
+	if (!err)
+		err = cow__defrag_pending();
+	cow__engine_unlock();
+	cow__freeze_end(m);
+	if (err && child) {
+		cow_space_destroy(child);
+		child = NULL;
+	}
+	return child ? child : fail(err);
+}
+
+COW_API cow_space *cow_vfork(cow_space *s)
+{
+	int err = s ? cow__member_check(&s->m, COW__KIND_SPACE) : -EINVAL;
+
+	return fail(err ? err : -EOPNOTSUPP);
+}
+
+COW_API int cow_prefault(cow_space *s, void *addr, size_t len)
+{
+	struct cow__member *m = s ? SPACE(s) : NULL;
+	char *a = addr;
+	size_t first, last;
+	int err;
+
+	if (!m || !addr)
+		return -EINVAL;
+	if ((err = cow__member_check(m, COW__KIND_SPACE)))
+		return err;
+	if (a < m->addr || len > (m->npages << COW__PAGE_SHIFT) ||
+	    (size_t)(a - m->addr) > (m->npages << COW__PAGE_SHIFT) - len)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	first = (size_t)(a - m->addr) >> COW__PAGE_SHIFT;
+	last = (size_t)(a + len - 1 - m->addr) >> COW__PAGE_SHIFT;
+	cow__engine_lock();
+	for (size_t i = first; i <= last && !err; i++)
+		if (cow__wp_test(m, i))
+			err = cow__resolve(m, i);
+	if (!err)
+		err = cow__defrag_pending();
+	cow__engine_unlock();
+	return err;
+}
+
+/* Count pages of m whose frame another member also references. */
+static uint64_t count_shared(const struct cow__member *m)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < m->npages; i++)
+		n += cow__frame_ref(m->pt[i]) > 1;
+	return n;
+}
+
+COW_API int cow_stats_get(const cow_space *s, struct cow_stats *out)
+{
+	struct cow_stats st;
+	int err;
+
+	if (!s || !out)
+		return -EINVAL;
+	if ((err = cow__member_check(&s->m, COW__KIND_SPACE)))
+		return err;
+	cow__engine_lock();
+	st = s->m.st;
+	st.shared = count_shared(&s->m);
+	st.maps = s->m.maps;
+	cow__engine_unlock();
+	*out = st;	/* outside the lock: out may be in a protected space */
+	return 0;
+}
+
+COW_API int cow_set_freeze_hooks(cow_space *s, cow_freeze_fn *before,
+				 cow_freeze_fn *after, void *arg)
+{
+	int err;
+
+	if (!s || !before != !after)
+		return -EINVAL;
+	if ((err = cow__member_check(&s->m, COW__KIND_SPACE)))
+		return err;
+	cow__engine_lock();
+	s->m.freeze_before = before;
+	s->m.freeze_after = after;
+	s->m.freeze_arg = before ? arg : NULL;
+	cow__engine_unlock();
+	return 0;
+}
+
+/* Describe page index of member m (engine lock held). */
+void cow__page_describe(const struct cow__member *m, size_t index,
+			struct cow_page_info *out)
+{
+	cow__frame f = m->pt[index];
+
+	out->frame = f;
+	out->refcount = cow__frame_ref(f);
+	out->writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
+	out->home = f == cow__home(m, index);
+}
+
+COW_API int cow_page_info(const cow_space *s, size_t index,
+			  struct cow_page_info *out)
+{
+	struct cow_page_info info;
+	int err;
+
+	if (!s || !out)
+		return -EINVAL;
+	if ((err = cow__member_check(&s->m, COW__KIND_SPACE)))
+		return err;
+	if (index >= s->m.npages)
+		return -EINVAL;
+	cow__engine_lock();
+	cow__page_describe(&s->m, index, &info);
+	cow__engine_unlock();
+	*out = info;
+	return 0;
+}

@@ -1,0 +1,365 @@
+/*
+ * The copy-on-write decisions: copy when shared, reuse when exclusive;
+ * fork at any depth, snapshots, restore, spaces from snapshots, views.
+ * Statistics must tell the truth about each fault.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cow.h>
+
+#include "testlib.h"
+
+#define P COW_PAGE_SIZE
+
+static struct cow_stats stats(cow_space *s)
+{
+	struct cow_stats st;
+
+	assert_int_equal(cow_stats_get(s, &st), 0);
+	return st;
+}
+
+static struct cow_page_info page(cow_space *s, size_t i)
+{
+	struct cow_page_info pi;
+
+	assert_int_equal(cow_page_info(s, i, &pi), 0);
+	return pi;
+}
+
+static void fill(cow_space *s, unsigned char v)
+{
+	memset(cow_base(s), v, cow_size(s));
+}
+
+static void fork_copies_only_the_written_page(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(16 * P, 0), *f;
+	unsigned char *a, *b;
+	struct cow_stats st;
+
+	fill(s, 'a');
+	f = cow_fork(s);
+	assert_non_null(f);
+	a = cow_base(s);
+	b = cow_base(f);
+	assert_ptr_not_equal(a, b);
+	assert_memory_equal(a, b, 16 * P);
+	assert_int_equal(page(s, 3).frame, page(f, 3).frame);
+	assert_int_equal(page(s, 3).refcount, 2);
+	assert_int_equal(stats(s).shared, 16);
+
+	b[3 * P] = 'b';				/* the child writes page 3 */
+	assert_int_equal(a[3 * P], 'a');
+	assert_int_not_equal(page(s, 3).frame, page(f, 3).frame);
+	assert_int_equal(page(s, 3).refcount, 1);
+	assert_int_equal(page(f, 3).refcount, 1);
+	assert_true(page(f, 3).home);
+	st = stats(f);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(st.copies, 1);
+	assert_int_equal(st.reuses, 0);
+	assert_int_equal(st.shared, 15);
+
+	a[3 * P + 1] = 'c';			/* parent: no longer shared: reuse */
+	st = stats(s);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(st.copies, 0);
+	assert_int_equal(st.reuses, 1);
+	b[3 * P + 2] = 'd';			/* already the child's: no fault */
+	assert_int_equal(stats(f).faults, 1);
+
+	a[5 * P] = 'e';				/* parent writes a shared page */
+	assert_int_equal(b[5 * P], 'a');
+	st = stats(s);
+	assert_int_equal(st.copies, 1);
+	assert_true(page(s, 5).home);		/* the writer stays home */
+	b[5 * P] = 'f';				/* the child's copy is its own now */
+	st = stats(f);
+	assert_int_equal(st.faults, 2);
+	assert_int_equal(st.reuses, 1);
+	assert_int_equal(a[5 * P], 'e');
+	t_check_invariants();
+	cow_space_destroy(s);
+	assert_int_equal(b[7 * P], 'a');
+	b[7 * P] = 'g';				/* the parent is gone: exclusive */
+	assert_int_equal(stats(f).reuses, 2);
+	t_check_invariants();
+	cow_space_destroy(f);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void reuse_when_the_snapshot_is_gone(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(4 * P, 0);
+	cow_snap *x;
+	struct cow_stats st;
+
+	fill(s, 1);
+	x = cow_snapshot(s);
+	cow_snap_release(x);
+	((char *)cow_base(s))[0] = 2;
+	st = stats(s);
+	assert_int_equal(st.faults, 1);
+	assert_int_equal(st.reuses, 1);
+	assert_int_equal(st.copies, 0);
+	assert_true(page(s, 0).writable);
+	assert_false(page(s, 1).writable);
+	cow_space_destroy(s);
+}
+
+static void snapshots_between_two_writes_share_one_copy(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(4 * P, 0);
+	cow_snap *x[3];
+	struct cow_page_info pi[3];
+	char c;
+
+	fill(s, 'o');
+	for (int k = 0; k < 3; k++)
+		x[k] = cow_snapshot(s);
+	((char *)cow_base(s))[P] = 'n';
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(cow_snap_page_info(x[k], 1, &pi[k]), 0);
+		assert_int_equal(cow_snap_read(x[k], P, &c, 1), 0);
+		assert_int_equal(c, 'o');
+	}
+	assert_int_equal(pi[0].frame, pi[1].frame);
+	assert_int_equal(pi[1].frame, pi[2].frame);
+	assert_int_equal(pi[0].refcount, 3);
+	assert_int_equal(stats(s).copies, 1);
+	assert_int_equal(cow_frames_in_use(), 5);
+	t_check_invariants();
+	for (int k = 0; k < 3; k++)
+		cow_snap_release(x[k]);
+	cow_space_destroy(s);
+}
+
+static void forks_of_forks(void **state)
+{
+	T_START();
+	enum { DEPTH = 6, PAGES = 8 };
+	cow_space *g[DEPTH];
+	unsigned char *b;
+
+	g[0] = cow_space_create(PAGES * P, 0);
+	fill(g[0], 0);
+	for (int d = 1; d < DEPTH; d++) {
+		g[d] = cow_fork(g[d - 1]);
+		assert_non_null(g[d]);
+		b = cow_base(g[d]);
+		b[d * 100] = (unsigned char)d;	/* each generation marks page 0 */
+		b[(size_t)(d % PAGES) * P] = (unsigned char)(0x10 + d);
+	}
+	for (int d = 0; d < DEPTH; d++) {
+		b = cow_base(g[d]);
+		for (int e = 1; e < DEPTH; e++)
+			assert_int_equal(b[e * 100], e <= d ? e : 0);
+	}
+	t_check_invariants();
+	/* Destroy the middle of the chain: the others keep their content. */
+	cow_space_destroy(g[2]);
+	cow_space_destroy(g[0]);
+	b = cow_base(g[5]);
+	assert_int_equal(b[300], 3);
+	assert_int_equal(b[5 * P], 0x15);
+	b = cow_base(g[1]);
+	assert_int_equal(b[100], 1);
+	assert_int_equal(b[200], 0);
+	t_check_invariants();
+	for (int d = 1; d < DEPTH; d++)
+		if (d != 2)
+			cow_space_destroy(g[d]);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void snapshot_of_a_fork_and_restore(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(32 * P, 0), *f;
+	cow_snap *x;
+	unsigned char *b, *snapc = malloc(32 * P);
+	struct cow_stats st;
+
+	fill(s, 'p');
+	f = cow_fork(s);
+	b = cow_base(f);
+	b[0] = 'q';
+	x = cow_snapshot(f);
+	memcpy(snapc, b, 32 * P);
+	for (int i = 0; i < 32; i += 4)		/* rewrite 8 pages */
+		b[(size_t)i * P + 7] = 'r';
+	((char *)cow_base(s))[P] = 's';		/* parent writes: f and x keep 'p' */
+	assert_int_equal(b[P], 'p');
+	assert_int_equal(cow_restore(f, x), 0);
+	assert_memory_equal(b, snapc, 32 * P);
+	st = stats(f);
+	assert_int_equal(st.restored, 8);		/* only the pages that differ */
+	assert_int_equal(((char *)cow_base(s))[P], 's');
+	assert_int_equal(((char *)cow_base(s))[0], 'p');
+	t_check_invariants();
+	b[0] = 't';				/* writes after a restore work */
+	assert_int_equal(cow_restore(f, x), 0);
+	assert_int_equal(b[0], 'q');
+	cow_snap_release(x);
+	cow_space_destroy(f);
+	cow_space_destroy(s);
+	free(snapc);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void space_from_snapshot(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(8 * P, 0), *t;
+	cow_snap *x;
+	unsigned char *b;
+
+	fill(s, 'x');
+	x = cow_snapshot(s);
+	((char *)cow_base(s))[0] = 'y';
+	t = cow_space_from_snap(x);
+	assert_non_null(t);
+	b = cow_base(t);
+	assert_int_equal(b[0], 'x');
+	b[0] = 'z';
+	assert_int_equal(((char *)cow_base(s))[0], 'y');
+	{
+		char c;
+
+		assert_int_equal(cow_snap_read(x, 0, &c, 1), 0);
+		assert_int_equal(c, 'x');
+	}
+	cow_snap_release(x);
+	assert_int_equal(b[1], 'x');
+	t_check_invariants();
+	cow_space_destroy(t);
+	cow_space_destroy(s);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void view_stays_frozen(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(8 * P, 0);
+	cow_snap *x;
+	const unsigned char *v;
+	unsigned char *b = cow_base(s);
+
+	fill(s, 'v');
+	x = cow_snapshot(s);
+	v = cow_snap_map(x);
+	assert_non_null(v);
+	assert_ptr_equal(v, cow_snap_map(x));
+	for (int i = 0; i < 8; i++)
+		b[(size_t)i * P] = 'w';		/* the view's frames move away */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(v[(size_t)i * P], 'v');
+	cow_space_destroy(s);			/* and the space goes */
+	assert_int_equal(v[7 * P + 5], 'v');
+	t_check_invariants();
+	cow_snap_release(x);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void prefault_resolves_ahead(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(8 * P, 0);
+	cow_snap *x;
+	unsigned char *b = cow_base(s);
+	struct cow_stats st;
+
+	fill(s, 1);
+	x = cow_snapshot(s);
+	assert_int_equal(cow_prefault(s, b + P + 10, 2 * P), 0); /* pages 1..3 */
+	st = stats(s);
+	assert_int_equal(st.faults, 3);
+	assert_int_equal(st.copies, 3);
+	assert_true(page(s, 1).writable);
+	assert_true(page(s, 3).writable);
+	assert_false(page(s, 4).writable);
+	memset(b + P, 2, 3 * P);
+	assert_int_equal(stats(s).faults, 3);	/* no more faults */
+	{
+		char c;
+
+		assert_int_equal(cow_snap_read(x, 2 * P, &c, 1), 0);
+		assert_int_equal(c, 1);
+	}
+	assert_int_equal(cow_prefault(s, b, 0), 0);
+	cow_snap_release(x);
+	cow_space_destroy(s);
+}
+
+struct hooks { int before, after, locked; };
+
+static void hook_before(void *arg)
+{
+	struct hooks *h = arg;
+
+	h->before++;
+	h->locked = 1;
+}
+
+static void hook_after(void *arg)
+{
+	struct hooks *h = arg;
+
+	h->after++;
+	h->locked = 0;
+}
+
+static void freeze_hooks_bracket_freezes(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(P, 0), *f;
+	struct hooks h = { 0, 0, 0 };
+	cow_snap *x;
+
+	assert_int_equal(cow_set_freeze_hooks(s, hook_before, hook_after, &h), 0);
+	x = cow_snapshot(s);
+	f = cow_fork(s);
+	assert_int_equal(cow_restore(s, x), 0);
+	assert_int_equal(h.before, 3);
+	assert_int_equal(h.after, 3);
+	assert_int_equal(h.locked, 0);
+	assert_int_equal(cow_set_freeze_hooks(s, NULL, NULL, NULL), 0);
+	cow_snap_release(cow_snapshot(s));
+	assert_int_equal(h.before, 3);
+	cow_snap_release(x);
+	cow_space_destroy(f);
+	cow_space_destroy(s);
+}
+
+static void vfork_is_not_there_yet(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(P, 0);
+
+	assert_null(cow_vfork(s));
+	assert_int_equal(errno, EOPNOTSUPP);
+	cow_space_destroy(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fork_copies_only_the_written_page),
+		cmocka_unit_test(reuse_when_the_snapshot_is_gone),
+		cmocka_unit_test(snapshots_between_two_writes_share_one_copy),
+		cmocka_unit_test(forks_of_forks),
+		cmocka_unit_test(snapshot_of_a_fork_and_restore),
+		cmocka_unit_test(space_from_snapshot),
+		cmocka_unit_test(view_stays_frozen),
+		cmocka_unit_test(prefault_resolves_ahead),
+		cmocka_unit_test(freeze_hooks_bracket_freezes),
+		cmocka_unit_test(vfork_is_not_there_yet),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,160 @@
+/*
+ * Spaces and snapshots through the public API: creation, sizes, bad input.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cow.h>
+
+#include "testlib.h"
+#include "internal.h"
+
+static void create_rounds_up_and_zero_fills(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(5000, 0);
+	unsigned char *b;
+
+	assert_non_null(s);
+	assert_int_equal(cow_size(s), 8192);
+	b = cow_base(s);
+	assert_non_null(b);
+	assert_int_equal((uintptr_t)b % COW_PAGE_SIZE, 0);
+	for (size_t i = 0; i < 8192; i++)
+		assert_int_equal(b[i], 0);
+	memset(b, 0x5a, 8192);
+	assert_int_equal(b[8191], 0x5a);
+	t_check_invariants();
+	cow_space_destroy(s);
+}
+
+static void bad_arguments(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(4096, 0);
+	cow_snap *x;
+	char buf[16];
+	struct cow_stats st;
+	struct cow_page_info pi;
+
+	errno = 0;
+	assert_null(cow_space_create(0, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_null(cow_space_create(4096, 1));
+	assert_int_equal(errno, EINVAL);
+	assert_null(cow_space_create(SIZE_MAX, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_null(cow_base(NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(cow_size(NULL), 0);
+	assert_null(cow_fork(NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_null(cow_snapshot(NULL));
+	assert_null(cow_space_from_snap(NULL));
+	assert_null(cow_snap_map(NULL));
+	assert_int_equal(cow_snap_size(NULL), 0);
+	assert_int_equal(cow_snap_read(NULL, 0, buf, 1), -EINVAL);
+	assert_int_equal(cow_restore(NULL, NULL), -EINVAL);
+	assert_int_equal(cow_restore(s, NULL), -EINVAL);
+	assert_int_equal(cow_stats_get(NULL, &st), -EINVAL);
+	assert_int_equal(cow_stats_get(s, NULL), -EINVAL);
+	assert_int_equal(cow_prefault(NULL, buf, 1), -EINVAL);
+	assert_int_equal(cow_prefault(s, NULL, 1), -EINVAL);
+	assert_int_equal(cow_prefault(s, buf, 1), -EINVAL);            /* not in s */
+	assert_int_equal(cow_prefault(s, cow_base(s), 4097), -EINVAL); /* past the end */
+	assert_int_equal(cow_page_info(s, 1, &pi), -EINVAL);
+	assert_int_equal(cow_page_info(NULL, 0, &pi), -EINVAL);
+	assert_int_equal(cow_set_freeze_hooks(s, NULL, (cow_freeze_fn *)abort, NULL), -EINVAL);
+	cow_space_destroy(NULL);
+	cow_snap_release(NULL);
+
+	x = cow_snapshot(s);
+	assert_non_null(x);
+	assert_int_equal(cow_snap_size(x), 4096);
+	assert_int_equal(cow_snap_read(x, 4096, buf, 1), -EINVAL);
+	assert_int_equal(cow_snap_read(x, 4000, buf, 97), -EINVAL);
+	assert_int_equal(cow_snap_read(x, SIZE_MAX, buf, 2), -EINVAL);
+	assert_int_equal(cow_snap_read(x, 0, NULL, 1), -EINVAL);
+	assert_int_equal(cow_snap_read(x, 4096, buf, 0), 0);
+	assert_int_equal(cow_snap_page_info(x, 1, &pi), -EINVAL);
+
+	/* A snapshot is not a space and vice versa. */
+	assert_null(cow_fork((cow_space *)x));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(cow_snap_read((cow_snap *)s, 0, buf, 1), -EINVAL);
+
+	/* Sizes that differ. */
+	{
+		cow_space *big = cow_space_create(8192, 0);
+
+		assert_int_equal(cow_restore(big, x), -EINVAL);
+		cow_space_destroy(big);
+	}
+	cow_snap_release(x);
+	cow_snap_release(x);	/* double release: detected, ignored */
+	assert_int_equal(cow_snap_size(x), 0);
+	t_check_invariants();
+	cow_space_destroy(s);
+	cow_space_destroy(s);	/* double destroy: detected, ignored */
+	assert_null(cow_base(s));
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void strerror_names_everything(void **state)
+{
+	T_START();
+	assert_string_equal(cow_strerror(0), "success");
+	assert_non_null(strstr(cow_strerror(-ESTALE), "fork"));
+	assert_non_null(cow_strerror(-EINVAL));
+	assert_non_null(cow_strerror(EINVAL));
+	assert_non_null(cow_strerror(-99999));
+}
+
+static void backend_is_the_one_asked_for(void **state)
+{
+	T_START();
+	const char *want = getenv("COW_BACKEND");
+	const char *name = cow_backend_name();
+
+	assert_non_null(name);
+	if (want && *want)
+		assert_string_equal(name, want);
+}
+
+static void frames_are_freed(void **state)
+{
+	T_START();
+	cow_space *s = cow_space_create(64 * 4096, 0);
+	cow_snap *x;
+
+	assert_int_equal(cow_frames_in_use(), 64);
+	memset(cow_base(s), 1, 64 * 4096);
+	x = cow_snapshot(s);
+	assert_int_equal(cow_frames_in_use(), 64);	/* shared, not copied */
+	memset(cow_base(s), 2, 10 * 4096);
+	assert_int_equal(cow_frames_in_use(), 74);	/* 10 preserved copies */
+	cow_space_destroy(s);
+	assert_int_equal(cow_frames_in_use(), 64);	/* the snapshot's */
+	{
+		char c;
+
+		assert_int_equal(cow_snap_read(x, 9 * 4096, &c, 1), 0);
+		assert_int_equal(c, 1);
+	}
+	cow_snap_release(x);
+	assert_int_equal(cow_frames_in_use(), 0);
+	t_check_invariants();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(create_rounds_up_and_zero_fills),
+		cmocka_unit_test(bad_arguments),
+		cmocka_unit_test(strerror_names_everything),
+		cmocka_unit_test(backend_is_the_one_asked_for),
+		cmocka_unit_test(frames_are_freed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
