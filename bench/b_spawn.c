@@ -54,22 +54,6 @@ static const char spawn_usage[] =
 	"  --rewrite   also time the parent writing all its memory after the\n"
 	"              child exited: after fork() every page faults once more\n";
 
-/* MemAvailable from /proc/meminfo, in bytes (0 if unknown). */
-static size_t mem_available(void)
-{
-	char line[256];
-	size_t kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
-}
-
 /* "102MiB", "16MiB", "512KiB": the size in RESULT names. */
 static void size_tag(size_t size, char *buf, size_t len)
 {
@@ -236,7 +220,7 @@ bad:
 int b_spawn_main(int argc, char **argv)
 {
 	static const double sweep_gib[] = { 0.1, 0.5, 1, 2, 4, 8 };
-	size_t sizes[6], n = 0, avail = mem_available(), ps = 4096, max;
+	size_t sizes[6], n = 0, avail = b_mem_available(), ps = 4096, max;
 	struct spawn_opts o;
 	int rc = 0;
 	char *mem;

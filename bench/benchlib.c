@@ -80,6 +80,21 @@ size_t b_rss(void)
 	return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+size_t b_mem_available(void)
+{
+	char line[256];
+	size_t kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
 void b_progress(const char *what, size_t done, size_t total)
 {
 	static int tty = -1, drawn;

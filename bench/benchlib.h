@@ -32,6 +32,9 @@ size_t b_size_arg(const char *s, size_t def);
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t b_rss(void);
 
+/* MemAvailable from /proc/meminfo, in bytes; 0 if unknown. */
+size_t b_mem_available(void);
+
 /*
  * Progress of a long run, on stderr: "what [#####.....] done/total". Drawn
  * only when stderr is a terminal and the run has lasted half a second;

@@ -113,8 +113,12 @@ static void write_script(FILE *gp, const struct figure *f, const char *title,
 	fputs("$data << EOD\n", gp);
 	for (size_t i = 0; i < f->nsizes; i++) {
 		fprintf(gp, "%.6g", f->size[i] / 1048576.0);
-		for (size_t k = 0; k < f->nseries; k++)
-			fprintf(gp, isnan(f->v[i][k]) ? " NaN" : " %.6g", f->v[i][k]);
+		for (size_t k = 0; k < f->nseries; k++) {
+			if (isnan(f->v[i][k]))
+				fputs(" NaN", gp);
+			else
+				fprintf(gp, " %.6g", f->v[i][k]);
+		}
 		fputc('\n', gp);
 	}
 	fputs("EOD\nplot", gp);

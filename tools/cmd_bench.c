@@ -30,22 +30,25 @@ struct bench {
  * NULL here by b_<name>_main (declared in bench/benchlib.h).
  */
 static const struct bench benches[] = {
-	{ "snapshot", NULL, "cow_snapshot() of N bytes, against fork() of the same memory",
+	{ "snapshot", NULL, "Taking a snapshot of N bytes (cow_snapshot), against fork()",
 	  "16M,64M,256M,1G", NULL },
-	{ "fault", NULL, "a write fault resolved by libcow, against the kernel's COW fault",
+	{ "fault", NULL, "A write fault resolved by libcow, against the kernel's COW fault",
 	  "16M,64M,256M,1G", NULL },
-	{ "restore", NULL, "cow_restore() of N bytes, against memcpy()",
+	{ "restore", NULL, "Restoring N bytes from a snapshot (cow_restore), against memcpy()",
 	  "16M,64M,256M,1G", NULL },
-	{ "fork", NULL, "cow_fork() of N bytes, against fork()",
+	{ "fork", NULL, "Forking a space of N bytes (cow_fork), against fork()",
 	  "16M,64M,256M,1G", NULL },
-	{ "save", NULL, "background save of a snapshot, against write(2) of a copy",
+	{ "save", NULL, "Saving a snapshot in the background, against write(2) of a copy",
 	  "16M,64M,256M,1G", NULL },
 	{ "spawn", b_spawn_main,
-	  "starting a program from a parent holding N bytes: fork()+exec, vfork()+exec, "
-	  "posix_spawn()",
+	  "Starting a program from a big parent: fork()+exec, vfork()+exec, posix_spawn()",
 	  "100M,512M,1G,2G,4G,8G",
-	  "--prog PATH (default /bin/true), --thp, --rewrite; without --size, a sweep\n"
-	  "of 0.1 to 8 GiB capped by the memory available" },
+	  "  --size N     the parent's resident memory; without it, a sweep of 0.1, 0.5,\n"
+	  "               1, 2, 4, 8 GiB (capped by half the memory available)\n"
+	  "  --prog PATH  the program to start (default /bin/true)\n"
+	  "  --thp        the parent's memory in transparent huge pages (default 4 KiB)\n"
+	  "  --rewrite    also time the parent writing all its memory after the child\n"
+	  "               exited: after fork(), every page faults once more" },
 };
 
 #define NBENCHES (sizeof benches / sizeof benches[0])
@@ -78,7 +81,8 @@ static void bench_usage(FILE *f)
 	      "\n"
 	      "benchmarks:\n", f);
 	for (size_t i = 0; i < NBENCHES; i++)
-		fprintf(f, "  %-9s %s%s\n", benches[i].name, benches[i].summary,
+		fprintf(f, "  %-9s %.*s%s\n", benches[i].name,
+			(int)strcspn(benches[i].summary, "\n"), benches[i].summary,
 			benches[i].run ? "" : " (not built in this version)");
 	fputs("\nOther options go to the benchmark (cow bench NAME --help).\n"
 	      "Exit status: 0 done, 1 the benchmark failed or is not built, 2 bad usage.\n", f);
@@ -86,12 +90,13 @@ static void bench_usage(FILE *f)
 
 static void bench_help(const struct bench *b)
 {
-	printf("usage: cow bench %s [--size N] [--repeat N] [--json] [--plot FILE [--sizes LIST]]\n\n"
-	       "%s.\n", b->name, b->summary);
+	printf("usage: cow bench %s [--size N] [--repeat N] [--json] [OPTIONS]\n"
+	       "       cow bench %s --plot FILE.png [--sizes N,N,...] [--repeat N] [OPTIONS]\n\n"
+	       "%s.\n", b->name, b->name, b->summary);
 	if (b->options)
-		printf("Options of its own: %s.\n", b->options);
-	printf("--plot sizes by default: %s.\n%s", b->sweep,
-	       b->run ? "" : "\nThis benchmark is not built in this version.\n");
+		printf("\nOptions of its own:\n%s\n", b->options);
+	printf("\n--plot sizes by default: %s (cow bench --help: the common options).\n%s",
+	       b->sweep, b->run ? "" : "This benchmark is not built in this version.\n");
 }
 
 static const struct bench *find_bench(const char *name)
@@ -174,22 +179,6 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 		a->argv[a->argc++] = (char *)a->repeat;
 	}
 	return -1;
-}
-
-/* MemAvailable from /proc/meminfo, in bytes (SIZE_MAX if unknown). */
-static size_t mem_available(void)
-{
-	char line[256];
-	size_t kb = SIZE_MAX / 1024;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return SIZE_MAX;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
 }
 
 /*
@@ -275,7 +264,7 @@ static void print_json(const struct bench_args *a, const struct bench_results *r
 static int run_plot(struct bench_args *a, struct bench_results *rs)
 {
 	char *list = strdup(a->sizes ? a->sizes : a->b->sweep), *save = NULL, *tok;
-	size_t avail = mem_available(), n = 0;
+	size_t avail = b_mem_available(), n = 0;
 	int rc = COW_EXIT_OK, tty = isatty(STDERR_FILENO);
 	char title[128];
 
@@ -290,7 +279,7 @@ static int run_plot(struct bench_args *a, struct bench_results *rs)
 			rc = COW_EXIT_USAGE;
 			break;
 		}
-		if (!a->sizes && sz > avail / 2) {
+		if (!a->sizes && avail && sz > avail / 2) {
 			fprintf(stderr, "cow bench: size %s left out: %zu MiB available\n", tok,
 				avail >> 20);
 			continue;

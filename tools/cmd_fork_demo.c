@@ -232,6 +232,19 @@ static void json_view(const struct view *v)
 static void print_json(const struct step *s, int frames, int counts,
 		       const struct verdict *v)
 {
+	const struct {
+		const char *key;
+		int v;
+	} verdicts[] = {
+		{ "same_frame_after_fork", v->same_frame_after_fork },
+		{ "two_frames_after_child_write", v->two_frames_after_child_write },
+		{ "parent_kept_its_frame", v->parent_kept_its_frame },
+		{ "parent_frame_reused", v->parent_frame_reused },
+		{ "shared_after_fork", v->shared_after_fork },
+		{ "exclusive_after_child_write", v->exclusive_after_child_write },
+		{ "parent_value_unchanged", v->parent_value_unchanged },
+	};
+
 	printf("{\"page_size\": %ld, \"frames_visible\": %s, \"kpagecount\": %s,\n \"steps\": [\n",
 	       sysconf(_SC_PAGESIZE), frames ? "true" : "false", counts ? "true" : "false");
 	for (int i = 0; i < NSTEPS; i++) {
@@ -244,19 +257,12 @@ static void print_json(const struct step *s, int frames, int counts,
 			fputs("null", stdout);
 		fputs(i + 1 < NSTEPS ? "},\n" : "}\n", stdout);
 	}
-	fputs(" ],\n \"verdict\": {\"same_frame_after_fork\": ", stdout);
-	cow_json_tristate(stdout, v->same_frame_after_fork);
-	fputs(", \"two_frames_after_child_write\": ", stdout);
-	cow_json_tristate(stdout, v->two_frames_after_child_write);
-	fputs(", \"parent_kept_its_frame\": ", stdout);
-	cow_json_tristate(stdout, v->parent_kept_its_frame);
-	fputs(", \"parent_frame_reused\": ", stdout);
-	cow_json_tristate(stdout, v->parent_frame_reused);
-	printf(",\n   \"shared_after_fork\": %s, \"exclusive_after_child_write\": %s, "
-	       "\"parent_value_unchanged\": %s}}\n",
-	       v->shared_after_fork ? "true" : "false",
-	       v->exclusive_after_child_write ? "true" : "false",
-	       v->parent_value_unchanged ? "true" : "false");
+	fputs(" ],\n \"verdict\": {", stdout);
+	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+		printf("%s\"%s\": ", i ? ", " : "", verdicts[i].key);
+		cow_json_tristate(stdout, verdicts[i].v);
+	}
+	fputs("}}\n", stdout);
 }
 
 static void print_view(const char *who, const struct view *v, int frames)

@@ -94,17 +94,13 @@ static void json_map(FILE *f, const struct pm_map *m, int count_known)
 {
 	const struct pm_smaps *s = &m->smaps;
 
-	fputs("    {\"start\": ", f);
-	cow_json_hex(f, m->start);
-	fputs(", \"end\": ", f);
-	cow_json_hex(f, m->end);
-	fputs(", \"perms\": ", f);
+	fprintf(f, "    {\"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64 "\", "
+		"\"offset\": \"0x%" PRIx64 "\", \"inode\": %" PRIu64 ", \"perms\": ",
+		m->start, m->end, m->offset, m->inode);
 	cow_json_str(f, m->perms);
-	fputs(", \"offset\": ", f);
-	cow_json_hex(f, m->offset);
 	fputs(", \"dev\": ", f);
 	cow_json_str(f, m->dev);
-	fprintf(f, ", \"inode\": %" PRIu64 ", \"path\": ", m->inode);
+	fputs(", \"path\": ", f);
 	cow_json_str(f, m->path);
 	fputs(", \"vmflags\": ", f);
 	cow_json_str(f, m->vmflags);
@@ -196,11 +192,12 @@ static void print_table(const struct pm_proc *p, int all)
 		shown++;
 	}
 	print_row("TOTAL", "", &p->total, 1, estimated, with_count, "");
-	printf("\n%zu of %zu mappings shown%s. Pages of %ld KiB: resident %.1f MiB, "
-	       "shared copy-on-write %.1f MiB.\n", shown, p->nmaps,
+	printf("\n%zu of %zu mappings shown%s.\nPages of %ld KiB: resident %.1f MiB, "
+	       "of which shared copy-on-write %.1f MiB; %" PRIu64 " more pages map\n"
+	       "the kernel's shared zero page (read, never written).\n", shown, p->nmaps,
 	       all ? "" : " (those with pages resident or in swap; --all for every one)",
 	       ps / 1024, (double)p->total.resident * (double)ps / 1048576.0,
-	       (double)p->total.cow * (double)ps / 1048576.0);
+	       (double)p->total.cow * (double)ps / 1048576.0, p->total.zero);
 	printf("SHARED: mapped more than once (by another process, or twice here); "
 	       "EXCLUSIVE: mapped once;\nCOW: private anonymous pages still shared "
 	       "copy-on-write with a parent or child (or merged by KSM):\nthe first "

@@ -132,9 +132,11 @@ static void parse_field(const char *line, struct pm_map *m)
 
 	if (!strncmp(line, "VmFlags:", 8)) {
 		const char *v = line + 8 + strspn(line + 8, " ");
+		int len = (int)strcspn(v, "\n");
 
-		snprintf(m->vmflags, sizeof m->vmflags, "%.*s",
-			 (int)strcspn(v, "\n"), v);
+		while (len > 0 && v[len - 1] == ' ')
+			len--;
+		snprintf(m->vmflags, sizeof m->vmflags, "%.*s", len, v);
 		return;
 	}
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
