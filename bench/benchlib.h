@@ -42,6 +42,21 @@ size_t b_mem_available(void);
  */
 void b_progress(const char *what, size_t done, size_t total);
 
+/* Parse --size N and --repeat N (and --help); returns 0, 1 for help, -1 on
+ * bad usage (message printed). */
+int b_args(int argc, char **argv, const char *name, size_t *size, int *repeat);
+
+/* Anonymous memory in 4 KiB pages (no THP), every page written. */
+void *b_anon_resident(size_t len);
+
+/* Time one fork() of this process (parent side, until fork returns), ns.
+ * The child exits at once. */
+double b_fork_ns(void);
+
+/* Per-page cost (ns) of the kernel's COW fault: fork(), and the child
+ * writes one byte in each page of [p, p+len). */
+double b_kernel_cow_fault_ns(void *p, size_t len);
+
 /*
  * Benchmark bodies. Each lives in bench/b_<name>.c as
  *   int b_<name>_main(int argc, char **argv);
@@ -55,5 +70,6 @@ int b_restore_main(int argc, char **argv);
 int b_fork_main(int argc, char **argv);
 int b_save_main(int argc, char **argv);
 int b_spawn_main(int argc, char **argv);
+int b_str_main(int argc, char **argv);
 
 #endif

@@ -50,7 +50,16 @@ int cow__preserve(struct cow__member *m, size_t i)
 	if (!best)
 		return 0;
 	dest = cow__home(best, i);
-	cow__frame_copy(dest, f);
+	if (m->addr) {
+		/* m's page still shows f: copy from there, no window faults. */
+		err = cow__frame_fill(dest, m->addr + (i << COW__PAGE_SHIFT));
+		if (err)
+			return err;
+	} else {
+		err = cow__frame_copy(dest, f);
+		if (err)
+			return err;
+	}
 	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
 		if (y == m || y->pt[i] != f)
 			continue;
@@ -91,7 +100,9 @@ int cow__resolve(struct cow__member *m, size_t i)
 		err = cow__preserve(m, i);
 		return err ? err : cow__unprotect_range(m, i, 1);
 	}
-	cow__frame_copy(home, f);
+	err = cow__frame_fill(home, m->addr + (i << COW__PAGE_SHIFT));
+	if (err)
+		return err;
 	cow__frame_get(home);
 	cow__frame_put(f);
 	return cow__remap_page(m, i, home, false);

@@ -297,10 +297,39 @@ void cow__frame_put(cow__frame f)
 		frame_free(f);
 }
 
-/* cow__frame_copy — copy the content of frame src into frame dst. */
-void cow__frame_copy(cow__frame dst, cow__frame src)
+/*
+ * cow__frame_fill — write the page at src (any readable address, such as the
+ * faulting page of a space) into frame dst with one pwrite(2): the kernel
+ * allocates dst's page straight into the page cache, without the zeroing and
+ * the page fault that writing it through the window would cost. 0 or -errno.
+ */
+int cow__frame_fill(cow__frame dst, const void *src)
+{
+	off_t off = (off_t)dst << COW__PAGE_SHIFT;
+	size_t done = 0;
+
+	while (done < COW__PAGE) {
+		ssize_t n = pwrite(frames.fd, (const char *)src + done,
+				   COW__PAGE - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * cow__frame_copy — copy the content of frame src into frame dst through the
+ * window. (Measured against pwrite(2) from the window: memcpy was faster
+ * here, the window's read faults map neighbours 16 at a time.) Returns 0.
+ */
+int cow__frame_copy(cow__frame dst, cow__frame src)
 {
 	memcpy(cow__frame_addr(dst), cow__frame_addr(src), COW__PAGE);
+	return 0;
 }
 
 /* cow__frames_span — frames the frame store spans (allocated or not). */

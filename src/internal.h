@@ -63,7 +63,8 @@ uint32_t cow__frame_ref(cow__frame f);
 void cow__frame_set_ref(cow__frame f, uint32_t ref);
 void cow__frame_get(cow__frame f);
 void cow__frame_put(cow__frame f);
-void cow__frame_copy(cow__frame dst, cow__frame src);
+int cow__frame_copy(cow__frame dst, cow__frame src);
+int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
 uint64_t cow__frames_in_use(void);
 

@@ -325,58 +325,61 @@ int cow__protect_writable(struct cow__member *m)
 /*
  * Take private copies of every page m borrows: afterwards each page of m is
  * in its own home range. Copied pages are exclusive, hence writable for a
- * space. Returns the number of pages copied.
+ * space. Adds the pages copied to *copies. 0 or -errno.
  */
-static uint64_t take_home(struct cow__member *m)
+static int take_home(struct cow__member *m, uint64_t *copies)
 {
-	uint64_t copies = 0;
-
 	for (size_t i = 0; i < m->npages; i++) {
 		cow__frame f = m->pt[i], h = cow__home(m, i);
+		int err;
 
 		if (f == h)
 			continue;
-		cow__frame_copy(h, f);
+		if ((err = cow__frame_copy(h, f)))
+			return err;
 		cow__frame_get(h);
 		m->pt[i] = h;
 		cow__frame_put(f);
 		if (is_space(m))
 			cow__wp_set(m, i, false);
-		copies++;
+		(*copies)++;
 	}
-	return copies;
+	return 0;
 }
 
 /*
  * Under mprotect, protection runs split mappings too: resolve every
  * protected page of space m now (preserve for the sharers, then the page is
- * exclusive), so that all of m is writable. Returns the pages copied.
+ * exclusive), so that all of m is writable. Adds the pages copied to
+ * *copies. 0 or -errno.
  */
-static uint64_t resolve_all(struct cow__member *m)
+static int resolve_all(struct cow__member *m, uint64_t *copies)
 {
-	uint64_t copies = 0;
-
 	for (size_t i = 0; i < m->npages; i++) {
 		if (!cow__wp_test(m, i))
 			continue;
 		if (cow__frame_ref(m->pt[i]) > 1) {
-			cow__preserve(m, i);
-			copies++;
+			int err = cow__preserve(m, i);
+
+			if (err)
+				return err;
+			(*copies)++;
 		}
 		cow__wp_set(m, i, false);
 	}
-	return copies;
+	return 0;
 }
 
 /* De-fragment m: one mapping of its home range. 0 or -errno. */
 static int defrag(struct cow__member *m)
 {
-	uint64_t copies = take_home(m);
-	int err;
+	uint64_t copies = 0;
+	int err = take_home(m, &copies);
 
-	if (is_space(m) && cow__be->prot_splits)
-		copies += resolve_all(m);
-	err = map_range(m, 0, m->npages);
+	if (!err && is_space(m) && cow__be->prot_splits)
+		err = resolve_all(m, &copies);
+	if (!err)
+		err = map_range(m, 0, m->npages);
 	cow__maps_count(m);
 	m->st.defrags++;
 	m->st.defrag_copies += copies;

@@ -184,10 +184,10 @@ static int restore_page(struct cow__member *m, size_t i, cow__frame g)
 	if (f == home) {
 		if (cow__frame_ref(f) > 1 && (err = cow__preserve(m, i)))
 			return err;
-		cow__frame_copy(home, g);
-		return 0;
+		return cow__frame_copy(home, g);
 	}
-	cow__frame_copy(home, g);
+	if ((err = cow__frame_copy(home, g)))
+		return err;
 	cow__frame_get(home);
 	cow__frame_put(f);
 	return cow__remap_page(m, i, home, true);

@@ -30,15 +30,19 @@ struct bench {
  * NULL here by b_<name>_main (declared in bench/benchlib.h).
  */
 static const struct bench benches[] = {
-	{ "snapshot", NULL, "Taking a snapshot of N bytes (cow_snapshot), against fork()",
+	{ "snapshot", b_snapshot_main,
+	  "Freezing a written space (cow_snapshot), against fork() of the same memory",
 	  "16M,64M,256M,1G", NULL },
-	{ "fault", NULL, "A write fault resolved by libcow, against the kernel's COW fault",
+	{ "fault", b_fault_main,
+	  "The first write per page after a snapshot, against the kernel's COW fault",
 	  "16M,64M,256M,1G", NULL },
-	{ "restore", NULL, "Restoring N bytes from a snapshot (cow_restore), against memcpy()",
+	{ "restore", b_restore_main,
+	  "cow_restore() after 10% of the pages changed, against memcpy() of them",
 	  "16M,64M,256M,1G", NULL },
-	{ "fork", NULL, "Forking a space of N bytes (cow_fork), against fork()",
+	{ "fork", b_fork_main,
+	  "Forking a written space (cow_fork), against memcpy() and fork()",
 	  "16M,64M,256M,1G", NULL },
-	{ "save", NULL, "Saving a snapshot in the background, against write(2) of a copy",
+	{ "save", NULL, "Saving a snapshot in the background",
 	  "16M,64M,256M,1G", NULL },
 	{ "spawn", b_spawn_main,
 	  "Starting a program from a big parent: fork()+exec, vfork()+exec, posix_spawn()",
@@ -49,6 +53,11 @@ static const struct bench benches[] = {
 	  "  --thp        the parent's memory in transparent huge pages (default 4 KiB)\n"
 	  "  --rewrite    also time the parent writing all its memory after the child\n"
 	  "               exited: after fork(), every page faults once more" },
+	{ "str", b_str_main,
+	  "cow_str: copies, first write (detach) and reuse, against strdup() and memcpy()",
+	  "4K,64K,1M,16M",
+	  "  --size N     the string's length (default 1 MiB)\n"
+	  "  --count N    holders the string is passed to (default 1000)" },
 };
 
 #define NBENCHES (sizeof benches / sizeof benches[0])
