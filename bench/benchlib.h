@@ -74,5 +74,7 @@ int b_str_main(int argc, char **argv);
 
 /* The space heap's benchmark body (bench/b_heap.c). */
 int b_heap_main(int argc, char **argv);
+int b_image_main(int argc, char **argv);
+int b_vfork_main(int argc, char **argv);
 
 #endif

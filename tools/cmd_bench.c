@@ -53,6 +53,15 @@ static const struct bench benches[] = {
 	  "  --thp        the parent's memory in transparent huge pages (default 4 KiB)\n"
 	  "  --rewrite    also time the parent writing all its memory after the child\n"
 	  "               exited: after fork(), every page faults once more" },
+	{ "image", b_image_main,
+	  "Exec and load of a file image, against read(2); N clones' memory against N copies",
+	  "16M,64M,256M,1G", NULL },
+	{ "vfork", b_vfork_main,
+	  "A child that writes 1% of the pages: cow_vfork against cow_fork",
+	  "16M,64M,256M,1G", NULL },
+	{ "heap", b_heap_main,
+	  "The space heap: operations per second against malloc(), pages dirtied per operation",
+	  "4M,32M,256M", NULL },
 	{ "str", b_str_main,
 	  "cow_str: copies, first write (detach) and reuse, against strdup() and memcpy()",
 	  "4K,64K,1M,16M",
