@@ -40,11 +40,15 @@ static size_t wp_bytes(size_t npages)
 	return ((npages + 63) / 64) * sizeof(uint64_t);
 }
 
-/* Protect exactly the child's pages whose frame is shared. */
+/*
+ * Protect exactly the child's pages whose frame is shared, and the pages of
+ * image files (read-only mappings: a write there always copies).
+ */
 static void alias_mark(struct cow__member *c)
 {
 	for (size_t i = 0; i < c->npages; i++)
-		cow__wp_set(c, i, cow__frame_ref(c->pt[i]) > 1);
+		cow__wp_set(c, i, cow__frame_ref(c->pt[i]) > 1 ||
+				  cow__frame_is_image(c->pt[i]));
 }
 
 /*
