@@ -224,8 +224,8 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 				 const struct cow__member *src);
 void cow__freeze_begin(const struct cow__member *m);
 void cow__freeze_end(const struct cow__member *m);
-void cow__page_describe(const struct cow__member *m, size_t index,
-			struct cow_page_info *out);
+int cow__page_info(const struct cow__member *m, enum cow__kind kind,
+		   size_t index, struct cow_page_info *out);
 
 /* vfork (vfork.c). Engine lock held. */
 void cow__vfork_wait(struct cow__member *m);

@@ -272,20 +272,7 @@ COW_API cow_space *cow_space_from_snap(const cow_snap *snap)
 COW_API int cow_snap_page_info(const cow_snap *snap, size_t index,
 			       struct cow_page_info *out)
 {
-	struct cow_page_info info;
-	int err;
-
-	if (!snap || !out)
-		return -EINVAL;
-	if ((err = cow__member_check(&snap->m, COW__KIND_SNAP)))
-		return err;
-	if (index >= snap->m.npages)
-		return -EINVAL;
-	cow__engine_lock();
-	cow__page_describe(&snap->m, index, &info);
-	cow__engine_unlock();
-	*out = info;
-	return 0;
+	return cow__page_info(snap ? &snap->m : NULL, COW__KIND_SNAP, index, out);
 }
 
 /* ---- engine services for the store ------------------------------------- */
