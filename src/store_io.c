@@ -186,6 +186,13 @@ static uint64_t sim_rand(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dull;
 }
 
+/* torn_cut — how many bytes of a sector of len bytes a torn write leaves:
+ * early cuts more often than late ones (structure headers come first). */
+static size_t torn_cut(uint64_t dice, size_t len)
+{
+	return (size_t)(dice >> 8) % (1 + (size_t)(dice >> 32) % len);
+}
+
 /* sim_apply_some — apply the pending writes that mode and the dice choose. */
 static int sim_apply_some(const struct cow__io_sim *sim, enum cow__sim_mode mode,
 			  uint64_t seed, unsigned char **img, size_t *len)
@@ -198,19 +205,18 @@ static int sim_apply_some(const struct cow__io_sim *sim, enum cow__sim_mode mode
 
 		if (mode == COW__SIM_ALL || (mode == COW__SIM_WRITES && sim_rand(&rs) & 1)) {
 			err = apply(img, len, p, 0, p->len);
-		} else if (mode == COW__SIM_SECTORS) {
+		} else if (mode == COW__SIM_SECTORS || mode == COW__SIM_TORN) {
 			/* Sectors are aligned on the file, not on the write. */
-			size_t from = 0;
+			for (size_t from = 0, to; from < p->len && !err; from = to) {
+				uint64_t dice = sim_rand(&rs);
 
-			while (from < p->len && !err) {
-				size_t abs = (size_t)p->off + from;
-				size_t to = (abs / SECTOR + 1) * SECTOR - (size_t)p->off;
-
+				to = ((size_t)p->off + from) / SECTOR * SECTOR + SECTOR - (size_t)p->off;
 				if (to > p->len)
 					to = p->len;
-				if (sim_rand(&rs) & 1)
+				if (mode == COW__SIM_TORN && dice % 3 == 0)
+					err = apply(img, len, p, from, from + torn_cut(dice, to - from));
+				else if (dice & 1)
 					err = apply(img, len, p, from, to);
-				from = to;
 			}
 		}
 		if (err)

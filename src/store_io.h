@@ -93,6 +93,7 @@ enum cow__sim_mode {
 	COW__SIM_ALL,       /* every pending write made it */
 	COW__SIM_WRITES,    /* each pending write made it whole or not at all */
 	COW__SIM_SECTORS,   /* each 512-byte sector of each write independently */
+	COW__SIM_TORN,      /* same, and a sector may keep only its first bytes */
 };
 
 /*
