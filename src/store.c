@@ -937,9 +937,10 @@ static int recount(struct cow_store *st, int check_data, int exact)
 	w.rc = cow__io_calloc(n, sizeof *w.rc);
 	w.kind = cow__io_calloc(n, 1);
 	w.buf = cow__io_malloc(COW__FANOUT * COW__BLK);
-	if (!w.rc || !w.kind || !w.buf)
+	if (!err && (!w.rc || !w.kind || !w.buf))
 		err = -ENOMEM;
-	w.rc[0] = w.rc[1] = 1;
+	if (!err)
+		w.rc[0] = w.rc[1] = 1;
 	for (size_t i = 0; i < st->ncat && !err; i++)
 		w.rc[st->cat[i]]++;
 	for (size_t i = 0; i < st->nck && !err; i++) {
