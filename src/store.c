@@ -168,6 +168,8 @@ static const char *slot_check(const struct cow__slot *s, uint64_t n)
 		return "impossible values";
 	if (s->ncatalog != (s->nckpts + COW__CAT_PER_BLOCK - 1) / COW__CAT_PER_BLOCK)
 		return "catalog length does not match its checkpoint count";
+	if (s->ncatalog > n - COW__SLOTS)
+		return "catalog longer than the file";
 	if (s->nckpts ? s->catalog.blk < COW__SLOTS || s->catalog.blk >= n
 		      : s->catalog.blk || s->catalog.sum)
 		return "catalog pointer out of range";
@@ -862,14 +864,14 @@ uint64_t cow__store_next_id(struct cow_store *st)
 int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 			 unsigned char *buf)
 {
-	unsigned char *scratch = buf ? NULL : cow__io_malloc(COW__FANOUT * COW__BLK);
+	unsigned char *scratch = buf ? NULL : cow__io_malloc(COW__READ_CHUNK * COW__BLK);
 	int err = buf || scratch ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
 		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
 
-		err = cow__read_blocks(st, t->lvl[0] + i, n, buf ? buf + i * COW__BLK : scratch,
-				       &bad);
+		err = buf ? cow__read_blocks(st, t->lvl[0] + i, n, buf + i * COW__BLK, &bad)
+			  : cow__check_blocks(st, t->lvl[0] + i, n, scratch, &bad);
 		if (err == -EBADMSG)
 			cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
 					" (block %" PRIu64 "): data checksum mismatch",
@@ -936,7 +938,7 @@ static int recount(struct cow_store *st, int check_data, int exact)
 
 	w.rc = cow__io_calloc(n, sizeof *w.rc);
 	w.kind = cow__io_calloc(n, 1);
-	w.buf = cow__io_malloc(COW__FANOUT * COW__BLK);
+	w.buf = cow__io_malloc(COW__READ_CHUNK * COW__BLK);
 	if (!err && (!w.rc || !w.kind || !w.buf))
 		err = -ENOMEM;
 	if (!err)

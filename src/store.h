@@ -100,6 +100,12 @@ void cow__tree_unref(struct cow_store *st, struct cow__tree *t);
 int cow__read_blocks(struct cow_store *st, const struct cow__ptr *p, size_t n,
 		     unsigned char *buf, size_t *bad);
 
+/* The same, only checking: reads in pieces of COW__READ_CHUNK blocks into
+ * scratch (that many blocks). */
+#define COW__READ_CHUNK 16u
+int cow__check_blocks(struct cow_store *st, const struct cow__ptr *p, size_t n,
+		      unsigned char *scratch, size_t *bad);
+
 /*
  * Walk checkpoint r's page table adding one reference per pointer held by a
  * distinct node (and one for the root), into rc[] (n blocks). kind[] records
@@ -113,7 +119,7 @@ struct cow__walk {
 	uint8_t *kind;
 	uint64_t n;
 	int check_data;
-	unsigned char *buf;         /* scratch: COW__FANOUT blocks */
+	unsigned char *buf;         /* scratch: COW__READ_CHUNK blocks */
 	const struct cow__rec *rec;
 };
 int cow__walk_tree(struct cow__walk *w);
