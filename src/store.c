@@ -379,20 +379,20 @@ static int open_files(struct cow_store *st, const char *path, uint64_t *nblocks)
 
 	st->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (st->fd < 0)
-		return cow__store_fail(st, -errno, "%s: %s", path, strerror(errno));
+		return cow__store_fail(st, -errno, "%s", strerror(errno));
 	if (fstat(st->fd, &a) < 0)
 		return -errno;
 	if (!S_ISREG(a.st_mode))
-		return cow__store_fail(st, -EINVAL, "%s: not a regular file", path);
+		return cow__store_fail(st, -EINVAL, "not a regular file");
 	if (flock(st->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
 		return cow__store_fail(st, errno == EWOULDBLOCK ? -EBUSY : -errno,
-				       "%s: open for writing by another handle", path);
+				       "open by another handle that excludes this one");
 	/* Snapshots keep a duplicate of this one: it must not hold the lock. */
 	st->rfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (st->rfd < 0 || fstat(st->rfd, &b) < 0)
 		return -errno;
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return cow__store_fail(st, -EAGAIN, "%s: replaced while opening", path);
+		return cow__store_fail(st, -EAGAIN, "the file was replaced while opening");
 	*nblocks = (uint64_t)a.st_size >> COW__BLK_SHIFT;
 	return 0;
 }
@@ -444,7 +444,7 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 		if (err == -EEXIST && !(flags & COW_STORE_EXCL))
 			err = 0;
 		if (err)
-			cow__store_fail(st, err, "creating %s: %s", path, cow_strerror(err));
+			cow__store_fail(st, err, "creating the file: %s", cow_strerror(err));
 	}
 	if (!err)
 		err = open_files(st, path, &nblocks);

@@ -11,6 +11,7 @@
 
 static const struct cow_cmd commands[] = {
 	{ "demo", cow_cmd_demo, "the engine at work, explained page by page" },
+	{ "store", cow_cmd_store, "list, describe, verify a store file; drop a checkpoint" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
