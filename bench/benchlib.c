@@ -79,3 +79,145 @@ size_t b_rss(void)
 	}
 	return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
 }
+
+size_t b_mem_available(void)
+{
+	char line[256];
+	size_t kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+void b_progress(const char *what, size_t done, size_t total)
+{
+	static int tty = -1, drawn;
+	static uint64_t start, last;
+	uint64_t now = b_now_ns();
+	size_t fill;
+
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || total == 0)
+		return;
+	if (done == 0 || !start)
+		start = now;
+	if (done >= total) {
+		if (drawn)
+			fputs("\r\033[K", stderr);	/* erase the bar */
+		drawn = 0;
+		start = 0;
+		return;
+	}
+	if (now - start < 500000000ull || now - last < 100000000ull)
+		return;		/* short runs get no bar; redraw 10 times/s */
+	last = now;
+	drawn = 1;
+	fill = done * 30 / total;
+	fprintf(stderr, "\r%s [%.*s%.*s] %zu/%zu", what, (int)fill,
+		"##############################", (int)(30 - fill),
+		"..............................", done, total);
+	fflush(stderr);
+}
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+int b_args(int argc, char **argv, const char *name, size_t *size, int *repeat)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: %s [--size BYTES] [--repeat N]\n"
+			       "  sizes take K, M, G suffixes; default size %zu, repeat %d\n",
+			       name, *size, *repeat);
+			return 1;
+		}
+		if (i + 1 >= argc)
+			goto bad;
+		if (!strcmp(argv[i], "--size")) {
+			*size = b_size_arg(argv[++i], 0);
+			if (*size < 4096)
+				goto bad;
+		} else if (!strcmp(argv[i], "--repeat")) {
+			*repeat = atoi(argv[++i]);
+			if (*repeat < 1)
+				goto bad;
+		} else {
+			goto bad;
+		}
+	}
+	*size = (*size + 4095) & ~(size_t)4095;
+	return 0;
+bad:
+	fprintf(stderr, "%s: bad arguments (try --help)\n", name);
+	return -1;
+}
+
+void *b_anon_resident(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	madvise(p, len, MADV_NOHUGEPAGE);
+	b_touch(p, len, 1);
+	return p;
+}
+
+double b_fork_ns(void)
+{
+	uint64_t t0 = b_now_ns(), t1;
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(0);
+	t1 = b_now_ns();
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	waitpid(pid, &st, 0);
+	return (double)(t1 - t0);
+}
+
+double b_kernel_cow_fault_ns(void *p, size_t len)
+{
+	int fds[2];
+	pid_t pid;
+	double ns = 0;
+	int st;
+
+	if (pipe(fds)) {
+		perror("pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid == 0) {
+		uint64_t t0 = b_now_ns();
+
+		b_touch(p, len, 2);
+		ns = (double)(b_now_ns() - t0) / (double)(len / 4096);
+		if (write(fds[1], &ns, sizeof ns) != sizeof ns)
+			_exit(1);
+		_exit(0);
+	}
+	if (pid < 0 || read(fds[0], &ns, sizeof ns) != sizeof ns) {
+		perror("fork/read");
+		exit(1);
+	}
+	waitpid(pid, &st, 0);
+	close(fds[0]);
+	close(fds[1]);
+	return ns;
+}

@@ -173,8 +173,28 @@ size_t cow_size(const cow_space *s);
 cow_space *cow_fork(cow_space *s);
 
 /**
- * vfork a space: the child aliases the parent's frames. (Comes with the
- * vfork/exec work; until then it returns NULL with errno EOPNOTSUPP.)
+ * vfork a space: share without copying. The child is a second mapping of
+ * the parent's frames: it holds no references of its own, its writes copy
+ * nothing (except where a frame is also shared with a snapshot or fork of
+ * the parent, which keeps the old content) and the parent sees them.
+ *
+ * Until the child exits (cow_space_destroy(child)) or execs (cow_restore(child,
+ * snap) or cow_exec_file(child, ...)), every write by the parent waits: a
+ * store through a pointer blocks in the fault handler, cow_prefault(),
+ * cow_restore() and cow_space_destroy() of the parent block; none fails.
+ * Reads by the parent never wait. A vfork child may write, read, exec or
+ * exit; cow_fork(), cow_snapshot() and cow_vfork() of it fail with EINVAL.
+ * One vfork child per space at a time.
+ *
+ * The deadlock the texts warn about: a thread of the parent that writes the
+ * parent while the child, or the thread driving it, waits for that thread
+ * (a join, a lock, a condition) never wakes. Drive the child from a thread
+ * that needs nothing from the parent's writers until the child has exited
+ * or exec'ed; that is the usage the tests exercise with several threads.
+ *
+ * @return the child (caller owns it), or NULL with errno EINVAL (s is NULL
+ *         or itself a vfork child), EBUSY (s already has a vfork child),
+ *         ESTALE, ENOMEM.
  */
 cow_space *cow_vfork(cow_space *s);
 
@@ -242,7 +262,8 @@ const void *cow_snap_map(cow_snap *snap);
 
 /**
  * Restore: the space's content becomes the snapshot's, as exec() replaces an
- * image. Costs work proportional to the pages that differ (the pages written
+ * image. On a vfork child this is its exec: it stops aliasing its parent
+ * (whose writers go on) and becomes a space sharing the snapshot's frames. Costs work proportional to the pages that differ (the pages written
  * since the snapshot or whose frames differ), not to the space's size. The
  * snapshot stays valid. Concurrent writers are blocked during the call; each
  * of their writes lands before or after the restore.
@@ -259,6 +280,50 @@ int cow_restore(cow_space *s, const cow_snap *snap);
  *         ENOMEM.
  */
 cow_space *cow_space_from_snap(const cow_snap *snap);
+
+/* ------------------------------------------------------------------ */
+/* Images: files as the content of spaces                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A snapshot whose content is @p size bytes of the file at @p path from
+ * @p offset, read lazily: nothing is read now; each page is read on first
+ * access, through the kernel's page cache. Spaces made from it
+ * (cow_space_from_snap) map the file's pages read-only and share them, as
+ * processes running one program share its text: N spaces from one image
+ * use the image's memory once, plus the pages they write. Writes never
+ * reach the file: the first write to a page copies it into the writer's
+ * own frame (private copy-on-write, like MAP_PRIVATE). Clean pages of the
+ * image can be dropped by the kernel under memory pressure and are read
+ * again when needed.
+ *
+ * @param offset  page-aligned offset in the file
+ * @param size    bytes (rounded up to pages); 0 means up to the end of the
+ *                file. Pages beyond the file's end read as zeroes.
+ *
+ * The file must not change while the snapshot, or a space made from it,
+ * may read it; libcow keeps its own descriptor, so renaming or unlinking
+ * the file is harmless. If the file shrinks, a page beyond its new end
+ * cannot be read: cow_snap_read() returns -EIO and an access through a
+ * mapping raises SIGBUS, as with any mapped file (never silent zeroes).
+ *
+ * @return the snapshot (caller owns it: cow_snap_release()), or NULL with
+ *         errno EINVAL (NULL path, unaligned or negative offset, not a
+ *         regular file, size 0 on an empty file, too large), ENOMEM, or the
+ *         error of open(2)/fstat(2) (ENOENT, EACCES, ...).
+ */
+cow_snap *cow_snap_open(const char *path, off_t offset, size_t size);
+
+/**
+ * exec() for a space: its content becomes the file's (cow_size(s) bytes at
+ * @p offset, see cow_snap_open()), read lazily; its old frames are
+ * released. On a vfork child this is its exec: the parent's writers go on.
+ * On a vfork parent it waits for the child first.
+ *
+ * @return 0, -EINVAL (NULL, or as cow_snap_open()), -ESTALE, -ENOMEM, or
+ *         the error of opening the file.
+ */
+int cow_exec_file(cow_space *s, const char *path, off_t offset);
 
 /* ------------------------------------------------------------------ */
 /* Freeze hooks                                                        */
@@ -542,11 +607,690 @@ const char *cow_store_errmsg(const cow_store *st);
 /* ==================================================================== */
 /* @@section:heap@@ (the space heap goes here)                          */
 /* ==================================================================== */
+/*
+ * THE SPACE HEAP
+ *
+ * An allocator whose every byte of state lives inside a space, so that a
+ * snapshot, a fork, a restored space or a loaded checkpoint is a whole,
+ * consistent heap, at whatever address it is mapped.
+ *
+ * Positions in the heap are offsets from the space's base (cow_off), never
+ * pointers: store offsets in your structures, turn them into pointers with
+ * cow_heap_ptr() when you use them, and back with cow_heap_off(). Offset 0
+ * means "none" (the heap's own header lives there).
+ *
+ * The heap takes the whole space: a 4 KiB header page (identity, your root
+ * offset, counters, and every free-list head), then the blocks. Allocation
+ * and free take constant time (two-level segregated free lists with
+ * bitmaps, TLSF-style, and boundary tags for merging neighbours). Blocks
+ * are 16-byte aligned and carry a 16-byte header; the smallest block is 32
+ * bytes (16 usable). One allocation is at most 128 GiB - 32 bytes.
+ *
+ * Copy-on-write cost: each page first written after a snapshot or fork is
+ * copied, so the heap keeps its bookkeeping writes to the header page and to
+ * the pages of the blocks an operation touches (the block itself, its
+ * physical neighbours when it merges or splits, and at most the free-list
+ * neighbours it links or unlinks); it stores a value only when it changes.
+ * Freed memory is handed out again first (last in, first out), so a program
+ * that frees and allocates keeps writing the same pages.
+ *
+ * Errors are reported, never ignored: freeing an offset that is not the
+ * start of a live block (a wild offset, a double free) returns -EINVAL and
+ * changes nothing; cow_heap_check() walks the whole heap; a damaged heap
+ * found on the way returns -EBADMSG (NULL or 0 with errno EBADMSG).
+ * cow_heap_last_error() describes the last problem found.
+ *
+ * THREADS, SNAPSHOTS AND FORKS
+ *
+ * A handle holds a (recursive) mutex; every function below takes it, so any
+ * number of threads may share one handle. The heap registers that mutex as
+ * the space's freeze hooks (cow_set_freeze_hooks(): cow_snapshot(),
+ * cow_fork(), cow_restore() and background saves lock the heap around the
+ * instant they freeze the space). A snapshot or fork is therefore always a
+ * consistent heap, even while other threads allocate and free: each of their
+ * operations lands wholly before the snapshot or wholly after it. The space
+ * may have no other freeze hooks while a heap handle is open on it.
+ *
+ * The heap's lock does not protect your own structures. To make an update of
+ * yours atomic with respect to snapshots (and to the other threads using the
+ * heap), hold cow_heap_lock() around it; heap functions may be called while
+ * holding it (the lock is recursive), and so may cow_snapshot() of the space
+ * from that same thread.
+ *
+ * After cow_restore() the same handle keeps working: it caches nothing from
+ * the space (if the restored content holds no heap, every call returns
+ * -EBADMSG). A new space that holds a heap (cow_fork(), cow_space_from_snap(),
+ * a loaded checkpoint) needs its own handle: cow_heap_attach(). One handle
+ * per space at a time (a second one is refused with EBUSY); close it before
+ * destroying the space.
+ *
+ * In the child of a fork(2), handles made before the fork are stale: every
+ * function returns -ESTALE (or 0/NULL with errno ESTALE), and
+ * cow_heap_close() only frees the handle's memory.
+ */
+
+/** A position in a space heap: bytes from the space's base; 0 is "none". */
+typedef uint64_t cow_off;
+
+/** A process-side handle on the heap inside a space. */
+typedef struct cow_heap cow_heap;
+
+/** What a heap holds; filled by cow_heap_stats_get(). Byte counts include
+ *  the 16-byte block headers. */
+struct cow_heap_stats {
+	uint64_t size;         /**< bytes the heap spans (its space's size) */
+	uint64_t used_blocks;  /**< allocated blocks */
+	uint64_t used_bytes;   /**< bytes in allocated blocks */
+	uint64_t free_blocks;  /**< free blocks */
+	uint64_t free_bytes;   /**< bytes in free blocks */
+	uint64_t largest_free; /**< the largest size cow_heap_alloc() can return now */
+};
+
+/**
+ * Make the whole of space s an empty heap (what was in s is lost) and open a
+ * handle on it. Registers the heap's freeze hooks on s (see THREADS).
+ *
+ * @param s  a space of at least 8 KiB
+ * @return the handle (caller owns it: cow_heap_close()), or NULL with errno
+ *         EINVAL (NULL s, or s smaller than 8 KiB), EBUSY (s already has an
+ *         open heap handle), ESTALE, ENOMEM.
+ */
+cow_heap *cow_heap_init(cow_space *s);
+
+/**
+ * Open a handle on the heap already in space s (a fork, a space made from a
+ * snapshot, a loaded checkpoint). Validates the header only (identity and
+ * checksum): O(1). Call cow_heap_check() for a full walk. Registers the
+ * heap's freeze hooks on s.
+ *
+ * @return the handle (caller owns it: cow_heap_close()), or NULL with errno
+ *         EINVAL (NULL s), EBADMSG (s holds no valid heap header), EBUSY,
+ *         ESTALE, ENOMEM.
+ */
+cow_heap *cow_heap_attach(cow_space *s);
+
+/**
+ * Close a handle: removes the freeze hooks and frees the handle (h is
+ * invalid afterwards). The heap itself stays in the space, intact, for a
+ * later cow_heap_attach(). Must not race with other calls on h, nor with a
+ * cow_fork(), cow_snapshot() or cow_restore() of its space, and h must not
+ * be held by cow_heap_lock(). NULL is ignored.
+ */
+void cow_heap_close(cow_heap *h);
+
+/**
+ * Allocate @p size bytes (0 is allowed and gives a 16-byte block).
+ * The content is not initialised.
+ *
+ * @return the block's offset (16-byte aligned), or 0 with errno EINVAL (NULL
+ *         h), ENOMEM (no free block is large enough: the heap stays usable),
+ *         EBADMSG (the heap is damaged), ESTALE.
+ */
+cow_off cow_heap_alloc(cow_heap *h, size_t size);
+
+/**
+ * Allocate @p n * @p size bytes, zero-filled.
+ * @return as cow_heap_alloc(); ENOMEM also when n * size overflows.
+ */
+cow_off cow_heap_calloc(cow_heap *h, size_t n, size_t size);
+
+/**
+ * Resize the block at @p off to @p size bytes, in place when it can
+ * (shrinking, or growing into a free block after it), else by moving it: the
+ * content up to the smaller of the two sizes is kept. off == 0 is
+ * cow_heap_alloc(h, size); size 0 keeps a 16-byte block (it does not free).
+ *
+ * @return the block's offset (the old one, or a new one: then @p off is
+ *         freed), or 0 with errno EINVAL (NULL h, or off is not a live
+ *         block), ENOMEM (then the block at off is unchanged and still
+ *         yours), EBADMSG, ESTALE.
+ */
+cow_off cow_heap_realloc(cow_heap *h, cow_off off, size_t size);
+
+/**
+ * Free the block at @p off. Offset 0 is ignored.
+ *
+ * @return 0, -EINVAL (NULL h; or off is not the start of a live block: a
+ *         wild or interior offset, or a double free; nothing is changed and
+ *         cow_heap_last_error() says which), -EBADMSG (the blocks around off
+ *         are damaged), -ESTALE.
+ */
+int cow_heap_free(cow_heap *h, cow_off off);
+
+/**
+ * Bytes usable at @p off (at least what was asked for).
+ * @return the size, or 0 with errno EINVAL (NULL h, off not a live block),
+ *         EBADMSG, ESTALE.
+ */
+size_t cow_heap_usable_size(cow_heap *h, cow_off off);
+
+/**
+ * The address of offset @p off in this process. Cheap: takes no lock.
+ * @return the pointer; NULL for off == 0 (errno unchanged), or NULL with
+ *         errno EINVAL (NULL h, off beyond the heap).
+ */
+void *cow_heap_ptr(const cow_heap *h, cow_off off);
+
+/**
+ * The offset of address @p p, inside the heap's space. Cheap: takes no lock.
+ * @return the offset; 0 for p == NULL (errno unchanged), or 0 with errno
+ *         EINVAL (NULL h, p outside the heap).
+ */
+cow_off cow_heap_off(const cow_heap *h, const void *p);
+
+/**
+ * Remember @p off (a live block, or 0 for none) as the heap's root: the
+ * place your program finds its top-level structure after a load. The root
+ * is stored in the heap's header and travels with snapshots and forks. The
+ * heap does not clear it if you free that block.
+ * @return 0, -EINVAL (NULL h, off not a live block), -EBADMSG, -ESTALE.
+ */
+int cow_heap_set_root(cow_heap *h, cow_off off);
+
+/**
+ * The root offset set by cow_heap_set_root(), 0 if none (errno unchanged),
+ * or 0 with errno EINVAL, EBADMSG, ESTALE.
+ */
+cow_off cow_heap_root(cow_heap *h);
+
+/**
+ * Walk the whole heap and verify it: the header's identity and checksum,
+ * every block's tag, size, alignment and flags, the boundary tags of free
+ * blocks, that no two free neighbours are left unmerged, that the bitmaps
+ * agree with the lists and every free block is on its list once, and the
+ * counters. O(blocks); the heap is locked meanwhile.
+ *
+ * @param report  if not NULL, receives "ok" or a description of the first
+ *                problem (truncated to @p len bytes, NUL-terminated)
+ * @return 0, -EBADMSG (damaged: see report), -EINVAL (NULL h), -ESTALE.
+ */
+int cow_heap_check(cow_heap *h, char *report, size_t len);
+
+/**
+ * The last problem this handle found (a refused free, an allocation that did
+ * not fit, damage): copies its description into @p buf (or "ok").
+ * @return that error (negative errno) or 0 if none; -EINVAL (NULL h),
+ *         -ESTALE.
+ */
+int cow_heap_last_error(cow_heap *h, char *buf, size_t len);
+
+/**
+ * Fill @p out (see struct cow_heap_stats). O(1) but for largest_free, which
+ * looks through one free list.
+ * @return 0, -EINVAL (NULL argument), -EBADMSG, -ESTALE.
+ */
+int cow_heap_stats_get(cow_heap *h, struct cow_heap_stats *out);
+
+/**
+ * Hold the heap's lock (recursive): no other thread's heap call, and no
+ * snapshot, fork or restore of the space, happens until cow_heap_unlock().
+ * The caller may call heap functions meanwhile.
+ * @return 0, -EINVAL, -EBADMSG (not locked), -ESTALE.
+ */
+int cow_heap_lock(cow_heap *h);
+
+/**
+ * Drop the lock taken by cow_heap_lock().
+ * @return 0, -EINVAL, -EPERM (this thread does not hold it), -ESTALE.
+ */
+int cow_heap_unlock(cow_heap *h);
+
 
 
 /* ==================================================================== */
 /* @@section:values@@ (COW strings, buffers, vectors go here)           */
 /* ==================================================================== */
+
+/*
+ * COW VALUES
+ *
+ * cow_str (a string), cow_buf (bytes) and cow_vec (elements of one fixed
+ * size) are values whose copy costs O(1), whatever their length: the bytes
+ * live in one heap block with a reference count in front of them, as in the
+ * reference-counted std::string of old C++ libraries, and a copy shares the
+ * block (count + 1). The bytes of a shared block are never written. The first
+ * write through a handle decides, as the engine's fault handler does:
+ *
+ *   - the block is shared (count > 1): copy the bytes into a block of the
+ *     handle's own ("detach"), then write there;
+ *   - the block is exclusive (count == 1): write in place, no copy ("reuse").
+ *
+ * HANDLES
+ *
+ * A handle is a small struct that the caller owns: on the stack, in an
+ * array, inside another struct. Its fields are private; use the functions.
+ * A zeroed handle (COW_STR_INIT, COW_BUF_INIT, COW_VEC_INIT(esize)) is the
+ * empty value: it holds no memory and needs no release, yet releasing it is
+ * harmless. A handle that holds bytes owns one reference to its block and
+ * must be released exactly once (cow_str_release(), ...), after which it is
+ * the empty value again and may be reused. Assigning one handle to another
+ * with `=` does NOT take a reference: use cow_str_copy() and friends.
+ *
+ * A slice (cow_buf_slice(), cow_vec_slice(), cow_str_sub() of a suffix)
+ * shares the block of the value it was cut from; it keeps the whole block
+ * alive until it is released or written.
+ *
+ * Functions that fill an "out" handle overwrite it without releasing what it
+ * held (pass an empty or released handle), except when out is the source
+ * handle itself: then the result replaces the source, whose reference is
+ * dropped. On error, out is left untouched.
+ *
+ * ERRORS AND LIMITS
+ *
+ * Functions returning int return 0 or a negative errno value; functions
+ * returning a pointer return NULL and set errno. Common codes:
+ *   -EINVAL     a NULL handle or pointer, a position or range outside the
+ *               value, an element size of 0 or one that does not divide;
+ *   -EOVERFLOW  the result would be longer than the limit: about
+ *               PTRDIFF_MAX bytes (lengths times element size);
+ *   -ENOMEM     out of memory;
+ *   -EBUSY      *_get_mut() on a shared value.
+ * A function that fails leaves every value it was given unchanged (same
+ * bytes, same length, same sharing), out-of-memory included.
+ *
+ * THREADS
+ *
+ * Reference counts are C11 atomics: copying and releasing values that share
+ * a block is safe from any number of threads at once (the last release frees
+ * the block; acquire/release ordering makes every read of the bytes by other
+ * threads happen before a reuse or the free). The rules:
+ *   - functions on different handles may run concurrently, even when the
+ *     handles share a block;
+ *   - one handle may be read by many threads at once (data, len, refs, and
+ *     copies or slices taken from it), as long as none modifies it;
+ *   - one writer per handle: a call that takes a non-const handle (writes,
+ *     get_mut/make_mut, release, conversions that consume it) must not run
+ *     concurrently with any other use of that same handle.
+ * To hand a value to another thread, copy it into a handle of that thread's
+ * own: both threads can then write their handle freely.
+ *
+ * Values are plain heap memory (malloc): a fork(2) child gets its own copy
+ * of every value, as of any heap data. No value function is
+ * async-signal-safe.
+ *
+ * POINTERS INTO A VALUE
+ *
+ * *_data() pointers stay valid until the handle is written or released.
+ * A writable pointer from *_get_mut() or *_make_mut() may be written through
+ * only until the handle is next copied, sliced, written through a function,
+ * or released: after a copy the bytes are shared, and writing through the
+ * old pointer would change the copy too (C cannot forbid it, as Rust's
+ * borrows do; do not keep writable pointers across copies).
+ */
+
+/** Private: the block a handle points into, and its view of it. */
+struct cow__block;
+struct cow__ref {
+	struct cow__block *blk;	/**< NULL for the empty value */
+	size_t off;		/**< first unit of the view in the block */
+	size_t len;		/**< units in the view */
+};
+
+/** A string: bytes and a terminating NUL. Length excludes the NUL; the
+ *  bytes may contain NULs of their own. */
+typedef struct cow_str { struct cow__ref r; } cow_str;
+/** Bytes. */
+typedef struct cow_buf { struct cow__ref r; } cow_buf;
+/** Elements of esize bytes each (fixed for the life of the handle). */
+typedef struct cow_vec { struct cow__ref r; size_t esize; } cow_vec;
+
+/** The empty string, buffer, vector of @p esize-byte elements. */
+#define COW_STR_INIT { { 0, 0, 0 } }
+#define COW_BUF_INIT { { 0, 0, 0 } }
+#define COW_VEC_INIT(esize) { { 0, 0, 0 }, (esize) }
+
+/* ---- strings ------------------------------------------------------- */
+
+/**
+ * Make *out a new string holding a copy of the C string @p s.
+ *
+ * @param out  handle to fill (overwritten, see HANDLES)
+ * @param s    NUL-terminated string
+ * @return 0, -EINVAL (NULL argument), -EOVERFLOW, -ENOMEM.
+ */
+int cow_str_new(cow_str *out, const char *s);
+
+/**
+ * Make *out a new string holding a copy of the @p len bytes at @p p (which
+ * may contain NULs); a NUL is added after them.
+ *
+ * @param p  the bytes; may be NULL when len is 0
+ * @return 0, -EINVAL (NULL out, or NULL p with len > 0), -EOVERFLOW, -ENOMEM.
+ */
+int cow_str_newn(cow_str *out, const char *p, size_t len);
+
+/**
+ * Copy a string in O(1): *dst shares src's bytes (count + 1); no byte is
+ * copied until one of them is written. cow_str_copy(&s, &s) does nothing.
+ *
+ * @return 0, -EINVAL (NULL argument).
+ * @note Thread-safe against any use of other handles sharing the bytes, and
+ *       against concurrent reads of *src.
+ */
+int cow_str_copy(cow_str *dst, const cow_str *src);
+
+/**
+ * Release a string: drop its reference (the last one frees the bytes) and
+ * make *s the empty string. NULL and empty strings are ignored.
+ */
+void cow_str_release(cow_str *s);
+
+/**
+ * The string's bytes, NUL-terminated, usable with any C string function
+ * ("" for the empty string). Valid until *s is written or released.
+ *
+ * @return the bytes, or NULL with errno EINVAL (NULL s).
+ */
+const char *cow_str_data(const cow_str *s);
+
+/** Bytes in the string, not counting the NUL; 0 for NULL. */
+size_t cow_str_len(const cow_str *s);
+
+/**
+ * How many handles share the string's bytes: 0 for the empty string (and
+ * NULL), 1 when *s is the only one, more when shared. Only a hint when other
+ * threads copy or release handles sharing the same bytes.
+ */
+size_t cow_str_refs(const cow_str *s);
+
+/**
+ * Fail-if-shared write access (Rust's get_mut): when *s is the only handle
+ * of its bytes, return them writable (len bytes; the NUL after them is not
+ * yours to write); when they are shared, fail and copy nothing. The empty
+ * string gets a pointer to no writable byte at all.
+ *
+ * @return the bytes, or NULL with errno EINVAL (NULL s), EBUSY (shared).
+ *         See POINTERS INTO A VALUE for how long the pointer may be used.
+ */
+char *cow_str_get_mut(cow_str *s);
+
+/**
+ * Copy-if-shared write access (Rust's make_mut): when the bytes are shared,
+ * copy them into a block of *s's own first (detach); then return them
+ * writable (len bytes; not the NUL).
+ *
+ * @return the bytes, or NULL with errno EINVAL (NULL s), ENOMEM (the copy
+ *         failed; *s unchanged).
+ */
+char *cow_str_make_mut(cow_str *s);
+
+/**
+ * Append @p n bytes at @p p. In place when *s is unshared and has room;
+ * otherwise into a new block (amortized O(1) per byte). @p p may point into
+ * *s itself or any value.
+ *
+ * @return 0, -EINVAL (NULL s, or NULL p with n > 0), -EOVERFLOW, -ENOMEM.
+ */
+int cow_str_append(cow_str *s, const char *p, size_t n);
+
+/**
+ * Insert @p n bytes at @p p before byte @p pos (0 <= pos <= len).
+ * @return 0, -EINVAL (NULL, or pos > len), -EOVERFLOW, -ENOMEM.
+ */
+int cow_str_insert(cow_str *s, size_t pos, const char *p, size_t n);
+
+/**
+ * Remove the @p n bytes at @p pos. Removing a prefix of a shared string
+ * shares the rest (no copy).
+ * @return 0, -EINVAL (NULL s, or [pos, pos+n) not inside the string),
+ *         -ENOMEM (a shared string was copied and the copy failed).
+ */
+int cow_str_erase(cow_str *s, size_t pos, size_t n);
+
+/**
+ * Set the length to @p len: cut the end, or pad with @p fill bytes.
+ * @return 0, -EINVAL (NULL s), -EOVERFLOW, -ENOMEM.
+ */
+int cow_str_resize(cow_str *s, size_t len, char fill);
+
+/**
+ * Make room for @p cap bytes (plus the NUL) in a block of *s's own, so that
+ * writes up to that length need no allocation. Copies the bytes when they
+ * are shared or the block is too small.
+ * @return 0, -EINVAL (NULL s), -EOVERFLOW, -ENOMEM.
+ */
+int cow_str_reserve(cow_str *s, size_t cap);
+
+/**
+ * *out becomes the @p n bytes of *s at @p pos. A suffix (pos + n == len)
+ * shares the bytes in O(1); any other substring is copied, since a C string
+ * needs its NUL right after its last byte.
+ *
+ * @return 0, -EINVAL (NULL argument, or [pos, pos+n) not inside *s),
+ *         -ENOMEM.
+ */
+int cow_str_sub(cow_str *out, const cow_str *s, size_t pos, size_t n);
+
+/**
+ * Convert a buffer into a string, consuming the buffer: on success *b is
+ * the empty buffer. When *b was the only handle of its bytes they are
+ * stolen (no copy; the block grows by one byte for the NUL only if it has no
+ * room); when shared they are copied.
+ *
+ * @return 0, -EINVAL (NULL argument), -EOVERFLOW, -ENOMEM (*b unchanged).
+ */
+int cow_str_from_buf(cow_str *out, cow_buf *b);
+
+/* ---- buffers ------------------------------------------------------- */
+
+/**
+ * Make *out a new buffer holding a copy of the @p len bytes at @p p.
+ * @param p  the bytes; may be NULL when len is 0
+ * @return 0, -EINVAL (NULL out, or NULL p with len > 0), -EOVERFLOW,
+ *         -ENOMEM.
+ */
+int cow_buf_new(cow_buf *out, const void *p, size_t len);
+
+/** Copy a buffer in O(1) (shares the bytes); as cow_str_copy(). */
+int cow_buf_copy(cow_buf *dst, const cow_buf *src);
+
+/** Release a buffer; as cow_str_release(). */
+void cow_buf_release(cow_buf *b);
+
+/**
+ * The buffer's bytes (a non-NULL pointer, even for the empty buffer, whose
+ * 0 bytes must not be read). Valid until *b is written or released.
+ * @return the bytes, or NULL with errno EINVAL (NULL b).
+ */
+const void *cow_buf_data(const cow_buf *b);
+
+/** Bytes in the buffer; 0 for NULL. */
+size_t cow_buf_len(const cow_buf *b);
+
+/** Handles sharing the bytes; as cow_str_refs(). */
+size_t cow_buf_refs(const cow_buf *b);
+
+/** Fail-if-shared write access; as cow_str_get_mut() (errno EINVAL, EBUSY). */
+void *cow_buf_get_mut(cow_buf *b);
+
+/** Copy-if-shared write access; as cow_str_make_mut() (errno EINVAL, ENOMEM). */
+void *cow_buf_make_mut(cow_buf *b);
+
+/**
+ * Append @p n bytes at @p p (which may point into any value, *b included).
+ * @return 0, -EINVAL (NULL b, or NULL p with n > 0), -EOVERFLOW, -ENOMEM.
+ */
+int cow_buf_append(cow_buf *b, const void *p, size_t n);
+
+/**
+ * Insert @p n bytes at @p p before byte @p pos (0 <= pos <= len).
+ * @return 0, -EINVAL (NULL, or pos > len), -EOVERFLOW, -ENOMEM.
+ */
+int cow_buf_insert(cow_buf *b, size_t pos, const void *p, size_t n);
+
+/**
+ * Remove the @p n bytes at @p pos. Removing a prefix or a suffix never
+ * copies (a shared buffer just narrows its view); removing from the middle
+ * of a shared buffer copies the rest.
+ * @return 0, -EINVAL (NULL b, or [pos, pos+n) not inside), -ENOMEM.
+ */
+int cow_buf_erase(cow_buf *b, size_t pos, size_t n);
+
+/**
+ * Set the length to @p len: cut the end (no copy) or add zero bytes.
+ * @return 0, -EINVAL (NULL b), -EOVERFLOW, -ENOMEM.
+ */
+int cow_buf_resize(cow_buf *b, size_t len);
+
+/** Make room for @p cap bytes in a block of *b's own; as cow_str_reserve(). */
+int cow_buf_reserve(cow_buf *b, size_t cap);
+
+/**
+ * *out becomes the @p n bytes of *b at @p pos, sharing them in O(1): no byte
+ * is copied until one side is written.
+ * @return 0, -EINVAL (NULL argument, or [pos, pos+n) not inside *b).
+ */
+int cow_buf_slice(cow_buf *out, const cow_buf *b, size_t pos, size_t n);
+
+/**
+ * Convert a string into a buffer (the NUL is not part of it), consuming the
+ * string: on success *s is the empty string. Always O(1): the reference
+ * moves, whether the bytes are shared or not.
+ * @return 0, -EINVAL (NULL argument).
+ */
+int cow_buf_from_str(cow_buf *out, cow_str *s);
+
+/**
+ * Convert a vector into a buffer of its len * esize bytes, consuming the
+ * vector (on success *v is empty, its element size kept). Always O(1).
+ * @return 0, -EINVAL (NULL argument).
+ */
+int cow_buf_from_vec(cow_buf *out, cow_vec *v);
+
+/* ---- vectors ------------------------------------------------------- */
+
+/**
+ * Make *v the empty vector of @p esize-byte elements (same as
+ * COW_VEC_INIT(esize)). Holds no memory.
+ * @return 0, -EINVAL (NULL v, esize 0).
+ */
+int cow_vec_init(cow_vec *v, size_t esize);
+
+/**
+ * Make *out a new vector of @p esize-byte elements holding a copy of the
+ * @p n elements at @p elems. The elements are plain bytes to libcow, copied
+ * with memcpy; their alignment is kept for any type whose size is esize.
+ *
+ * @param elems  the elements; may be NULL when n is 0
+ * @return 0, -EINVAL (NULL out, esize 0, NULL elems with n > 0),
+ *         -EOVERFLOW (n * esize too large), -ENOMEM.
+ */
+int cow_vec_new(cow_vec *out, size_t esize, const void *elems, size_t n);
+
+/** Copy a vector in O(1) (shares the elements); as cow_str_copy(). *dst
+ *  takes *src's element size. -EINVAL also when *src has no element size. */
+int cow_vec_copy(cow_vec *dst, const cow_vec *src);
+
+/** Release a vector; as cow_str_release(). The element size is kept. */
+void cow_vec_release(cow_vec *v);
+
+/**
+ * The elements, contiguous (non-NULL even when empty).
+ * @return the elements, or NULL with errno EINVAL (NULL v).
+ */
+const void *cow_vec_data(const cow_vec *v);
+
+/** Elements in the vector; 0 for NULL. */
+size_t cow_vec_len(const cow_vec *v);
+
+/** The element size in bytes; 0 for NULL. */
+size_t cow_vec_esize(const cow_vec *v);
+
+/** Handles sharing the elements; as cow_str_refs(). */
+size_t cow_vec_refs(const cow_vec *v);
+
+/**
+ * Element @p i, read-only; valid as cow_vec_data().
+ * @return the element, or NULL with errno EINVAL (NULL v, i >= len).
+ */
+const void *cow_vec_at(const cow_vec *v, size_t i);
+
+/** Fail-if-shared write access; as cow_str_get_mut() (errno EINVAL, EBUSY). */
+void *cow_vec_get_mut(cow_vec *v);
+
+/** Copy-if-shared write access; as cow_str_make_mut() (errno EINVAL, ENOMEM). */
+void *cow_vec_make_mut(cow_vec *v);
+
+/**
+ * Append one element (esize bytes at @p elem).
+ * @return 0, -EINVAL (NULL argument), -EOVERFLOW, -ENOMEM.
+ */
+int cow_vec_push(cow_vec *v, const void *elem);
+
+/**
+ * Append @p n elements at @p elems (which may point into any value).
+ * @return 0, -EINVAL (NULL v, or NULL elems with n > 0), -EOVERFLOW,
+ *         -ENOMEM.
+ */
+int cow_vec_append(cow_vec *v, const void *elems, size_t n);
+
+/**
+ * Insert @p n elements before element @p pos (0 <= pos <= len).
+ * @return 0, -EINVAL (NULL, or pos > len), -EOVERFLOW, -ENOMEM.
+ */
+int cow_vec_insert(cow_vec *v, size_t pos, const void *elems, size_t n);
+
+/**
+ * Remove the @p n elements at @p pos; a prefix or suffix never copies.
+ * @return 0, -EINVAL (NULL v, or [pos, pos+n) not inside), -ENOMEM.
+ */
+int cow_vec_erase(cow_vec *v, size_t pos, size_t n);
+
+/**
+ * Set the length to @p n elements: cut the end (no copy) or add zeroed
+ * elements.
+ * @return 0, -EINVAL (NULL v), -EOVERFLOW, -ENOMEM.
+ */
+int cow_vec_resize(cow_vec *v, size_t n);
+
+/** Make room for @p cap elements in a block of *v's own; as cow_str_reserve(). */
+int cow_vec_reserve(cow_vec *v, size_t cap);
+
+/**
+ * *out becomes the @p n elements of *v at @p pos, sharing them in O(1);
+ * *out takes *v's element size.
+ * @return 0, -EINVAL (NULL argument, or [pos, pos+n) not inside *v).
+ */
+int cow_vec_slice(cow_vec *out, const cow_vec *v, size_t pos, size_t n);
+
+/**
+ * Convert a buffer into a vector of @p esize-byte elements, consuming the
+ * buffer (on success *b is empty). The bytes are stolen when they start at
+ * a multiple of esize in their block (always so for a buffer that is not a
+ * slice) and copied otherwise, so elements stay aligned.
+ *
+ * @return 0, -EINVAL (NULL argument, esize 0, or the length is not a
+ *         multiple of esize), -ENOMEM (*b unchanged).
+ */
+int cow_vec_from_buf(cow_vec *out, cow_buf *b, size_t esize);
+
+/* ---- statistics ---------------------------------------------------- */
+
+/**
+ * What copy-on-write did for all values of the process since the start (or
+ * the last cow_value_stats_reset()). Copies avoided: shares - detaches
+ * (bytes: bytes_shared - bytes_detached).
+ */
+struct cow_value_stats {
+	uint64_t allocs;	 /**< blocks allocated */
+	uint64_t frees;		 /**< blocks freed (allocs - frees are alive) */
+	uint64_t shares;	 /**< O(1) copies and slices: count + 1, no byte copied */
+	uint64_t bytes_shared;	 /**< bytes those shares did not copy */
+	uint64_t detaches;	 /**< writes that found the bytes shared and copied them */
+	uint64_t bytes_detached; /**< bytes copied by those detaches */
+	uint64_t reuses;	 /**< writes that found the bytes unshared: no copy */
+	uint64_t steals;	 /**< conversions that took the bytes without a copy */
+};
+
+/**
+ * Read the process-wide value statistics. Counters are updated with relaxed
+ * atomics: each is exact once the threads that use values are quiet.
+ * @return 0, -EINVAL (NULL out).
+ */
+int cow_value_stats_get(struct cow_value_stats *out);
+
+/** Set every value statistic to 0 (allocs and frees included). */
+void cow_value_stats_reset(void);
 
 
 /* ==================================================================== */

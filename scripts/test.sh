@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build everything and run every test: the release build on both backends
-# (uffd and mprotect), then an ASan+UBSan build on both backends, then a short
-# fuzzing run of each fuzz target. Exits non-zero on the first failure.
+# (uffd and mprotect), then an ASan+UBSan build on both backends, then a
+# ThreadSanitizer build of the value tests, then a short fuzzing run of each
+# fuzz target. Exits non-zero on the first failure.
 #   scripts/test.sh          everything
 #   scripts/test.sh quick    release build only
 set -euo pipefail
@@ -25,6 +26,14 @@ echo "== ASan+UBSan build, both backends"
 ASAN_OPTIONS=detect_leaks=1:handle_segv=0:handle_sigbus=0:allow_user_segv_handler=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCOW_SANITIZE=address,undefined
+
+echo "== ThreadSanitizer build, value tests only (str, buf, vec, values)"
+# The values do not use the engine: one backend is enough, and the engine's
+# signal-based tests do not belong under TSan.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOW_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$jobs" --target test_str test_buf test_vec test_values >/dev/null
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
+  ctest --output-on-failure --no-tests=error -R '^test_(str|buf|vec|values)\.uffd$')
 
 if ls fuzz/fuzz_*.c >/dev/null 2>&1; then
   echo "== fuzzing (short runs)"

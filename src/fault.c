@@ -50,7 +50,16 @@ int cow__preserve(struct cow__member *m, size_t i)
 	if (!best)
 		return 0;
 	dest = cow__home(best, i);
-	cow__frame_copy(dest, f);
+	if (m->addr) {
+		/* m's page still shows f: copy from there, no window faults. */
+		err = cow__frame_fill(dest, m->addr + (i << COW__PAGE_SHIFT));
+		if (err)
+			return err;
+	} else {
+		err = cow__frame_copy(dest, f);
+		if (err)
+			return err;
+	}
 	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
 		if (y == m || y->pt[i] != f)
 			continue;
@@ -72,15 +81,20 @@ int cow__preserve(struct cow__member *m, size_t i)
  */
 int cow__resolve(struct cow__member *m, size_t i)
 {
-	cow__frame f = m->pt[i], home = cow__home(m, i);
+	cow__frame f, home = cow__home(m, i);
 	int err;
 
+	if (m->alias_of)
+		return cow__alias_resolve(m, i);
+	/* The parent of a living vfork child waits for it to exit or exec. */
+	cow__vfork_wait(m);
+	f = m->pt[i];
 	if (!cow__wp_test(m, i)) {
 		/* Another thread resolved it first; make sure the kernel agrees. */
 		return cow__be->unprotect(m->addr + (i << COW__PAGE_SHIFT), COW__PAGE);
 	}
 	m->st.faults++;
-	if (cow__frame_ref(f) == 1) {
+	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
 		/* Exclusive: reuse the frame in place, no copy. */
 		m->st.reuses++;
 		return cow__unprotect_range(m, i, 1);
@@ -91,7 +105,9 @@ int cow__resolve(struct cow__member *m, size_t i)
 		err = cow__preserve(m, i);
 		return err ? err : cow__unprotect_range(m, i, 1);
 	}
-	cow__frame_copy(home, f);
+	err = cow__frame_fill(home, m->addr + (i << COW__PAGE_SHIFT));
+	if (err)
+		return err;
 	cow__frame_get(home);
 	cow__frame_put(f);
 	return cow__remap_page(m, i, home, false);
@@ -127,6 +143,18 @@ static bool is_write_fault(int sig, const siginfo_t *si)
 	return si->si_code == BUS_ADRERR;
 }
 
+/*
+ * Is addr in a page of m mapped from an image file? Writes to those raise
+ * SIGSEGV (they are read-only mappings); a SIGBUS there means the file
+ * could not be read (it shrank, or an I/O error), which the program must see.
+ */
+static bool image_page(const struct cow__member *m, const void *addr)
+{
+	size_t i = (size_t)((const char *)addr - m->addr) >> COW__PAGE_SHIFT;
+
+	return cow__frame_is_image(m->pt[i]);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
@@ -141,6 +169,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	}
 	cow__engine_lock();
 	m = cow__registry_find(si->si_addr);
+	if (m && sig == SIGBUS && image_page(m, si->si_addr))
+		m = NULL;	/* an image file's read error: not a write fault */
 	if (m) {
 		size_t i = (size_t)((char *)si->si_addr - m->addr) >> COW__PAGE_SHIFT;
 

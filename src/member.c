@@ -182,7 +182,7 @@ int cow__member_share(struct cow__member *dst, const struct cow__member *src)
 static struct cow__member *quarantined[QUARANTINE];
 static size_t quarantine_next;
 
-static void quarantine(struct cow__member *m)
+void cow__member_quarantine(struct cow__member *m)
 {
 	m->magic = COW__MAGIC_DEAD;
 	free(quarantined[quarantine_next]);
@@ -207,7 +207,8 @@ void cow__member_free(struct cow__member *m)
 	family_remove(m);
 	munmap(m->pt, pt_bytes(n));
 	munmap(m->wp, wp_bytes(n));
-	quarantine(m);
+	cow__member_quarantine(m);
+	cow__images_reap();
 }
 
 /* cow__wp_set — record page i of m as write-protected (or not). */
@@ -217,4 +218,54 @@ void cow__wp_set(struct cow__member *m, size_t i, bool on)
 		m->wp[i >> 6] |= 1ull << (i & 63);
 	else
 		m->wp[i >> 6] &= ~(1ull << (i & 63));
+}
+
+/* cow__member_join — m (in no family) joins fam. */
+void cow__member_join(struct cow__member *m, struct cow__family *fam)
+{
+	family_add(fam, m);
+}
+
+/* cow__member_leave — m leaves its family (freed when it was the last). */
+void cow__member_leave(struct cow__member *m)
+{
+	family_remove(m);
+}
+
+/*
+ * cow__member_rebirth — exec() for space m: it drops everything it
+ * references (or stops aliasing its vfork parent) and becomes a fresh space
+ * of x's family that shares x's frames, with a new home range. The caller
+ * maps it again (every page write-protected). Returns 0, or -ENOMEM with m
+ * unchanged.
+ */
+int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
+{
+	size_t n = m->npages;
+	cow__frame *pt = zalloc_pages(pt_bytes(n)), home;
+	int err;
+
+	if (!pt)
+		return -ENOMEM;
+	err = cow__frames_reserve(n, &home);
+	if (err) {
+		munmap(pt, pt_bytes(n));
+		return err;
+	}
+	if (m->alias_of) {
+		cow__alias_end(m);
+	} else {
+		cow__frames_unhome(m->home, n);
+		for (size_t i = 0; i < n; i++)
+			cow__frame_put(m->pt[i]);
+		munmap(m->pt, pt_bytes(n));
+		family_remove(m);
+	}
+	m->pt = pt;
+	m->home = home;
+	cow__member_share(m, x);
+	family_add(x->fam, m);
+	for (size_t w = 0; w < (n + 63) / 64; w++)
+		m->wp[w] = ~0ull;
+	return 0;
 }

@@ -85,10 +85,14 @@ COW_API void cow_space_destroy(cow_space *s)
 		return;
 	cow__engine_lock();
 	err = cow__member_check(SPACE(s), COW__KIND_SPACE);
-	if (err == -ESTALE)
+	if (err == -ESTALE) {
 		stale_free(SPACE(s));
-	else if (!err)
+	} else if (!err && SPACE(s)->alias_of) {
+		cow__alias_free(SPACE(s));	/* a vfork child exits */
+	} else if (!err) {
+		cow__vfork_wait(SPACE(s));
 		cow__member_free(SPACE(s));
+	}
 	cow__engine_unlock();
 }
 
@@ -130,11 +134,15 @@ COW_API cow_space *cow_fork(cow_space *s)
 
 	if (err)
 		return fail(err);
+	if (m->alias_of)
+		return fail(-EINVAL);	/* a vfork child may only write, exec or exit */
 	cow__freeze_begin(m);
 	cow__engine_lock();
 	err = cow__protect_writable(m);
 	if (!err && !(child = cow__space_new(m->npages, m->fam, m)))
 		err = -errno;
+	if (!err && m->vfork_child)
+		err = cow__alias_refresh(m->vfork_child);
 	if (!err)
 		err = cow__defrag_pending();
 	cow__engine_unlock();
@@ -144,13 +152,6 @@ COW_API cow_space *cow_fork(cow_space *s)
 		child = NULL;
 	}
 	return child ? child : fail(err);
-}
-
-COW_API cow_space *cow_vfork(cow_space *s)
-{
-	int err = s ? cow__member_check(&s->m, COW__KIND_SPACE) : -EINVAL;
-
-	return fail(err ? err : -EOPNOTSUPP);
 }
 
 COW_API int cow_prefault(cow_space *s, void *addr, size_t len)
@@ -255,4 +256,25 @@ COW_API int cow_page_info(const cow_space *s, size_t index,
 	cow__engine_unlock();
 	*out = info;
 	return 0;
+}
+
+/*
+ * cow__space_exec — exec() for space m: its content becomes x's, sharing
+ * x's frames (nothing is copied); its old frames are released; a vfork
+ * child stops aliasing its parent. Engine lock held. 0 or -errno.
+ */
+int cow__space_exec(struct cow__member *m, const struct cow__member *x)
+{
+	int err;
+
+	cow__vfork_wait(m);	/* exec is a write of the parent */
+	err = cow__member_rebirth(m, x);
+
+	if (err)
+		return err;
+	err = cow__map_range(m, 0, m->npages);
+	cow__maps_count(m);
+	if (!err)
+		err = cow__defrag_pending();
+	return err;
 }
