@@ -33,6 +33,7 @@ struct cow__blocks {
 	uint64_t cap;          /* entries allocated in rc */
 	uint64_t cursor;       /* where the search for a free block starts */
 	uint64_t nfree;        /* blocks below n whose count is 0 */
+	int64_t promised;      /* blocks reserved by builds in progress */
 };
 
 /* Set up for a file of n blocks (n >= COW__SLOTS), every count 0 but the
@@ -40,9 +41,11 @@ struct cow__blocks {
 int cow__blocks_init(struct cow__blocks *b, uint64_t n);
 void cow__blocks_destroy(struct cow__blocks *b);
 
-/* Make room for extra more blocks, so that allocating them later needs no
- * memory allocation. Takes the lock. 0 or -ENOMEM. */
-int cow__blocks_reserve(struct cow__blocks *b, uint64_t extra);
+/* Promise extra more blocks (a build's pages and nodes): the map keeps
+ * room for the file's blocks plus every promise, so allocating them later
+ * needs no memory allocation. A negative extra takes a promise back.
+ * Takes the lock. 0 or -ENOMEM. */
+int cow__blocks_reserve(struct cow__blocks *b, int64_t extra);
 
 /*
  * The functions below expect b->lock held.
@@ -220,6 +223,12 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
  */
 int cow__store_write(struct cow__build *b, uint64_t first, uint64_t n,
 		     const void *buf);
+
+/* The same for n pages in any order: page idx[k] is the k-th page of buf
+ * (n * 4096 bytes). Consecutive blocks in the file, one write per 64 pages
+ * whatever the indices: the way to write scattered changed pages. */
+int cow__store_write_pages(struct cow__build *b, const uint64_t *idx, uint64_t n,
+			   const void *buf);
 
 /* Pages [first, first + n) are those of the parent (-EINVAL without one). */
 int cow__store_keep(struct cow__build *b, uint64_t first, uint64_t n);
