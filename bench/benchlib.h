@@ -76,5 +76,6 @@ int b_str_main(int argc, char **argv);
 int b_heap_main(int argc, char **argv);
 int b_image_main(int argc, char **argv);
 int b_vfork_main(int argc, char **argv);
+int b_store_main(int argc, char **argv);
 
 #endif

@@ -404,6 +404,205 @@ const char *cow_strerror(int err);
 /* @@section:persistence@@ (the store and background save go here)      */
 /* ==================================================================== */
 
+/*
+ * THE STORE
+ *
+ * A store is one file holding checkpoints: saved snapshots, each with an id
+ * (1, 2, 3, ... in commit order). It works like a copy-on-write file
+ * system (ZFS, Btrfs) and like LMDB's two meta pages:
+ *
+ *   - a commit writes only the pages that changed since the previous
+ *     checkpoint of the same space; unchanged pages share their block with
+ *     it, zero pages take no block at all;
+ *   - a block that a committed checkpoint references is never written
+ *     again; a commit writes new blocks, fsyncs, then switches the root (one
+ *     of two root slots, each with a transaction id and a checksum) and
+ *     fsyncs again. After a crash or a power loss the store holds every
+ *     checkpoint committed before it, intact, and nothing half-written;
+ *   - every block has a checksum (XXH3 from libxxhash) stored in the pointer
+ *     to it; cow_store_verify() reads everything and checks it;
+ *   - cow_store_load() is instant whatever the size: pages are read from the
+ *     file when first touched.
+ *
+ * Blocks carry reference counts; a block is reused once no checkpoint
+ * references it (cow_store_drop()). The file never shrinks.
+ * docs/STORE.md describes the format and why it is crash-safe.
+ *
+ * FAILED WRITES
+ *
+ * When a commit or a drop fails, the previous state is intact (on disk and
+ * in the handle). If the failure is an fsync (or a write reporting EIO),
+ * the handle cannot know what reached the disk and the kernel may have
+ * dropped the dirty pages, so retrying the fsync would lie: the handle
+ * enters a failed state where every later commit and drop returns -EIO.
+ * Close it and open the file again: the store is then the old state or
+ * the new one, both intact.
+ *
+ * MEMORY
+ *
+ * For incremental commits the handle keeps a clone of the last snapshot it
+ * committed (of up to 4 recent spaces): pages written in the space since
+ * that commit are preserved for the clone, exactly as for a snapshot you
+ * keep. Budget for the pages your program changes between two commits.
+ *
+ * THREADS
+ *
+ * A handle may be used from any number of threads; operations are
+ * serialized internally. Two handles (in one process or several) cannot
+ * have the same file open for writing: the second open returns EBUSY
+ * (flock). Read-only handles share the file with each other.
+ */
+
+typedef struct cow_store cow_store;
+
+/** cow_store_open() flags. */
+#define COW_STORE_CREATE      0x1  /**< create the file (mode 0600) if it does not exist */
+#define COW_STORE_EXCL        0x2  /**< with COW_STORE_CREATE: fail with EEXIST if it exists */
+#define COW_STORE_RDONLY      0x4  /**< read only: commit and drop return -EROFS */
+#define COW_STORE_VERIFY_LOAD 0x8  /**< cow_store_load() reads and checks every block first */
+
+/** One checkpoint; filled by cow_store_info(). */
+struct cow_store_info {
+	uint64_t id;             /**< its id */
+	uint64_t parent;         /**< checkpoint it was written incrementally against, 0 = full */
+	uint64_t size;           /**< bytes (pages * COW_PAGE_SIZE) */
+	uint64_t pages;          /**< pages */
+	uint64_t data_pages;     /**< pages stored in a block; the others are zero */
+	uint64_t written_blocks; /**< blocks its commit wrote: changed pages and page-table nodes */
+	uint64_t time_ns;        /**< commit time: CLOCK_REALTIME, ns since the epoch */
+	int      damaged;        /**< 1 if its page table could not be read at open
+				      (read-only handles only; writable opens fail instead) */
+};
+
+/** The whole store; filled by cow_store_stat(). */
+struct cow_store_stat {
+	uint64_t checkpoints;    /**< checkpoints in the store */
+	uint64_t latest;         /**< id of the newest, 0 if none */
+	uint64_t file_blocks;    /**< blocks of COW_PAGE_SIZE bytes in the file */
+	uint64_t used_blocks;    /**< blocks in use (checkpoints, catalog, root slots) */
+	uint64_t free_blocks;    /**< blocks free for reuse */
+	uint64_t txid;           /**< transactions (commits and drops) since creation, + 1 */
+	uint64_t created_ns;     /**< creation time: CLOCK_REALTIME, ns since the epoch */
+	int      readonly;       /**< 1 if the handle is read-only */
+	int      failed;         /**< 1 if a write failed: reopen to write again */
+};
+
+/**
+ * Open the store at @p path. With COW_STORE_CREATE a missing file is created
+ * atomically (written to a temporary file, fsynced, renamed, directory
+ * fsynced), mode 0600. Opening reads the root slots, the catalog and every
+ * checkpoint's page table (not the data) to rebuild the free-space map:
+ * O(metadata), about 1/250 of the data.
+ *
+ * @param path  the file
+ * @param flags COW_STORE_CREATE, COW_STORE_EXCL, COW_STORE_RDONLY,
+ *              COW_STORE_VERIFY_LOAD, or'ed
+ * @return the handle (caller owns it; close with cow_store_close()), or
+ *         NULL with errno: EINVAL (NULL or empty path, unknown flags,
+ *         RDONLY with CREATE, EXCL without CREATE, not a regular file),
+ *         ENOENT (missing, without CREATE), EEXIST (with EXCL), EBUSY
+ *         (another handle has it open for writing, or this one is a writer
+ *         and another handle has it open), EBADMSG (not a store, or corrupt:
+ *         cow_store_errmsg(NULL) says what), EPROTONOSUPPORT (another format
+ *         version), ENOMEM, EIO, or the errno of open(2).
+ *         A read-only open succeeds on a store whose some checkpoints are
+ *         damaged: they are listed, marked damaged, and cannot be loaded.
+ */
+cow_store *cow_store_open(const char *path, int flags);
+
+/**
+ * Close the handle. Snapshots loaded from it stay valid (they hold their
+ * own file descriptor), but see cow_store_load() about dropping.
+ *
+ * @return 0; -EIO if the handle was in the failed state (it is closed
+ *         anyway); -EBUSY if a checkpoint is still being written (nothing
+ *         is closed). NULL is ignored (0).
+ */
+int cow_store_close(cow_store *st);
+
+/**
+ * Commit a snapshot as a new checkpoint: durable when the call returns.
+ * Writes only the pages that changed since the last checkpoint this handle
+ * committed or loaded for the same space (the engine knows which pages
+ * share frames); zero pages take no block. Writers may keep writing the
+ * space the snapshot came from.
+ *
+ * @param st   a writable store
+ * @param snap the snapshot (still the caller's afterwards)
+ * @param id   receives the checkpoint's id (may be NULL)
+ * @return 0, -EINVAL (NULL st or snap), -EROFS, -EIO (an fsync or write
+ *         failed: the handle is now failed, see FAILED WRITES), -ENOSPC,
+ *         -ENOMEM, -ESTALE (snap belongs to the parent of a fork()).
+ *         On failure no checkpoint was added and the previous ones are intact.
+ */
+int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id);
+
+/**
+ * Load checkpoint @p id as a snapshot, lazily: this reads its page table
+ * (O(pages / 254) blocks), and each page is read from the file when it is
+ * first touched. With COW_STORE_VERIFY_LOAD every block is read and its
+ * checksum checked first (O(size)); otherwise a corrupt data block is only
+ * found by cow_store_verify().
+ *
+ * The checkpoint's blocks stay allocated while this handle is open, even if
+ * it is dropped, so the snapshot always reads what was committed. After
+ * cow_store_close(), do not drop the checkpoint through another handle
+ * while the snapshot (or a space made from it) may still read pages.
+ *
+ * @return the snapshot (caller owns it: cow_snap_release()), or NULL with
+ *         errno: EINVAL (NULL st), ENOENT (no such checkpoint), EBADMSG
+ *         (its page table, or with VERIFY_LOAD a block, is corrupt:
+ *         cow_store_errmsg() says what), EIO, ENOMEM.
+ */
+cow_snap *cow_store_load(cow_store *st, uint64_t id);
+
+/**
+ * The checkpoints' ids, oldest first: fills ids[0 .. min(cap, *n)) and sets
+ * *n to the number of checkpoints (call with cap 0 to count).
+ * @return 0, -EINVAL (NULL st or n, or NULL ids with cap > 0).
+ */
+int cow_store_list(cow_store *st, uint64_t *ids, size_t cap, size_t *n);
+
+/** The newest checkpoint's id. @return 0, -EINVAL, -ENOENT (empty store). */
+int cow_store_latest(cow_store *st, uint64_t *id);
+
+/** Describe checkpoint @p id. @return 0, -EINVAL, -ENOENT. */
+int cow_store_info(cow_store *st, uint64_t id, struct cow_store_info *out);
+
+/** Describe the store. @return 0, -EINVAL. */
+int cow_store_stat(cow_store *st, struct cow_store_stat *out);
+
+/**
+ * Remove checkpoint @p id, durably (a transaction like a commit). Blocks no
+ * other checkpoint references become free for later commits (those of a
+ * checkpoint loaded through this handle only once it is closed).
+ *
+ * @return 0, -EINVAL, -ENOENT, -EROFS, -EBUSY (a checkpoint being written
+ *         shares its pages), -EIO (the handle is now failed), -ENOSPC,
+ *         -ENOMEM. On failure the checkpoint is still there.
+ */
+int cow_store_drop(cow_store *st, uint64_t id);
+
+/**
+ * Check the whole store: root slot, catalog, every page-table node and
+ * every data block against its checksum, the structure (levels, positions,
+ * ranges, no block used as two things) and the reference counts. Reads
+ * everything once: O(file size).
+ *
+ * @return 0; -EBADMSG with cow_store_errmsg(st) naming the first problem
+ *         (e.g. "checkpoint 7: page 1234 (block 5678): data checksum
+ *         mismatch"); -EIO; -ENOMEM; -EINVAL (NULL).
+ */
+int cow_store_verify(cow_store *st);
+
+/**
+ * What the last failure of an operation on @p st was, in words (empty if
+ * none). With st NULL: why the calling thread's last cow_store_open()
+ * failed. The string belongs to the handle (or thread) and changes with
+ * the next failure.
+ */
+const char *cow_store_errmsg(const cow_store *st);
+
 
 /* ==================================================================== */
 /* @@section:heap@@ (the space heap goes here)                          */

@@ -39,5 +39,6 @@ cow_cmd_fn cow_cmd_demo;
 cow_cmd_fn cow_cmd_inspect;
 cow_cmd_fn cow_cmd_fork_demo;
 cow_cmd_fn cow_cmd_bench;
+cow_cmd_fn cow_cmd_store;
 
 #endif

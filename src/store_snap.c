@@ -1,0 +1,214 @@
+/*
+ * store_snap.c — the store meets the engine: committing a snapshot as a
+ * checkpoint, loading a checkpoint as a snapshot.
+ *
+ * A commit diffs the snapshot against the clones the handle keeps of what it
+ * committed or loaded last (its lineages): pages backed by the same frame
+ * are certainly unchanged and keep their block; only the others are read
+ * and written. The clone of the lineage that needs the fewest writes wins.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define CHUNK 256u	/* pages read from the snapshot per write */
+
+static void release_snap(void *snap)
+{
+	cow_snap_release(snap);
+}
+
+static uint64_t popcount(const uint64_t *bits, size_t words)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < words; i++)
+		n += (uint64_t)__builtin_popcountll(bits[i]);
+	return n;
+}
+
+/*
+ * pick_parent — the lineage of npages pages whose clone differs from snap
+ * in the fewest pages: its id, with bits set to the pages that differ.
+ * 0 when no lineage shares a page (bits untouched): a clone of another
+ * space would gain nothing, and its lineage would be replaced by ours.
+ * tmp is scratch like bits.
+ */
+static uint64_t pick_parent(struct cow_store *st, const cow_snap *snap, uint64_t npages,
+			    uint64_t *bits, uint64_t *tmp)
+{
+	size_t words = (npages + 63) / 64;
+	uint64_t best = 0, fewest = npages;	/* a parent must share something */
+
+	pthread_mutex_lock(&st->lock);
+	for (int i = 0; i < COW__LINEAGES; i++) {
+		struct cow__lineage *l = &st->lin[i];
+		uint64_t n;
+
+		if (!l->snap || l->tree->npages != npages)
+			continue;
+		memset(tmp, 0, words * sizeof *tmp);
+		if (cow__snap_diff(l->snap, snap, tmp))
+			continue;
+		n = popcount(tmp, words);
+		if (n < fewest) {
+			fewest = n;
+			best = l->tree->id;
+			memcpy(bits, tmp, words * sizeof *tmp);
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return best;
+}
+
+/* changed — 1 if page i must be written (no parent, or its bit is set). */
+static int changed(const uint64_t *bits, uint64_t parent, uint64_t i)
+{
+	return !parent || (bits[i >> 6] >> (i & 63) & 1);
+}
+
+/*
+ * write_pages — every page of snap into b: the changed ones are read (one
+ * read per run of consecutive pages) into a buffer of CHUNK pages and
+ * written together wherever they are (cow__store_write_pages), the others
+ * kept.
+ */
+static int write_pages(struct cow__build *b, const cow_snap *snap, uint64_t npages,
+		       uint64_t parent, const uint64_t *bits)
+{
+	unsigned char *buf = cow__io_malloc(CHUNK * COW__BLK);
+	uint64_t *idx = cow__io_malloc(CHUNK * sizeof *idx), n = 0;
+	int err = buf && idx ? 0 : -ENOMEM;
+
+	for (uint64_t i = 0, run; i < npages && !err; i += run) {
+		int write = changed(bits, parent, i);
+
+		for (run = 1; i + run < npages && (!write || n + run < CHUNK); run++)
+			if (changed(bits, parent, i + run) != write)
+				break;
+		if (!write) {
+			err = cow__store_keep(b, i, run);
+			continue;
+		}
+		err = cow_snap_read(snap, i * COW__BLK, buf + n * COW__BLK, run * COW__BLK);
+		for (uint64_t k = 0; k < run; k++)
+			idx[n++] = i + k;
+		if (!err && (n == CHUNK || i + run == npages)) {
+			err = cow__store_write_pages(b, idx, n, buf);
+			n = 0;
+		}
+	}
+	if (!err && n)
+		err = cow__store_write_pages(b, idx, n, buf);
+	free(buf);
+	free(idx);
+	return err;
+}
+
+COW_API int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id)
+{
+	uint64_t npages, parent, nid = 0, *bits, *tmp;
+	struct cow__build *b = NULL;
+	cow_snap *clone;
+	int err;
+
+	if (!st || !snap)
+		return -EINVAL;
+	npages = cow__snap_pages(snap);
+	if (!npages)	/* a stale or released handle: let the engine say which */
+		return cow_snap_read(snap, 0, NULL, 0) ?: -EINVAL;
+	bits = cow__io_calloc((npages + 63) / 64, sizeof *bits);
+	tmp = cow__io_calloc((npages + 63) / 64, sizeof *tmp);
+	if (!bits || !tmp) {
+		free(bits);
+		free(tmp);
+		return -ENOMEM;
+	}
+	parent = pick_parent(st, snap, npages, bits, tmp);
+	err = cow__store_begin(st, npages, parent, &b);
+	if (err == -ENOENT && parent)	/* dropped meanwhile: write it all */
+		err = cow__store_begin(st, npages, parent = 0, &b);
+	if (!err)
+		err = write_pages(b, snap, npages, parent, bits);
+	free(bits);
+	free(tmp);
+	if (err) {
+		cow__store_abort(b);
+		return err;
+	}
+	err = cow__store_finish(b, &nid);
+	if (err)
+		return err;
+	clone = cow__snap_clone(snap);
+	if (clone)
+		cow__store_lineage_attach(st, nid, clone, release_snap);
+	if (id)
+		*id = nid;
+	return 0;
+}
+
+/* has_clone — 1 if checkpoint id's lineage already holds a snapshot. */
+static int has_clone(struct cow_store *st, uint64_t id)
+{
+	for (int i = 0; i < COW__LINEAGES; i++)
+		if (st->lin[i].tree && st->lin[i].tree->id == id && st->lin[i].snap)
+			return 1;
+	return 0;
+}
+
+/* offsets — the file offset of every page of t (COW__ZERO_BLOCK for zeroes). */
+static uint64_t *offsets(const struct cow__tree *t)
+{
+	uint64_t *offs = cow__io_malloc(t->npages * sizeof *offs);
+
+	for (uint64_t i = 0; offs && i < t->npages; i++)
+		offs[i] = t->lvl[0][i].blk ? t->lvl[0][i].blk << COW__BLK_SHIFT
+					   : COW__ZERO_BLOCK;
+	return offs;
+}
+
+COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
+{
+	struct cow__tree *t = NULL;
+	struct cow__ckpt *ck;
+	uint64_t *offs = NULL;
+	cow_snap *snap = NULL, *clone;
+	int err;
+
+	if (!st) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pthread_mutex_lock(&st->lock);
+	ck = cow__store_find(st, id);
+	err = ck ? cow__store_tree(st, ck, &t)
+		 : cow__store_fail(st, -ENOENT, "no checkpoint %" PRIu64, id);
+	if (!err && (st->flags & COW_STORE_VERIFY_LOAD))
+		err = cow__store_read_tree(st, t, NULL);
+	if (!err && !(offs = offsets(t)))
+		err = -ENOMEM;
+	if (!err) {
+		ck->pinned = 1;	/* its blocks must not change while snap reads them */
+		snap = cow__snap_from_file(st->rfd, t->npages, offs);
+		err = snap ? 0 : -errno;
+	}
+	/* The next commit of a space made from snap can be incremental. */
+	clone = snap && !has_clone(st, id) ? cow__snap_clone(snap) : NULL;
+	if (clone)
+		cow__store_lineage_put(st, t, id);
+	pthread_mutex_unlock(&st->lock);
+	if (clone)
+		cow__store_lineage_attach(st, id, clone, release_snap);
+	free(offs);
+	if (t) {
+		pthread_mutex_lock(&st->lock);
+		cow__tree_put(t);
+		pthread_mutex_unlock(&st->lock);
+	}
+	if (err)
+		errno = -err;
+	return snap;
+}
