@@ -532,7 +532,8 @@ int cow_store_close(cow_store *st);
  * @param id   receives the checkpoint's id (may be NULL)
  * @return 0, -EINVAL (NULL st or snap), -EROFS, -EIO (an fsync or write
  *         failed: the handle is now failed, see FAILED WRITES), -ENOSPC,
- *         -ENOMEM, -ESTALE (snap belongs to the parent of a fork()).
+ *         -ENOMEM, -ESTALE (snap or st belongs to the parent of a fork():
+ *         a handle is never written from a child process).
  *         On failure no checkpoint was added and the previous ones are intact.
  */
 int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id);
@@ -577,9 +578,10 @@ int cow_store_stat(cow_store *st, struct cow_store_stat *out);
  * other checkpoint references become free for later commits (those of a
  * checkpoint loaded through this handle only once it is closed).
  *
- * @return 0, -EINVAL, -ENOENT, -EROFS, -EBUSY (a checkpoint being written
- *         shares its pages), -EIO (the handle is now failed), -ENOSPC,
- *         -ENOMEM. On failure the checkpoint is still there.
+ * @return 0, -EINVAL, -ENOENT, -EROFS, -ESTALE (a child of fork()),
+ *         -EBUSY (a checkpoint being written shares its pages), -EIO (the
+ *         handle is now failed), -ENOSPC, -ENOMEM. On failure the
+ *         checkpoint is still there.
  */
 int cow_store_drop(cow_store *st, uint64_t id);
 

@@ -438,6 +438,7 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 	}
 	st->fd = st->rfd = -1;
 	st->flags = flags;
+	st->pid = getpid();
 	pthread_mutex_init(&st->lock, NULL);
 	if (flags & COW_STORE_CREATE) {
 		err = create_file(path);
@@ -471,7 +472,7 @@ COW_API int cow_store_close(cow_store *st)
 	pthread_mutex_unlock(&st->lock);
 	if (err)
 		return err;
-	err = st->failed;
+	err = __atomic_load_n(&st->failed, __ATOMIC_RELAXED);
 	store_free(st);
 	return err;
 }
@@ -483,12 +484,17 @@ COW_API const char *cow_store_errmsg(const cow_store *st)
 
 /* ---- transactions ----------------------------------------------------------- */
 
+void cow__store_set_failed(struct cow_store *st)
+{
+	__atomic_store_n(&st->failed, -EIO, __ATOMIC_RELAXED);
+}
+
 /* io_failed — note a write error; EIO means the handle can no longer trust
  * what it wrote: it fails every later write. Returns err. */
 static int io_failed(struct cow_store *st, int err, const char *what)
 {
 	if (err == -EIO)
-		st->failed = -EIO;
+		cow__store_set_failed(st);
 	return cow__store_fail(st, err, "%s: %s", what, cow_strerror(err));
 }
 
@@ -496,7 +502,7 @@ static int io_failed(struct cow_store *st, int err, const char *what)
  * second fsync would report success: the handle is failed for good. */
 static int fsync_failed(struct cow_store *st, int err)
 {
-	st->failed = -EIO;
+	cow__store_set_failed(st);
 	return cow__store_fail(st, err, "fsync: %s; the store must be reopened",
 			       cow_strerror(err));
 }
@@ -644,8 +650,10 @@ int cow__store_writable(struct cow_store *st)
 {
 	if (st->flags & COW_STORE_RDONLY)
 		return cow__store_fail(st, -EROFS, "the store is open read-only");
-	if (st->failed)
-		return cow__store_fail(st, st->failed, "an earlier write failed to reach "
+	if (st->pid != getpid())
+		return cow__store_fail(st, -ESTALE, "the handle belongs to the parent of a fork()");
+	if (__atomic_load_n(&st->failed, __ATOMIC_RELAXED))
+		return cow__store_fail(st, -EIO, "an earlier write failed to reach "
 				       "the disk: reopen the store");
 	return 0;
 }
@@ -838,7 +846,7 @@ COW_API int cow_store_stat(cow_store *st, struct cow_store_stat *out)
 	out->latest = st->nck ? st->ck[st->nck - 1].rec.id : 0;
 	out->txid = st->slot.txid;
 	out->created_ns = st->slot.created;
-	out->failed = st->failed != 0;
+	out->failed = __atomic_load_n(&st->failed, __ATOMIC_RELAXED) != 0;
 	out->readonly = (st->flags & COW_STORE_RDONLY) != 0;
 	pthread_mutex_lock(&st->blocks.lock);
 	out->file_blocks = st->blocks.n;

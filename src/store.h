@@ -18,6 +18,7 @@
 #define COW_STORE_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -164,7 +165,9 @@ struct cow_store {
 	struct cow__build *builders; /* checkpoints being written */
 	struct cow__lineage lin[COW__LINEAGES];
 	uint64_t clock;              /* LRU clock of lin */
-	int failed;                  /* -EIO once an fsync failed: writes refused */
+	int failed;                  /* -EIO once an fsync failed: writes refused
+					(atomic: writer threads may set it) */
+	pid_t pid;                   /* the process that opened it */
 	unsigned held;               /* dropped checkpoints whose blocks are held */
 	char msg[256];               /* what the last failure was */
 };
@@ -176,7 +179,11 @@ int cow__store_fail(struct cow_store *st, int err, const char *fmt, ...)
 /* The in-memory record of checkpoint id, or NULL. Under st->lock. */
 struct cow__ckpt *cow__store_find(struct cow_store *st, uint64_t id);
 
-/* 0 if st may be written; else -EROFS or st->failed (message set). */
+/* Put the handle in the failed state (from any thread). */
+void cow__store_set_failed(struct cow_store *st);
+
+/* 0 if st may be written; else -EROFS, -ESTALE (a child of fork()) or
+ * -EIO (failed handle), with a message. */
 int cow__store_writable(struct cow_store *st);
 
 /* Make ck[0..n) (and next_id) the durable catalog: catalog blocks, fsync,

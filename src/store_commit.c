@@ -26,7 +26,7 @@ struct cow__build {
 	struct cow_store *st;
 	struct cow__tree *tree;      /* the new page table; lvl[0] set by the writes */
 	struct cow__tree *parent;    /* the parent's page table, or NULL */
-	int err;                     /* first write error: finish returns it */
+	int err;                     /* first write error: finish returns it (atomic) */
 	int64_t promised;            /* blocks reserved in the block map */
 	struct cow__build *next;     /* st->builders */
 };
@@ -184,19 +184,21 @@ static int write_at(struct cow__build *b, uint64_t first, const uint64_t *idx, u
 {
 	struct cow__ptr p[BATCH];
 
-	for (uint64_t i = 0; i < n && !b->err; i += BATCH) {
-		uint64_t cnt = n - i < BATCH ? n - i : BATCH;
-		int err = write_batch(b, cnt, buf + i * COW__BLK, p);
+	int err = __atomic_load_n(&b->err, __ATOMIC_RELAXED);
 
+	for (uint64_t i = 0; i < n && !err; i += BATCH) {
+		uint64_t cnt = n - i < BATCH ? n - i : BATCH;
+
+		err = write_batch(b, cnt, buf + i * COW__BLK, p);
 		/* Even on failure: the blocks are the build's, abort frees them. */
 		set_pages(b, first + i, idx ? idx + i : NULL, cnt, p);
-		if (err) {
-			if (err == -EIO)
-				b->st->failed = -EIO;
-			b->err = err;
-		}
 	}
-	return b->err;
+	if (err == -EIO)
+		cow__store_set_failed(b->st);
+	if (err)	/* the first error stays */
+		__atomic_compare_exchange_n(&b->err, &(int){ 0 }, err, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	return err;
 }
 
 int cow__store_write(struct cow__build *b, uint64_t first, uint64_t n, const void *buf)
@@ -406,7 +408,7 @@ static int commit(struct cow__build *b, uint64_t *id)
 	struct cow__ckpt *ck;
 	int err = cow__store_writable(st);
 
-	if (err || (err = b->err))
+	if (err || (err = __atomic_load_n(&b->err, __ATOMIC_RELAXED)))
 		return err;
 	for (uint64_t i = 0; i < b->tree->npages; i++)
 		if (b->tree->lvl[0][i].blk == COW__UNSET)
@@ -424,7 +426,7 @@ static int commit(struct cow__build *b, uint64_t *id)
 	}
 	if (err) {
 		if (err == -EIO)
-			st->failed = -EIO;
+			cow__store_set_failed(st);
 		free(ck);
 		free_nodes(b);
 		return err;

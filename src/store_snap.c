@@ -118,8 +118,10 @@ COW_API int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id)
 	if (!st || !snap)
 		return -EINVAL;
 	npages = cow__snap_pages(snap);
-	if (!npages)	/* a stale or released handle: let the engine say which */
-		return cow_snap_read(snap, 0, NULL, 0) ?: -EINVAL;
+	if (!npages) {	/* a stale or released handle: let the engine say which */
+		err = cow_snap_read(snap, 0, NULL, 0);
+		return err ? err : -EINVAL;
+	}
 	bits = cow__io_calloc((npages + 63) / 64, sizeof *bits);
 	tmp = cow__io_calloc((npages + 63) / 64, sizeof *tmp);
 	if (!bits || !tmp) {

@@ -231,143 +231,120 @@ static void test_garbage(void **state)
 
 /* ---- crafted damage with valid checksums ------------------------------------ */
 
-/* The newer slot of the bytes (the one a store opens), decoded. */
-static int newer_slot(const unsigned char *b, struct cow__slot *s)
+/* A copy of the good store being damaged: its newer slot, catalog block and
+ * first checkpoint record, decoded. */
+struct craft {
+	unsigned char *b;
+	struct cow__slot sl;
+	int slot;
+	uint64_t cat;
+	struct cow__rec rec;
+};
+
+static void craft_start(struct craft *c, const struct small *s)
 {
 	struct cow__slot s1;
-	int m0, m1, ok0 = cow__slot_decode(b, s, &m0) == 0;
-	int ok1 = cow__slot_decode(b + PG, &s1, &m1) == 0;
+	int m0, m1, ok0, ok1;
 
+	memcpy(c->b, s->bytes, s->len);
+	ok0 = cow__slot_decode(c->b, &c->sl, &m0) == 0;
+	ok1 = cow__slot_decode(c->b + PG, &s1, &m1) == 0;
 	assert_true(ok0 || ok1);
-	if (ok1 && (!ok0 || s1.txid > s->txid)) {
-		*s = s1;
-		return 1;
-	}
-	return 0;
+	c->slot = ok1 && (!ok0 || s1.txid > c->sl.txid);
+	if (c->slot)
+		c->sl = s1;
+	c->cat = c->sl.catalog.blk;
+	cow__rec_decode(c->b + c->cat * PG + COW__CAT_HDR, &c->rec);
 }
 
-/* After changing block blk (a catalog block), fix the slot's checksums. */
-static void fix_catalog_sum(unsigned char *b, int slot, struct cow__slot *s, uint64_t blk)
+/* Make every checksum right again after the damage: the root node's (if
+ * root), the record, the catalog block's, the slot's. */
+static void craft_seal(struct craft *c, int root)
 {
-	s->catalog.sum = cow__sum(b + blk * PG, PG);
-	cow__slot_encode(b + (size_t)slot * PG, s);
+	if (root)
+		c->rec.root.sum = cow__sum(c->b + c->rec.root.blk * PG, PG);
+	cow__rec_encode(c->b + c->cat * PG + COW__CAT_HDR, &c->rec);
+	c->sl.catalog.sum = cow__sum(c->b + c->cat * PG, PG);
+	cow__slot_encode(c->b + (size_t)c->slot * PG, &c->sl);
 }
 
-/* Write bytes as the bad file and expect open to reject it. */
-static void expect_rejected(const struct small *s, const unsigned char *b, int err,
-			    const char *msg)
+/* Write the damaged copy as the bad file; a writable open must refuse it
+ * (err, message containing msg; NULL: not checked) without any allocation
+ * sized by the lie; a read-only one must reject it too (damaged NULL) or
+ * mark the checkpoint damaged. */
+static void expect_refused(const struct small *s, const struct craft *c, int err,
+			   const char *msg, int damaged)
 {
 	struct cow__io_test t = { .sim = NULL };
 	cow_store *st;
 
-	put(s, b, s->len);
+	put(s, c->b, s->len);
 	cow__io_test = &t;
-	st = cow_store_open(s->bad, COW_STORE_RDONLY);
+	st = cow_store_open(s->bad, 0);
 	cow__io_test = NULL;
-	if (st)
-		fprintf(stderr, "expected %s to be rejected\n", msg);
 	assert_null(st);
 	assert_int_equal(errno, err);
 	if (!strstr(cow_store_errmsg(NULL), msg))
 		fprintf(stderr, "message: %s (wanted %s)\n", cow_store_errmsg(NULL), msg);
 	assert_non_null(strstr(cow_store_errmsg(NULL), msg));
-	assert_true(t.max_alloc < 64 * 1024);	/* nothing sized by the lie */
+	assert_true(t.max_alloc < 64 * 1024);
+	assert_int_equal(judge(s->bad), damaged ? DETECTED : REJECTED);
 }
 
 static void test_crafted(void **state)
 {
 	struct small s;
-	struct cow__slot sl;
-	struct cow__rec rec;
-	unsigned char *b;
-	int slot;
-	uint64_t cat;
+	struct craft c;
 
 	small_setup(&s);
-	b = malloc(s.len);
+	c.b = malloc(s.len);
 
-	/* Wrong magic in both slots. */
-	memcpy(b, s.bytes, s.len);
-	memcpy(b, "NOTASTOR", 8);
-	memcpy(b + PG, "NOTASTOR", 8);
-	expect_rejected(&s, b, EBADMSG, "not a libcow store");
+	craft_start(&c, &s);			/* wrong magic in both slots */
+	memcpy(c.b, "NOTASTOR", 8);
+	memcpy(c.b + PG, "NOTASTOR", 8);
+	expect_refused(&s, &c, EBADMSG, "not a libcow store", 0);
 
-	/* Another version, checksum right. */
-	memcpy(b, s.bytes, s.len);
-	slot = newer_slot(b, &sl);
-	sl.version = 2;
-	cow__slot_encode(b + (size_t)slot * PG, &sl);
-	expect_rejected(&s, b, EPROTONOSUPPORT, "version 2");
+	craft_start(&c, &s);			/* another version */
+	c.sl.version = 2;
+	craft_seal(&c, 0);
+	expect_refused(&s, &c, EPROTONOSUPPORT, "version 2", 0);
 
-	/* Huge checkpoint counts. */
-	memcpy(b, s.bytes, s.len);
-	slot = newer_slot(b, &sl);
-	sl.nckpts = UINT32_MAX;
-	sl.ncatalog = (uint32_t)((sl.nckpts + COW__CAT_PER_BLOCK - 1ull) / COW__CAT_PER_BLOCK);
-	cow__slot_encode(b + (size_t)slot * PG, &sl);
-	expect_rejected(&s, b, EBADMSG, "impossible values");
-	sl.nckpts = COW__MAX_CKPTS;
-	sl.ncatalog = (COW__MAX_CKPTS + COW__CAT_PER_BLOCK - 1) / COW__CAT_PER_BLOCK;
-	cow__slot_encode(b + (size_t)slot * PG, &sl);
-	expect_rejected(&s, b, EBADMSG, "catalog");
+	craft_start(&c, &s);			/* huge checkpoint counts */
+	c.sl.nckpts = UINT32_MAX;
+	c.sl.ncatalog = (uint32_t)((c.sl.nckpts + COW__CAT_PER_BLOCK - 1ull) / COW__CAT_PER_BLOCK);
+	craft_seal(&c, 0);
+	expect_refused(&s, &c, EBADMSG, "impossible values", 0);
+	c.sl.nckpts = COW__MAX_CKPTS;
+	c.sl.ncatalog = (COW__MAX_CKPTS + COW__CAT_PER_BLOCK - 1) / COW__CAT_PER_BLOCK;
+	craft_seal(&c, 0);
+	expect_refused(&s, &c, EBADMSG, "catalog longer than the file", 0);
 
-	/* A catalog block claiming more records than it holds. */
-	memcpy(b, s.bytes, s.len);
-	slot = newer_slot(b, &sl);
-	cat = sl.catalog.blk;
-	cow__put32(b + cat * PG + 4, 0xffffffffu);
-	fix_catalog_sum(b, slot, &sl, cat);
-	expect_rejected(&s, b, EBADMSG, "record count");
+	craft_start(&c, &s);			/* more records than the block holds */
+	cow__put32(c.b + c.cat * PG + 4, 0xffffffffu);
+	craft_seal(&c, 0);
+	expect_refused(&s, &c, EBADMSG, "record count", 0);
 
-	/* A checkpoint of 2^62 pages, and one whose root is beyond the file. */
-	memcpy(b, s.bytes, s.len);
-	slot = newer_slot(b, &sl);
-	cat = sl.catalog.blk;
-	cow__rec_decode(b + cat * PG + COW__CAT_HDR, &rec);
-	rec.npages = 1ull << 62;
-	cow__rec_encode(b + cat * PG + COW__CAT_HDR, &rec);
-	fix_catalog_sum(b, slot, &sl, cat);
-	put(&s, b, s.len);
-	assert_null(cow_store_open(s.bad, 0));		/* writable: refused */
-	assert_int_equal(errno, EBADMSG);
-	assert_non_null(strstr(cow_store_errmsg(NULL), "impossible size"));
-	assert_int_equal(judge(s.bad), DETECTED);	/* read-only: marked damaged */
-	rec.npages = NP;
-	rec.root.blk = 1ull << 40;
-	cow__rec_encode(b + cat * PG + COW__CAT_HDR, &rec);
-	fix_catalog_sum(b, slot, &sl, cat);
-	put(&s, b, s.len);
-	assert_null(cow_store_open(s.bad, 0));
-	assert_non_null(strstr(cow_store_errmsg(NULL), "root out of range"));
-	assert_int_equal(judge(s.bad), DETECTED);
+	craft_start(&c, &s);			/* a checkpoint of 2^62 pages */
+	c.rec.npages = 1ull << 62;
+	craft_seal(&c, 0);
+	expect_refused(&s, &c, EBADMSG, "impossible size", 1);
 
-	/* A page-table node with a huge count (its checksum fixed all the way up). */
-	memcpy(b, s.bytes, s.len);
-	slot = newer_slot(b, &sl);
-	cat = sl.catalog.blk;
-	cow__rec_decode(b + cat * PG + COW__CAT_HDR, &rec);
-	cow__put32(b + rec.root.blk * PG + 8, 0x7fffffffu);
-	rec.root.sum = cow__sum(b + rec.root.blk * PG, PG);
-	cow__rec_encode(b + cat * PG + COW__CAT_HDR, &rec);
-	fix_catalog_sum(b, slot, &sl, cat);
-	put(&s, b, s.len);
-	assert_null(cow_store_open(s.bad, 0));
-	assert_non_null(strstr(cow_store_errmsg(NULL), "wrong position or count"));
-	assert_int_equal(judge(s.bad), DETECTED);
+	craft_start(&c, &s);			/* a root beyond the file */
+	c.rec.root.blk = 1ull << 40;
+	craft_seal(&c, 0);
+	expect_refused(&s, &c, EBADMSG, "root out of range", 1);
 
-	/* A node pointing at itself (a cycle). */
-	memcpy(b, s.bytes, s.len);
-	slot = newer_slot(b, &sl);
-	cat = sl.catalog.blk;
-	cow__rec_decode(b + cat * PG + COW__CAT_HDR, &rec);
-	cow__ptr_encode(b + rec.root.blk * PG + COW__NODE_HDR, rec.root);
-	rec.root.sum = cow__sum(b + rec.root.blk * PG, PG);
-	cow__rec_encode(b + cat * PG + COW__CAT_HDR, &rec);
-	fix_catalog_sum(b, slot, &sl, cat);
-	put(&s, b, s.len);
-	assert_int_equal(judge(s.bad), DETECTED);
+	craft_start(&c, &s);			/* a node with a huge count */
+	cow__put32(c.b + c.rec.root.blk * PG + 8, 0x7fffffffu);
+	craft_seal(&c, 1);
+	expect_refused(&s, &c, EBADMSG, "wrong position or count", 1);
 
-	free(b);
+	craft_start(&c, &s);			/* a node pointing at itself */
+	cow__ptr_encode(c.b + c.rec.root.blk * PG + COW__NODE_HDR, c.rec.root);
+	craft_seal(&c, 1);
+	expect_refused(&s, &c, EBADMSG, "is both a", 1);
+
+	free(c.b);
 	small_free(&s);
 }
 
