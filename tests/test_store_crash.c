@@ -142,6 +142,13 @@ static void check_store(const char *path, struct model *m, unsigned char *mem)
 	uint64_t ids[64];
 	size_t n;
 
+	if (!st && errno == ENOENT && m->n == 0) {
+		/* Killed before the store was created (creation is a rename,
+		 * all or nothing): nothing can have been committed. */
+		m->inflight = 0;
+		m->dropping = 0;
+		return;
+	}
 	if (!st)
 		fprintf(stderr, "reopen: %s (%s)\n", strerror(errno), cow_store_errmsg(NULL));
 	assert_non_null(st);
