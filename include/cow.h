@@ -605,6 +605,74 @@ int cow_store_verify(cow_store *st);
  */
 const char *cow_store_errmsg(const cow_store *st);
 
+/* ------------------------------------------------------------------ */
+/* Background save                                                     */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A background save: Redis's BGSAVE without fork(). See cow_save_start().
+ */
+typedef struct cow_save cow_save;
+
+/** What a background save did; see cow_save_stats_get(). */
+struct cow_save_stats {
+	uint64_t freeze_ns;            /**< how long the writers were held (the snapshot) */
+	uint64_t written_pages;        /**< pages the saver wrote */
+	uint64_t kept_pages;           /**< pages unchanged since the last save: blocks shared */
+	uint64_t spilled_pages;        /**< old pages written by a writer's fault (budget reached) */
+	uint64_t preserved_pages;      /**< preserved copies held now */
+	uint64_t peak_preserved_pages; /**< the most held at once (x COW_PAGE_SIZE: peak extra memory) */
+};
+
+/**
+ * Save space @p s into a new checkpoint of @p st in the background.
+ *
+ * The freeze is a snapshot (as short as cow_snapshot()); then a thread of
+ * libcow's writes the pages while the program's threads keep writing the
+ * space. A page the program writes before the saver reached it needs its
+ * old content kept: a preserved copy, as the kernel copies pages for a
+ * forked Redis. At most @p mem_budget bytes of them are held: past that,
+ * the writing thread's fault writes the old page into the checkpoint itself
+ * (a pwrite, no copy). A page the saver has written is dropped at once, so
+ * later writes to it reuse their frame. mem_budget 0 means no preserved
+ * copies at all.
+ *
+ * Saves of the same space to the same store are incremental: the pages not
+ * written since the freeze of the previous successful save share its
+ * blocks, and nothing is kept in memory between saves.
+ *
+ * The checkpoint is durable when cow_save_wait() returns 0. Destroying the
+ * space meanwhile is allowed (the save goes on). One save per space at a
+ * time; a vfork child cannot be saved (its parent can).
+ *
+ * @return the job (finish it with cow_save_wait() or cow_save_finish(),
+ *         exactly once), or NULL with errno EINVAL (NULL, or a vfork child),
+ *         EBUSY (a save of s is running), ESTALE, ENOMEM, EROFS (read-only
+ *         store), EIO (the store failed before).
+ */
+cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget);
+
+/**
+ * Progress: pages handled so far and in all (either may be NULL). Any
+ * thread, any time before the job is finished.
+ * @return 0, -EINVAL.
+ */
+int cow_save_progress(const cow_save *job, uint64_t *done, uint64_t *total);
+
+/** The save's statistics so far. @return 0, -EINVAL. */
+int cow_save_stats_get(const cow_save *job, struct cow_save_stats *out);
+
+/**
+ * Wait for the save to end and free the job. On success *id (if not NULL)
+ * is the new checkpoint, durable. On failure the previous checkpoints are
+ * intact and the next save of the space writes what this one did not.
+ * @return 0, or the error of the store (-EIO, -ENOSPC, -ENOMEM, ...).
+ */
+int cow_save_wait(cow_save *job, uint64_t *id);
+
+/** cow_save_wait(), also giving the final statistics (may be NULL). */
+int cow_save_finish(cow_save *job, uint64_t *id, struct cow_save_stats *stats);
+
 
 /* ==================================================================== */
 /* @@section:heap@@ (the space heap goes here)                          */

@@ -35,6 +35,9 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 	for (size_t i = 0; i < m->npages; i++) {
 		cow__frame f = m->pt[i], h = cow__home(m, i);
 
+		if (f == COW__NO_FRAME)
+			continue;
+
 		if (cow__frame_ref(f) != counted[f])
 			return bad(msg, len, "frame %u: count %u, referenced %u times",
 				   f, cow__frame_ref(f), counted[f]);
@@ -73,7 +76,8 @@ int cow__check(char *msg, size_t len)
 	for (struct cow__family *fam = cow__families(); fam; fam = fam->next)
 		for (struct cow__member *m = fam->head; m; m = m->fam_next)
 			for (size_t i = 0; i < m->npages; i++)
-				counted[m->pt[i]]++;
+				if (m->pt[i] != COW__NO_FRAME)	/* a save's written page */
+					counted[m->pt[i]]++;
 	for (struct cow__family *fam = cow__families(); fam && !err; fam = fam->next)
 		for (struct cow__member *m = fam->head; m && !err; m = m->fam_next)
 			err = check_member(m, counted, msg, len);

@@ -66,6 +66,8 @@ int cow__preserve(struct cow__member *m, size_t i)
 		int e = cow__remap_page(y, i, dest, true);
 
 		sharers++;
+		if (y->save)
+			cow__save_preserved(y, i);
 		if (e && !err)
 			err = e;
 	}
@@ -94,6 +96,10 @@ int cow__resolve(struct cow__member *m, size_t i)
 		return cow__be->unprotect(m->addr + (i << COW__PAGE_SHIFT), COW__PAGE);
 	}
 	m->st.faults++;
+	cow__dirty_set(m, i);
+	/* A background save over its memory budget takes the old page now. */
+	if (f == home && cow__frame_ref(f) > 1)
+		cow__save_spill(m, i);
 	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
 		/* Exclusive: reuse the frame in place, no copy. */
 		m->st.reuses++;

@@ -158,6 +158,10 @@ struct cow__member {
 	void *freeze_arg;
 	struct cow__member *alias_of;     /* vfork child: the parent it aliases */
 	struct cow__member *vfork_child;  /* parent: its living vfork child */
+	uint64_t *dirty;             /* space: pages written since the last save's freeze */
+	struct cow_save *save;       /* space: its save in progress; snapshot: the save it is */
+	void *saved_store;           /* space: where its last save went ... */
+	uint64_t saved_id;           /* ... and as which checkpoint (0: none) */
 };
 
 struct cow_space { struct cow__member m; };
@@ -224,8 +228,9 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 				 const struct cow__member *src);
 void cow__freeze_begin(const struct cow__member *m);
 void cow__freeze_end(const struct cow__member *m);
-void cow__page_describe(const struct cow__member *m, size_t index,
-			struct cow_page_info *out);
+int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *buf);
+int cow__page_info(const struct cow__member *m, enum cow__kind kind,
+		   size_t index, struct cow_page_info *out);
 
 /* vfork (vfork.c). Engine lock held. */
 void cow__vfork_wait(struct cow__member *m);
@@ -234,6 +239,16 @@ void cow__alias_end(struct cow__member *c);
 void cow__alias_free(struct cow__member *c);
 int cow__alias_refresh(struct cow__member *c);
 size_t cow__boundaries_at(const struct cow__member *m, size_t i);
+
+/* Background save (save.c). Engine lock held. */
+void cow__save_spill(struct cow__member *m, size_t i);
+void cow__save_preserved(struct cow__member *x, size_t i);
+void cow__save_space_gone(struct cow__member *m);
+static inline void cow__dirty_set(struct cow__member *m, size_t i)
+{
+	if (m->dirty)
+		m->dirty[i >> 6] |= 1ull << (i & 63);
+}
 
 /* Write faults (fault.c). */
 int cow__install_handlers(void);

@@ -132,8 +132,12 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->gen = cow__gen;
 	m->pt = zalloc_pages(pt_bytes(npages));
 	m->wp = zalloc_pages(wp_bytes(npages));
-	if (!m->pt || !m->wp)
+	if (kind == COW__KIND_SPACE)
+		m->dirty = zalloc_pages(wp_bytes(npages));
+	if (!m->pt || !m->wp || (kind == COW__KIND_SPACE && !m->dirty))
 		goto nomem;
+	if (m->dirty)
+		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
 	memset(m->pt, 0xff, pt_bytes(npages));
 	err = cow__frames_reserve(npages, &m->home);
 	if (err) {
@@ -156,6 +160,8 @@ fail:
 			munmap(m->pt, pt_bytes(npages));
 		if (m->wp)
 			munmap(m->wp, wp_bytes(npages));
+		if (m->dirty)
+			munmap(m->dirty, wp_bytes(npages));
 		free(m);
 	}
 	return NULL;
@@ -205,8 +211,12 @@ void cow__member_free(struct cow__member *m)
 		if (m->pt[i] != COW__NO_FRAME)
 			cow__frame_put(m->pt[i]);
 	family_remove(m);
+	if (m->kind == COW__KIND_SPACE)
+		cow__save_space_gone(m);
 	munmap(m->pt, pt_bytes(n));
 	munmap(m->wp, wp_bytes(n));
+	if (m->dirty)
+		munmap(m->dirty, wp_bytes(n));
 	cow__member_quarantine(m);
 	cow__images_reap();
 }
@@ -267,5 +277,7 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 	family_add(x->fam, m);
 	for (size_t w = 0; w < (n + 63) / 64; w++)
 		m->wp[w] = ~0ull;
+	if (m->dirty)
+		memset(m->dirty, 0xff, wp_bytes(n));	/* new content everywhere */
 	return 0;
 }

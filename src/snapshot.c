@@ -107,7 +107,7 @@ static int pread_all(int fd, char *buf, size_t len, off_t off)
  * allocated), image frames from their file. Engine lock held (so no frame
  * changes under the read). 0 or -errno.
  */
-static int read_pages(const struct cow__member *x, size_t first, size_t n, char *buf)
+int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *buf)
 {
 	size_t i = first, end = first + n;
 	int err = 0;
@@ -158,7 +158,7 @@ COW_API int cow_snap_read(const cow_snap *snap, size_t off, void *buf, size_t le
 		if (n > READ_BATCH_PAGES)
 			n = READ_BATCH_PAGES;
 		cow__engine_lock();
-		err = read_pages(x, first, n, bounce);
+		err = cow__read_pages(x, first, n, bounce);
 		cow__engine_unlock();
 		chunk = (n << COW__PAGE_SHIFT) - skip;
 		if (chunk > len)
@@ -204,7 +204,10 @@ static int restore_page(struct cow__member *m, size_t i, cow__frame g)
 	cow__frame f = m->pt[i], home = cow__home(m, i);
 	int err;
 
+	cow__dirty_set(m, i);
 	if (f == home) {
+		if (cow__frame_ref(f) > 1)
+			cow__save_spill(m, i);
 		if (cow__frame_ref(f) > 1 && (err = cow__preserve(m, i)))
 			return err;
 		return cow__frame_copy(home, g);
@@ -272,20 +275,7 @@ COW_API cow_space *cow_space_from_snap(const cow_snap *snap)
 COW_API int cow_snap_page_info(const cow_snap *snap, size_t index,
 			       struct cow_page_info *out)
 {
-	struct cow_page_info info;
-	int err;
-
-	if (!snap || !out)
-		return -EINVAL;
-	if ((err = cow__member_check(&snap->m, COW__KIND_SNAP)))
-		return err;
-	if (index >= snap->m.npages)
-		return -EINVAL;
-	cow__engine_lock();
-	cow__page_describe(&snap->m, index, &info);
-	cow__engine_unlock();
-	*out = info;
-	return 0;
+	return cow__page_info(snap ? &snap->m : NULL, COW__KIND_SNAP, index, out);
 }
 
 /* ---- engine services for the store ------------------------------------- */

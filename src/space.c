@@ -227,35 +227,39 @@ COW_API int cow_set_freeze_hooks(cow_space *s, cow_freeze_fn *before,
 	return 0;
 }
 
-/* Describe page index of member m (engine lock held). */
-void cow__page_describe(const struct cow__member *m, size_t index,
-			struct cow_page_info *out)
+/*
+ * cow__page_info — describe page index of member m, which must be a live
+ * handle of the given kind. 0, -EINVAL (NULL, wrong kind, index out of
+ * range), -ESTALE. out is written outside the engine lock.
+ */
+int cow__page_info(const struct cow__member *m, enum cow__kind kind,
+		   size_t index, struct cow_page_info *out)
 {
-	cow__frame f = m->pt[index];
+	struct cow_page_info info;
+	cow__frame f;
+	int err;
 
-	out->frame = f;
-	out->refcount = cow__frame_ref(f);
-	out->writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
-	out->home = f == cow__home(m, index);
+	if (!m || !out)
+		return -EINVAL;
+	if ((err = cow__member_check(m, kind)))
+		return err;
+	if (index >= m->npages)
+		return -EINVAL;
+	cow__engine_lock();
+	f = m->pt[index];
+	info.frame = f;
+	info.refcount = cow__frame_ref(f);
+	info.writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
+	info.home = f == cow__home(m, index);
+	cow__engine_unlock();
+	*out = info;
+	return 0;
 }
 
 COW_API int cow_page_info(const cow_space *s, size_t index,
 			  struct cow_page_info *out)
 {
-	struct cow_page_info info;
-	int err;
-
-	if (!s || !out)
-		return -EINVAL;
-	if ((err = cow__member_check(&s->m, COW__KIND_SPACE)))
-		return err;
-	if (index >= s->m.npages)
-		return -EINVAL;
-	cow__engine_lock();
-	cow__page_describe(&s->m, index, &info);
-	cow__engine_unlock();
-	*out = info;
-	return 0;
+	return cow__page_info(s ? &s->m : NULL, COW__KIND_SPACE, index, out);
 }
 
 /*

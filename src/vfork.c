@@ -82,6 +82,9 @@ int cow__alias_resolve(struct cow__member *c, size_t i)
 	if (!cow__wp_test(c, i))
 		return cow__be->unprotect(c->addr + (i << COW__PAGE_SHIFT), COW__PAGE);
 	c->st.faults++;
+	cow__dirty_set(p, i);
+	if (f == home && cow__frame_ref(f) > 1)
+		cow__save_spill(p, i);
 	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
 		c->st.reuses++;
 		return cow__unprotect_range(c, i, 1);
