@@ -28,10 +28,12 @@ struct cow__build {
 	struct cow__tree *parent;    /* the parent's page table, or NULL */
 	int err;                     /* first write error: finish returns it (atomic) */
 	int64_t promised;            /* blocks reserved in the block map */
+	uint64_t unsynced;           /* blocks written since the last writeback (atomic) */
 	struct cow__build *next;     /* st->builders */
 };
 
 #define BATCH 64u	/* pages per write system call (COW__IOV_MAX) */
+#define WRITEBACK 2048u	/* start writeback every 8 MiB written */
 
 /* fresh — 1 if pointer p of level k, position i, is this build's own. */
 static int fresh(const struct cow__build *b, unsigned k, uint64_t i, struct cow__ptr p)
@@ -192,6 +194,11 @@ static int write_at(struct cow__build *b, uint64_t first, const uint64_t *idx, u
 		err = write_batch(b, cnt, buf + i * COW__BLK, p);
 		/* Even on failure: the blocks are the build's, abort frees them. */
 		set_pages(b, first + i, idx ? idx + i : NULL, cnt, p);
+	}
+	/* Let the disk work while the caller reads the next pages. */
+	if (__atomic_add_fetch(&b->unsynced, n, __ATOMIC_RELAXED) >= WRITEBACK) {
+		__atomic_store_n(&b->unsynced, 0, __ATOMIC_RELAXED);
+		cow__io_writeback(b->st->fd);
 	}
 	if (err == -EIO)
 		cow__store_set_failed(b->st);

@@ -3,6 +3,7 @@
  * a power-loss simulation for tests (see store_io.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,12 @@ int cow__io_fsync(int fd)
 	if (sim && (err = sim_durable(sim)))
 		return -err;
 	return 0;
+}
+
+void cow__io_writeback(int fd)
+{
+	if (!cow__io_test)	/* the simulation decides what reaches the disk */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 /* alloc_ok — count an allocation of size bytes; 0 if it may go ahead. */
