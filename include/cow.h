@@ -89,8 +89,10 @@
  * mappings (struct cow_stats.maps). A space that is written while it still
  * borrows frames from another is remapped page by page and fragments; once it
  * passes its budget, it takes private copies of the pages it still borrows and
- * is one mapping again. The budget is COW_MAPS_MAX per mapped object, and
- * all objects together stay under half of vm.max_map_count.
+ * is one mapping again. The budget of an object of P pages is
+ * max(COW_MAPS_MAX, P / 64) mappings (one per 256 KiB), but never more than
+ * an equal share of half of vm.max_map_count among all mapped objects: all
+ * of libcow's mappings together stay under half of vm.max_map_count.
  */
 #ifndef COW_H
 #define COW_H
@@ -110,8 +112,8 @@ extern "C" {
 /** Page size used by libcow: sizes are rounded up to it. */
 #define COW_PAGE_SIZE 4096u
 
-/** Upper bound of memory mappings one mapped space or view may use before it
- *  de-fragments (see MEMORY MAPPINGS above). */
+/** The least mapping budget of a mapped space or view (see MEMORY MAPPINGS
+ *  above: larger objects get one mapping per 64 pages). */
 #define COW_MAPS_MAX 1024u
 
 typedef struct cow_space cow_space;
@@ -125,7 +127,7 @@ struct cow_stats {
 	uint64_t copies;  /**< faults that copied a page */
 	uint64_t reuses;  /**< faults that found the frame unshared and reused it */
 	uint64_t maps;    /**< memory mappings the space uses now */
-	uint64_t defrags; /**< times the space took private copies to stay within COW_MAPS_MAX */
+	uint64_t defrags; /**< times the space took private copies to stay within its mapping budget */
 	uint64_t defrag_copies; /**< pages copied by those de-fragmentations */
 	uint64_t restored; /**< pages copied back by cow_restore() */
 };

@@ -220,7 +220,8 @@ int cow__defrag_pending(void);
 void cow__defrag_forget(struct cow__member *m);
 void cow__unmap_member(struct cow__member *m);
 void cow__mapping_reset(void);
-size_t cow__maps_budget(void);
+#define COW__PAGES_PER_MAP 64
+size_t cow__maps_budget(const struct cow__member *m);
 void cow__maps_count(struct cow__member *m);
 
 /* Spaces (space.c). */

@@ -72,13 +72,15 @@ void cow__maps_count(struct cow__member *m)
 }
 
 /*
- * cow__maps_budget — mappings one mapped member may use: COW_MAPS_MAX, less
- * when many members are mapped, so that all of them together stay under half
- * of vm.max_map_count (the other half is the program's).
+ * cow__maps_budget — mappings mapped member m may use: one per
+ * COW__PAGES_PER_MAP pages (a space made from a checkpoint whose blocks lie
+ * in many runs still maps them lazily), at least COW_MAPS_MAX, and never so
+ * many that all mapped members together could pass half of
+ * vm.max_map_count (the other half is the program's).
  */
-size_t cow__maps_budget(void)
+size_t cow__maps_budget(const struct cow__member *m)
 {
-	size_t share;
+	size_t share, want = m->npages / COW__PAGES_PER_MAP;
 
 	if (!map_count_limit) {
 		FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
@@ -92,16 +94,18 @@ size_t cow__maps_budget(void)
 		map_count_limit = v / 2;
 	}
 	share = map_count_limit / (mapped_members ? mapped_members : 1);
-	if (share > COW_MAPS_MAX)
-		share = COW_MAPS_MAX;
-	return share < 8 ? 8 : share;
+	if (want < COW_MAPS_MAX)
+		want = COW_MAPS_MAX;
+	if (want > share)
+		want = share;
+	return want < 8 ? 8 : want;
 }
 
 /* Put m on the de-fragmentation list if it is over its budget. */
 static void budget_check(struct cow__member *m)
 {
 	m->st.maps = m->maps;
-	if (m->maps > cow__maps_budget() && !m->needs_defrag && !m->alias_of) {
+	if (m->maps > cow__maps_budget(m) && !m->needs_defrag && !m->alias_of) {
 		m->needs_defrag = true;
 		m->defrag_next = defrag_list;
 		defrag_list = m;
@@ -444,7 +448,7 @@ int cow__defrag_pending(void)
 
 		defrag_list = m->defrag_next;
 		m->needs_defrag = false;
-		if (m->addr && m->maps > cow__maps_budget()) {
+		if (m->addr && m->maps > cow__maps_budget(m)) {
 			int e = defrag(m);
 
 			if (e && !err)

@@ -245,6 +245,40 @@ static void failed_save_loses_nothing(void **state)
 	free(want);
 }
 
+/* Loading a big checkpoint copies nothing: its pages stay in the file. */
+static void load_is_lazy(void **state)
+{
+	T_START();
+	size_t size = 1ul << 30, pages = size / P;
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(size, 0), *t;
+	unsigned char *b = cow_base(s);
+	struct cow_stats stt;
+	uint64_t id, frames;
+	cow_snap *x;
+
+	for (size_t i = 0; i < pages; i++)
+		b[i * P] = (unsigned char)(i * 3);
+	assert_int_equal(cow_save_wait(cow_save_start(st, s, 0), &id), 0);
+	cow_space_destroy(s);
+	frames = cow_frames_in_use();
+	x = cow_store_load(st, id);
+	assert_non_null(x);
+	t = cow_space_from_snap(x);
+	assert_non_null(t);
+	assert_int_equal(cow_stats_get(t, &stt), 0);
+	assert_int_equal(stt.defrags, 0);		/* mapped, not copied */
+	assert_int_equal(cow_frames_in_use(), frames);	/* no frame filled */
+	b = cow_base(t);
+	for (size_t i = 0; i < pages; i += 997)
+		assert_int_equal(b[i * P], (unsigned char)(i * 3));
+	b[5 * P] = 1;					/* a write copies one page */
+	assert_int_equal(cow_frames_in_use(), frames + 1);
+	cow_space_destroy(t);
+	cow_snap_release(x);
+	cow_store_close(st);
+}
+
 static void bad_arguments(void **state)
 {
 	T_START();
@@ -273,6 +307,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(saves_are_incremental, setup, teardown),
 		cmocka_unit_test_setup_teardown(space_destroyed_during_save, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_save_loses_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(load_is_lazy, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
 	};
 
