@@ -227,6 +227,8 @@ void cow__maps_count(struct cow__member *m);
 /* Spaces (space.c). */
 struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 				 const struct cow__member *src);
+struct cow__member *cow__freeze_share(cow_space *s,
+				      struct cow__member *(*make)(struct cow__member *m));
 void cow__freeze_begin(const struct cow__member *m);
 void cow__freeze_end(const struct cow__member *m);
 int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *buf);

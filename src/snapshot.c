@@ -24,42 +24,18 @@ static void *fail(int err)
 }
 
 /* A new snapshot in src's family sharing all of src's frames. Lock held. */
-static cow_snap *snap_share(const struct cow__member *src)
+static struct cow__member *snap_share(struct cow__member *src)
 {
 	struct cow__member *x = cow__member_new(COW__KIND_SNAP, src->npages, src->fam);
 
-	if (!x)
-		return NULL;
-	cow__member_share(x, src);
-	return (cow_snap *)x;
+	if (x)
+		cow__member_share(x, src);
+	return x;
 }
 
 COW_API cow_snap *cow_snapshot(cow_space *s)
 {
-	struct cow__member *m = s ? &s->m : NULL;
-	cow_snap *snap = NULL;
-	int err = m ? cow__member_check(m, COW__KIND_SPACE) : -EINVAL;
-
-	if (err)
-		return fail(err);
-	if (m->alias_of)
-		return fail(-EINVAL);	/* a vfork child may only write, exec or exit */
-	cow__freeze_begin(m);
-	cow__engine_lock();
-	err = cow__protect_writable(m);
-	if (!err && !(snap = snap_share(m)))
-		err = -errno;
-	if (!err && m->vfork_child)
-		err = cow__alias_refresh(m->vfork_child);
-	if (!err)
-		err = cow__defrag_pending();
-	cow__engine_unlock();
-	cow__freeze_end(m);
-	if (err && snap) {
-		cow_snap_release(snap);
-		snap = NULL;
-	}
-	return snap ? snap : fail(err);
+	return (cow_snap *)cow__freeze_share(s, snap_share);
 }
 
 COW_API void cow_snap_release(cow_snap *snap)
@@ -316,7 +292,7 @@ cow_snap *cow__snap_clone(const cow_snap *snap)
 	if ((err = cow__member_check(&snap->m, COW__KIND_SNAP)))
 		return fail(err);
 	cow__engine_lock();
-	c = snap_share(&snap->m);
+	c = (cow_snap *)snap_share((struct cow__member *)&snap->m);
 	cow__engine_unlock();
 	return c;
 }

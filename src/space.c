@@ -126,32 +126,50 @@ void cow__freeze_end(const struct cow__member *m)
 		m->freeze_after(m->freeze_arg);
 }
 
-COW_API cow_space *cow_fork(cow_space *s)
+/*
+ * cow__freeze_share — the freeze behind cow_fork() and cow_snapshot():
+ * write-protect space s (its writers wait in the fault handler), and make()
+ * a new member sharing its frames, between s's freeze hooks. A vfork child
+ * of s is refreshed (more of its frames are shared now). Returns the member
+ * or NULL with errno (EINVAL: s is a vfork child, which may only write,
+ * exec or exit; ESTALE; ENOMEM). On failure nothing was made.
+ */
+struct cow__member *cow__freeze_share(cow_space *s,
+				      struct cow__member *(*make)(struct cow__member *m))
 {
-	struct cow__member *m = s ? SPACE(s) : NULL;
-	cow_space *child = NULL;
+	struct cow__member *m = s ? SPACE(s) : NULL, *made = NULL;
 	int err = m ? cow__member_check(m, COW__KIND_SPACE) : -EINVAL;
 
+	if (!err && m->alias_of)
+		err = -EINVAL;
 	if (err)
 		return fail(err);
-	if (m->alias_of)
-		return fail(-EINVAL);	/* a vfork child may only write, exec or exit */
 	cow__freeze_begin(m);
 	cow__engine_lock();
 	err = cow__protect_writable(m);
-	if (!err && !(child = cow__space_new(m->npages, m->fam, m)))
+	if (!err && !(made = make(m)))
 		err = -errno;
 	if (!err && m->vfork_child)
 		err = cow__alias_refresh(m->vfork_child);
 	if (!err)
 		err = cow__defrag_pending();
+	if (err && made) {
+		cow__member_free(made);
+		made = NULL;
+	}
 	cow__engine_unlock();
 	cow__freeze_end(m);
-	if (err && child) {
-		cow_space_destroy(child);
-		child = NULL;
-	}
-	return child ? child : fail(err);
+	return made ? made : fail(err);
+}
+
+static struct cow__member *make_fork(struct cow__member *m)
+{
+	return (struct cow__member *)cow__space_new(m->npages, m->fam, m);
+}
+
+COW_API cow_space *cow_fork(cow_space *s)
+{
+	return (cow_space *)cow__freeze_share(s, make_fork);
 }
 
 COW_API int cow_prefault(cow_space *s, void *addr, size_t len)
