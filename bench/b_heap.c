@@ -175,16 +175,17 @@ static void empty_malloc(void **slot, size_t live)
 /* ---- pages dirtied ---------------------------------------------------------- */
 
 /* Pages of [p, p + len) that differ from copy, plus those of
- * [p + len, p + grown) that are not all zero (the area grew meanwhile). */
+ * [p + len, p + now) that are not all zero: the area is now bytes long (it
+ * may have grown or, for malloc's heap, shrunk meanwhile). */
 static size_t pages_changed(const unsigned char *p, const unsigned char *copy,
-			    size_t len, size_t grown)
+			    size_t len, size_t now)
 {
 	static const unsigned char zero[PAGE];
 	size_t n = 0;
 
-	for (size_t off = 0; off < len; off += PAGE)
+	for (size_t off = 0; off < len && off < now; off += PAGE)
 		n += memcmp(p + off, copy + off, PAGE) != 0;
-	for (size_t off = len; off < grown; off += PAGE)
+	for (size_t off = len; off < now; off += PAGE)
 		n += memcmp(p + off, zero, PAGE) != 0;
 	return n;
 }

@@ -80,6 +80,52 @@ size_t b_rss(void)
 	return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+size_t b_mem_available(void)
+{
+	char line[256];
+	size_t kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+void b_progress(const char *what, size_t done, size_t total)
+{
+	static int tty = -1, drawn;
+	static uint64_t start, last;
+	uint64_t now = b_now_ns();
+	size_t fill;
+
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || total == 0)
+		return;
+	if (done == 0 || !start)
+		start = now;
+	if (done >= total) {
+		if (drawn)
+			fputs("\r\033[K", stderr);	/* erase the bar */
+		drawn = 0;
+		start = 0;
+		return;
+	}
+	if (now - start < 500000000ull || now - last < 100000000ull)
+		return;		/* short runs get no bar; redraw 10 times/s */
+	last = now;
+	drawn = 1;
+	fill = done * 30 / total;
+	fprintf(stderr, "\r%s [%.*s%.*s] %zu/%zu", what, (int)fill,
+		"##############################", (int)(30 - fill),
+		"..............................", done, total);
+	fflush(stderr);
+}
+
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/wait.h>

@@ -32,12 +32,16 @@ size_t b_size_arg(const char *s, size_t def);
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 size_t b_rss(void);
 
+/* MemAvailable from /proc/meminfo, in bytes; 0 if unknown. */
+size_t b_mem_available(void);
+
 /*
- * Benchmark bodies. Each lives in bench/b_<name>.c as
- *   int b_<name>_main(int argc, char **argv);
- * and is run both by the thin program bench/bench_<name>.c and by
- * `cow bench <name>`. Common options: --size N, --repeat N.
+ * Progress of a long run, on stderr: "what [#####.....] done/total". Drawn
+ * only when stderr is a terminal and the run has lasted half a second;
+ * erased when done == total. Call with done = 0 to start a new run.
  */
+void b_progress(const char *what, size_t done, size_t total);
+
 /* Parse --size N and --repeat N (and --help); returns 0, 1 for help, -1 on
  * bad usage (message printed). */
 int b_args(int argc, char **argv, const char *name, size_t *size, int *repeat);
@@ -53,12 +57,26 @@ double b_fork_ns(void);
  * writes one byte in each page of [p, p+len). */
 double b_kernel_cow_fault_ns(void *p, size_t len);
 
-/* Engine benchmark bodies (bench/b_<name>.c). */
+/*
+ * Benchmark bodies. Each lives in bench/b_<name>.c as
+ *   int b_<name>_main(int argc, char **argv);
+ * and is run both by the thin program bench/bench_<name>.c and by
+ * `cow bench <name>`. Common options: --size N, --repeat N.
+ * Each returns 0, 1 (the measurement failed) or 2 (bad usage).
+ */
 int b_snapshot_main(int argc, char **argv);
 int b_fault_main(int argc, char **argv);
 int b_restore_main(int argc, char **argv);
 int b_fork_main(int argc, char **argv);
+int b_save_main(int argc, char **argv);
+int b_spawn_main(int argc, char **argv);
+int b_str_main(int argc, char **argv);
+
+/* The space heap's benchmark body (bench/b_heap.c). */
 int b_heap_main(int argc, char **argv);
+int b_image_main(int argc, char **argv);
+int b_vfork_main(int argc, char **argv);
+int b_store_main(int argc, char **argv);
 int b_cowkv_main(int argc, char **argv);
 
 #endif

@@ -89,8 +89,10 @@
  * mappings (struct cow_stats.maps). A space that is written while it still
  * borrows frames from another is remapped page by page and fragments; once it
  * passes its budget, it takes private copies of the pages it still borrows and
- * is one mapping again. The budget is COW_MAPS_MAX per mapped object, and
- * all objects together stay under half of vm.max_map_count.
+ * is one mapping again. The budget of an object of P pages is
+ * max(COW_MAPS_MAX, P / 64) mappings (one per 256 KiB), but never more than
+ * an equal share of half of vm.max_map_count among all mapped objects: all
+ * of libcow's mappings together stay under half of vm.max_map_count.
  */
 #ifndef COW_H
 #define COW_H
@@ -110,8 +112,8 @@ extern "C" {
 /** Page size used by libcow: sizes are rounded up to it. */
 #define COW_PAGE_SIZE 4096u
 
-/** Upper bound of memory mappings one mapped space or view may use before it
- *  de-fragments (see MEMORY MAPPINGS above). */
+/** The least mapping budget of a mapped space or view (see MEMORY MAPPINGS
+ *  above: larger objects get one mapping per 64 pages). */
 #define COW_MAPS_MAX 1024u
 
 typedef struct cow_space cow_space;
@@ -125,7 +127,7 @@ struct cow_stats {
 	uint64_t copies;  /**< faults that copied a page */
 	uint64_t reuses;  /**< faults that found the frame unshared and reused it */
 	uint64_t maps;    /**< memory mappings the space uses now */
-	uint64_t defrags; /**< times the space took private copies to stay within COW_MAPS_MAX */
+	uint64_t defrags; /**< times the space took private copies to stay within its mapping budget */
 	uint64_t defrag_copies; /**< pages copied by those de-fragmentations */
 	uint64_t restored; /**< pages copied back by cow_restore() */
 };
@@ -173,8 +175,28 @@ size_t cow_size(const cow_space *s);
 cow_space *cow_fork(cow_space *s);
 
 /**
- * vfork a space: the child aliases the parent's frames. (Comes with the
- * vfork/exec work; until then it returns NULL with errno EOPNOTSUPP.)
+ * vfork a space: share without copying. The child is a second mapping of
+ * the parent's frames: it holds no references of its own, its writes copy
+ * nothing (except where a frame is also shared with a snapshot or fork of
+ * the parent, which keeps the old content) and the parent sees them.
+ *
+ * Until the child exits (cow_space_destroy(child)) or execs (cow_restore(child,
+ * snap) or cow_exec_file(child, ...)), every write by the parent waits: a
+ * store through a pointer blocks in the fault handler, cow_prefault(),
+ * cow_restore() and cow_space_destroy() of the parent block; none fails.
+ * Reads by the parent never wait. A vfork child may write, read, exec or
+ * exit; cow_fork(), cow_snapshot() and cow_vfork() of it fail with EINVAL.
+ * One vfork child per space at a time.
+ *
+ * The deadlock the texts warn about: a thread of the parent that writes the
+ * parent while the child, or the thread driving it, waits for that thread
+ * (a join, a lock, a condition) never wakes. Drive the child from a thread
+ * that needs nothing from the parent's writers until the child has exited
+ * or exec'ed; that is the usage the tests exercise with several threads.
+ *
+ * @return the child (caller owns it), or NULL with errno EINVAL (s is NULL
+ *         or itself a vfork child), EBUSY (s already has a vfork child),
+ *         ESTALE, ENOMEM.
  */
 cow_space *cow_vfork(cow_space *s);
 
@@ -242,7 +264,8 @@ const void *cow_snap_map(cow_snap *snap);
 
 /**
  * Restore: the space's content becomes the snapshot's, as exec() replaces an
- * image. Costs work proportional to the pages that differ (the pages written
+ * image. On a vfork child this is its exec: it stops aliasing its parent
+ * (whose writers go on) and becomes a space sharing the snapshot's frames. Costs work proportional to the pages that differ (the pages written
  * since the snapshot or whose frames differ), not to the space's size. The
  * snapshot stays valid. Concurrent writers are blocked during the call; each
  * of their writes lands before or after the restore.
@@ -259,6 +282,50 @@ int cow_restore(cow_space *s, const cow_snap *snap);
  *         ENOMEM.
  */
 cow_space *cow_space_from_snap(const cow_snap *snap);
+
+/* ------------------------------------------------------------------ */
+/* Images: files as the content of spaces                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A snapshot whose content is @p size bytes of the file at @p path from
+ * @p offset, read lazily: nothing is read now; each page is read on first
+ * access, through the kernel's page cache. Spaces made from it
+ * (cow_space_from_snap) map the file's pages read-only and share them, as
+ * processes running one program share its text: N spaces from one image
+ * use the image's memory once, plus the pages they write. Writes never
+ * reach the file: the first write to a page copies it into the writer's
+ * own frame (private copy-on-write, like MAP_PRIVATE). Clean pages of the
+ * image can be dropped by the kernel under memory pressure and are read
+ * again when needed.
+ *
+ * @param offset  page-aligned offset in the file
+ * @param size    bytes (rounded up to pages); 0 means up to the end of the
+ *                file. Pages beyond the file's end read as zeroes.
+ *
+ * The file must not change while the snapshot, or a space made from it,
+ * may read it; libcow keeps its own descriptor, so renaming or unlinking
+ * the file is harmless. If the file shrinks, a page beyond its new end
+ * cannot be read: cow_snap_read() returns -EIO and an access through a
+ * mapping raises SIGBUS, as with any mapped file (never silent zeroes).
+ *
+ * @return the snapshot (caller owns it: cow_snap_release()), or NULL with
+ *         errno EINVAL (NULL path, unaligned or negative offset, not a
+ *         regular file, size 0 on an empty file, too large), ENOMEM, or the
+ *         error of open(2)/fstat(2) (ENOENT, EACCES, ...).
+ */
+cow_snap *cow_snap_open(const char *path, off_t offset, size_t size);
+
+/**
+ * exec() for a space: its content becomes the file's (cow_size(s) bytes at
+ * @p offset, see cow_snap_open()), read lazily; its old frames are
+ * released. On a vfork child this is its exec: the parent's writers go on.
+ * On a vfork parent it waits for the child first.
+ *
+ * @return 0, -EINVAL (NULL, or as cow_snap_open()), -ESTALE, -ENOMEM, or
+ *         the error of opening the file.
+ */
+int cow_exec_file(cow_space *s, const char *path, off_t offset);
 
 /* ------------------------------------------------------------------ */
 /* Freeze hooks                                                        */
@@ -467,7 +534,8 @@ int cow_store_close(cow_store *st);
  * @param id   receives the checkpoint's id (may be NULL)
  * @return 0, -EINVAL (NULL st or snap), -EROFS, -EIO (an fsync or write
  *         failed: the handle is now failed, see FAILED WRITES), -ENOSPC,
- *         -ENOMEM, -ESTALE (snap belongs to the parent of a fork()).
+ *         -ENOMEM, -ESTALE (snap or st belongs to the parent of a fork():
+ *         a handle is never written from a child process).
  *         On failure no checkpoint was added and the previous ones are intact.
  */
 int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id);
@@ -512,9 +580,10 @@ int cow_store_stat(cow_store *st, struct cow_store_stat *out);
  * other checkpoint references become free for later commits (those of a
  * checkpoint loaded through this handle only once it is closed).
  *
- * @return 0, -EINVAL, -ENOENT, -EROFS, -EBUSY (a checkpoint being written
- *         shares its pages), -EIO (the handle is now failed), -ENOSPC,
- *         -ENOMEM. On failure the checkpoint is still there.
+ * @return 0, -EINVAL, -ENOENT, -EROFS, -ESTALE (a child of fork()),
+ *         -EBUSY (a checkpoint being written shares its pages), -EIO (the
+ *         handle is now failed), -ENOSPC, -ENOMEM. On failure the
+ *         checkpoint is still there.
  */
 int cow_store_drop(cow_store *st, uint64_t id);
 
@@ -537,6 +606,74 @@ int cow_store_verify(cow_store *st);
  * the next failure.
  */
 const char *cow_store_errmsg(const cow_store *st);
+
+/* ------------------------------------------------------------------ */
+/* Background save                                                     */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A background save: Redis's BGSAVE without fork(). See cow_save_start().
+ */
+typedef struct cow_save cow_save;
+
+/** What a background save did; see cow_save_stats_get(). */
+struct cow_save_stats {
+	uint64_t freeze_ns;            /**< how long the writers were held (the snapshot) */
+	uint64_t written_pages;        /**< pages the saver wrote */
+	uint64_t kept_pages;           /**< pages unchanged since the last save: blocks shared */
+	uint64_t spilled_pages;        /**< old pages written by a writer's fault (budget reached) */
+	uint64_t preserved_pages;      /**< preserved copies held now */
+	uint64_t peak_preserved_pages; /**< the most held at once (x COW_PAGE_SIZE: peak extra memory) */
+};
+
+/**
+ * Save space @p s into a new checkpoint of @p st in the background.
+ *
+ * The freeze is a snapshot (as short as cow_snapshot()); then a thread of
+ * libcow's writes the pages while the program's threads keep writing the
+ * space. A page the program writes before the saver reached it needs its
+ * old content kept: a preserved copy, as the kernel copies pages for a
+ * forked Redis. At most @p mem_budget bytes of them are held: past that,
+ * the writing thread's fault writes the old page into the checkpoint itself
+ * (a pwrite, no copy). A page the saver has written is dropped at once, so
+ * later writes to it reuse their frame. mem_budget 0 means no preserved
+ * copies at all.
+ *
+ * Saves of the same space to the same store are incremental: the pages not
+ * written since the freeze of the previous successful save share its
+ * blocks, and nothing is kept in memory between saves.
+ *
+ * The checkpoint is durable when cow_save_wait() returns 0. Destroying the
+ * space meanwhile is allowed (the save goes on). One save per space at a
+ * time; a vfork child cannot be saved (its parent can).
+ *
+ * @return the job (finish it with cow_save_wait() or cow_save_finish(),
+ *         exactly once), or NULL with errno EINVAL (NULL, or a vfork child),
+ *         EBUSY (a save of s is running), ESTALE, ENOMEM, EROFS (read-only
+ *         store), EIO (the store failed before).
+ */
+cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget);
+
+/**
+ * Progress: pages handled so far and in all (either may be NULL). Any
+ * thread, any time before the job is finished.
+ * @return 0, -EINVAL.
+ */
+int cow_save_progress(const cow_save *job, uint64_t *done, uint64_t *total);
+
+/** The save's statistics so far. @return 0, -EINVAL. */
+int cow_save_stats_get(const cow_save *job, struct cow_save_stats *out);
+
+/**
+ * Wait for the save to end and free the job. On success *id (if not NULL)
+ * is the new checkpoint, durable. On failure the previous checkpoints are
+ * intact and the next save of the space writes what this one did not.
+ * @return 0, or the error of the store (-EIO, -ENOSPC, -ENOMEM, ...).
+ */
+int cow_save_wait(cow_save *job, uint64_t *id);
+
+/** cow_save_wait(), also giving the final statistics (may be NULL). */
+int cow_save_finish(cow_save *job, uint64_t *id, struct cow_save_stats *stats);
 
 
 /* ==================================================================== */

@@ -3,7 +3,8 @@
  * debugging: slow (it visits every page of every member).
  *
  *   1. Each frame's count equals the number of page-table entries that hold it.
- *   2. A page of a mapped space whose frame is shared is write-protected.
+ *   2. A page of a mapped space whose frame is shared, or a page of an image
+ *      file, is write-protected.
  *   3. A member's home frame that it does not use is used by no one either.
  *   4. The mapping count of a mapped member is its number of runs.
  */
@@ -34,12 +35,18 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 	for (size_t i = 0; i < m->npages; i++) {
 		cow__frame f = m->pt[i], h = cow__home(m, i);
 
+		if (f == COW__NO_FRAME)
+			continue;
+
 		if (cow__frame_ref(f) != counted[f])
 			return bad(msg, len, "frame %u: count %u, referenced %u times",
 				   f, cow__frame_ref(f), counted[f]);
 		if (m->kind == COW__KIND_SPACE && m->addr && cow__frame_ref(f) > 1 &&
 		    !cow__wp_test(m, i))
 			return bad(msg, len, "page %zu: shared frame %u is writable", i, f);
+		if (m->kind == COW__KIND_SPACE && m->addr && cow__frame_is_image(f) &&
+		    !cow__wp_test(m, i))
+			return bad(msg, len, "page %zu: image frame %u is writable", i, f);
 		if (f != h && counted[h])
 			return bad(msg, len, "page %zu: borrowed, but home frame %u is used", i, h);
 	}
@@ -69,7 +76,8 @@ int cow__check(char *msg, size_t len)
 	for (struct cow__family *fam = cow__families(); fam; fam = fam->next)
 		for (struct cow__member *m = fam->head; m; m = m->fam_next)
 			for (size_t i = 0; i < m->npages; i++)
-				counted[m->pt[i]]++;
+				if (m->pt[i] != COW__NO_FRAME)	/* a save's written page */
+					counted[m->pt[i]]++;
 	for (struct cow__family *fam = cow__families(); fam && !err; fam = fam->next)
 		for (struct cow__member *m = fam->head; m && !err; m = m->fam_next)
 			err = check_member(m, counted, msg, len);

@@ -84,6 +84,7 @@ static void atfork_child(void)
 	cow__registry_reset();
 	cow__mapping_reset();
 	cow__families_reset();
+	cow__images_reset();
 	cow__frames_reset_after_fork();
 	if (cow__be && cow__be->reset_after_fork)
 		cow__be->reset_after_fork();

@@ -66,6 +66,8 @@ int cow__preserve(struct cow__member *m, size_t i)
 		int e = cow__remap_page(y, i, dest, true);
 
 		sharers++;
+		if (y->save)
+			cow__save_preserved(y, i);
 		if (e && !err)
 			err = e;
 	}
@@ -81,15 +83,24 @@ int cow__preserve(struct cow__member *m, size_t i)
  */
 int cow__resolve(struct cow__member *m, size_t i)
 {
-	cow__frame f = m->pt[i], home = cow__home(m, i);
+	cow__frame f, home = cow__home(m, i);
 	int err;
 
+	if (m->alias_of)
+		return cow__alias_resolve(m, i);
+	/* The parent of a living vfork child waits for it to exit or exec. */
+	cow__vfork_wait(m);
+	f = m->pt[i];
 	if (!cow__wp_test(m, i)) {
 		/* Another thread resolved it first; make sure the kernel agrees. */
 		return cow__be->unprotect(m->addr + (i << COW__PAGE_SHIFT), COW__PAGE);
 	}
 	m->st.faults++;
-	if (cow__frame_ref(f) == 1) {
+	cow__dirty_set(m, i);
+	/* A background save over its memory budget takes the old page now. */
+	if (f == home && cow__frame_ref(f) > 1)
+		cow__save_spill(m, i);
+	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
 		/* Exclusive: reuse the frame in place, no copy. */
 		m->st.reuses++;
 		return cow__unprotect_range(m, i, 1);
@@ -138,6 +149,18 @@ static bool is_write_fault(int sig, const siginfo_t *si)
 	return si->si_code == BUS_ADRERR;
 }
 
+/*
+ * Is addr in a page of m mapped from an image file? Writes to those raise
+ * SIGSEGV (they are read-only mappings); a SIGBUS there means the file
+ * could not be read (it shrank, or an I/O error), which the program must see.
+ */
+static bool image_page(const struct cow__member *m, const void *addr)
+{
+	size_t i = (size_t)((const char *)addr - m->addr) >> COW__PAGE_SHIFT;
+
+	return cow__frame_is_image(m->pt[i]);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	int saved_errno = errno;
@@ -152,6 +175,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	}
 	cow__engine_lock();
 	m = cow__registry_find(si->si_addr);
+	if (m && sig == SIGBUS && image_page(m, si->si_addr))
+		m = NULL;	/* an image file's read error: not a write fault */
 	if (m) {
 		size_t i = (size_t)((char *)si->si_addr - m->addr) >> COW__PAGE_SHIFT;
 

@@ -96,16 +96,19 @@ static int chunk_add(void)
 	ch->ref = map_anon(COW__CHUNK_FRAMES * sizeof(uint32_t));
 	ch->allocated = map_anon(COW__CHUNK_FRAMES / 8);
 	ch->homed = map_anon(COW__CHUNK_FRAMES / 8);
+	ch->image = map_anon(COW__CHUNK_FRAMES / 8);
 	ch->window = mmap(NULL, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
 			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			  frames.fd, end - ((off_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT));
-	if (!ch->ref || !ch->allocated || !ch->homed || ch->window == MAP_FAILED) {
+	if (!ch->ref || !ch->allocated || !ch->homed || !ch->image || ch->window == MAP_FAILED) {
 		if (ch->ref)
 			munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
 		if (ch->allocated)
 			munmap(ch->allocated, COW__CHUNK_FRAMES / 8);
 		if (ch->homed)
 			munmap(ch->homed, COW__CHUNK_FRAMES / 8);
+		if (ch->image)
+			munmap(ch->image, COW__CHUNK_FRAMES / 8);
 		if (ch->window != MAP_FAILED && ch->window)
 			munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
 		memset(ch, 0, sizeof *ch);
@@ -158,6 +161,9 @@ static uint64_t find_run(uint64_t from, size_t n, bool *at_end)
 	return start;
 }
 
+/* Find and mark n contiguous free frames allocated. */
+static int reserve(size_t n, cow__frame *first);
+
 /*
  * cow__frames_reserve — reserve n contiguous frames as a home range: they
  * are allocated and homed, with count 0, and read as zeroes.
@@ -165,6 +171,55 @@ static uint64_t find_run(uint64_t from, size_t n, bool *at_end)
  * no memory for bookkeeping) or the error of ftruncate/mmap.
  */
 int cow__frames_reserve(size_t n, cow__frame *first)
+{
+	int err = reserve(n, first);
+
+	if (err)
+		return err;
+	for (uint64_t f = *first; f < (uint64_t)*first + n; f++)
+		bit_set(chunk_of((cow__frame)f)->homed, slot_of((cow__frame)f), true);
+	return 0;
+}
+
+/*
+ * cow__frames_reserve_image — reserve n contiguous frame numbers for an
+ * image: allocated, not homed (each is freed when its count reaches 0),
+ * and marked as image frames except the first and the last (guards).
+ */
+int cow__frames_reserve_image(size_t n, cow__frame *first)
+{
+	int err = reserve(n, first);
+
+	if (err)
+		return err;
+	for (uint64_t f = *first + 1; f + 1 < (uint64_t)*first + n; f++)
+		bit_set(chunk_of((cow__frame)f)->image, slot_of((cow__frame)f), true);
+	return 0;
+}
+
+/*
+ * cow__frames_release_range — give back frame numbers [first, first+n)
+ * that no one references (an image's, when it is closed).
+ */
+void cow__frames_release_range(cow__frame first, size_t n)
+{
+	for (uint64_t f = first; f < (uint64_t)first + n; f++) {
+		struct cow__chunk *ch = chunk_of((cow__frame)f);
+
+		bit_set(ch->image, slot_of((cow__frame)f), false);
+		bit_set(ch->allocated, slot_of((cow__frame)f), false);
+	}
+	if (first < frames.hint)
+		frames.hint = first;
+}
+
+/* cow__frame_is_image — is frame f a page of an image file? */
+bool cow__frame_is_image(cow__frame f)
+{
+	return bit_test(chunk_of(f)->image, slot_of(f));
+}
+
+static int reserve(size_t n, cow__frame *first)
 {
 	bool at_end;
 	uint64_t start;
@@ -184,12 +239,8 @@ int cow__frames_reserve(size_t n, cow__frame *first)
 		if (err)
 			return err;
 	}
-	for (uint64_t f = start; f < start + n; f++) {
-		struct cow__chunk *ch = chunk_of((cow__frame)f);
-
-		bit_set(ch->allocated, slot_of((cow__frame)f), true);
-		bit_set(ch->homed, slot_of((cow__frame)f), true);
-	}
+	for (uint64_t f = start; f < start + n; f++)
+		bit_set(chunk_of((cow__frame)f)->allocated, slot_of((cow__frame)f), true);
 	frames.hint = start + n;
 	*first = (cow__frame)start;
 	return 0;
@@ -203,11 +254,19 @@ static void punch(uint64_t first, uint64_t n)
 			  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
 }
 
-/* Free frame f (count 0, not homed): clear its bit, punch it out. */
+/*
+ * Free frame f (count 0, not homed): clear its bit, punch it out. An image
+ * frame is not in the memfd: its image is told instead, and its number is
+ * given back when the whole image is closed.
+ */
 static void frame_free(cow__frame f)
 {
 	struct cow__chunk *ch = chunk_of(f);
 
+	if (bit_test(ch->image, slot_of(f))) {
+		cow__image_frame_gone(f);
+		return;
+	}
 	bit_set(ch->allocated, slot_of(f), false);
 	punch(f, 1);
 	if (f < frames.hint)
@@ -255,27 +314,50 @@ uint32_t cow__frame_ref(cow__frame f)
 	return chunk_of(f)->ref[slot_of(f)];
 }
 
+/*
+ * A frame's count went from 0 to 1 (born) or from 1 to 0 (died). Memfd
+ * frames are counted in frames.in_use; image frames are counted by their
+ * image, which is closed when none is left.
+ */
+static void frame_born(cow__frame f)
+{
+	if (bit_test(chunk_of(f)->image, slot_of(f)))
+		((struct cow__image *)cow__image_of(f))->live++;
+	else
+		frames.in_use++;
+}
+
+static void frame_died(cow__frame f)
+{
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f);
+
+	if (!bit_test(ch->image, s))
+		frames.in_use--;
+	if (bit_test(ch->homed, s))
+		punch(f, 1);	/* reserved for its home, but its content is dead */
+	else
+		frame_free(f);
+}
+
 /* cow__frame_set_ref — set frame f's count (used when moving sharers). */
 void cow__frame_set_ref(cow__frame f, uint32_t ref)
 {
 	uint32_t *r = &chunk_of(f)->ref[slot_of(f)];
+	uint32_t old = *r;
 
-	if (*r == 0 && ref)
-		frames.in_use++;
-	else if (*r && ref == 0)
-		frames.in_use--;
 	*r = ref;
-	if (ref == 0 && !bit_test(chunk_of(f)->homed, slot_of(f)))
-		frame_free(f);
+	if (old == 0 && ref)
+		frame_born(f);
+	else if (old && ref == 0)
+		frame_died(f);
 }
 
 /* cow__frame_get — one more page table references frame f. */
 void cow__frame_get(cow__frame f)
 {
-	uint32_t *r = &chunk_of(f)->ref[slot_of(f)];
-
-	if ((*r)++ == 0)
-		frames.in_use++;
+	if (chunk_of(f)->ref[slot_of(f)]++ == 0)
+		frame_born(f);
 }
 
 /*
@@ -285,16 +367,8 @@ void cow__frame_get(cow__frame f)
  */
 void cow__frame_put(cow__frame f)
 {
-	struct cow__chunk *ch = chunk_of(f);
-	uint32_t s = slot_of(f);
-
-	if (--ch->ref[s])
-		return;
-	frames.in_use--;
-	if (bit_test(ch->homed, s))
-		punch(f, 1);
-	else
-		frame_free(f);
+	if (--chunk_of(f)->ref[slot_of(f)] == 0)
+		frame_died(f);
 }
 
 /*
@@ -324,10 +398,15 @@ int cow__frame_fill(cow__frame dst, const void *src)
 /*
  * cow__frame_copy — copy the content of frame src into frame dst through the
  * window. (Measured against pwrite(2) from the window: memcpy was faster
- * here, the window's read faults map neighbours 16 at a time.) Returns 0.
+ * here, the window's read faults map neighbours 16 at a time.) An image
+ * frame is read from its file. Returns 0, or the error of that read.
  */
 int cow__frame_copy(cow__frame dst, cow__frame src)
 {
+	const struct cow__image *img = cow__image_of(src);
+
+	if (img)
+		return cow__image_read(img, src, cow__frame_addr(dst));
 	memcpy(cow__frame_addr(dst), cow__frame_addr(src), COW__PAGE);
 	return 0;
 }

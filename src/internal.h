@@ -44,6 +44,7 @@ struct cow__chunk {
 	uint32_t *ref;         /* reference count per frame */
 	uint64_t *allocated;   /* bit per frame */
 	uint64_t *homed;       /* bit per frame */
+	uint64_t *image;       /* bit per frame: a page of an image file */
 };
 
 struct cow__frames {
@@ -67,6 +68,35 @@ int cow__frame_copy(cow__frame dst, cow__frame src);
 int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
 uint64_t cow__frames_in_use(void);
+int cow__frames_reserve_image(size_t n, cow__frame *first);
+void cow__frames_release_range(cow__frame first, size_t n);
+bool cow__frame_is_image(cow__frame f);
+
+/* ======================================================================
+ * Images (image.c): frames that are pages of a file.
+ * ====================================================================== */
+
+struct cow__image {
+	cow__frame first;      /* first frame; guards at first-1 and first+n */
+	size_t n;
+	int fd;                /* the image's own descriptor */
+	off_t off0;            /* linear images: file offset of frame first */
+	uint64_t *offs;        /* or a file offset per frame */
+	off_t size;            /* the file's size when the image was made */
+	size_t live;           /* frames with a count above 0 */
+	bool dead;             /* all frames gone: to be closed */
+};
+
+const struct cow__image *cow__image_of(cow__frame f);
+off_t cow__image_offset(const struct cow__image *img, cow__frame f);
+bool cow__frames_follow(cow__frame a, cow__frame b);
+struct cow__image *cow__image_new(int fd, size_t n, off_t off0,
+				  const uint64_t *offs, off_t size);
+void cow__image_frame_gone(cow__frame f);
+void cow__images_reap(void);
+void cow__images_reset(void);
+int cow__image_read(const struct cow__image *img, cow__frame f, void *buf);
+bool cow__image_intact(const struct cow__image *img, cow__frame f);
 
 /* ======================================================================
  * Backends (backend.c, uffd.c, mprotect.c): how pages are write-protected.
@@ -126,6 +156,12 @@ struct cow__member {
 	struct cow_stats st;
 	cow_freeze_fn *freeze_before, *freeze_after;
 	void *freeze_arg;
+	struct cow__member *alias_of;     /* vfork child: the parent it aliases */
+	struct cow__member *vfork_child;  /* parent: its living vfork child */
+	uint64_t *dirty;             /* space: pages written since the last save's freeze */
+	struct cow_save *save;       /* space: its save in progress; snapshot: the save it is */
+	void *saved_store;           /* space: where its last save went ... */
+	uint64_t saved_id;           /* ... and as which checkpoint (0: none) */
 };
 
 struct cow_space { struct cow__member m; };
@@ -151,6 +187,11 @@ int cow__member_check(const struct cow__member *m, enum cow__kind kind);
 struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 				    struct cow__family *fam);
 int cow__member_share(struct cow__member *dst, const struct cow__member *src);
+void cow__member_join(struct cow__member *m, struct cow__family *fam);
+void cow__member_leave(struct cow__member *m);
+void cow__member_quarantine(struct cow__member *m);
+int cow__member_rebirth(struct cow__member *m, const struct cow__member *x);
+int cow__space_exec(struct cow__member *m, const struct cow__member *x);
 void cow__member_free(struct cow__member *m);
 static inline cow__frame cow__home(const struct cow__member *m, size_t i)
 {
@@ -170,6 +211,7 @@ uint64_t cow__frames_span(void);
 
 /* Mappings (mapping.c). Call with the engine lock held. */
 int cow__map_member(struct cow__member *m, bool protect_all);
+int cow__map_range(struct cow__member *m, size_t first, size_t n);
 int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
@@ -178,16 +220,38 @@ int cow__defrag_pending(void);
 void cow__defrag_forget(struct cow__member *m);
 void cow__unmap_member(struct cow__member *m);
 void cow__mapping_reset(void);
-size_t cow__maps_budget(void);
+#define COW__PAGES_PER_MAP 64
+size_t cow__maps_budget(const struct cow__member *m);
 void cow__maps_count(struct cow__member *m);
 
 /* Spaces (space.c). */
 struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 				 const struct cow__member *src);
+struct cow__member *cow__freeze_share(cow_space *s,
+				      struct cow__member *(*make)(struct cow__member *m));
 void cow__freeze_begin(const struct cow__member *m);
 void cow__freeze_end(const struct cow__member *m);
-void cow__page_describe(const struct cow__member *m, size_t index,
-			struct cow_page_info *out);
+int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *buf);
+int cow__page_info(const struct cow__member *m, enum cow__kind kind,
+		   size_t index, struct cow_page_info *out);
+
+/* vfork (vfork.c). Engine lock held. */
+void cow__vfork_wait(struct cow__member *m);
+int cow__alias_resolve(struct cow__member *c, size_t i);
+void cow__alias_end(struct cow__member *c);
+void cow__alias_free(struct cow__member *c);
+int cow__alias_refresh(struct cow__member *c);
+size_t cow__boundaries_at(const struct cow__member *m, size_t i);
+
+/* Background save (save.c). Engine lock held. */
+void cow__save_spill(struct cow__member *m, size_t i);
+void cow__save_preserved(struct cow__member *x, size_t i);
+void cow__save_space_gone(struct cow__member *m);
+static inline void cow__dirty_set(struct cow__member *m, size_t i)
+{
+	if (m->dirty)
+		m->dirty[i >> 6] |= 1ull << (i & 63);
+}
 
 /* Write faults (fault.c). */
 int cow__install_handlers(void);

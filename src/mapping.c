@@ -42,7 +42,7 @@ static size_t boundary(const struct cow__member *m, size_t i)
 {
 	if (i + 1 >= m->npages)
 		return 0;
-	if (m->pt[i + 1] != m->pt[i] + 1)
+	if (!cow__frames_follow(m->pt[i], m->pt[i + 1]))
 		return 1;
 	return is_space(m) && cow__be->prot_splits &&
 	       cow__wp_test(m, i) != cow__wp_test(m, i + 1);
@@ -52,6 +52,12 @@ static size_t boundary(const struct cow__member *m, size_t i)
 static size_t boundaries_at(const struct cow__member *m, size_t i)
 {
 	return (i ? boundary(m, i - 1) : 0) + boundary(m, i);
+}
+
+/* cow__boundaries_at — the mapping boundaries next to page i of m. */
+size_t cow__boundaries_at(const struct cow__member *m, size_t i)
+{
+	return boundaries_at(m, i);
 }
 
 /* cow__maps_count — recount m's mappings from scratch. */
@@ -66,13 +72,15 @@ void cow__maps_count(struct cow__member *m)
 }
 
 /*
- * cow__maps_budget — mappings one mapped member may use: COW_MAPS_MAX, less
- * when many members are mapped, so that all of them together stay under half
- * of vm.max_map_count (the other half is the program's).
+ * cow__maps_budget — mappings mapped member m may use: one per
+ * COW__PAGES_PER_MAP pages (a space made from a checkpoint whose blocks lie
+ * in many runs still maps them lazily), at least COW_MAPS_MAX, and never so
+ * many that all mapped members together could pass half of
+ * vm.max_map_count (the other half is the program's).
  */
-size_t cow__maps_budget(void)
+size_t cow__maps_budget(const struct cow__member *m)
 {
-	size_t share;
+	size_t share, want = m->npages / COW__PAGES_PER_MAP;
 
 	if (!map_count_limit) {
 		FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
@@ -86,16 +94,18 @@ size_t cow__maps_budget(void)
 		map_count_limit = v / 2;
 	}
 	share = map_count_limit / (mapped_members ? mapped_members : 1);
-	if (share > COW_MAPS_MAX)
-		share = COW_MAPS_MAX;
-	return share < 8 ? 8 : share;
+	if (want < COW_MAPS_MAX)
+		want = COW_MAPS_MAX;
+	if (want > share)
+		want = share;
+	return want < 8 ? 8 : want;
 }
 
 /* Put m on the de-fragmentation list if it is over its budget. */
 static void budget_check(struct cow__member *m)
 {
 	m->st.maps = m->maps;
-	if (m->maps > cow__maps_budget() && !m->needs_defrag) {
+	if (m->maps > cow__maps_budget(m) && !m->needs_defrag && !m->alias_of) {
 		m->needs_defrag = true;
 		m->defrag_next = defrag_list;
 		defrag_list = m;
@@ -114,13 +124,22 @@ void cow__defrag_forget(struct cow__member *m)
 	m->needs_defrag = false;
 }
 
-/* mmap frames [f, f+n) at page i of m with prot. 0 or -errno. */
+/*
+ * mmap frames [f, f+n) at page i of m with prot: memfd frames from the
+ * memfd, image frames read-only from their file. 0 or -errno.
+ */
 static int map_run(struct cow__member *m, size_t i, size_t n, cow__frame f, int prot)
 {
-	void *p = mmap(page_addr(m, i), n << COW__PAGE_SHIFT, prot,
-		       MAP_SHARED | MAP_FIXED, cow__frames_fd(),
-		       (off_t)f << COW__PAGE_SHIFT);
+	const struct cow__image *img = cow__image_of(f);
+	void *p;
 
+	if (img)
+		p = mmap(page_addr(m, i), n << COW__PAGE_SHIFT, PROT_READ,
+			 MAP_SHARED | MAP_FIXED, img->fd, cow__image_offset(img, f));
+	else
+		p = mmap(page_addr(m, i), n << COW__PAGE_SHIFT, prot,
+			 MAP_SHARED | MAP_FIXED, cow__frames_fd(),
+			 (off_t)f << COW__PAGE_SHIFT);
 	if (p == MAP_FAILED)
 		return -errno;
 	/* A real fork() must not inherit writable views of the frames. */
@@ -138,8 +157,38 @@ static int page_prot(const struct cow__member *m, size_t i)
 				  : PROT_READ | PROT_WRITE;
 }
 
+/*
+ * Make a freshly mapped run of memfd frames of space m ready for faults:
+ * register it with the backend and, under uffd, write-protect its
+ * protected pages (a page-table bit, set after mapping). Image runs are
+ * read-only mappings of a file and need neither.
+ */
+static int arm_run(struct cow__member *m, size_t first, size_t end)
+{
+	int err;
+
+	if (!is_space(m) || cow__frame_is_image(m->pt[first]))
+		return 0;
+	err = cow__be->attach(page_addr(m, first), (end - first) << COW__PAGE_SHIFT);
+	if (err || cow__be->prot_splits)
+		return err;
+	for (size_t i = first; i < end; i++) {
+		size_t j = i;
+
+		while (j < end && cow__wp_test(m, j))
+			j++;
+		if (j > i) {
+			err = cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
+			if (err)
+				return err;
+		}
+		i = j;
+	}
+	return 0;
+}
+
 /* Map pages [first, first+n) of m as its page table says, run by run. */
-static int map_range(struct cow__member *m, size_t first, size_t n)
+int cow__map_range(struct cow__member *m, size_t first, size_t n)
 {
 	size_t i = first, end = first + n;
 	int err;
@@ -148,32 +197,15 @@ static int map_range(struct cow__member *m, size_t first, size_t n)
 		size_t j = i + 1;
 		int prot = page_prot(m, i);
 
-		while (j < end && m->pt[j] == m->pt[j - 1] + 1 && page_prot(m, j) == prot)
+		while (j < end && cow__frames_follow(m->pt[j - 1], m->pt[j]) &&
+		       page_prot(m, j) == prot)
 			j++;
 		err = map_run(m, i, j - i, m->pt[i], prot);
+		if (!err)
+			err = arm_run(m, i, j);
 		if (err)
 			return err;
 		i = j;
-	}
-	if (is_space(m)) {
-		err = cow__be->attach(page_addr(m, first), n << COW__PAGE_SHIFT);
-		if (err)
-			return err;
-		/* uffd: protection is a page-table bit, set after mapping. */
-		if (!cow__be->prot_splits)
-			for (i = first; i < end; i++) {
-				size_t j = i;
-
-				while (j < end && cow__wp_test(m, j))
-					j++;
-				if (j > i) {
-					err = cow__be->protect(page_addr(m, i),
-							       (j - i) << COW__PAGE_SHIFT);
-					if (err)
-						return err;
-				}
-				i = j;
-			}
 	}
 	return 0;
 }
@@ -197,7 +229,7 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 	if (is_space(m))
 		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 			m->wp[w] = protect_all ? ~0ull : 0;
-	err = map_range(m, 0, m->npages);
+	err = cow__map_range(m, 0, m->npages);
 	if (!err && is_space(m))
 		err = cow__registry_add(m);
 	if (err) {
@@ -243,7 +275,7 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 	if (is_space(m))
 		cow__wp_set(m, i, protect);
 	m->maps += boundaries_at(m, i);
-	err = map_range(m, i, 1);
+	err = cow__map_range(m, i, 1);
 	budget_check(m);
 	return err;
 }
@@ -262,11 +294,13 @@ static int set_protection(struct cow__member *m, size_t first, size_t n, bool on
 	for (size_t i = first; i < end;) {
 		size_t j;
 
-		if (cow__wp_test(m, i) == on) {
+		/* Image pages are read-only mappings: always protected. */
+		if (cow__wp_test(m, i) == on || cow__frame_is_image(m->pt[i])) {
 			i++;
 			continue;
 		}
-		for (j = i; j < end && cow__wp_test(m, j) != on; j++)
+		for (j = i; j < end && cow__wp_test(m, j) != on &&
+			    !cow__frame_is_image(m->pt[j]); j++)
 			cow__wp_set(m, j, on);
 		err = on ? cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT)
 			 : cow__be->unprotect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
@@ -304,6 +338,7 @@ int cow__protect_writable(struct cow__member *m)
 {
 	size_t words = (m->npages + 63) / 64, runs = 0;
 	bool prev = true;
+	int err;
 
 	for (size_t i = 0; i < m->npages && runs <= 64; i++) {
 		bool p = cow__wp_test(m, i);
@@ -316,10 +351,20 @@ int cow__protect_writable(struct cow__member *m)
 		return 0;
 	if (runs <= 64)
 		return cow__protect_range(m, 0, m->npages);
+	/*
+	 * One call for the whole range; uffd refuses it (ENOENT) when the
+	 * range holds read-only image mappings, which are not registered:
+	 * then run by run.
+	 */
+	err = cow__be->protect(m->addr, m->npages << COW__PAGE_SHIFT);
+	if (err == -ENOENT || err == -EINVAL)
+		return cow__protect_range(m, 0, m->npages);
+	if (err)
+		return err;
 	for (size_t w = 0; w < words; w++)
 		m->wp[w] = ~0ull;
 	cow__maps_count(m);
-	return cow__be->protect(m->addr, m->npages << COW__PAGE_SHIFT);
+	return 0;
 }
 
 /*
@@ -379,7 +424,9 @@ static int defrag(struct cow__member *m)
 	if (!err && is_space(m) && cow__be->prot_splits)
 		err = resolve_all(m, &copies);
 	if (!err)
-		err = map_range(m, 0, m->npages);
+		err = cow__map_range(m, 0, m->npages);
+	if (!err && m->vfork_child)
+		err = cow__alias_refresh(m->vfork_child);
 	cow__maps_count(m);
 	m->st.defrags++;
 	m->st.defrag_copies += copies;
@@ -401,7 +448,7 @@ int cow__defrag_pending(void)
 
 		defrag_list = m->defrag_next;
 		m->needs_defrag = false;
-		if (m->addr && m->maps > cow__maps_budget()) {
+		if (m->addr && m->maps > cow__maps_budget(m)) {
 			int e = defrag(m);
 
 			if (e && !err)

@@ -132,8 +132,12 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->gen = cow__gen;
 	m->pt = zalloc_pages(pt_bytes(npages));
 	m->wp = zalloc_pages(wp_bytes(npages));
-	if (!m->pt || !m->wp)
+	if (kind == COW__KIND_SPACE)
+		m->dirty = zalloc_pages(wp_bytes(npages));
+	if (!m->pt || !m->wp || (kind == COW__KIND_SPACE && !m->dirty))
 		goto nomem;
+	if (m->dirty)
+		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
 	memset(m->pt, 0xff, pt_bytes(npages));
 	err = cow__frames_reserve(npages, &m->home);
 	if (err) {
@@ -156,6 +160,8 @@ fail:
 			munmap(m->pt, pt_bytes(npages));
 		if (m->wp)
 			munmap(m->wp, wp_bytes(npages));
+		if (m->dirty)
+			munmap(m->dirty, wp_bytes(npages));
 		free(m);
 	}
 	return NULL;
@@ -182,7 +188,7 @@ int cow__member_share(struct cow__member *dst, const struct cow__member *src)
 static struct cow__member *quarantined[QUARANTINE];
 static size_t quarantine_next;
 
-static void quarantine(struct cow__member *m)
+void cow__member_quarantine(struct cow__member *m)
 {
 	m->magic = COW__MAGIC_DEAD;
 	free(quarantined[quarantine_next]);
@@ -205,9 +211,14 @@ void cow__member_free(struct cow__member *m)
 		if (m->pt[i] != COW__NO_FRAME)
 			cow__frame_put(m->pt[i]);
 	family_remove(m);
+	if (m->kind == COW__KIND_SPACE)
+		cow__save_space_gone(m);
 	munmap(m->pt, pt_bytes(n));
 	munmap(m->wp, wp_bytes(n));
-	quarantine(m);
+	if (m->dirty)
+		munmap(m->dirty, wp_bytes(n));
+	cow__member_quarantine(m);
+	cow__images_reap();
 }
 
 /* cow__wp_set — record page i of m as write-protected (or not). */
@@ -217,4 +228,56 @@ void cow__wp_set(struct cow__member *m, size_t i, bool on)
 		m->wp[i >> 6] |= 1ull << (i & 63);
 	else
 		m->wp[i >> 6] &= ~(1ull << (i & 63));
+}
+
+/* cow__member_join — m (in no family) joins fam. */
+void cow__member_join(struct cow__member *m, struct cow__family *fam)
+{
+	family_add(fam, m);
+}
+
+/* cow__member_leave — m leaves its family (freed when it was the last). */
+void cow__member_leave(struct cow__member *m)
+{
+	family_remove(m);
+}
+
+/*
+ * cow__member_rebirth — exec() for space m: it drops everything it
+ * references (or stops aliasing its vfork parent) and becomes a fresh space
+ * of x's family that shares x's frames, with a new home range. The caller
+ * maps it again (every page write-protected). Returns 0, or -ENOMEM with m
+ * unchanged.
+ */
+int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
+{
+	size_t n = m->npages;
+	cow__frame *pt = zalloc_pages(pt_bytes(n)), home;
+	int err;
+
+	if (!pt)
+		return -ENOMEM;
+	err = cow__frames_reserve(n, &home);
+	if (err) {
+		munmap(pt, pt_bytes(n));
+		return err;
+	}
+	if (m->alias_of) {
+		cow__alias_end(m);
+	} else {
+		cow__frames_unhome(m->home, n);
+		for (size_t i = 0; i < n; i++)
+			cow__frame_put(m->pt[i]);
+		munmap(m->pt, pt_bytes(n));
+		family_remove(m);
+	}
+	m->pt = pt;
+	m->home = home;
+	cow__member_share(m, x);
+	family_add(x->fam, m);
+	for (size_t w = 0; w < (n + 63) / 64; w++)
+		m->wp[w] = ~0ull;
+	if (m->dirty)
+		memset(m->dirty, 0xff, wp_bytes(n));	/* new content everywhere */
+	return 0;
 }

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -22,38 +24,18 @@ static void *fail(int err)
 }
 
 /* A new snapshot in src's family sharing all of src's frames. Lock held. */
-static cow_snap *snap_share(const struct cow__member *src)
+static struct cow__member *snap_share(struct cow__member *src)
 {
 	struct cow__member *x = cow__member_new(COW__KIND_SNAP, src->npages, src->fam);
 
-	if (!x)
-		return NULL;
-	cow__member_share(x, src);
-	return (cow_snap *)x;
+	if (x)
+		cow__member_share(x, src);
+	return x;
 }
 
 COW_API cow_snap *cow_snapshot(cow_space *s)
 {
-	struct cow__member *m = s ? &s->m : NULL;
-	cow_snap *snap = NULL;
-	int err = m ? cow__member_check(m, COW__KIND_SPACE) : -EINVAL;
-
-	if (err)
-		return fail(err);
-	cow__freeze_begin(m);
-	cow__engine_lock();
-	err = cow__protect_writable(m);
-	if (!err && !(snap = snap_share(m)))
-		err = -errno;
-	if (!err)
-		err = cow__defrag_pending();
-	cow__engine_unlock();
-	cow__freeze_end(m);
-	if (err && snap) {
-		cow_snap_release(snap);
-		snap = NULL;
-	}
-	return snap ? snap : fail(err);
+	return (cow_snap *)cow__freeze_share(s, snap_share);
 }
 
 COW_API void cow_snap_release(cow_snap *snap)
@@ -78,35 +60,52 @@ COW_API size_t cow_snap_size(const cow_snap *snap)
 	return snap->m.npages << COW__PAGE_SHIFT;
 }
 
-/*
- * Copy pages [first, first+n) of x into buf through pread of the memfd: a
- * frame that was never written reads as zeroes without being allocated.
- * Engine lock held (so no frame changes under the read). 0 or -errno.
- */
-static int read_pages(const struct cow__member *x, size_t first, size_t n, char *buf)
+/* pread exactly len bytes of fd at off into buf. 0, -EIO (short), -errno. */
+static int pread_all(int fd, char *buf, size_t len, off_t off)
 {
-	size_t i = first, end = first + n;
+	size_t done = 0;
 
-	while (i < end) {
-		size_t j = i + 1, len, done = 0;
+	while (done < len) {
+		ssize_t r = pread(fd, buf + done, len - done, off + (off_t)done);
 
-		while (j < end && x->pt[j] == x->pt[j - 1] + 1)
-			j++;
-		len = (j - i) << COW__PAGE_SHIFT;
-		while (done < len) {
-			ssize_t r = pread(cow__frames_fd(), buf + done, len - done,
-					  ((off_t)x->pt[i] << COW__PAGE_SHIFT) + (off_t)done);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				return r < 0 ? -errno : -EIO;
-			done += (size_t)r;
-		}
-		buf += len;
-		i = j;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		done += (size_t)r;
 	}
 	return 0;
+}
+
+/*
+ * Copy pages [first, first+n) of x into buf: memfd frames through pread of
+ * the memfd (a frame that was never written reads as zeroes without being
+ * allocated), image frames from their file. Engine lock held (so no frame
+ * changes under the read). 0 or -errno.
+ */
+int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *buf)
+{
+	size_t i = first, end = first + n;
+	int err = 0;
+
+	while (i < end && !err) {
+		const struct cow__image *img = cow__image_of(x->pt[i]);
+		size_t j = i + 1;
+
+		if (img) {
+			err = cow__image_read(img, x->pt[i], buf);
+			buf += COW__PAGE;
+			i++;
+			continue;
+		}
+		while (j < end && x->pt[j] == x->pt[j - 1] + 1 && !cow__frame_is_image(x->pt[j]))
+			j++;
+		err = pread_all(cow__frames_fd(), buf, (j - i) << COW__PAGE_SHIFT,
+				(off_t)x->pt[i] << COW__PAGE_SHIFT);
+		buf += (j - i) << COW__PAGE_SHIFT;
+		i = j;
+	}
+	return err;
 }
 
 COW_API int cow_snap_read(const cow_snap *snap, size_t off, void *buf, size_t len)
@@ -135,7 +134,7 @@ COW_API int cow_snap_read(const cow_snap *snap, size_t off, void *buf, size_t le
 		if (n > READ_BATCH_PAGES)
 			n = READ_BATCH_PAGES;
 		cow__engine_lock();
-		err = read_pages(x, first, n, bounce);
+		err = cow__read_pages(x, first, n, bounce);
 		cow__engine_unlock();
 		chunk = (n << COW__PAGE_SHIFT) - skip;
 		if (chunk > len)
@@ -181,7 +180,10 @@ static int restore_page(struct cow__member *m, size_t i, cow__frame g)
 	cow__frame f = m->pt[i], home = cow__home(m, i);
 	int err;
 
+	cow__dirty_set(m, i);
 	if (f == home) {
+		if (cow__frame_ref(f) > 1)
+			cow__save_spill(m, i);
 		if (cow__frame_ref(f) > 1 && (err = cow__preserve(m, i)))
 			return err;
 		return cow__frame_copy(home, g);
@@ -207,8 +209,15 @@ COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 		return err;
 	if (m->npages != x->npages)
 		return -EINVAL;
+	if (m->alias_of) {		/* a vfork child execs */
+		cow__engine_lock();
+		err = cow__space_exec(m, x);
+		cow__engine_unlock();
+		return err;
+	}
 	cow__freeze_begin(m);
 	cow__engine_lock();
+	cow__vfork_wait(m);
 	/* Writers wait in the fault handler until the restore is complete. */
 	err = cow__protect_writable(m);
 	for (size_t i = 0; i < m->npages && !err; i++) {
@@ -242,20 +251,7 @@ COW_API cow_space *cow_space_from_snap(const cow_snap *snap)
 COW_API int cow_snap_page_info(const cow_snap *snap, size_t index,
 			       struct cow_page_info *out)
 {
-	struct cow_page_info info;
-	int err;
-
-	if (!snap || !out)
-		return -EINVAL;
-	if ((err = cow__member_check(&snap->m, COW__KIND_SNAP)))
-		return err;
-	if (index >= snap->m.npages)
-		return -EINVAL;
-	cow__engine_lock();
-	cow__page_describe(&snap->m, index, &info);
-	cow__engine_unlock();
-	*out = info;
-	return 0;
+	return cow__page_info(snap ? &snap->m : NULL, COW__KIND_SNAP, index, out);
 }
 
 /* ---- engine services for the store ------------------------------------- */
@@ -296,62 +292,134 @@ cow_snap *cow__snap_clone(const cow_snap *snap)
 	if ((err = cow__member_check(&snap->m, COW__KIND_SNAP)))
 		return fail(err);
 	cow__engine_lock();
-	c = snap_share(&snap->m);
+	c = (cow_snap *)snap_share((struct cow__member *)&snap->m);
 	cow__engine_unlock();
 	return c;
 }
 
-/* Read page of fd at off into frame h (all of it, or -errno/-EIO). */
-static int load_block(int fd, uint64_t off, cow__frame h)
+/*
+ * A snapshot of npages pages whose page k is image frame first + k, or
+ * zeroes (its own home frame, never written) where the image has no page.
+ * Engine lock held. NULL with errno.
+ */
+static cow_snap *snap_of_image(struct cow__image *img, size_t npages,
+			       const uint64_t *offs)
 {
-	char *dst = cow__frame_addr(h);
-	size_t done = 0;
+	struct cow__member *x = cow__member_new(COW__KIND_SNAP, npages, NULL);
 
-	while (done < COW__PAGE) {
-		ssize_t r = pread(fd, dst + done, COW__PAGE - done, (off_t)(off + done));
+	if (!x)
+		return NULL;
+	for (size_t i = 0; i < npages; i++) {
+		bool zero = i >= img->n || (offs && offs[i] == COW__ZERO_BLOCK);
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;	/* the file is shorter than promised */
-		done += (size_t)r;
+		x->pt[i] = zero ? cow__home(x, i) : img->first + (cow__frame)i;
+		cow__frame_get(x->pt[i]);
 	}
-	return 0;
+	return (cow_snap *)x;
+}
+
+/* Make an image of fd and a snapshot of it. Takes the engine lock. */
+static cow_snap *image_snap(int fd, size_t npages, size_t file_pages, off_t off0,
+			    const uint64_t *offs, off_t size)
+{
+	struct cow__image *img;
+	cow_snap *x = NULL;
+
+	if (cow__ensure_init())
+		return NULL;
+	cow__engine_lock();
+	cow__images_reap();
+	img = cow__image_new(fd, file_pages ? file_pages : 1, off0, offs, size);
+	if (img) {
+		x = snap_of_image(img, npages, offs);
+		if (!x || file_pages == 0) {
+			/* no page references it: let it be closed */
+			img->dead = true;
+			cow__image_frame_gone(img->first);
+		}
+	}
+	cow__engine_unlock();
+	return x;
 }
 
 /*
- * cow__snap_from_file — see internal.h. This version reads the pages when
- * the snapshot is made (not yet lazily): zero blocks cost nothing, the others
- * one pread each into the snapshot's own frames.
+ * cow__snap_from_file — see internal.h: a lazily read image whose page i is
+ * at offs[i] of fd; zero blocks are the snapshot's own (unwritten) frames.
  */
 cow_snap *cow__snap_from_file(int fd, size_t npages, const uint64_t *offs)
 {
-	struct cow__member *x;
-	int err = 0;
+	struct stat st;
 
-	if (fd < 0 || npages == 0 || !offs)
+	if (fd < 0 || npages == 0 || !offs || npages > (size_t)COW__MAX_CHUNKS * COW__CHUNK_FRAMES)
 		return fail(-EINVAL);
 	for (size_t i = 0; i < npages; i++)
 		if (offs[i] != COW__ZERO_BLOCK && (offs[i] & (COW__PAGE - 1)))
 			return fail(-EINVAL);
-	if (cow__ensure_init())
+	if (fstat(fd, &st))
 		return NULL;
+	return image_snap(fd, npages, npages, 0, offs, st.st_size);
+}
+
+COW_API cow_snap *cow_snap_open(const char *path, off_t offset, size_t size)
+{
+	size_t npages, file_pages;
+	struct stat st;
+	cow_snap *x;
+	int fd;
+
+	if (!path || offset < 0 || (offset & (off_t)(COW__PAGE - 1)))
+		return fail(-EINVAL);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		int err = errno;
+
+		close(fd);
+		return fail(S_ISREG(st.st_mode) ? -err : -EINVAL);
+	}
+	if (size == 0) {
+		if (st.st_size <= offset) {
+			close(fd);
+			return fail(-EINVAL);
+		}
+		size = (size_t)(st.st_size - offset);
+	}
+	if (size > (size_t)COW__MAX_CHUNKS * COW__CHUNK_FRAMES * COW__PAGE) {
+		close(fd);
+		return fail(-EINVAL);
+	}
+	npages = (size + COW__PAGE - 1) >> COW__PAGE_SHIFT;
+	file_pages = st.st_size > offset ?
+		     (size_t)((st.st_size - offset + (off_t)COW__PAGE - 1) >> COW__PAGE_SHIFT) : 0;
+	if (file_pages > npages)
+		file_pages = npages;
+	x = image_snap(fd, npages, file_pages, offset, NULL, st.st_size);
+	{
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return x;
+}
+
+COW_API int cow_exec_file(cow_space *s, const char *path, off_t offset)
+{
+	struct cow__member *m = s ? &s->m : NULL;
+	cow_snap *x;
+	int err;
+
+	if (!m || !path)
+		return -EINVAL;
+	if ((err = cow__member_check(m, COW__KIND_SPACE)))
+		return err;
+	x = cow_snap_open(path, offset, m->npages << COW__PAGE_SHIFT);
+	if (!x)
+		return -errno;
 	cow__engine_lock();
-	x = cow__member_new(COW__KIND_SNAP, npages, NULL);
-	if (!x) {
-		cow__engine_unlock();
-		return NULL;
-	}
-	for (size_t i = 0; i < npages; i++) {
-		x->pt[i] = cow__home(x, i);
-		cow__frame_get(x->pt[i]);
-		if (!err && offs[i] != COW__ZERO_BLOCK)
-			err = load_block(fd, offs[i], x->pt[i]);
-	}
-	if (err)
-		cow__member_free(x);
+	err = cow__space_exec(m, &x->m);
 	cow__engine_unlock();
-	return err ? fail(err) : (cow_snap *)x;
+	cow_snap_release(x);
+	return err;
 }

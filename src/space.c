@@ -85,10 +85,14 @@ COW_API void cow_space_destroy(cow_space *s)
 		return;
 	cow__engine_lock();
 	err = cow__member_check(SPACE(s), COW__KIND_SPACE);
-	if (err == -ESTALE)
+	if (err == -ESTALE) {
 		stale_free(SPACE(s));
-	else if (!err)
+	} else if (!err && SPACE(s)->alias_of) {
+		cow__alias_free(SPACE(s));	/* a vfork child exits */
+	} else if (!err) {
+		cow__vfork_wait(SPACE(s));
 		cow__member_free(SPACE(s));
+	}
 	cow__engine_unlock();
 }
 
@@ -122,35 +126,50 @@ void cow__freeze_end(const struct cow__member *m)
 		m->freeze_after(m->freeze_arg);
 }
 
-COW_API cow_space *cow_fork(cow_space *s)
+/*
+ * cow__freeze_share — the freeze behind cow_fork() and cow_snapshot():
+ * write-protect space s (its writers wait in the fault handler), and make()
+ * a new member sharing its frames, between s's freeze hooks. A vfork child
+ * of s is refreshed (more of its frames are shared now). Returns the member
+ * or NULL with errno (EINVAL: s is a vfork child, which may only write,
+ * exec or exit; ESTALE; ENOMEM). On failure nothing was made.
+ */
+struct cow__member *cow__freeze_share(cow_space *s,
+				      struct cow__member *(*make)(struct cow__member *m))
 {
-	struct cow__member *m = s ? SPACE(s) : NULL;
-	cow_space *child = NULL;
+	struct cow__member *m = s ? SPACE(s) : NULL, *made = NULL;
 	int err = m ? cow__member_check(m, COW__KIND_SPACE) : -EINVAL;
 
+	if (!err && m->alias_of)
+		err = -EINVAL;
 	if (err)
 		return fail(err);
 	cow__freeze_begin(m);
 	cow__engine_lock();
 	err = cow__protect_writable(m);
-	if (!err && !(child = cow__space_new(m->npages, m->fam, m)))
+	if (!err && !(made = make(m)))
 		err = -errno;
+	if (!err && m->vfork_child)
+		err = cow__alias_refresh(m->vfork_child);
 	if (!err)
 		err = cow__defrag_pending();
+	if (err && made) {
+		cow__member_free(made);
+		made = NULL;
+	}
 	cow__engine_unlock();
 	cow__freeze_end(m);
-	if (err && child) {
-		cow_space_destroy(child);
-		child = NULL;
-	}
-	return child ? child : fail(err);
+	return made ? made : fail(err);
 }
 
-COW_API cow_space *cow_vfork(cow_space *s)
+static struct cow__member *make_fork(struct cow__member *m)
 {
-	int err = s ? cow__member_check(&s->m, COW__KIND_SPACE) : -EINVAL;
+	return (struct cow__member *)cow__space_new(m->npages, m->fam, m);
+}
 
-	return fail(err ? err : -EOPNOTSUPP);
+COW_API cow_space *cow_fork(cow_space *s)
+{
+	return (cow_space *)cow__freeze_share(s, make_fork);
 }
 
 COW_API int cow_prefault(cow_space *s, void *addr, size_t len)
@@ -226,33 +245,58 @@ COW_API int cow_set_freeze_hooks(cow_space *s, cow_freeze_fn *before,
 	return 0;
 }
 
-/* Describe page index of member m (engine lock held). */
-void cow__page_describe(const struct cow__member *m, size_t index,
-			struct cow_page_info *out)
+/*
+ * cow__page_info — describe page index of member m, which must be a live
+ * handle of the given kind. 0, -EINVAL (NULL, wrong kind, index out of
+ * range), -ESTALE. out is written outside the engine lock.
+ */
+int cow__page_info(const struct cow__member *m, enum cow__kind kind,
+		   size_t index, struct cow_page_info *out)
 {
-	cow__frame f = m->pt[index];
+	struct cow_page_info info;
+	cow__frame f;
+	int err;
 
-	out->frame = f;
-	out->refcount = cow__frame_ref(f);
-	out->writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
-	out->home = f == cow__home(m, index);
+	if (!m || !out)
+		return -EINVAL;
+	if ((err = cow__member_check(m, kind)))
+		return err;
+	if (index >= m->npages)
+		return -EINVAL;
+	cow__engine_lock();
+	f = m->pt[index];
+	info.frame = f;
+	info.refcount = cow__frame_ref(f);
+	info.writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
+	info.home = f == cow__home(m, index);
+	cow__engine_unlock();
+	*out = info;
+	return 0;
 }
 
 COW_API int cow_page_info(const cow_space *s, size_t index,
 			  struct cow_page_info *out)
 {
-	struct cow_page_info info;
+	return cow__page_info(s ? &s->m : NULL, COW__KIND_SPACE, index, out);
+}
+
+/*
+ * cow__space_exec — exec() for space m: its content becomes x's, sharing
+ * x's frames (nothing is copied); its old frames are released; a vfork
+ * child stops aliasing its parent. Engine lock held. 0 or -errno.
+ */
+int cow__space_exec(struct cow__member *m, const struct cow__member *x)
+{
 	int err;
 
-	if (!s || !out)
-		return -EINVAL;
-	if ((err = cow__member_check(&s->m, COW__KIND_SPACE)))
+	cow__vfork_wait(m);	/* exec is a write of the parent */
+	err = cow__member_rebirth(m, x);
+
+	if (err)
 		return err;
-	if (index >= s->m.npages)
-		return -EINVAL;
-	cow__engine_lock();
-	cow__page_describe(&s->m, index, &info);
-	cow__engine_unlock();
-	*out = info;
-	return 0;
+	err = cow__map_range(m, 0, m->npages);
+	cow__maps_count(m);
+	if (!err)
+		err = cow__defrag_pending();
+	return err;
 }

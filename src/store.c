@@ -168,6 +168,8 @@ static const char *slot_check(const struct cow__slot *s, uint64_t n)
 		return "impossible values";
 	if (s->ncatalog != (s->nckpts + COW__CAT_PER_BLOCK - 1) / COW__CAT_PER_BLOCK)
 		return "catalog length does not match its checkpoint count";
+	if (s->ncatalog > n - COW__SLOTS)
+		return "catalog longer than the file";
 	if (s->nckpts ? s->catalog.blk < COW__SLOTS || s->catalog.blk >= n
 		      : s->catalog.blk || s->catalog.sum)
 		return "catalog pointer out of range";
@@ -377,20 +379,20 @@ static int open_files(struct cow_store *st, const char *path, uint64_t *nblocks)
 
 	st->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (st->fd < 0)
-		return cow__store_fail(st, -errno, "%s: %s", path, strerror(errno));
+		return cow__store_fail(st, -errno, "%s", strerror(errno));
 	if (fstat(st->fd, &a) < 0)
 		return -errno;
 	if (!S_ISREG(a.st_mode))
-		return cow__store_fail(st, -EINVAL, "%s: not a regular file", path);
+		return cow__store_fail(st, -EINVAL, "not a regular file");
 	if (flock(st->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
 		return cow__store_fail(st, errno == EWOULDBLOCK ? -EBUSY : -errno,
-				       "%s: open for writing by another handle", path);
+				       "open by another handle that excludes this one");
 	/* Snapshots keep a duplicate of this one: it must not hold the lock. */
 	st->rfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (st->rfd < 0 || fstat(st->rfd, &b) < 0)
 		return -errno;
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return cow__store_fail(st, -EAGAIN, "%s: replaced while opening", path);
+		return cow__store_fail(st, -EAGAIN, "the file was replaced while opening");
 	*nblocks = (uint64_t)a.st_size >> COW__BLK_SHIFT;
 	return 0;
 }
@@ -436,13 +438,14 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 	}
 	st->fd = st->rfd = -1;
 	st->flags = flags;
+	st->pid = getpid();
 	pthread_mutex_init(&st->lock, NULL);
 	if (flags & COW_STORE_CREATE) {
 		err = create_file(path);
 		if (err == -EEXIST && !(flags & COW_STORE_EXCL))
 			err = 0;
 		if (err)
-			cow__store_fail(st, err, "creating %s: %s", path, cow_strerror(err));
+			cow__store_fail(st, err, "creating the file: %s", cow_strerror(err));
 	}
 	if (!err)
 		err = open_files(st, path, &nblocks);
@@ -469,7 +472,7 @@ COW_API int cow_store_close(cow_store *st)
 	pthread_mutex_unlock(&st->lock);
 	if (err)
 		return err;
-	err = st->failed;
+	err = __atomic_load_n(&st->failed, __ATOMIC_RELAXED);
 	store_free(st);
 	return err;
 }
@@ -481,12 +484,17 @@ COW_API const char *cow_store_errmsg(const cow_store *st)
 
 /* ---- transactions ----------------------------------------------------------- */
 
+void cow__store_set_failed(struct cow_store *st)
+{
+	__atomic_store_n(&st->failed, -EIO, __ATOMIC_RELAXED);
+}
+
 /* io_failed — note a write error; EIO means the handle can no longer trust
  * what it wrote: it fails every later write. Returns err. */
 static int io_failed(struct cow_store *st, int err, const char *what)
 {
 	if (err == -EIO)
-		st->failed = -EIO;
+		cow__store_set_failed(st);
 	return cow__store_fail(st, err, "%s: %s", what, cow_strerror(err));
 }
 
@@ -494,7 +502,7 @@ static int io_failed(struct cow_store *st, int err, const char *what)
  * second fsync would report success: the handle is failed for good. */
 static int fsync_failed(struct cow_store *st, int err)
 {
-	st->failed = -EIO;
+	cow__store_set_failed(st);
 	return cow__store_fail(st, err, "fsync: %s; the store must be reopened",
 			       cow_strerror(err));
 }
@@ -642,8 +650,10 @@ int cow__store_writable(struct cow_store *st)
 {
 	if (st->flags & COW_STORE_RDONLY)
 		return cow__store_fail(st, -EROFS, "the store is open read-only");
-	if (st->failed)
-		return cow__store_fail(st, st->failed, "an earlier write failed to reach "
+	if (st->pid != getpid())
+		return cow__store_fail(st, -ESTALE, "the handle belongs to the parent of a fork()");
+	if (__atomic_load_n(&st->failed, __ATOMIC_RELAXED))
+		return cow__store_fail(st, -EIO, "an earlier write failed to reach "
 				       "the disk: reopen the store");
 	return 0;
 }
@@ -836,7 +846,7 @@ COW_API int cow_store_stat(cow_store *st, struct cow_store_stat *out)
 	out->latest = st->nck ? st->ck[st->nck - 1].rec.id : 0;
 	out->txid = st->slot.txid;
 	out->created_ns = st->slot.created;
-	out->failed = st->failed != 0;
+	out->failed = __atomic_load_n(&st->failed, __ATOMIC_RELAXED) != 0;
 	out->readonly = (st->flags & COW_STORE_RDONLY) != 0;
 	pthread_mutex_lock(&st->blocks.lock);
 	out->file_blocks = st->blocks.n;
@@ -862,14 +872,14 @@ uint64_t cow__store_next_id(struct cow_store *st)
 int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 			 unsigned char *buf)
 {
-	unsigned char *scratch = buf ? NULL : cow__io_malloc(COW__FANOUT * COW__BLK);
+	unsigned char *scratch = buf ? NULL : cow__io_malloc(COW__READ_CHUNK * COW__BLK);
 	int err = buf || scratch ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
 		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
 
-		err = cow__read_blocks(st, t->lvl[0] + i, n, buf ? buf + i * COW__BLK : scratch,
-				       &bad);
+		err = buf ? cow__read_blocks(st, t->lvl[0] + i, n, buf + i * COW__BLK, &bad)
+			  : cow__check_blocks(st, t->lvl[0] + i, n, scratch, &bad);
 		if (err == -EBADMSG)
 			cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
 					" (block %" PRIu64 "): data checksum mismatch",
@@ -936,10 +946,11 @@ static int recount(struct cow_store *st, int check_data, int exact)
 
 	w.rc = cow__io_calloc(n, sizeof *w.rc);
 	w.kind = cow__io_calloc(n, 1);
-	w.buf = cow__io_malloc(COW__FANOUT * COW__BLK);
-	if (!w.rc || !w.kind || !w.buf)
+	w.buf = cow__io_malloc(COW__READ_CHUNK * COW__BLK);
+	if (!err && (!w.rc || !w.kind || !w.buf))
 		err = -ENOMEM;
-	w.rc[0] = w.rc[1] = 1;
+	if (!err)
+		w.rc[0] = w.rc[1] = 1;
 	for (size_t i = 0; i < st->ncat && !err; i++)
 		w.rc[st->cat[i]]++;
 	for (size_t i = 0; i < st->nck && !err; i++) {

@@ -18,6 +18,7 @@
 #define COW_STORE_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -33,6 +34,7 @@ struct cow__blocks {
 	uint64_t cap;          /* entries allocated in rc */
 	uint64_t cursor;       /* where the search for a free block starts */
 	uint64_t nfree;        /* blocks below n whose count is 0 */
+	int64_t promised;      /* blocks reserved by builds in progress */
 };
 
 /* Set up for a file of n blocks (n >= COW__SLOTS), every count 0 but the
@@ -40,9 +42,11 @@ struct cow__blocks {
 int cow__blocks_init(struct cow__blocks *b, uint64_t n);
 void cow__blocks_destroy(struct cow__blocks *b);
 
-/* Make room for extra more blocks, so that allocating them later needs no
- * memory allocation. Takes the lock. 0 or -ENOMEM. */
-int cow__blocks_reserve(struct cow__blocks *b, uint64_t extra);
+/* Promise extra more blocks (a build's pages and nodes): the map keeps
+ * room for the file's blocks plus every promise, so allocating them later
+ * needs no memory allocation. A negative extra takes a promise back.
+ * Takes the lock. 0 or -ENOMEM. */
+int cow__blocks_reserve(struct cow__blocks *b, int64_t extra);
 
 /*
  * The functions below expect b->lock held.
@@ -100,6 +104,12 @@ void cow__tree_unref(struct cow_store *st, struct cow__tree *t);
 int cow__read_blocks(struct cow_store *st, const struct cow__ptr *p, size_t n,
 		     unsigned char *buf, size_t *bad);
 
+/* The same, only checking: reads in pieces of COW__READ_CHUNK blocks into
+ * scratch (that many blocks). */
+#define COW__READ_CHUNK 16u
+int cow__check_blocks(struct cow_store *st, const struct cow__ptr *p, size_t n,
+		      unsigned char *scratch, size_t *bad);
+
 /*
  * Walk checkpoint r's page table adding one reference per pointer held by a
  * distinct node (and one for the root), into rc[] (n blocks). kind[] records
@@ -113,7 +123,7 @@ struct cow__walk {
 	uint8_t *kind;
 	uint64_t n;
 	int check_data;
-	unsigned char *buf;         /* scratch: COW__FANOUT blocks */
+	unsigned char *buf;         /* scratch: COW__READ_CHUNK blocks */
 	const struct cow__rec *rec;
 };
 int cow__walk_tree(struct cow__walk *w);
@@ -155,7 +165,9 @@ struct cow_store {
 	struct cow__build *builders; /* checkpoints being written */
 	struct cow__lineage lin[COW__LINEAGES];
 	uint64_t clock;              /* LRU clock of lin */
-	int failed;                  /* -EIO once an fsync failed: writes refused */
+	int failed;                  /* -EIO once an fsync failed: writes refused
+					(atomic: writer threads may set it) */
+	pid_t pid;                   /* the process that opened it */
 	unsigned held;               /* dropped checkpoints whose blocks are held */
 	char msg[256];               /* what the last failure was */
 };
@@ -167,7 +179,11 @@ int cow__store_fail(struct cow_store *st, int err, const char *fmt, ...)
 /* The in-memory record of checkpoint id, or NULL. Under st->lock. */
 struct cow__ckpt *cow__store_find(struct cow_store *st, uint64_t id);
 
-/* 0 if st may be written; else -EROFS or st->failed (message set). */
+/* Put the handle in the failed state (from any thread). */
+void cow__store_set_failed(struct cow_store *st);
+
+/* 0 if st may be written; else -EROFS, -ESTALE (a child of fork()) or
+ * -EIO (failed handle), with a message. */
 int cow__store_writable(struct cow_store *st);
 
 /* Make ck[0..n) (and next_id) the durable catalog: catalog blocks, fsync,
@@ -214,6 +230,12 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
  */
 int cow__store_write(struct cow__build *b, uint64_t first, uint64_t n,
 		     const void *buf);
+
+/* The same for n pages in any order: page idx[k] is the k-th page of buf
+ * (n * 4096 bytes). Consecutive blocks in the file, one write per 64 pages
+ * whatever the indices: the way to write scattered changed pages. */
+int cow__store_write_pages(struct cow__build *b, const uint64_t *idx, uint64_t n,
+			   const void *buf);
 
 /* Pages [first, first + n) are those of the parent (-EINVAL without one). */
 int cow__store_keep(struct cow__build *b, uint64_t first, uint64_t n);

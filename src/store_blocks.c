@@ -61,12 +61,16 @@ void cow__blocks_destroy(struct cow__blocks *b)
 	pthread_mutex_destroy(&b->lock);
 }
 
-int cow__blocks_reserve(struct cow__blocks *b, uint64_t extra)
+int cow__blocks_reserve(struct cow__blocks *b, int64_t extra)
 {
-	int err;
+	int err = 0;
 
 	pthread_mutex_lock(&b->lock);
-	err = grow(b, b->n + extra);
+	b->promised += extra;
+	if (extra > 0)
+		err = grow(b, b->n + b->promised);
+	if (err)
+		b->promised -= extra;
 	pthread_mutex_unlock(&b->lock);
 	return err;
 }

@@ -26,11 +26,14 @@ struct cow__build {
 	struct cow_store *st;
 	struct cow__tree *tree;      /* the new page table; lvl[0] set by the writes */
 	struct cow__tree *parent;    /* the parent's page table, or NULL */
-	int err;                     /* first write error: finish returns it */
+	int err;                     /* first write error: finish returns it (atomic) */
+	int64_t promised;            /* blocks reserved in the block map */
+	uint64_t unsynced;           /* blocks written since the last writeback (atomic) */
 	struct cow__build *next;     /* st->builders */
 };
 
 #define BATCH 64u	/* pages per write system call (COW__IOV_MAX) */
+#define WRITEBACK 2048u	/* start writeback every 8 MiB written */
 
 /* fresh — 1 if pointer p of level k, position i, is this build's own. */
 static int fresh(const struct cow__build *b, unsigned k, uint64_t i, struct cow__ptr p)
@@ -82,8 +85,10 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 		err = b->tree ? 0 : -ENOMEM;
 	}
 	/* Room for every page and node, so writes never allocate memory. */
-	if (!err)
-		err = cow__blocks_reserve(&st->blocks, npages + npages / (COW__FANOUT - 1) + 64);
+	if (!err) {
+		b->promised = (int64_t)(npages + npages / (COW__FANOUT - 1) + 64);
+		err = cow__blocks_reserve(&st->blocks, b->promised);
+	}
 	if (err) {
 		cow__tree_put(b->parent);
 		cow__tree_put(b->tree);
@@ -100,19 +105,22 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 	return 0;
 }
 
-/* set_pages — pages [first, first + n) become p[0..n): fresh blocks they
- * replace are freed. Takes the block map's lock. */
-static void set_pages(struct cow__build *b, uint64_t first, uint64_t n,
-		      const struct cow__ptr *p)
+/* set_pages — pages idx[0..n) (or, with idx NULL, [first, first + n))
+ * become p[0..n) (or zeroes with p NULL); fresh blocks they replace are
+ * freed. Takes the block map's lock. */
+static void set_pages(struct cow__build *b, uint64_t first, const uint64_t *idx,
+		      uint64_t n, const struct cow__ptr *p)
 {
-	struct cow__ptr *ent = b->tree->lvl[0] + first;
+	struct cow__ptr *ent = b->tree->lvl[0];
 	struct cow__blocks *bm = &b->st->blocks;
 
 	pthread_mutex_lock(&bm->lock);
-	for (uint64_t i = 0; i < n; i++) {
-		if (fresh(b, 0, first + i, ent[i]))
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t i = idx ? idx[k] : first + k;
+
+		if (fresh(b, 0, i, ent[i]))
 			cow__blocks_unref(bm, ent[i].blk);
-		ent[i] = p ? p[i] : (struct cow__ptr){ 0, 0 };
+		ent[i] = p ? p[k] : (struct cow__ptr){ 0, 0 };
 	}
 	pthread_mutex_unlock(&bm->lock);
 }
@@ -172,32 +180,57 @@ static int write_batch(struct cow__build *b, uint64_t n, const unsigned char *bu
 	return 0;
 }
 
-int cow__store_write(struct cow__build *b, uint64_t first, uint64_t n, const void *buf)
+/* write_at — write n pages from buf to pages idx[] (or first..). */
+static int write_at(struct cow__build *b, uint64_t first, const uint64_t *idx, uint64_t n,
+		    const unsigned char *buf)
 {
 	struct cow__ptr p[BATCH];
 
+	int err = __atomic_load_n(&b->err, __ATOMIC_RELAXED);
+
+	for (uint64_t i = 0; i < n && !err; i += BATCH) {
+		uint64_t cnt = n - i < BATCH ? n - i : BATCH;
+
+		err = write_batch(b, cnt, buf + i * COW__BLK, p);
+		/* Even on failure: the blocks are the build's, abort frees them. */
+		set_pages(b, first + i, idx ? idx + i : NULL, cnt, p);
+	}
+	/* Let the disk work while the caller reads the next pages. */
+	if (__atomic_add_fetch(&b->unsynced, n, __ATOMIC_RELAXED) >= WRITEBACK) {
+		__atomic_store_n(&b->unsynced, 0, __ATOMIC_RELAXED);
+		cow__io_writeback(b->st->fd);
+	}
+	if (err == -EIO)
+		cow__store_set_failed(b->st);
+	if (err)	/* the first error stays */
+		__atomic_compare_exchange_n(&b->err, &(int){ 0 }, err, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	return err;
+}
+
+int cow__store_write(struct cow__build *b, uint64_t first, uint64_t n, const void *buf)
+{
 	if (!b || !buf || first > b->tree->npages || n > b->tree->npages - first)
 		return -EINVAL;
-	for (uint64_t i = 0; i < n && !b->err; i += BATCH) {
-		uint64_t cnt = n - i < BATCH ? n - i : BATCH;
-		int err = write_batch(b, cnt, (const unsigned char *)buf + i * COW__BLK, p);
+	return write_at(b, first, NULL, n, buf);
+}
 
-		/* Even on failure: the blocks are the build's, abort frees them. */
-		set_pages(b, first + i, cnt, p);
-		if (err) {
-			if (err == -EIO)
-				b->st->failed = -EIO;
-			b->err = err;
-		}
-	}
-	return b->err;
+int cow__store_write_pages(struct cow__build *b, const uint64_t *idx, uint64_t n,
+			   const void *buf)
+{
+	if (!b || (n && (!buf || !idx)))
+		return -EINVAL;
+	for (uint64_t k = 0; k < n; k++)
+		if (idx[k] >= b->tree->npages)
+			return -EINVAL;
+	return write_at(b, 0, idx, n, buf);
 }
 
 int cow__store_keep(struct cow__build *b, uint64_t first, uint64_t n)
 {
 	if (!b || !b->parent || first > b->tree->npages || n > b->tree->npages - first)
 		return -EINVAL;
-	set_pages(b, first, n, b->parent->lvl[0] + first);
+	set_pages(b, first, NULL, n, b->parent->lvl[0] + first);
 	return 0;
 }
 
@@ -205,7 +238,7 @@ int cow__store_zero(struct cow__build *b, uint64_t first, uint64_t n)
 {
 	if (!b || first > b->tree->npages || n > b->tree->npages - first)
 		return -EINVAL;
-	set_pages(b, first, n, NULL);
+	set_pages(b, first, NULL, n, NULL);
 	return 0;
 }
 
@@ -382,7 +415,7 @@ static int commit(struct cow__build *b, uint64_t *id)
 	struct cow__ckpt *ck;
 	int err = cow__store_writable(st);
 
-	if (err || (err = b->err))
+	if (err || (err = __atomic_load_n(&b->err, __ATOMIC_RELAXED)))
 		return err;
 	for (uint64_t i = 0; i < b->tree->npages; i++)
 		if (b->tree->lvl[0][i].blk == COW__UNSET)
@@ -400,7 +433,7 @@ static int commit(struct cow__build *b, uint64_t *id)
 	}
 	if (err) {
 		if (err == -EIO)
-			st->failed = -EIO;
+			cow__store_set_failed(st);
 		free(ck);
 		free_nodes(b);
 		return err;
@@ -418,7 +451,8 @@ static void release(struct cow__build *b, int committed)
 	struct cow_store *st = b->st;
 
 	if (!committed)
-		set_pages(b, 0, b->tree->npages, NULL);
+		set_pages(b, 0, NULL, b->tree->npages, NULL);
+	cow__blocks_reserve(&st->blocks, -b->promised);
 	pthread_mutex_lock(&st->lock);
 	unlink_build(b);
 	cow__tree_put(b->parent);

@@ -3,6 +3,7 @@
  * a power-loss simulation for tests (see store_io.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,18 @@ struct pending {
 	unsigned char *data;
 };
 
+/* File content in memory (the durable content, or a crash image). */
+struct image {
+	unsigned char *b;
+	size_t len, cap;
+};
+
 struct cow__io_sim {
 	int fd;
 	long crash_at;         /* 0 = never */
 	long ops;              /* writes and fsyncs of fd so far */
 	int dead;
-	unsigned char *dur;    /* durable content */
-	size_t dur_len;
+	struct image dur;      /* durable content */
 	struct pending *pend;  /* writes since the last fsync, in issue order */
 	size_t npend, cap;
 };
@@ -98,22 +104,29 @@ static int sim_record(struct cow__io_sim *sim, const void *buf, size_t len, off_
 	return 0;
 }
 
-/* apply — copy [from, to) of pending write p into the image img (grown as needed). */
-static int apply(unsigned char **img, size_t *len, const struct pending *p,
-		 size_t from, size_t to)
+/* apply — copy [from, to) of pending write p into img (grown as needed,
+ * geometrically: the file grows by many small writes). */
+static int apply(struct image *img, const struct pending *p, size_t from, size_t to)
 {
 	size_t end = (size_t)p->off + to;
 
-	if (end > *len) {
-		unsigned char *n = realloc(*img, end);
+	if (end > img->cap) {
+		size_t cap = img->cap ? img->cap : 4096;
+		unsigned char *n;
 
+		while (cap < end)
+			cap *= 2;
+		n = realloc(img->b, cap);
 		if (!n)
 			return ENOMEM;
-		memset(n + *len, 0, end - *len);
-		*img = n;
-		*len = end;
+		img->b = n;
+		img->cap = cap;
 	}
-	memcpy(*img + p->off + from, p->data + from, to - from);
+	if (end > img->len) {
+		memset(img->b + img->len, 0, end - img->len);
+		img->len = end;
+	}
+	memcpy(img->b + p->off + from, p->data + from, to - from);
 	return 0;
 }
 
@@ -121,7 +134,7 @@ static int apply(unsigned char **img, size_t *len, const struct pending *p,
 static int sim_durable(struct cow__io_sim *sim)
 {
 	for (size_t i = 0; i < sim->npend; i++) {
-		int err = apply(&sim->dur, &sim->dur_len, &sim->pend[i], 0, sim->pend[i].len);
+		int err = apply(&sim->dur, &sim->pend[i], 0, sim->pend[i].len);
 
 		if (err)
 			return err;
@@ -142,17 +155,17 @@ struct cow__io_sim *cow__io_sim_start(int fd, long crash_at)
 		goto err;
 	sim->fd = fd;
 	sim->crash_at = crash_at;
-	sim->dur_len = (size_t)end;
-	sim->dur = malloc(sim->dur_len ? sim->dur_len : 1);
-	if (!sim->dur)
+	sim->dur.len = sim->dur.cap = (size_t)end;
+	sim->dur.b = malloc(sim->dur.cap ? sim->dur.cap : 1);
+	if (!sim->dur.b)
 		goto err;
-	if (pread(fd, sim->dur, sim->dur_len, 0) != (ssize_t)sim->dur_len) {
+	if (pread(fd, sim->dur.b, sim->dur.len, 0) != (ssize_t)sim->dur.len) {
 		errno = EIO;
 		goto err;
 	}
 	return sim;
 err:
-	free(sim->dur);
+	free(sim->dur.b);
 	free(sim);
 	return NULL;
 }
@@ -164,7 +177,7 @@ void cow__io_sim_free(struct cow__io_sim *sim)
 	for (size_t i = 0; i < sim->npend; i++)
 		free(sim->pend[i].data);
 	free(sim->pend);
-	free(sim->dur);
+	free(sim->dur.b);
 	free(sim);
 }
 
@@ -186,9 +199,16 @@ static uint64_t sim_rand(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dull;
 }
 
+/* torn_cut — how many bytes of a sector of len bytes a torn write leaves:
+ * early cuts more often than late ones (structure headers come first). */
+static size_t torn_cut(uint64_t dice, size_t len)
+{
+	return (size_t)(dice >> 8) % (1 + (size_t)(dice >> 32) % len);
+}
+
 /* sim_apply_some — apply the pending writes that mode and the dice choose. */
 static int sim_apply_some(const struct cow__io_sim *sim, enum cow__sim_mode mode,
-			  uint64_t seed, unsigned char **img, size_t *len)
+			  uint64_t seed, struct image *img)
 {
 	uint64_t rs = seed | 1;
 
@@ -197,20 +217,19 @@ static int sim_apply_some(const struct cow__io_sim *sim, enum cow__sim_mode mode
 		int err = 0;
 
 		if (mode == COW__SIM_ALL || (mode == COW__SIM_WRITES && sim_rand(&rs) & 1)) {
-			err = apply(img, len, p, 0, p->len);
-		} else if (mode == COW__SIM_SECTORS) {
+			err = apply(img, p, 0, p->len);
+		} else if (mode == COW__SIM_SECTORS || mode == COW__SIM_TORN) {
 			/* Sectors are aligned on the file, not on the write. */
-			size_t from = 0;
+			for (size_t from = 0, to; from < p->len && !err; from = to) {
+				uint64_t dice = sim_rand(&rs);
 
-			while (from < p->len && !err) {
-				size_t abs = (size_t)p->off + from;
-				size_t to = (abs / SECTOR + 1) * SECTOR - (size_t)p->off;
-
+				to = ((size_t)p->off + from) / SECTOR * SECTOR + SECTOR - (size_t)p->off;
 				if (to > p->len)
 					to = p->len;
-				if (sim_rand(&rs) & 1)
-					err = apply(img, len, p, from, to);
-				from = to;
+				if (mode == COW__SIM_TORN && dice % 3 == 0)
+					err = apply(img, p, from, from + torn_cut(dice, to - from));
+				else if (dice & 1)
+					err = apply(img, p, from, to);
 			}
 		}
 		if (err)
@@ -222,19 +241,18 @@ static int sim_apply_some(const struct cow__io_sim *sim, enum cow__sim_mode mode
 int cow__io_sim_image(const struct cow__io_sim *sim, enum cow__sim_mode mode,
 		      uint64_t seed, int outfd)
 {
-	size_t len = sim->dur_len;
-	unsigned char *img = malloc(len ? len : 1);
-	int err;
+	struct image img = { malloc(sim->dur.len ? sim->dur.len : 1), sim->dur.len, sim->dur.len };
+	int err = img.b ? 0 : ENOMEM;
 
-	if (!img)
-		return -ENOMEM;
-	memcpy(img, sim->dur, len);
-	err = sim_apply_some(sim, mode, seed, &img, &len);
+	if (!err) {
+		memcpy(img.b, sim->dur.b, img.len);
+		err = sim_apply_some(sim, mode, seed, &img);
+	}
 	if (!err && ftruncate(outfd, 0) < 0)
 		err = errno;
-	if (!err && pwrite(outfd, img, len, 0) != (ssize_t)len)
+	if (!err && pwrite(outfd, img.b, img.len, 0) != (ssize_t)img.len)
 		err = EIO;
-	free(img);
+	free(img.b);
 	return -err;
 }
 
@@ -349,6 +367,12 @@ int cow__io_fsync(int fd)
 	if (sim && (err = sim_durable(sim)))
 		return -err;
 	return 0;
+}
+
+void cow__io_writeback(int fd)
+{
+	if (!cow__io_test)	/* the simulation decides what reaches the disk */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 /* alloc_ok — count an allocation of size bytes; 0 if it may go ahead. */

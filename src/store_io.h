@@ -39,6 +39,12 @@ int cow__io_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off);
  * the data were safe: the kernel may have dropped the dirty pages. */
 int cow__io_fsync(int fd);
 
+/* Start writing back fd's dirty pages now (sync_file_range, no wait for
+ * completion): not a durability point, only so that the final fsync finds
+ * less to do while the caller keeps producing data. Errors are ignored:
+ * the fsync reports them. */
+void cow__io_writeback(int fd);
+
 /* malloc/calloc/realloc that tests can make fail (NULL, errno ENOMEM). */
 void *cow__io_malloc(size_t size);
 void *cow__io_calloc(size_t n, size_t size);
@@ -93,6 +99,7 @@ enum cow__sim_mode {
 	COW__SIM_ALL,       /* every pending write made it */
 	COW__SIM_WRITES,    /* each pending write made it whole or not at all */
 	COW__SIM_SECTORS,   /* each 512-byte sector of each write independently */
+	COW__SIM_TORN,      /* same, and a sector may keep only its first bytes */
 };
 
 /*

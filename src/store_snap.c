@@ -70,29 +70,41 @@ static int changed(const uint64_t *bits, uint64_t parent, uint64_t i)
 	return !parent || (bits[i >> 6] >> (i & 63) & 1);
 }
 
-/* write_pages — every page of snap into b: changed ones read and written in
- * chunks, the others kept. */
+/*
+ * write_pages — every page of snap into b: the changed ones are read (one
+ * read per run of consecutive pages) into a buffer of CHUNK pages and
+ * written together wherever they are (cow__store_write_pages), the others
+ * kept.
+ */
 static int write_pages(struct cow__build *b, const cow_snap *snap, uint64_t npages,
 		       uint64_t parent, const uint64_t *bits)
 {
 	unsigned char *buf = cow__io_malloc(CHUNK * COW__BLK);
-	int err = buf ? 0 : -ENOMEM;
+	uint64_t *idx = cow__io_malloc(CHUNK * sizeof *idx), n = 0;
+	int err = buf && idx ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0, run; i < npages && !err; i += run) {
 		int write = changed(bits, parent, i);
 
-		for (run = 1; i + run < npages && (!write || run < CHUNK); run++)
+		for (run = 1; i + run < npages && (!write || n + run < CHUNK); run++)
 			if (changed(bits, parent, i + run) != write)
 				break;
 		if (!write) {
 			err = cow__store_keep(b, i, run);
 			continue;
 		}
-		err = cow_snap_read(snap, i * COW__BLK, buf, run * COW__BLK);
-		if (!err)
-			err = cow__store_write(b, i, run, buf);
+		err = cow_snap_read(snap, i * COW__BLK, buf + n * COW__BLK, run * COW__BLK);
+		for (uint64_t k = 0; k < run; k++)
+			idx[n++] = i + k;
+		if (!err && (n == CHUNK || i + run == npages)) {
+			err = cow__store_write_pages(b, idx, n, buf);
+			n = 0;
+		}
 	}
+	if (!err && n)
+		err = cow__store_write_pages(b, idx, n, buf);
 	free(buf);
+	free(idx);
 	return err;
 }
 
@@ -106,8 +118,10 @@ COW_API int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id)
 	if (!st || !snap)
 		return -EINVAL;
 	npages = cow__snap_pages(snap);
-	if (!npages)	/* a stale or released handle: let the engine say which */
-		return cow_snap_read(snap, 0, NULL, 0) ?: -EINVAL;
+	if (!npages) {	/* a stale or released handle: let the engine say which */
+		err = cow_snap_read(snap, 0, NULL, 0);
+		return err ? err : -EINVAL;
+	}
 	bits = cow__io_calloc((npages + 63) / 64, sizeof *bits);
 	tmp = cow__io_calloc((npages + 63) / 64, sizeof *tmp);
 	if (!bits || !tmp) {

@@ -212,6 +212,22 @@ int cow__read_blocks(struct cow_store *st, const struct cow__ptr *p, size_t n,
 	return 0;
 }
 
+/* cow__check_blocks — see store.h. */
+int cow__check_blocks(struct cow_store *st, const struct cow__ptr *p, size_t n,
+		      unsigned char *scratch, size_t *bad)
+{
+	for (size_t i = 0; i < n; i += COW__READ_CHUNK) {
+		size_t cnt = n - i < COW__READ_CHUNK ? n - i : COW__READ_CHUNK;
+		int err = cow__read_blocks(st, p + i, cnt, scratch, bad);
+
+		if (err) {
+			*bad += i;
+			return err;
+		}
+	}
+	return 0;
+}
+
 static const char *kind_name(uint8_t kind)
 {
 	switch (kind) {
@@ -244,7 +260,7 @@ static int check_leaf_data(struct cow__walk *w, const struct cow__ptr *first,
 			   const uint64_t *page, size_t n)
 {
 	size_t bad = 0;
-	int err = cow__read_blocks(w->st, first, n, w->buf, &bad);
+	int err = cow__check_blocks(w->st, first, n, w->buf, &bad);
 
 	if (err == -EBADMSG)
 		return cow__store_fail(w->st, err, "checkpoint %" PRIu64 ": page %" PRIu64

@@ -336,16 +336,6 @@ static void freeze_hooks_bracket_freezes(void **state)
 	cow_space_destroy(s);
 }
 
-static void vfork_is_not_there_yet(void **state)
-{
-	T_START();
-	cow_space *s = cow_space_create(P, 0);
-
-	assert_null(cow_vfork(s));
-	assert_int_equal(errno, EOPNOTSUPP);
-	cow_space_destroy(s);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,7 +348,6 @@ int main(void)
 		cmocka_unit_test(view_stays_frozen),
 		cmocka_unit_test(prefault_resolves_ahead),
 		cmocka_unit_test(freeze_hooks_bracket_freezes),
-		cmocka_unit_test(vfork_is_not_there_yet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,6 @@
 
 #include "testlib.h"
 #include "heap_internal.h"
-#include "internal.h"
 
 #define MIB (1024 * 1024)
 
@@ -679,23 +678,13 @@ static void test_fork_stale(void **state)
 
 /* ---- on a space: the engine's snapshots, restores and forks ---------------- */
 
-/*
- * cmocka installs its own SIGSEGV/SIGBUS handlers around every test, without
- * chaining: put libcow's back on top (main() initialised the engine first).
- */
-static void t_start_engine(void)
-{
-	if (cow__install_handlers())
-		fail_msg("cow__install_handlers failed");
-}
-
 static void test_space_basic(void **state)
 {
 	cow_space *s = cow_space_create(1 * MIB, 0), *tiny = cow_space_create(4096, 0);
 	cow_heap *h, *h2;
 	cow_off a;
 
-	t_start_engine();
+	T_START();
 
 	assert_non_null(s);
 	assert_non_null(tiny);
@@ -732,7 +721,7 @@ static void test_restore_without_heap(void **state)
 	cow_heap *h;
 	cow_off a;
 
-	t_start_engine();
+	T_START();
 	s = cow_space_create(256 * 1024, 0);
 	empty = cow_snapshot(s);
 	h = cow_heap_init(s);
@@ -782,7 +771,7 @@ static void test_random_space(void **state)
 	unsigned steps = 2000 * t_scale();
 	struct t_rng r;
 
-	t_start_engine();
+	T_START();
 
 	assert_non_null(h);
 	t_rng_seed(&r, t_seed("heap_random_space"));
@@ -831,6 +820,7 @@ static void test_random_space(void **state)
 	}
 	cow_heap_close(h);
 	cow_space_destroy(s);
+	t_check_invariants();
 }
 
 /* Threads allocate, write and free while the main thread snapshots and forks:
@@ -885,7 +875,7 @@ static void test_threads_snapshot(void **state)
 	uint64_t seed = t_seed("heap_threads");
 	struct cow_heap_stats st;
 
-	t_start_engine();
+	T_START();
 
 	for (int i = 0; i < NW; i++) {
 		w[i] = (struct worker){ h, seed + (uint64_t)i, 0, 0 };
@@ -918,6 +908,7 @@ static void test_threads_snapshot(void **state)
 	assert_int_equal(st.free_blocks, 1);
 	cow_heap_close(h);
 	cow_space_destroy(s);
+	t_check_invariants();
 }
 
 /* Copy-on-write locality: after a snapshot, freeing a small block and
@@ -930,7 +921,7 @@ static void test_locality(void **state)
 	static cow_off o[2000];
 	cow_snap *snap;
 
-	t_start_engine();
+	T_START();
 
 	for (int i = 0; i < 2000; i++)
 		o[i] = cow_heap_alloc(h, 16 + (size_t)(i % 7) * 40);
@@ -948,6 +939,7 @@ static void test_locality(void **state)
 	cow_snap_release(snap);
 	cow_heap_close(h);
 	cow_space_destroy(s);
+	t_check_invariants();
 }
 
 int main(void)
@@ -973,9 +965,5 @@ int main(void)
 		cmocka_unit_test(test_locality),
 	};
 
-	if (!cow_backend_name()) {	/* the engine first, then cmocka */
-		perror("cow_backend_name");
-		return 1;
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cow.h>
 
 #include "testlib.h"
@@ -125,10 +126,60 @@ static void drop_obj(struct obj *o)
 	memset(o, 0, sizeof *o);
 }
 
+/* A file holding len random bytes (also returned in *content). */
+static char *random_file(size_t len, unsigned char **content)
+{
+	char *path = strdup("/tmp/cow-oracle-XXXXXX");
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	*content = malloc(len);
+	for (size_t k = 0; k < len; k++)
+		(*content)[k] = (unsigned char)t_rng_next(&rng);
+	assert_int_equal(write(fd, *content, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/*
+ * vfork a space, write through the child (the parent's oracle changes), then
+ * the child exits, execs a snapshot, or execs a file. The parent is not
+ * written while the child lives (that would wait for the child: this test
+ * is one thread).
+ */
+static void vfork_episode(struct obj *a)
+{
+	cow_space *c = cow_vfork(a->s);
+	unsigned how = (unsigned)t_rng_below(&rng, 3);
+	struct obj *slot, *x;
+
+	assert_non_null(c);
+	for (int k = 0; k < 4; k++)
+		random_write(cow_base(c), a->o, a->len);
+	if (how == 1 && (slot = pick(spaces, false)) && (x = pick(snaps, true)) &&
+	    x->len == a->len) {
+		assert_int_equal(cow_restore(c, x->x), 0);	/* exec a snapshot */
+		set_obj(slot, c, NULL, x->o, x->len);
+		random_write(cow_base(c), slot->o, slot->len);
+	} else if (how == 2 && (slot = pick(spaces, false))) {
+		unsigned char *content;
+		char *path = random_file(a->len, &content);
+
+		assert_int_equal(cow_exec_file(c, path, 0), 0);	/* exec a file */
+		unlink(path);
+		free(path);
+		set_obj(slot, c, NULL, content, a->len);
+		free(content);
+		random_write(cow_base(c), slot->o, slot->len);
+	} else {
+		cow_space_destroy(c);				/* exit */
+	}
+}
+
 static void step_once(long step)
 {
 	struct obj *a, *b;
-	unsigned op = (unsigned)t_rng_below(&rng, 100);
+	unsigned op = (unsigned)t_rng_below(&rng, 108);
 
 	if (op < 40) {				/* write */
 		if ((a = pick(spaces, true)))
@@ -208,9 +259,36 @@ static void step_once(long step)
 			assert_int_equal(cow_prefault(a->s, (char *)cow_base(a->s) + off,
 						      t_rng_below(&rng, a->len - off + 1)), 0);
 		}
-	} else {				/* threads */
+	} else if (op < 100) {			/* threads */
 		if ((a = pick(spaces, true)))
 			threaded_writes(a);
+	} else if (op < 103) {			/* vfork, then exit or exec */
+		if ((a = pick(spaces, true)))
+			vfork_episode(a);
+	} else if (op < 105) {			/* exec a file */
+		if ((a = pick(spaces, true))) {
+			unsigned char *content;
+			char *path = random_file(a->len, &content);
+
+			assert_int_equal(cow_exec_file(a->s, path, 0), 0);
+			memcpy(a->o, content, a->len);
+			unlink(path);
+			free(path);
+			free(content);
+		}
+	} else {				/* a snapshot from a file */
+		if ((b = pick(snaps, false))) {
+			size_t len = sizes[t_rng_below(&rng, 4)];
+			unsigned char *content;
+			char *path = random_file(len, &content);
+			cow_snap *x = cow_snap_open(path, 0, 0);
+
+			assert_non_null(x);
+			unlink(path);
+			free(path);
+			set_obj(b, NULL, x, content, len);
+			free(content);
+		}
 	}
 }
 

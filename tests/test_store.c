@@ -234,6 +234,15 @@ static void test_incremental(void **state)
 
 /* ---- read-only and locking ---------------------------------------------------- */
 
+/* In a child of fork(), the parent's handle refuses to write. */
+static void child_drop(void *arg)
+{
+	struct cow__build *b;
+
+	if (cow_store_drop(arg, 1) != -ESTALE || cow__store_begin(arg, 1, 0, &b) != -ESTALE)
+		_exit(1);
+}
+
 static void test_readonly_and_locks(void **state)
 {
 	unsigned char mem[4 * PG];
@@ -245,6 +254,8 @@ static void test_readonly_and_locks(void **state)
 
 	make_pages(mem, 4, 5, 0);
 	assert_int_equal(ts_commit(w, mem, 4, 0, NULL, &id), 0);
+	assert_int_equal(t_in_child(child_drop, w), 0);
+	ts_expect(w, id, mem, 4);
 	errno = 0;
 	assert_null(cow_store_open(path, 0));		/* second writer */
 	assert_int_equal(errno, EBUSY);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "cow_tool.h"
 
@@ -16,8 +19,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: cow demo [--pages N]\n\n"
 		   "Creates a space, forks it, writes on both sides, snapshots, writes and\n"
-		   "restores, printing after each step which frame backs each page, its\n"
-		   "reference count, and whether each write fault copied or reused.\n"
+		   "restores, vforks, execs a file image, and makes spaces from one image,\n"
+		   "printing after each step which frame backs each page, its reference\n"
+		   "count, and whether each write fault copied or reused.\n"
 		   "  --pages N   pages in the demo space (2..16, default 4)\n");
 }
 
@@ -95,6 +99,118 @@ static int parse(int argc, char **argv, size_t *pages)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+struct writer {
+	char *addr;
+	atomic_int done;
+};
+
+static void *parent_writer(void *arg)
+{
+	struct writer *w = arg;
+
+	*w->addr = 'W';		/* waits while the vfork child lives */
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/* Write a small image file: page i full of 'a' + i. Returns 0 or -1. */
+static int write_image(char *path, size_t pages)
+{
+	int fd = mkstemp(path);
+	char page[P];
+
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < pages; i++) {
+		memset(page, 'a' + (int)i, P);
+		if (write(fd, page, P) != (ssize_t)P) {
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* Chapters 10-12: vfork, exec of a file, many spaces sharing one image. */
+static int vfork_and_exec(cow_space *parent, size_t pages)
+{
+	char path[] = "/tmp/cow-demo-image-XXXXXX";
+	struct writer w = { (char *)cow_base(parent) + P, 0 };
+	struct cow_stats cs = { 0 };
+	cow_space *child, *clones[3];
+	pthread_t th;
+	cow_snap *img;
+	char *c;
+
+	child = cow_vfork(parent);
+	if (!child) {
+		cow_tool_err("demo", "cow_vfork: %s", cow_strerror(errno));
+		return -1;
+	}
+	c = cow_base(child);
+	c[0] = 'V';
+	step(10, "cow_vfork(parent): the child borrows the parent's frames outright: no\n"
+		 "    count changes, nothing is copied, and its writes are the parent's.\n"
+		 "    The child wrote 'V' into page 0; the parent reads it at once.");
+	show_space("parent", parent);
+	show_space("child", child);
+	show_faults("child", child, &cs);
+	if (pthread_create(&th, NULL, parent_writer, &w) == 0) {
+		usleep(100000);
+		printf("    a parent thread writes page 1: %s (it waits for the child\n"
+		       "    to exit or exec, as the parent of vfork() is suspended)\n",
+		       atomic_load(&w.done) ? "done" : "still waiting");
+	}
+
+	if (write_image(path, pages)) {
+		cow_tool_err("demo", "cannot write an image in /tmp: %s", strerror(errno));
+		cow_space_destroy(child);
+		pthread_join(th, NULL);
+		return -1;
+	}
+	if (cow_exec_file(child, path, 0)) {
+		cow_tool_err("demo", "cow_exec_file failed");
+		unlink(path);
+		cow_space_destroy(child);
+		pthread_join(th, NULL);
+		return -1;
+	}
+	pthread_join(th, NULL);
+	step(11, "cow_exec_file(child, image): exec(). The child's content is now the\n"
+		 "    file's, read lazily through the page cache (frames numbered in the\n"
+		 "    image's range); the parent's waiting write went through.");
+	show_space("parent", parent);
+	show_space("child", child);
+	c[0] = 'X';
+	printf("    the child writes 'X' into page 0: the file page is copied into the\n"
+		 "    child's own frame (files are never written):\n");
+	show_space("child", child);
+	cow_space_destroy(child);
+
+	img = cow_snap_open(path, 0, 0);
+	unlink(path);		/* libcow keeps the file open */
+	if (!img)
+		return -1;
+	for (int k = 0; k < 3; k++)
+		clones[k] = cow_space_from_snap(img);
+	step(12, "Three spaces from one image, like three processes running one\n"
+		 "    program: they map the same file pages (same frame numbers), so the\n"
+		 "    image is in memory once, and clean pages can be dropped and re-read.");
+	for (int k = 0; k < 3; k++) {
+		char name[16];
+
+		if (!clones[k])
+			continue;
+		snprintf(name, sizeof name, "space%d", k + 1);
+		show_space(name, clones[k]);
+	}
+	for (int k = 0; k < 3; k++)
+		cow_space_destroy(clones[k]);
+	cow_snap_release(img);
 	return 0;
 }
 
@@ -211,6 +327,11 @@ int cow_cmd_demo(int argc, char **argv)
 	p[1 * P] = 'G';
 	show_space("parent", parent);
 	show_faults("parent", parent, &ps);
+
+	if (vfork_and_exec(parent, pages)) {
+		cow_space_destroy(parent);
+		return COW_EXIT_FAIL;
+	}
 	cow_space_destroy(parent);
 	printf("\nAll released: %llu frames in use.\n",
 	       (unsigned long long)cow_frames_in_use());

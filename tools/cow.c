@@ -11,6 +11,10 @@
 
 static const struct cow_cmd commands[] = {
 	{ "demo", cow_cmd_demo, "the engine at work, explained page by page" },
+	{ "inspect", cow_cmd_inspect, "pages of a live process: resident, shared, copy-on-write" },
+	{ "fork-demo", cow_cmd_fork_demo, "the kernel's copy-on-write after fork(), frame by frame" },
+	{ "bench", cow_cmd_bench, "measure: snapshot, fault, restore, fork, save, spawn" },
+	{ "store", cow_cmd_store, "list, describe, verify a store file; drop a checkpoint" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

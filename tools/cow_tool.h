@@ -36,5 +36,9 @@ int cow_tool_parse_size(const char *s, size_t *out);
 
 /* The subcommands. */
 cow_cmd_fn cow_cmd_demo;
+cow_cmd_fn cow_cmd_inspect;
+cow_cmd_fn cow_cmd_fork_demo;
+cow_cmd_fn cow_cmd_bench;
+cow_cmd_fn cow_cmd_store;
 
 #endif

@@ -1,0 +1,3 @@
+#include "benchlib.h"
+
+int main(int argc, char **argv) { return b_spawn_main(argc, argv); }

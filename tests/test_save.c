@@ -1,0 +1,315 @@
+/*
+ * Background save: the checkpoint holds the content at the freeze however
+ * the program writes meanwhile; preserved copies stay within the budget;
+ * saves are incremental; failures lose nothing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cow.h>
+
+#include "testlib.h"
+#include "store_io.h"
+
+#define P COW_PAGE_SIZE
+#define PAGES 512
+
+static char path[64];
+
+static int setup(void **state)
+{
+	strcpy(path, "/tmp/cow-save-test-XXXXXX");
+	close(mkstemp(path));
+	unlink(path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(path);
+	return 0;
+}
+
+static void fill(cow_space *s, unsigned seed)
+{
+	unsigned char *b = cow_base(s);
+
+	for (size_t k = 0; k < cow_size(s); k += 64)
+		b[k] = (unsigned char)(k / 64 * 31 + seed);
+}
+
+/* The checkpoint's content must equal want (len bytes). */
+static void expect_checkpoint(cow_store *st, uint64_t id, const unsigned char *want, size_t len)
+{
+	cow_snap *x = cow_store_load(st, id);
+	unsigned char *got = malloc(len);
+
+	assert_non_null(x);
+	assert_int_equal(cow_snap_read(x, 0, got, len), 0);
+	assert_memory_equal(got, want, len);
+	free(got);
+	cow_snap_release(x);
+}
+
+struct writer {
+	cow_space *s;
+	atomic_bool *stop;
+	uint64_t seed;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct t_rng r;
+	unsigned char *b = cow_base(w->s);
+
+	t_rng_seed(&r, w->seed);
+	while (!atomic_load(w->stop))
+		b[t_rng_below(&r, PAGES) * P + t_rng_below(&r, P)] = (unsigned char)t_rng_next(&r);
+	return NULL;
+}
+
+/* Save under 3 writer threads with a budget; check content and the budget. */
+static void save_under_writers(size_t budget_pages)
+{
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(PAGES * P, 0);
+	unsigned char *frozen = malloc(PAGES * P);
+	atomic_bool stop = false;
+	struct writer w[3];
+	pthread_t th[3];
+	struct cow_save_stats ss;
+	cow_save *job;
+	uint64_t id = 0, done, total;
+
+	assert_non_null(st);
+	fill(s, 1);
+	memcpy(frozen, cow_base(s), PAGES * P);
+	job = cow_save_start(st, s, budget_pages * P);
+	assert_non_null(job);
+	for (int k = 0; k < 3; k++) {
+		w[k] = (struct writer){ s, &stop, t_rng_next(&(struct t_rng){ (uint64_t)k + 7 }) };
+		assert_int_equal(pthread_create(&th[k], NULL, writer_main, &w[k]), 0);
+	}
+	assert_int_equal(cow_save_progress(job, &done, &total), 0);
+	assert_int_equal(total, PAGES);
+	assert_int_equal(cow_save_finish(job, &id, &ss), 0);
+	atomic_store(&stop, true);
+	for (int k = 0; k < 3; k++)
+		pthread_join(th[k], NULL);
+	assert_true(id > 0);
+	print_message("budget %zu pages: written %lu, spilled %lu, peak preserved %lu, freeze %lu us\n",
+		      budget_pages, (unsigned long)ss.written_pages, (unsigned long)ss.spilled_pages,
+		      (unsigned long)ss.peak_preserved_pages, (unsigned long)(ss.freeze_ns / 1000));
+	assert_true(ss.peak_preserved_pages <= budget_pages);
+	assert_int_equal(ss.written_pages + ss.spilled_pages, PAGES);	/* each once */
+	assert_int_equal(ss.preserved_pages, 0);
+	expect_checkpoint(st, id, frozen, PAGES * P);
+	assert_int_equal(cow_store_verify(st), 0);
+	t_check_invariants();
+	cow_space_destroy(s);
+	assert_int_equal(cow_store_close(st), 0);
+	free(frozen);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void save_with_room(void **state)
+{
+	T_START();
+	save_under_writers(PAGES);
+}
+
+static void save_with_a_small_budget(void **state)
+{
+	T_START();
+	save_under_writers(16);
+}
+
+static void save_with_no_budget(void **state)
+{
+	T_START();
+	save_under_writers(0);
+}
+
+static void saves_are_incremental(void **state)
+{
+	T_START();
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(PAGES * P, 0);
+	unsigned char *b = cow_base(s), *want = malloc(PAGES * P);
+	struct cow_save_stats ss;
+	uint64_t id1, id2, id3;
+	cow_snap *before;
+	unsigned char *first = malloc(PAGES * P);
+
+	fill(s, 2);
+	memcpy(first, b, PAGES * P);
+	assert_int_equal(cow_save_finish(cow_save_start(st, s, 0), &id1, &ss), 0);
+	before = cow_snapshot(s);
+	assert_int_equal(ss.kept_pages, 0);		/* the first save writes all */
+	for (int i = 0; i < 10; i++)
+		b[(size_t)i * 40 * P + 5] ^= 0xff;	/* 10 pages change */
+	memcpy(want, b, PAGES * P);
+	assert_int_equal(cow_save_finish(cow_save_start(st, s, 1 << 20), &id2, &ss), 0);
+	assert_int_equal(ss.written_pages, 10);
+	assert_int_equal(ss.kept_pages, PAGES - 10);
+	expect_checkpoint(st, id2, want, PAGES * P);
+	/* Nothing written: nothing to write. */
+	assert_int_equal(cow_save_finish(cow_save_start(st, s, 0), &id3, &ss), 0);
+	assert_int_equal(ss.written_pages, 0);
+	expect_checkpoint(st, id3, want, PAGES * P);
+	/* The first checkpoint is intact. */
+	expect_checkpoint(st, id1, first, PAGES * P);
+	/* A restore changes pages too: the 10 it copies back are saved again. */
+	assert_int_equal(cow_restore(s, before), 0);
+	cow_snap_release(before);
+	assert_int_equal(cow_save_finish(cow_save_start(st, s, 0), &id3, &ss), 0);
+	assert_int_equal(ss.written_pages, 10);
+	expect_checkpoint(st, id3, first, PAGES * P);
+	/* A restore from a loaded checkpoint copies every page (other frames). */
+	{
+		cow_snap *x = cow_store_load(st, id2);
+
+		assert_int_equal(cow_restore(s, x), 0);
+		cow_snap_release(x);
+		assert_int_equal(cow_save_finish(cow_save_start(st, s, 0), &id3, &ss), 0);
+		expect_checkpoint(st, id3, want, PAGES * P);
+	}
+	assert_int_equal(cow_store_verify(st), 0);
+	cow_space_destroy(s);
+	cow_store_close(st);
+	free(want);
+	free(first);
+}
+
+static void space_destroyed_during_save(void **state)
+{
+	T_START();
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(PAGES * P, 0);
+	unsigned char *want = malloc(PAGES * P);
+	cow_save *job;
+	uint64_t id;
+
+	fill(s, 3);
+	memcpy(want, cow_base(s), PAGES * P);
+	job = cow_save_start(st, s, 0);
+	assert_non_null(job);
+	assert_null(cow_save_start(st, s, 0));	/* one at a time */
+	assert_int_equal(errno, EBUSY);
+	cow_space_destroy(s);
+	assert_int_equal(cow_save_wait(job, &id), 0);
+	expect_checkpoint(st, id, want, PAGES * P);
+	cow_store_close(st);
+	free(want);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+static void failed_save_loses_nothing(void **state)
+{
+	T_START();
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(PAGES * P, 0);
+	unsigned char *b = cow_base(s), *want = malloc(PAGES * P);
+	struct cow__io_test io;
+	struct cow_save_stats ss;
+	uint64_t id1, id2, ids[8];
+	size_t n;
+	cow_save *job;
+
+	fill(s, 4);
+	assert_int_equal(cow_save_wait(cow_save_start(st, s, 0), &id1), 0);
+	memcpy(want, b, PAGES * P);
+	for (int i = 0; i < 5; i++)
+		b[(size_t)i * P] ^= 1;
+	memset(&io, 0, sizeof io);
+	io.fault[COW__IO_WRITE] = (struct cow__io_fault){ 1, ENOSPC, 1 };
+	cow__io_test = &io;
+	job = cow_save_start(st, s, 0);
+	assert_non_null(job);
+	assert_int_equal(cow_save_wait(job, &id2), -ENOSPC);
+	cow__io_test = NULL;
+	assert_int_equal(cow_store_list(st, ids, 8, &n), 0);
+	assert_int_equal(n, 1);				/* only the first checkpoint */
+	expect_checkpoint(st, id1, want, PAGES * P);
+	/* The next save writes the 5 pages the failed one did not. */
+	assert_int_equal(cow_save_finish(cow_save_start(st, s, 0), &id2, &ss), 0);
+	assert_int_equal(ss.written_pages, 5);
+	expect_checkpoint(st, id2, b, PAGES * P);
+	cow_space_destroy(s);
+	cow_store_close(st);
+	free(want);
+}
+
+/* Loading a big checkpoint copies nothing: its pages stay in the file. */
+static void load_is_lazy(void **state)
+{
+	T_START();
+	size_t size = 1ul << 30, pages = size / P;
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(size, 0), *t;
+	unsigned char *b = cow_base(s);
+	struct cow_stats stt;
+	uint64_t id, frames;
+	cow_snap *x;
+
+	for (size_t i = 0; i < pages; i++)
+		b[i * P] = (unsigned char)(i * 3) | 1;	/* no zero page */
+	assert_int_equal(cow_save_wait(cow_save_start(st, s, 0), &id), 0);
+	cow_space_destroy(s);
+	frames = cow_frames_in_use();
+	x = cow_store_load(st, id);
+	assert_non_null(x);
+	t = cow_space_from_snap(x);
+	assert_non_null(t);
+	assert_int_equal(cow_stats_get(t, &stt), 0);
+	assert_int_equal(stt.defrags, 0);		/* mapped, not copied */
+	assert_int_equal(cow_frames_in_use(), frames);	/* no frame filled */
+	b = cow_base(t);
+	for (size_t i = 0; i < pages; i += 997)
+		assert_int_equal(b[i * P], (unsigned char)((i * 3) | 1));
+	b[5 * P] = 1;					/* a write copies one page */
+	assert_int_equal(cow_frames_in_use(), frames + 1);
+	cow_space_destroy(t);
+	cow_snap_release(x);
+	cow_store_close(st);
+}
+
+static void bad_arguments(void **state)
+{
+	T_START();
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(P, 0), *c;
+
+	assert_null(cow_save_start(NULL, s, 0));
+	assert_int_equal(errno, EINVAL);
+	assert_null(cow_save_start(st, NULL, 0));
+	c = cow_vfork(s);
+	assert_null(cow_save_start(st, c, 0));
+	assert_int_equal(errno, EINVAL);
+	cow_space_destroy(c);
+	assert_int_equal(cow_save_progress(NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(cow_save_wait(NULL, NULL), -EINVAL);
+	cow_space_destroy(s);
+	cow_store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(save_with_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(save_with_a_small_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(save_with_no_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(saves_are_incremental, setup, teardown),
+		cmocka_unit_test_setup_teardown(space_destroyed_during_save, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_save_loses_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(load_is_lazy, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
