@@ -95,7 +95,8 @@ static void kill_live(void)
 			live[i]->pid = 0;
 		}
 		snprintf(rm, sizeof rm, "rm -rf '%s'", live[i]->dir);
-		(void)!system(rm);
+		if (!getenv("BENCH_KEEP"))
+			(void)!system(rm);
 		live[i] = NULL;
 	}
 }

@@ -204,8 +204,9 @@ static void info_memory(struct sb *b)
 static void info_persistence(struct sb *b)
 {
 	bool running = kv_bgsave_running();
-	double prog = running ? kv_bgsave_progress() : 0;
+	double prog = running ? kv_bgsave_progress() * 100 : 0;
 	int64_t cur = running ? (srv.now_ms - kv_bgsave_started_ms()) / 1000 : -1;
+	const struct cow_save_stats *ls = &srv.last_save;
 	char path[1024] = "";
 
 	if (srv.dir)
@@ -244,22 +245,28 @@ static void info_persistence(struct sb *b)
 		  "cow_save_progress_perc:%.2f\r\n"
 		  "cow_save_budget:%llu\r\n"
 		  "cow_last_freeze_usec:%lld\r\n"
+		  "cow_last_save_written_pages:%llu\r\n"
+		  "cow_last_save_kept_pages:%llu\r\n"
+		  "cow_last_save_spilled_pages:%llu\r\n"
+		  "cow_last_save_peak_preserved_pages:%llu\r\n"
 		  "cow_store:%s\r\n"
 		  "cow_last_checkpoint:%llu\r\n"
 		  "cow_loaded_checkpoint:%llu\r\n"
 		  "cow_load_usec:%lld\r\n"
 		  "cow_snapshots:%d\r\n"
 		  "cow_rollbacks:%llu\r\n",
-		  (unsigned long long)kv_bgsave_cow_bytes(),
-		  (unsigned long long)kv_bgsave_cow_bytes(),
-		  prog < 0 ? 0.0 : prog * 100,
+		  (unsigned long long)kv_bgsave_cow_peak(),
+		  (unsigned long long)kv_bgsave_cow_bytes(), prog,
 		  (unsigned long long)srv.dirty, running,
 		  (long long)srv.lastsave, srv.last_save_ok ? "ok" : "err",
 		  (long long)srv.last_save_secs, (long long)cur,
 		  (unsigned long long)srv.saves, (unsigned long long)srv.last_cow_bytes,
 		  (unsigned long long)(srv.loaded_checkpoint ? kv_count(&srv.db) : 0),
-		  prog < 0 ? -1.0 : prog * 100,
-		  (unsigned long long)srv.save_budget, (long long)srv.freeze_usec, path,
+		  running ? prog : 100.0,
+		  (unsigned long long)srv.save_budget, (long long)srv.freeze_usec,
+		  (unsigned long long)ls->written_pages, (unsigned long long)ls->kept_pages,
+		  (unsigned long long)ls->spilled_pages,
+		  (unsigned long long)ls->peak_preserved_pages, path,
 		  (unsigned long long)srv.last_checkpoint,
 		  (unsigned long long)srv.loaded_checkpoint, (long long)srv.load_usec,
 		  srv.nsnaps, (unsigned long long)srv.rollbacks);

@@ -2,23 +2,25 @@
  * persist.c — saving and loading the dataset through the store, without
  * fork().
  *
- * A save is: freeze (cow_snapshot of the dataset's space: as short as a
- * snapshot, the server is paused only for it), then write the snapshot as a
- * checkpoint of the store (cow_store_commit: only the pages changed since
- * the previous checkpoint, durable on return), then drop the older
- * checkpoints. SAVE does all of it in the server's thread; BGSAVE hands the
- * snapshot to a thread and keeps serving: writes meanwhile copy each page
- * once (copy on write), exactly as the kernel does for Redis's child.
+ * A save is cow_save_start(): a freeze (a snapshot of the dataset's space,
+ * the only pause), then libcow's saver thread writes the pages into a new
+ * checkpoint of the store while the server keeps serving. A page the server
+ * writes before the saver reached it is copied once (copy on write), as the
+ * kernel copies pages for Redis's child; past --save-budget bytes of such
+ * copies, the writing fault puts the old page into the checkpoint itself
+ * instead. Saves are incremental: only the pages written since the previous
+ * save are written. Then the older checkpoints are dropped.
  *
- * Restart: the newest checkpoint is loaded as a snapshot (lazily: pages are
- * read when first touched, as far as the engine does it), a space is made
- * from it, the heap and the root are checked (O(1)), and the server
- * accepts connections. Nothing walks the dataset.
+ * SAVE waits for the save in the server's thread. BGSAVE hands the job to a
+ * waiter thread of ours: it publishes the progress and the statistics while
+ * the save runs, finishes the job (the final fsync happens there, not in
+ * the event loop), and wakes the loop through an eventfd. Only that thread
+ * touches the job after the start, so nothing reads it once it is freed.
  *
- * kv_bgsave_start/poll/wait/progress are the seam to cow_save_start(),
- * cow_save_progress() and cow_save_wait() (background save with a memory
- * budget) once libcow has them: today the thread runs cow_store_commit(),
- * which has no budget and no progress figure.
+ * Restart: the newest checkpoint is loaded as a snapshot whose pages are
+ * read from the file when first touched, a space is made from it, the heap
+ * and the root are checked (O(1)), and the server accepts connections.
+ * Nothing walks the dataset.
  */
 #include <errno.h>
 #include <limits.h>
@@ -28,22 +30,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server.h"
 
-struct save_job {
-	pthread_t thread;
-	cow_snap *snap;
-	uint64_t id;
-	int err;
-	atomic_bool done;
-	int64_t start_ms;
-	uint64_t gen;           /* dataset generation frozen */
-	uint64_t copies0;       /* the space's copy count at the freeze */
+/* What the waiter publishes about the running save. */
+struct save_state {
+	uint64_t done, total;           /* pages handled, pages in all */
+	struct cow_save_stats stats;
 };
 
-static struct save_job job;
+struct save_job {
+	pthread_t waiter;
+	cow_save *save;
+	int64_t start_ms;
+	uint64_t dirty_at_start;
+	pthread_mutex_t lock;           /* guards state, err, id */
+	struct save_state state;
+	int err;
+	uint64_t id;
+	atomic_bool finished;
+};
+
+static struct save_job job = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static bool running;
 
 bool srv_saving(void)
@@ -61,26 +71,34 @@ int64_t kv_bgsave_started_ms(void)
 	return running ? job.start_ms : 0;
 }
 
-double kv_bgsave_progress(void)
+static struct save_state published(void)
 {
-	return running ? -1.0 : 1.0;	/* cow_store_commit() reports none */
+	struct save_state st;
+
+	pthread_mutex_lock(&job.lock);
+	st = job.state;
+	pthread_mutex_unlock(&job.lock);
+	return st;
 }
 
-static uint64_t space_copies(void)
+double kv_bgsave_progress(void)
 {
-	struct cow_stats st;
+	struct save_state st;
 
-	return cow_stats_get(srv.db.space, &st) ? 0 : st.copies;
+	if (!running)
+		return 1.0;
+	st = published();
+	return st.total ? (double)st.done / (double)st.total : 0.0;
 }
 
 uint64_t kv_bgsave_cow_bytes(void)
 {
-	uint64_t now;
+	return running ? published().stats.preserved_pages * COW_PAGE_SIZE : 0;
+}
 
-	if (!running || job.gen != srv.db.gen)
-		return 0;
-	now = space_copies();
-	return now > job.copies0 ? (now - job.copies0) * COW_PAGE_SIZE : 0;
+uint64_t kv_bgsave_cow_peak(void)
+{
+	return running ? published().stats.peak_preserved_pages * COW_PAGE_SIZE : 0;
 }
 
 /* Drop the checkpoints older than keep (best effort: a failure only leaves
@@ -97,20 +115,13 @@ static void drop_older(uint64_t keep)
 			srv_log(LL_WARNING, "could not drop checkpoint %llu", (unsigned long long)ids[i]);
 }
 
-/* Freeze the dataset: a snapshot, timed. NULL with errno on failure. */
-static cow_snap *freeze(void)
-{
-	int64_t t0 = srv_mono_us();
-	cow_snap *snap = cow_snapshot(srv.db.space);
-
-	srv.freeze_usec = srv_mono_us() - t0;
-	return snap;
-}
-
-/* Account for a finished save. */
-static void save_done(int err, uint64_t id, uint64_t dirty_before, int64_t start_ms)
+/* Account for a finished save (server thread). */
+static void save_done(int err, uint64_t id, uint64_t dirty_before, int64_t start_ms,
+		      const struct cow_save_stats *st)
 {
 	srv.last_save_secs = (srv_unix_ms() - start_ms + 500) / 1000;
+	srv.freeze_usec = (int64_t)(st->freeze_ns / 1000);
+	srv.last_save = *st;
 	if (err) {
 		srv.last_save_ok = false;
 		srv_log(LL_WARNING, "Save failed: %s", cow_strerror(err));
@@ -121,13 +132,15 @@ static void save_done(int err, uint64_t id, uint64_t dirty_before, int64_t start
 	srv.last_save_ok = true;
 	srv.saves++;
 	srv.last_checkpoint = id;
+	srv.last_cow_bytes = st->peak_preserved_pages * COW_PAGE_SIZE;
 }
 
 int persist_save(void)
 {
+	struct cow_save_stats st = { 0 };
 	int64_t start = srv_unix_ms();
 	uint64_t dirty = srv.dirty, id = 0;
-	cow_snap *snap;
+	cow_save *save;
 	int err;
 
 	if (!srv.store)
@@ -135,31 +148,61 @@ int persist_save(void)
 	if (running)
 		return -EBUSY;
 	srv.last_try = start / 1000;
-	if (!(snap = freeze())) {
+	if (!(save = cow_save_start(srv.store, srv.db.space, srv.save_budget))) {
 		err = -errno;
 	} else {
-		err = cow_store_commit(srv.store, snap, &id);
-		cow_snap_release(snap);
+		err = cow_save_finish(save, &id, &st);
 		if (!err)
 			drop_older(id);
 	}
-	save_done(err, id, dirty, start);
+	save_done(err, id, dirty, start, &st);
 	if (!err)
 		srv_log(LL_NOTICE, "DB saved on disk (checkpoint %llu)", (unsigned long long)id);
 	return err;
 }
 
-static void *save_thread(void *arg)
+static void publish(cow_save *save)
 {
-	uint64_t one = 1;
+	struct save_state st = { 0 };
+
+	cow_save_progress(save, &st.done, &st.total);
+	cow_save_stats_get(save, &st.stats);
+	pthread_mutex_lock(&job.lock);
+	job.state = st;
+	pthread_mutex_unlock(&job.lock);
+}
+
+/*
+ * The waiter: publish progress every 10 ms until every page is handled (or
+ * nothing moved for a second: the saver stopped on an error), then finish
+ * the job and wake the loop.
+ */
+static void *waiter_main(void *arg)
+{
+	struct timespec tick = { 0, 10 * 1000000 };
+	struct cow_save_stats st = { 0 };
+	uint64_t last = UINT64_MAX, id = 0, one = 1;
+	int still = 0, err;
 
 	(void)arg;
-	job.err = cow_store_commit(srv.store, job.snap, &job.id);
-	if (!job.err)
-		drop_older(job.id);
-	cow_snap_release(job.snap);
-	job.snap = NULL;
-	atomic_store(&job.done, true);
+	for (;;) {
+		publish(job.save);
+		if (job.state.done == job.state.total || still >= 100)
+			break;
+		still = job.state.done == last ? still + 1 : 0;
+		last = job.state.done;
+		nanosleep(&tick, NULL);
+	}
+	err = cow_save_finish(job.save, &id, &st);
+	if (!err)
+		drop_older(id);
+	pthread_mutex_lock(&job.lock);
+	job.save = NULL;
+	job.state.stats = st;
+	job.err = err;
+	job.id = id;
+	pthread_mutex_unlock(&job.lock);
+	atomic_store(&job.finished, true);
 	(void)!write(srv.savefd, &one, sizeof one);
 	return NULL;
 }
@@ -172,17 +215,20 @@ int kv_bgsave_start(void)
 		return -ENOTSUP;
 	if (running)
 		return -EBUSY;
-	memset(&job, 0, sizeof job);
 	job.start_ms = srv_unix_ms();
 	srv.last_try = job.start_ms / 1000;
-	if (!(job.snap = freeze()))
+	job.dirty_at_start = srv.dirty;
+	job.err = 0;
+	job.id = 0;
+	memset(&job.state, 0, sizeof job.state);
+	atomic_store(&job.finished, false);
+	if (!(job.save = cow_save_start(srv.store, srv.db.space, srv.save_budget)))
 		return -errno;
-	job.gen = srv.db.gen;
-	job.copies0 = space_copies();
-	srv.dirty_at_save = srv.dirty;
-	atomic_store(&job.done, false);
-	if ((err = pthread_create(&job.thread, NULL, save_thread, NULL))) {
-		cow_snap_release(job.snap);
+	publish(job.save);	/* the freeze's duration, at once */
+	srv.freeze_usec = (int64_t)(job.state.stats.freeze_ns / 1000);
+	if ((err = pthread_create(&job.waiter, NULL, waiter_main, NULL))) {
+		cow_save_finish(job.save, NULL, NULL);
+		job.save = NULL;
 		return -err;
 	}
 	running = true;
@@ -193,11 +239,9 @@ int kv_bgsave_start(void)
 
 static void collect(void)
 {
-	pthread_join(job.thread, NULL);
+	pthread_join(job.waiter, NULL);
 	running = false;
-	srv.last_cow_bytes = job.gen == srv.db.gen && space_copies() > job.copies0 ?
-			     (space_copies() - job.copies0) * COW_PAGE_SIZE : 0;
-	save_done(job.err, job.id, srv.dirty_at_save, job.start_ms);
+	save_done(job.err, job.id, job.dirty_at_start, job.start_ms, &job.state.stats);
 	if (!job.err)
 		srv_log(LL_NOTICE, "Background saving terminated with success (checkpoint %llu)",
 			(unsigned long long)job.id);
@@ -205,7 +249,7 @@ static void collect(void)
 
 void kv_bgsave_poll(void)
 {
-	if (running && atomic_load(&job.done))
+	if (running && atomic_load(&job.finished))
 		collect();
 }
 
@@ -239,7 +283,7 @@ void persist_cron(void)
 
 static int load_latest(void)
 {
-	int64_t t0 = srv_mono_us();
+	int64_t t0 = srv_mono_us(), t1, t2;
 	cow_snap *snap;
 	cow_space *s;
 	uint64_t id;
@@ -253,10 +297,12 @@ static int load_latest(void)
 			(unsigned long long)id, cow_strerror(err), cow_store_errmsg(srv.store));
 		return err;
 	}
+	t1 = srv_mono_us();
 	s = cow_space_from_snap(snap);
 	cow_snap_release(snap);
 	if (!s)
 		return -errno;
+	t2 = srv_mono_us();
 	if ((err = kvdb_attach(&srv.db, s))) {
 		srv_log(LL_WARNING, "Checkpoint %llu holds no cowkv dataset: %s",
 			(unsigned long long)id, cow_strerror(err));
@@ -266,8 +312,10 @@ static int load_latest(void)
 	srv.load_usec = srv_mono_us() - t0;
 	srv.loaded_checkpoint = srv.last_checkpoint = id;
 	srv_log(LL_NOTICE, "DB loaded from checkpoint %llu: %llu keys, %zu bytes of space, "
-		"in %.3f ms (pages are read when first touched)", (unsigned long long)id,
-		(unsigned long long)kv_count(&srv.db), srv.db.size, srv.load_usec / 1000.0);
+		"in %.3f ms (load %.3f, space %.3f, attach %.3f; pages are read when first "
+		"touched)", (unsigned long long)id, (unsigned long long)kv_count(&srv.db),
+		srv.db.size, srv.load_usec / 1000.0, (t1 - t0) / 1000.0, (t2 - t1) / 1000.0,
+		(srv_mono_us() - t2) / 1000.0);
 	if (srv.maxmemory && srv.maxmemory != srv.db.size)
 		srv_log(LL_WARNING, "--maxmemory is ignored: the space's size (%zu) comes "
 			"with the checkpoint", srv.db.size);

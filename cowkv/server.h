@@ -171,7 +171,6 @@ struct server {
 	/* persistence (persist.c) */
 	cow_store *store;
 	uint64_t dirty;             /* changes since the last successful save */
-	uint64_t dirty_at_save;     /* dirty when the running save froze */
 	int64_t lastsave;           /* unix seconds of the last successful save */
 	int64_t last_try;           /* unix seconds of the last save attempt */
 	bool last_save_ok;
@@ -179,7 +178,8 @@ struct server {
 	uint64_t saves;             /* successful saves since start */
 	uint64_t last_checkpoint;   /* id of the newest checkpoint */
 	int64_t freeze_usec;        /* duration of the last freeze */
-	uint64_t last_cow_bytes;    /* pages copied during the last save, bytes */
+	uint64_t last_cow_bytes;    /* peak preserved copies of the last save, bytes */
+	struct cow_save_stats last_save; /* what the last save did */
 	uint64_t loaded_checkpoint; /* checkpoint loaded at start, 0 if none */
 	int64_t load_usec;          /* time to open and load it */
 
@@ -332,10 +332,12 @@ void kv_bgsave_poll(void);
 /* Wait for a running background save to end. */
 void kv_bgsave_wait(void);
 bool kv_bgsave_running(void);
-/* Progress of the running save in [0, 1], or -1 when unknown. */
+/* Progress of the running save in [0, 1] (1 when none runs). */
 double kv_bgsave_progress(void);
-/* Copy-on-write bytes since the running save froze (0 if none). */
+/* Preserved copies held now by the running save, and their peak, in bytes
+ * (0 if none runs). */
 uint64_t kv_bgsave_cow_bytes(void);
+uint64_t kv_bgsave_cow_peak(void);
 int64_t kv_bgsave_started_ms(void);
 /* Called from the loop's tick: start a save when a save point is due. */
 void persist_cron(void);
