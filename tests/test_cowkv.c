@@ -1200,28 +1200,53 @@ static void test_save_restart(void **state)
 	kc_close(c);
 }
 
+/* Overwrite prefix:0..n-1 with another value. */
+static void overwrite(struct kc *c, const char *prefix, int n)
+{
+	char key[64];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof key, "%s:%d", prefix, i);
+		EXPECT(c, "+OK", "SET", key, "changed after the freeze");
+	}
+}
+
 static void test_bgsave(void **state)
 {
 	char *dir = new_tmpdir();
-	struct server *s = start_cowkv(dir, "--save", "", NULL);
+	/* A budget of 0: every page written during the save is spilled into
+	 * the checkpoint by the writing fault instead of copied. */
+	struct server *s = start_cowkv(dir, "--save", "", "--save-budget", "0", NULL);
 	struct kc *c = kc_open(s->port);
 	int64_t deadline;
 
-	fill(c, "before", 2000);
+	fill(c, "before", 20000);
 	EXPECT(c, "+Background saving started", "BGSAVE");
-	fill(c, "during", 200);		/* served while the save runs */
+	overwrite(c, "before", 2000);	/* served while the save runs */
 	deadline = now_ms() + IO_TIMEOUT_MS;
 	while (info_field(c, "persistence", "rdb_bgsave_in_progress") == 1 && now_ms() < deadline)
 		sleep_ms(10);
 	assert_int_equal(info_field(c, "persistence", "rdb_bgsave_in_progress"), 0);
 	assert_non_null(strstr(Q(c, "INFO", "persistence"), "rdb_last_bgsave_status:ok"));
 	assert_int_equal(info_field(c, "persistence", "rdb_saves"), 1);
-	assert_true(info_field(c, "persistence", "rdb_changes_since_last_save") <= 200);
+	assert_true(info_field(c, "persistence", "rdb_changes_since_last_save") <= 2000);
+	assert_true(info_field(c, "persistence", "cow_last_save_written_pages") > 0);
 	assert_int_equal(info_field(c, "stats", "total_forks"), 0);
 	kc_close(c);
 	s = restart(s, SIGKILL, dir);
 	c = kc_open(s->port);
-	check(c, "before", 2000, true);
+	check(c, "before", 20000, true);	/* as of the freeze */
+	/* Saves of one space are incremental: the second keeps blocks. */
+	overwrite(c, "before", 10);
+	EXPECT(c, "+OK", "SAVE");
+	overwrite(c, "before", 20);
+	EXPECT(c, "+OK", "SAVE");
+	assert_true(info_field(c, "persistence", "cow_last_save_kept_pages") > 0);
+	kc_close(c);
+	s = restart(s, SIGKILL, dir);
+	c = kc_open(s->port);
+	EXPECT(c, "\"changed after the freeze\"", "GET", "before:19");
+	EXPECT(c, "\"value-140\"", "GET", "before:20");
 	kc_close(c);
 }
 
