@@ -23,8 +23,8 @@
  *                              from the first save, which is not sampled);
  *   cowkv_restart_ms           from exec to the first PONG (and, in
  *                              cowkv_first_get_ms, a correct GET) with the
- *                              --size dataset saved: cowkv loads its last
- *                              checkpoint lazily, Redis reads its RDB first.
+ *                              --size dataset saved by one SAVE: cowkv loads
+ *                              its checkpoint lazily, Redis reads its RDB.
  *
  * Servers run on all CPUs but the last, clients on the last (see pin()).
  * Values are random bytes (incompressible, so Redis's RDB compression does
@@ -617,13 +617,31 @@ static void bgsave_under_writes(struct srv *s, uint64_t keys, struct figures *fg
 	conn_close(w);
 }
 
+/*
+ * Restart with the dataset saved in one go: a fresh server, the dataset,
+ * SAVE, SIGKILL, then the timed start. (A checkpoint written by many
+ * incremental saves under random writes is scattered in its file, which
+ * libcow's lazy load does not handle as well yet: see docs/COWKV.md.)
+ */
 static void restart(struct srv *s, uint64_t keys, uint64_t space, struct figures *fg)
 {
-	struct conn *c = conn_open(s->port);
-	struct resp_reply *r = cmd(c, "SAVE", NULL, NULL);
-	char key[32], want[VALUE];
+	struct conn *c;
+	struct resp_reply *r;
+	char key[32], want[VALUE], rm[200];
 	double t0;
 
+	stop(s);
+	snprintf(rm, sizeof rm, "rm -f '%s'/cowkv.store '%s'/dump.rdb", s->dir, s->dir);
+	(void)!system(rm);
+	start(s, space);
+	c = conn_open(s->port);
+	fill(c, keys);
+	r = cmd(c, "SAVE", NULL, NULL);
+	if (r->type != RESP_STATUS) {
+		fprintf(stderr, "bench_cowkv: %s SAVE: %s\n", s->name, r->str);
+		kill_live();
+		exit(1);
+	}
 	resp_reply_free(r);
 	conn_close(c);
 	stop(s);

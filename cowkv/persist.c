@@ -299,9 +299,13 @@ static int load_latest(void)
 	}
 	t1 = srv_mono_us();
 	s = cow_space_from_snap(snap);
+	err = s ? 0 : -errno;
 	cow_snap_release(snap);
-	if (!s)
-		return -errno;
+	if (!s) {
+		srv_log(LL_WARNING, "Could not make a space of checkpoint %llu: %s",
+			(unsigned long long)id, cow_strerror(err));
+		return err;
+	}
 	t2 = srv_mono_us();
 	if ((err = kvdb_attach(&srv.db, s))) {
 		srv_log(LL_WARNING, "Checkpoint %llu holds no cowkv dataset: %s",
