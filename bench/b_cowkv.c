@@ -680,7 +680,8 @@ static const char cowkv_usage[] =
 	"the freeze, peak memory during that save, restart time.\n"
 	"\n"
 	"  --size N    dataset bytes (default 64M; the figures in the docs: 1G)\n"
-	"  --repeat N  throughput runs per server; medians (default 3)\n";
+	"  --repeat N  throughput runs per server; medians (default 3)\n"
+	"Environment: BENCH_KEEP=1 keeps the servers' directories (logs, files).\n";
 
 int b_cowkv_main(int argc, char **argv)
 {

@@ -291,27 +291,28 @@ static bool scan_cursor(struct client *c, uint64_t *cur)
 /* Parse SCAN's COUNT, MATCH and TYPE; replies and returns false on error. */
 static bool scan_options(struct client *c, struct key_filter *f, long long *count)
 {
-	for (int i = 2; i < c->argc; i++) {
-		bool next = i + 1 < c->argc;
-
-		if (arg_is(c, i, "count") && next) {
+	for (int i = 2; i < c->argc; i += 2) {
+		if (i + 1 >= c->argc) {
+			reply_syntax(c);
+			return false;
+		}
+		if (arg_is(c, i, "count")) {
 			if (!arg_ll(c, i + 1, count))
 				return false;
 			if (*count < 1) {
 				reply_syntax(c);
 				return false;
 			}
-		} else if (arg_is(c, i, "match") && next) {
+		} else if (arg_is(c, i, "match")) {
 			f->pat = c->argv[i + 1].p;
 			f->plen = c->argv[i + 1].len;
 			f->all = f->plen == 1 && f->pat[0] == '*';
-		} else if (arg_is(c, i, "type") && next) {
+		} else if (arg_is(c, i, "type")) {
 			f->type = c->argv[i + 1].p;
 		} else {
 			reply_syntax(c);
 			return false;
 		}
-		i++;
 	}
 	return true;
 }

@@ -314,7 +314,7 @@ static int parse_count(struct resp_parser *p, const char *buf, size_t len,
 			       &n, &ok, &after);
 
 	if (r <= 0)
-		return r < 0 ? RESP_ERROR : RESP_MORE;
+		return r;	/* RESP_MORE (0) or RESP_ERROR */
 	if (!ok || n > INT_MAX || (n > 0 && (uint64_t)n > lim->max_args))
 		return fail(p, "Protocol error: invalid multibulk length", 0);
 	p->pos = after;
@@ -337,7 +337,7 @@ static int parse_bulk_hdr(struct resp_parser *p, const char *buf, size_t len,
 			       &n, &ok, &after);
 
 	if (r <= 0)
-		return r < 0 ? RESP_ERROR : RESP_MORE;
+		return r;	/* RESP_MORE (0) or RESP_ERROR */
 	if (buf[p->pos] != '$')
 		return fail(p, "Protocol error: expected '$', got '%c'",
 			    (unsigned char)buf[p->pos]);
