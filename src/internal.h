@@ -161,6 +161,7 @@ struct cow__member {
 	uint64_t *dirty;             /* space: pages written since the last save's freeze */
 	struct cow_save *save;       /* space: its save in progress; snapshot: the save it is */
 	void *saved_store;           /* space: where its last save went ... */
+	uint64_t saved_serial;       /* ... that store handle's serial ... */
 	uint64_t saved_id;           /* ... and as which checkpoint (0: none) */
 };
 
@@ -212,6 +213,7 @@ uint64_t cow__frames_span(void);
 /* Mappings (mapping.c). Call with the engine lock held. */
 int cow__map_member(struct cow__member *m, bool protect_all);
 int cow__map_range(struct cow__member *m, size_t first, size_t n);
+int cow__fit_budget(struct cow__member *m);
 int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
@@ -281,6 +283,7 @@ int cow__snap_diff(const cow_snap *a, const cow_snap *b, uint64_t *bits);
  * failure (EINVAL, ESTALE, ENOMEM).
  */
 cow_snap *cow__snap_clone(const cow_snap *snap);
+void cow__snap_set_origin(cow_snap *snap, void *store, uint64_t serial, uint64_t id);
 
 /*
  * A snapshot of npages pages whose page i is the COW_PAGE_SIZE bytes at file

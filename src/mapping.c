@@ -229,7 +229,9 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 	if (is_space(m))
 		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 			m->wp[w] = protect_all ? ~0ull : 0;
-	err = cow__map_range(m, 0, m->npages);
+	err = cow__fit_budget(m);
+	if (!err)
+		err = cow__map_range(m, 0, m->npages);
 	if (!err && is_space(m))
 		err = cow__registry_add(m);
 	if (err) {
@@ -430,6 +432,28 @@ static int defrag(struct cow__member *m)
 	cow__maps_count(m);
 	m->st.defrags++;
 	m->st.defrag_copies += copies;
+	return err;
+}
+
+/*
+ * cow__fit_budget — before member m is (re)mapped as its page table says:
+ * if that would take more mappings than its budget (a space made from a
+ * checkpoint whose blocks are scattered all over the file), take private
+ * copies first, so that mapping it never runs into vm.max_map_count.
+ * 0 or -errno.
+ */
+int cow__fit_budget(struct cow__member *m)
+{
+	uint64_t copies = 0;
+	int err;
+
+	cow__maps_count(m);
+	if (m->maps <= cow__maps_budget(m))
+		return 0;
+	err = take_home(m, &copies);
+	m->st.defrags++;
+	m->st.defrag_copies += copies;
+	cow__maps_count(m);
 	return err;
 }
 

@@ -281,7 +281,7 @@ COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
 	cow__engine_lock();
 	if (m->save)
 		err = -EBUSY;
-	job->parent = m->saved_store == st ? m->saved_id : 0;
+	job->parent = m->saved_store == st && m->saved_serial == st->serial ? m->saved_id : 0;
 	cow__engine_unlock();
 	if (!err) {
 		err = cow__store_begin(st, job->npages, job->parent, &job->b);
@@ -363,6 +363,7 @@ COW_API int cow_save_finish(cow_save *job, uint64_t *id, struct cow_save_stats *
 			restore_dirty(job);
 		} else {
 			job->space->saved_store = job->st;
+			job->space->saved_serial = job->st->serial;
 			job->space->saved_id = job->id;
 		}
 	}

@@ -423,3 +423,17 @@ COW_API int cow_exec_file(cow_space *s, const char *path, off_t offset)
 	cow_snap_release(x);
 	return err;
 }
+
+/*
+ * cow__snap_set_origin — snap holds exactly checkpoint id of store: a space
+ * made from it starts as saved there (its next background save to that
+ * store is incremental).
+ */
+void cow__snap_set_origin(cow_snap *snap, void *store, uint64_t serial, uint64_t id)
+{
+	cow__engine_lock();
+	snap->m.saved_store = store;
+	snap->m.saved_serial = serial;
+	snap->m.saved_id = id;
+	cow__engine_unlock();
+}

@@ -36,6 +36,12 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 		return NULL;
 	if (src) {
 		cow__member_share(m, src);
+		if (src->saved_store) {	/* the content of a checkpoint */
+			m->saved_store = src->saved_store;
+			m->saved_serial = src->saved_serial;
+			m->saved_id = src->saved_id;
+			memset(m->dirty, 0, ((npages + 63) / 64) * sizeof(uint64_t));
+		}
 	} else {
 		for (size_t i = 0; i < npages; i++) {
 			m->pt[i] = cow__home(m, i);
@@ -294,7 +300,9 @@ int cow__space_exec(struct cow__member *m, const struct cow__member *x)
 
 	if (err)
 		return err;
-	err = cow__map_range(m, 0, m->npages);
+	err = cow__fit_budget(m);
+	if (!err)
+		err = cow__map_range(m, 0, m->npages);
 	cow__maps_count(m);
 	if (!err)
 		err = cow__defrag_pending();

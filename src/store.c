@@ -16,6 +16,7 @@
  * store_snap.c.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -30,6 +31,10 @@
 #include <unistd.h>
 
 #include "store.h"
+
+/* Every handle opened in this process gets its own serial (see store.h). */
+static atomic_uint_fast64_t store_serials;
+
 
 #define OPEN_FLAGS (COW_STORE_CREATE | COW_STORE_EXCL | COW_STORE_RDONLY | \
 		    COW_STORE_VERIFY_LOAD)
@@ -439,6 +444,7 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 	st->fd = st->rfd = -1;
 	st->flags = flags;
 	st->pid = getpid();
+	st->serial = atomic_fetch_add(&store_serials, 1) + 1;
 	pthread_mutex_init(&st->lock, NULL);
 	if (flags & COW_STORE_CREATE) {
 		err = create_file(path);

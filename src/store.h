@@ -151,6 +151,10 @@ struct cow__lineage {
 struct cow__build;
 
 struct cow_store {
+	uint64_t serial;             /* unique among this process's handles: a space
+	                                remembers (handle, serial, checkpoint) of its
+	                                last save, and a new handle at the same
+	                                address must not pass for the old one */
 	int fd;                      /* reads and writes, holds the flock */
 	int rfd;                     /* a second open file for loaded snapshots */
 	int flags;

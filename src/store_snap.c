@@ -196,6 +196,9 @@ COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
 		ck->pinned = 1;	/* its blocks must not change while snap reads them */
 		snap = cow__snap_from_file(st->rfd, t->npages, offs);
 		err = snap ? 0 : -errno;
+		/* A space made from it counts as saved in checkpoint id. */
+		if (snap)
+			cow__snap_set_origin(snap, st, st->serial, id);
 	}
 	/* The next commit of a space made from snap can be incremental. */
 	clone = snap && !has_clone(st, id) ? cow__snap_clone(snap) : NULL;

@@ -341,6 +341,44 @@ static void scattered_blocks_of_a_file(void **state)
 	free(path);
 }
 
+/* Pages scattered all over a file: mapping them one by one would pass the
+ * budget (and vm.max_map_count), so the space takes private copies. */
+static void scattered_image_stays_within_budget(void **state)
+{
+	T_START();
+	enum { N = 8192 };
+	char *path = make_file((size_t)N * P, 8);
+	int fd = open(path, O_RDONLY);
+	uint64_t *offs = malloc(N * sizeof *offs);
+	struct cow_stats st;
+	cow_snap *x;
+	cow_space *s;
+	unsigned char *b;
+
+	for (size_t i = 0; i < N; i++)
+		offs[i] = (uint64_t)(N - 1 - i) * P;	/* every page its own run */
+	x = cow__snap_from_file(fd, N, offs);
+	close(fd);
+	assert_non_null(x);
+	s = cow_space_from_snap(x);
+	assert_non_null(s);
+	assert_int_equal(cow_stats_get(s, &st), 0);
+	assert_int_equal(st.defrags, 1);
+	assert_true(st.maps <= COW_MAPS_MAX);
+	assert_true(t_maps_in_range(cow_base(s), (size_t)N * P) <= (long)COW_MAPS_MAX);
+	b = cow_base(s);
+	for (size_t i = 0; i < N; i += 101)
+		assert_int_equal(b[i * P + 7], expect(offs[i] + 7, 8));
+	/* exec of the same scattered image into a space: the same rule */
+	assert_int_equal(cow_restore(s, x), 0);
+	t_check_invariants();
+	cow_space_destroy(s);
+	cow_snap_release(x);
+	free(offs);
+	unlink(path);
+	free(path);
+}
+
 static void vfork_child_execs_a_file(void **state)
 {
 	T_START();
@@ -374,6 +412,7 @@ int main(void)
 		cmocka_unit_test(clean_image_pages_are_dropped_and_read_again),
 		cmocka_unit_test(shrunk_file_is_an_error_not_zeroes),
 		cmocka_unit_test(scattered_blocks_of_a_file),
+		cmocka_unit_test(scattered_image_stays_within_budget),
 		cmocka_unit_test(vfork_child_execs_a_file),
 	};
 

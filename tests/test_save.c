@@ -274,6 +274,16 @@ static void load_is_lazy(void **state)
 		assert_int_equal(b[i * P], (unsigned char)((i * 3) | 1));
 	b[5 * P] = 1;					/* a write copies one page */
 	assert_int_equal(cow_frames_in_use(), frames + 1);
+	/* A space made from a checkpoint counts as saved there: the next
+	 * save writes only the page that changed. */
+	{
+		struct cow_save_stats ss;
+		uint64_t id2;
+
+		assert_int_equal(cow_save_finish(cow_save_start(st, t, 0), &id2, &ss), 0);
+		assert_int_equal(ss.written_pages, 1);
+		assert_int_equal(ss.kept_pages, pages - 1);
+	}
 	cow_space_destroy(t);
 	cow_snap_release(x);
 	cow_store_close(st);
