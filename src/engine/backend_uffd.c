@@ -109,12 +109,35 @@ out:
 
 static void uffd_reset_after_fork(void)
 {
-	/* The descriptor belongs to the parent's address space: never use it. */
+	/*
+	 * The descriptor belongs to the parent's address space: never use it.
+	 * A new one is opened when the child first needs it (the kernel was
+	 * probed already: the child runs on the same kernel).
+	 */
 	if (uffd >= 0)
 		close(uffd);
 	uffd = -1;
-	if (uffd_init())
-		uffd = -1;
+}
+
+/* A descriptor for this address space, after a fork(). 0 or -errno. */
+static int uffd_reopen(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_SIGBUS | UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	};
+	int fd = uffd_open();
+
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	uffd = fd;
+	return 0;
 }
 
 static int uffd_attach(void *addr, size_t len)
@@ -123,6 +146,10 @@ static int uffd_attach(void *addr, size_t len)
 		.range = { (uintptr_t)addr, len },
 		.mode = UFFDIO_REGISTER_MODE_WP,
 	};
+	int err;
+
+	if (uffd < 0 && (err = uffd_reopen()))
+		return err;
 
 	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
 }

@@ -7,11 +7,21 @@
  *      file, is write-protected.
  *   3. A member's home frame that it does not use is used by no one either.
  *   4. The mapping count of a mapped member is its number of runs.
+ *   5. A page of a space that is not write-protected is marked written since
+ *      the freeze of the space's last save (a vfork child's, in its
+ *      parent): so an incremental save can never miss a write.
+ *   6. The MMU agrees: every page libcow counts as write-protected is
+ *      write-protected in the kernel (uffd: the page's uffd-wp bit in
+ *      /proc/self/pagemap; mprotect: its mapping in /proc/self/maps has no
+ *      write permission).
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -25,6 +35,72 @@ static int bad(char *msg, size_t len, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EBADMSG;
+}
+
+static bool written(const struct cow__member *m, size_t i)
+{
+	const struct cow__member *o = m->alias_of ? m->alias_of : m;
+
+	return !o->dirty || ((o->dirty[i >> 6] >> (i & 63)) & 1);
+}
+
+/* 6, under uffd: the uffd-wp bit (57) of each protected page's pagemap entry. */
+static int check_mmu_uffd(const struct cow__member *m, char *msg, size_t len)
+{
+	uint64_t *pm = malloc(m->npages * sizeof *pm);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), err = 0;
+	off_t off = (off_t)((uintptr_t)m->addr >> COW__PAGE_SHIFT) * 8;
+
+	if (!pm || fd < 0 || pread(fd, pm, m->npages * 8, off) != (ssize_t)(m->npages * 8))
+		err = 0;	/* cannot see: nothing to say */
+	else
+		for (size_t i = 0; i < m->npages && !err; i++)
+			if (cow__wp_test(m, i) && !cow__frame_is_image(m->pt[i]) &&
+			    !((pm[i] >> 57) & 1))
+				err = bad(msg, len, "page %zu: protected for libcow, writable in the MMU", i);
+	if (fd >= 0)
+		close(fd);
+	free(pm);
+	return err;
+}
+
+/* 6, under mprotect: no writable mapping over a protected page. */
+static int check_mmu_mprotect(const struct cow__member *m, char *msg, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	uintptr_t lo = (uintptr_t)m->addr, hi = lo + (m->npages << COW__PAGE_SHIFT);
+	char line[512];
+	int err = 0;
+
+	if (!f)
+		return 0;
+	while (!err && fgets(line, sizeof line, f)) {
+		unsigned long a, b;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) != 3 || perms[1] != 'w' ||
+		    b <= lo || a >= hi)
+			continue;
+		for (uintptr_t p = a < lo ? lo : a; p < b && p < hi && !err; p += COW__PAGE) {
+			size_t i = (p - lo) >> COW__PAGE_SHIFT;
+
+			if (cow__wp_test(m, i))
+				err = bad(msg, len, "page %zu: protected for libcow, writable in the MMU", i);
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+/* Invariants 5 and 6 for mapped space m. */
+static int check_space_pages(const struct cow__member *m, char *msg, size_t len)
+{
+	for (size_t i = 0; i < m->npages; i++) {
+		if (!cow__wp_test(m, i) && !written(m, i))
+			return bad(msg, len, "page %zu: writable but not marked written", i);
+	}
+	return cow__be->prot_splits ? check_mmu_mprotect(m, msg, len)
+				    : check_mmu_uffd(m, msg, len);
 }
 
 static int check_member(const struct cow__member *m, const uint32_t *counted,
@@ -49,6 +125,12 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 			return bad(msg, len, "page %zu: image frame %u is writable", i, f);
 		if (f != h && counted[h])
 			return bad(msg, len, "page %zu: borrowed, but home frame %u is used", i, h);
+	}
+	if (m->kind == COW__KIND_SPACE && m->addr) {
+		int err = check_space_pages(m, msg, len);
+
+		if (err)
+			return err;
 	}
 	if (m->addr) {
 		cow__maps_count((struct cow__member *)m);
@@ -80,7 +162,11 @@ int cow__check(char *msg, size_t len)
 					counted[m->pt[i]]++;
 	for (struct cow__family *fam = cow__families(); fam && !err; fam = fam->next)
 		for (struct cow__member *m = fam->head; m && !err; m = m->fam_next)
+		{
 			err = check_member(m, counted, msg, len);
+			if (!err && m->vfork_child && m->vfork_child->addr)
+				err = check_space_pages(m->vfork_child, msg, len);
+		}
 	cow__engine_unlock();
 	free(counted);
 	return err;

@@ -61,6 +61,19 @@ void cow__die(const char *what, int err)
 	abort();
 }
 
+/* What each module registered to reset in a fork() child. */
+#define AT_FORK_MAX 16
+static void (*at_fork_child[AT_FORK_MAX])(void);
+static unsigned n_at_fork_child;
+
+/* cow__at_fork_child — call fn in the child of every fork() (at load time). */
+void cow__at_fork_child(void (*fn)(void))
+{
+	if (n_at_fork_child == AT_FORK_MAX)
+		cow__die("too many fork() resets", -ENOMEM);
+	at_fork_child[n_at_fork_child++] = fn;
+}
+
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&cow__lock);
@@ -74,20 +87,20 @@ static void atfork_parent(void)
 /*
  * In the child of fork(): the spaces' mappings and the engine's bookkeeping
  * were not inherited (MADV_DONTFORK). Every handle from before is stale
- * (new generation); the next call starts a new frame store.
+ * (new generation); each module forgets its state (what it registered with
+ * COW__AT_FORK_CHILD); the next call starts a new frame store. The engine
+ * lock is held by this thread (atfork_prepare took it), so nothing can have
+ * been half-changed: it is released, not re-initialised. Nothing here asks
+ * the kernel for anything new (fork+exec stays cheap).
  */
 static void atfork_child(void)
 {
-	pthread_mutex_init(&cow__lock, NULL);
-	cow__in_engine = 0;
 	cow__gen++;
-	cow__registry_reset();
-	cow__mapping_reset();
-	cow__families_reset();
-	cow__images_reset();
-	cow__frames_reset_after_fork();
+	for (unsigned k = 0; k < n_at_fork_child; k++)
+		at_fork_child[k]();
 	if (cow__be && cow__be->reset_after_fork)
 		cow__be->reset_after_fork();
+	pthread_mutex_unlock(&cow__lock);
 }
 
 static const struct cow__backend *backend_choose(int *err)

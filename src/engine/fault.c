@@ -1,26 +1,24 @@
 /*
- * fault.c — the write fault: the textbook's decision, made by the MMU's
- * signal in the thread that wrote.
+ * fault.c — the write fault's entry: the signal handlers.
  *
  * A write to a write-protected page of a space raises SIGBUS (uffd backend)
- * or SIGSEGV (mprotect backend). The handler finds the space, and then, as
- * the kernel does after fork():
+ * or SIGSEGV (mprotect backend, and writes to read-only file pages under
+ * either). The handler decides whether the fault is libcow's — a write,
+ * by the processor's own account, to a page of a registered space, not
+ * taken inside libcow — and if so hands it to cow__page_write() (page.c),
+ * where the textbook's decision is made: exclusive -> reuse, shared -> copy.
  *
- *   frame exclusive (count == 1)  -> reuse: lift the protection, no copy;
- *   frame shared, at the writer's home
- *                                 -> copy the old content once for the other
- *                                    sharers, then the writer writes in place;
- *   frame shared, borrowed        -> copy it into the writer's home frame and
- *                                    map that instead.
+ * Everything else goes to the handler installed before libcow's, or to the
+ * default action, so a stray NULL write, a jump into a space or a write to
+ * a read-only snapshot view dies of its signal as it would without libcow.
  *
  * The handler takes the engine lock. A thread never holds that lock while
- * running user code, so a faulting thread can always take it. Faults that are
- * not libcow's go to the handler installed before libcow's, or to the default
- * action (a stray NULL write crashes as usual).
+ * running user code, so a faulting thread can always take it.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -28,127 +26,71 @@
 static struct sigaction old_segv, old_bus;
 
 /*
- * cow__preserve — the writer m is about to write page i, whose frame f is at
- * m's home and shared. Copy f once into the home frame of one other sharer
- * (a mapped space if there is one: it then owns its copy and stays compact),
- * and point every other sharer there. Afterwards f is m's alone.
- * Returns 0 or -errno (a remap refused by the kernel).
+ * Pass a fault that is not libcow's to whoever handled it before, as the
+ * kernel would have delivered it: with the old handler's mask (and the
+ * signal itself unless SA_NODEFER) blocked while it runs, and the
+ * disposition reset first if it asked for SA_RESETHAND.
  */
-int cow__preserve(struct cow__member *m, size_t i)
+static void chain(int sig, siginfo_t *si, void *uc)
 {
-	cow__frame f = m->pt[i], dest;
-	struct cow__member *best = NULL;
-	uint32_t sharers = 0;
-	int err = 0;
+	struct sigaction *saved = sig == SIGSEGV ? &old_segv : &old_bus;
+	struct sigaction old = *saved;
+	sigset_t mask, prev;
 
-	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
-		if (y == m || y->pt[i] != f)
-			continue;
-		if (!best || (y->addr && (!best->addr || y->kind == COW__KIND_SPACE)))
-			best = y;
+	if (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN) {
+		/*
+		 * Default action (a fault cannot be ignored: the kernel kills
+		 * for it too): restore it; a fault re-executes the instruction
+		 * and dies of it the normal way (with a core dump); a signal sent
+		 * by a process is raised again.
+		 */
+		signal(sig, SIG_DFL);
+		if (si->si_code <= 0)
+			raise(sig);
+		return;
 	}
-	if (!best)
-		return 0;
-	dest = cow__home(best, i);
-	if (m->addr) {
-		/* m's page still shows f: copy from there, no window faults. */
-		err = cow__frame_fill(dest, m->addr + (i << COW__PAGE_SHIFT));
-		if (err)
-			return err;
-	} else {
-		err = cow__frame_copy(dest, f);
-		if (err)
-			return err;
+	if (old.sa_flags & SA_RESETHAND) {
+		saved->sa_handler = SIG_DFL;
+		saved->sa_flags &= ~SA_SIGINFO;
 	}
-	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
-		if (y == m || y->pt[i] != f)
-			continue;
-		int e = cow__remap_page(y, i, dest, true);
-
-		sharers++;
-		if (y->save)
-			cow__save_preserved(y, i);
-		if (e && !err)
-			err = e;
-	}
-	cow__frame_set_ref(dest, sharers);
-	cow__frame_set_ref(f, 1);
-	return err;
+	mask = old.sa_mask;
+	if (!(old.sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_BLOCK, &mask, &prev);
+	if (old.sa_flags & SA_SIGINFO)
+		old.sa_sigaction(sig, si, uc);
+	else
+		old.sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &prev, NULL);
 }
 
 /*
- * cow__resolve — resolve a write to page i of mapped space m: afterwards the
- * page is writable and m's alone. Also used by cow_prefault(). Engine lock
- * held. Returns 0 or -errno from the kernel (remap or protection refused).
+ * Is this fault a write by the program to memory, by the processor's own
+ * account? On x86-64 the page-fault error code is in the signal context:
+ * bit 1 write, bit 4 instruction fetch. Elsewhere only the signal's code is
+ * known: an access to a mapped page (SEGV_ACCERR) or the userfaultfd's
+ * SIGBUS (BUS_ADRERR).
  */
-int cow__resolve(struct cow__member *m, size_t i)
+static bool is_write_fault(int sig, const siginfo_t *si, const void *ucv)
 {
-	cow__frame f, home = cow__home(m, i);
-	int err;
-
-	if (m->alias_of)
-		return cow__alias_resolve(m, i);
-	/* The parent of a living vfork child waits for it to exit or exec. */
-	cow__vfork_wait(m);
-	f = m->pt[i];
-	if (!cow__wp_test(m, i)) {
-		/* Another thread resolved it first; make sure the kernel agrees. */
-		return cow__be->unprotect(m->addr + (i << COW__PAGE_SHIFT), COW__PAGE);
-	}
-	m->st.faults++;
-	cow__dirty_set(m, i);
-	/* A background save over its memory budget takes the old page now. */
-	if (f == home && cow__frame_ref(f) > 1)
-		cow__save_spill(m, i);
-	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
-		/* Exclusive: reuse the frame in place, no copy. */
-		m->st.reuses++;
-		return cow__unprotect_range(m, i, 1);
-	}
-	/* Shared: we need to copy. */
-	m->st.copies++;
-	if (f == home) {
-		err = cow__preserve(m, i);
-		return err ? err : cow__unprotect_range(m, i, 1);
-	}
-	err = cow__frame_fill(home, m->addr + (i << COW__PAGE_SHIFT));
-	if (err)
-		return err;
-	cow__frame_get(home);
-	cow__frame_put(f);
-	return cow__remap_page(m, i, home, false);
-}
-
-/* Pass a fault that is not libcow's to whoever handled it before. */
-static void chain(int sig, siginfo_t *si, void *uc)
-{
-	struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
-
-	if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
-		old->sa_sigaction(sig, si, uc);
-		return;
-	}
-	if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
-		old->sa_handler(sig);
-		return;
-	}
-	/*
-	 * Default action: restore it; a fault re-executes the instruction and
-	 * dies of it the normal way (with a core dump); a signal sent by a
-	 * process is raised again.
-	 */
-	signal(sig, SIG_DFL);
 	if (si->si_code <= 0)
-		raise(sig);
-}
+		return false;		/* sent by a process, not a fault */
+	if (sig == SIGSEGV ? si->si_code != SEGV_ACCERR : si->si_code != BUS_ADRERR)
+		return false;
+#if defined(__x86_64__)
+	{
+		const ucontext_t *uc = ucv;
+		unsigned long err = (unsigned long)uc->uc_mcontext.gregs[REG_ERR];
 
-static bool is_write_fault(int sig, const siginfo_t *si)
-{
-	if (sig == SIGSEGV)
-		return si->si_code == SEGV_ACCERR;
-	return si->si_code == BUS_ADRERR;
+		if (uc->uc_mcontext.gregs[REG_TRAPNO] != 14)
+			return false;	/* not a page fault */
+		return (err & 2) && !(err & 16);
+	}
+#else
+	(void)ucv;
+	return true;
+#endif
 }
-
 /*
  * Is addr in a page of m mapped from an image file? Writes to those raise
  * SIGSEGV (they are read-only mappings); a SIGBUS there means the file
@@ -168,7 +110,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	int err = 0;
 
 	/* A fault inside libcow itself is a bug, never a copy-on-write. */
-	if (cow__in_engine || !cow__be || !is_write_fault(sig, si)) {
+	if (cow__in_engine || !cow__be || !is_write_fault(sig, si, uc)) {
 		chain(sig, si, uc);
 		errno = saved_errno;
 		return;
@@ -180,7 +122,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	if (m) {
 		size_t i = (size_t)((char *)si->si_addr - m->addr) >> COW__PAGE_SHIFT;
 
-		err = cow__resolve(m, i);
+		err = cow__page_write(m, i);
 		if (!err)
 			err = cow__defrag_pending();
 	}
@@ -192,22 +134,29 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	errno = saved_errno;
 }
 
-/* Install on_fault for sig unless it is there already; remember the old. */
+/*
+ * Install on_fault for sig unless it is there already. The previous handler
+ * is recorded before libcow's goes live, so a fault in between already
+ * finds where to chain (and if another thread changed the disposition in
+ * between, what it set is what is chained to).
+ */
 static int install(int sig, struct sigaction *old)
 {
-	struct sigaction sa, cur;
+	struct sigaction sa, cur, prev;
 
 	if (sigaction(sig, NULL, &cur))
 		return -errno;
 	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault)
 		return 0;
+	*old = cur;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, &cur))
+	if (sigaction(sig, &sa, &prev))
 		return -errno;
-	*old = cur;
+	if (memcmp(&prev, &cur, sizeof prev))
+		*old = prev;
 	return 0;
 }
 

@@ -74,13 +74,14 @@ int cow__frames_init(void)
  * start afresh at the next use. The parent's bookkeeping arrays are not
  * inherited either (MADV_DONTFORK), so there is nothing to free.
  */
-void cow__frames_reset_after_fork(void)
+static void frames_reset_after_fork(void)
 {
 	if (frames.fd >= 0)
 		close(frames.fd);
 	memset(&frames, 0, sizeof frames);
 	frames.fd = -1;
 }
+COW__AT_FORK_CHILD(frames_reset_after_fork)
 
 /* Add one chunk at the end of the frame space. Returns 0 or -errno. */
 static int chunk_add(void)

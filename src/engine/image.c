@@ -185,13 +185,14 @@ void cow__images_reap(void)
 	any_dead = false;
 }
 
-/* cow__images_reset — in a fork() child: forget the parent's images. */
-void cow__images_reset(void)
+/* In a fork() child: forget the parent's images. */
+static void images_reset(void)
 {
 	images = NULL;
 	nimages = capimages = 0;
 	any_dead = false;
 }
+COW__AT_FORK_CHILD(images_reset)
 
 /*
  * cow__image_read — read image frame f into buf (COW_PAGE_SIZE bytes). The

@@ -56,7 +56,6 @@ struct cow__frames {
 };
 
 int cow__frames_init(void);
-void cow__frames_reset_after_fork(void);
 int cow__frames_reserve(size_t n, cow__frame *first);
 void cow__frames_unhome(cow__frame first, size_t n);
 void *cow__frame_addr(cow__frame f);
@@ -94,7 +93,6 @@ struct cow__image *cow__image_new(int fd, size_t n, off_t off0,
 				  const uint64_t *offs, off_t size);
 void cow__image_frame_gone(cow__frame f);
 void cow__images_reap(void);
-void cow__images_reset(void);
 int cow__image_read(const struct cow__image *img, cow__frame f, void *buf);
 bool cow__image_intact(const struct cow__image *img, cow__frame f);
 
@@ -173,6 +171,15 @@ extern pthread_mutex_t cow__lock;
 extern uint64_t cow__gen;
 extern __thread int cow__in_engine __attribute__((tls_model("initial-exec")));
 int cow__ensure_init(void);
+/*
+ * Each module resets its own state in the child of a real fork(): it
+ * registers a function with COW__AT_FORK_CHILD(fn) at load time, and the
+ * engine calls them all, in the child, with nothing locked but the engine
+ * lock (held by the forking thread, released after).
+ */
+void cow__at_fork_child(void (*fn)(void));
+#define COW__AT_FORK_CHILD(fn) \
+	static void __attribute__((constructor)) fn##_register(void) { cow__at_fork_child(fn); }
 void cow__engine_lock(void);
 void cow__engine_unlock(void);
 void cow__die(const char *what, int err) __attribute__((noreturn));
@@ -181,7 +188,6 @@ void cow__die(const char *what, int err) __attribute__((noreturn));
 int cow__registry_add(struct cow__member *m);
 void cow__registry_remove(struct cow__member *m);
 struct cow__member *cow__registry_find(const void *addr);
-void cow__registry_reset(void);
 
 /* Member life cycle (member.c). Call with the engine lock held. */
 int cow__member_check(const struct cow__member *m, enum cow__kind kind);
@@ -207,7 +213,6 @@ void cow__wp_set(struct cow__member *m, size_t i, bool on);
 /* Consistency check for tests (check.c): 0, or -EBADMSG with a message. */
 int cow__check(char *msg, size_t len);
 struct cow__family *cow__families(void);
-void cow__families_reset(void);
 uint64_t cow__frames_span(void);
 
 /* Mappings (mapping.c). Call with the engine lock held. */
@@ -221,7 +226,6 @@ int cow__protect_writable(struct cow__member *m);
 int cow__defrag_pending(void);
 void cow__defrag_forget(struct cow__member *m);
 void cow__unmap_member(struct cow__member *m);
-void cow__mapping_reset(void);
 #define COW__PAGES_PER_MAP 64
 size_t cow__maps_budget(const struct cow__member *m);
 void cow__maps_count(struct cow__member *m);
@@ -239,26 +243,51 @@ int cow__page_info(const struct cow__member *m, enum cow__kind kind,
 
 /* vfork (vfork.c). Engine lock held. */
 void cow__vfork_wait(struct cow__member *m);
-int cow__alias_resolve(struct cow__member *c, size_t i);
 void cow__alias_end(struct cow__member *c);
 void cow__alias_free(struct cow__member *c);
 int cow__alias_refresh(struct cow__member *c);
 size_t cow__boundaries_at(const struct cow__member *m, size_t i);
 
-/* Background save (save.c). Engine lock held. */
-void cow__save_spill(struct cow__member *m, size_t i);
-void cow__save_preserved(struct cow__member *x, size_t i);
-void cow__save_space_gone(struct cow__member *m);
-static inline void cow__dirty_set(struct cow__member *m, size_t i)
-{
-	if (m->dirty)
-		m->dirty[i >> 6] |= 1ull << (i & 63);
-}
+/*
+ * Page state (page.c): the one module that changes what a page holds or
+ * lets a write through. Engine lock held.
+ */
+int cow__page_write(struct cow__member *m, size_t i);
+int cow__page_preserve(struct cow__member *o, size_t i);
+int cow__page_restore(struct cow__member *m, size_t i, cow__frame g);
+int cow__page_take_home(struct cow__member *m, size_t i);
+void cow__page_mark_written(struct cow__member *m, size_t i);
+void cow__pages_take_written(struct cow__member *m, uint64_t *keep);
+void cow__pages_rewritten(struct cow__member *m, const uint64_t *keep);
+void cow__pages_inherit_written(struct cow__member *d, const struct cow__member *src);
+void cow__page_wait(void);
+void cow__page_space_gone(struct cow__member *m);
 
-/* Write faults (fault.c). */
+/*
+ * Page events, for the background save (which registers them). All but
+ * spill() are called with the engine lock held.
+ *   claim_spill  space o is about to write page i, its home frame, shared:
+ *                a save that wants the old content written out instead of
+ *                preserved marks the page as being spilled and returns a
+ *                token (else NULL);
+ *   spill        write the old content (at old) for token, WITHOUT the
+ *                engine lock; 0 or -errno;
+ *   spill_done   the write ended with err: the save drops the page (or
+ *                keeps it, on error, to preserve it as usual);
+ *   preserved    page i of save snapshot x now holds a preserved copy;
+ *   space_gone   space m is destroyed.
+ */
+struct cow__page_events {
+	void *(*claim_spill)(struct cow__member *o, size_t i);
+	int (*spill)(void *token, size_t i, const void *old);
+	void (*spill_done)(void *token, size_t i, int err);
+	void (*preserved)(struct cow__member *x, size_t i);
+	void (*space_gone)(struct cow__member *m);
+};
+void cow__page_events_set(const struct cow__page_events *ev);
+
+/* Write faults: the signal handlers (fault.c). */
 int cow__install_handlers(void);
-int cow__resolve(struct cow__member *m, size_t i);
-int cow__preserve(struct cow__member *m, size_t i);
 
 /* ---- engine services for the store and background save ------------------ */
 

@@ -13,6 +13,10 @@
  * released, takes private copies of what it borrows and becomes one mapping
  * again (plus protection runs under uffd, which do not split mappings).
  *
+ * What a page holds and whether a write may go through is decided in
+ * page.c; this file only carries it out. Lifting a protection
+ * (cow__unprotect_range, cow__remap_page(..., false)) is for page.c alone.
+ *
  * Everything here runs with the engine lock held, some of it in the fault
  * handler: no malloc.
  */
@@ -370,49 +374,21 @@ int cow__protect_writable(struct cow__member *m)
 }
 
 /*
- * Take private copies of every page m borrows: afterwards each page of m is
- * in its own home range. Copied pages are exclusive, hence writable for a
- * space. Adds the pages copied to *copies. 0 or -errno.
+ * Take private copies of every page m borrows (page.c): afterwards each
+ * page of m is in its own home range. The pages keep their protection, so
+ * the next write to one is still seen. Adds the pages copied to *copies.
+ * 0 or -errno.
  */
 static int take_home(struct cow__member *m, uint64_t *copies)
 {
 	for (size_t i = 0; i < m->npages; i++) {
-		cow__frame f = m->pt[i], h = cow__home(m, i);
 		int err;
 
-		if (f == h)
+		if (m->pt[i] == cow__home(m, i))
 			continue;
-		if ((err = cow__frame_copy(h, f)))
+		if ((err = cow__page_take_home(m, i)))
 			return err;
-		cow__frame_get(h);
-		m->pt[i] = h;
-		cow__frame_put(f);
-		if (is_space(m))
-			cow__wp_set(m, i, false);
 		(*copies)++;
-	}
-	return 0;
-}
-
-/*
- * Under mprotect, protection runs split mappings too: resolve every
- * protected page of space m now (preserve for the sharers, then the page is
- * exclusive), so that all of m is writable. Adds the pages copied to
- * *copies. 0 or -errno.
- */
-static int resolve_all(struct cow__member *m, uint64_t *copies)
-{
-	for (size_t i = 0; i < m->npages; i++) {
-		if (!cow__wp_test(m, i))
-			continue;
-		if (cow__frame_ref(m->pt[i]) > 1) {
-			int err = cow__preserve(m, i);
-
-			if (err)
-				return err;
-			(*copies)++;
-		}
-		cow__wp_set(m, i, false);
 	}
 	return 0;
 }
@@ -423,10 +399,16 @@ static int defrag(struct cow__member *m)
 	uint64_t copies = 0;
 	int err = take_home(m, &copies);
 
-	if (!err && is_space(m) && cow__be->prot_splits)
-		err = resolve_all(m, &copies);
 	if (!err)
 		err = cow__map_range(m, 0, m->npages);
+	/*
+	 * Under mprotect, protection runs split mappings too: protect every
+	 * page (frames at home are consecutive, so that is one mapping). Pages
+	 * that were writable are marked written already; their next write
+	 * faults and reuses the frame.
+	 */
+	if (!err && is_space(m) && cow__be->prot_splits)
+		err = cow__protect_writable(m);
 	if (!err && m->vfork_child)
 		err = cow__alias_refresh(m->vfork_child);
 	cow__maps_count(m);
@@ -447,6 +429,8 @@ int cow__fit_budget(struct cow__member *m)
 	uint64_t copies = 0;
 	int err;
 
+	if (m->alias_of)
+		return 0;	/* a vfork child maps its parent's frames as they are */
 	cow__maps_count(m);
 	if (m->maps <= cow__maps_budget(m))
 		return 0;
@@ -482,9 +466,10 @@ int cow__defrag_pending(void)
 	return err;
 }
 
-/* cow__mapping_reset — in a fork() child: nothing is mapped. */
-void cow__mapping_reset(void)
+/* In a fork() child: nothing is mapped. */
+static void mapping_reset(void)
 {
 	defrag_list = NULL;
 	mapped_members = 0;
 }
+COW__AT_FORK_CHILD(mapping_reset)

@@ -54,11 +54,12 @@ struct cow__family *cow__families(void)
 	return families;
 }
 
-/* cow__families_reset — in a fork() child: no families. */
-void cow__families_reset(void)
+/* In a fork() child: no families. */
+static void families_reset(void)
 {
 	families = NULL;
 }
+COW__AT_FORK_CHILD(families_reset)
 
 static void family_link(struct cow__family *fam)
 {
@@ -212,7 +213,7 @@ void cow__member_free(struct cow__member *m)
 			cow__frame_put(m->pt[i]);
 	family_remove(m);
 	if (m->kind == COW__KIND_SPACE)
-		cow__save_space_gone(m);
+		cow__page_space_gone(m);
 	munmap(m->pt, pt_bytes(n));
 	munmap(m->wp, wp_bytes(n));
 	if (m->dirty)

@@ -80,9 +80,10 @@ struct cow__member *cow__registry_find(const void *addr)
 	return NULL;
 }
 
-/* cow__registry_reset — in a fork() child: nothing is mapped any more. */
-void cow__registry_reset(void)
+/* In a fork() child: nothing is mapped any more. */
+static void registry_reset(void)
 {
 	reg = NULL;	/* the parent's array is the parent's; leak it here */
 	nreg = capreg = 0;
 }
+COW__AT_FORK_CHILD(registry_reset)

@@ -169,32 +169,6 @@ COW_API const void *cow_snap_map(cow_snap *snap)
 	return err ? fail(err) : addr;
 }
 
-/*
- * Make page i of space m hold the content of frame g (a page of the image
- * being restored). The space stays at home: the content is copied into its
- * home frame, after preserving the old content for any other sharer of it.
- * The page stays write-protected (the next write reuses it). Lock held.
- */
-static int restore_page(struct cow__member *m, size_t i, cow__frame g)
-{
-	cow__frame f = m->pt[i], home = cow__home(m, i);
-	int err;
-
-	cow__dirty_set(m, i);
-	if (f == home) {
-		if (cow__frame_ref(f) > 1)
-			cow__save_spill(m, i);
-		if (cow__frame_ref(f) > 1 && (err = cow__preserve(m, i)))
-			return err;
-		return cow__frame_copy(home, g);
-	}
-	if ((err = cow__frame_copy(home, g)))
-		return err;
-	cow__frame_get(home);
-	cow__frame_put(f);
-	return cow__remap_page(m, i, home, true);
-}
-
 COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 {
 	struct cow__member *m = s ? &s->m : NULL;
@@ -223,7 +197,7 @@ COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 	for (size_t i = 0; i < m->npages && !err; i++) {
 		if (m->pt[i] == x->pt[i])
 			continue;	/* same frame: same content */
-		err = restore_page(m, i, x->pt[i]);
+		err = cow__page_restore(m, i, x->pt[i]);
 		copies++;
 	}
 	if (!err)

@@ -36,12 +36,7 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 		return NULL;
 	if (src) {
 		cow__member_share(m, src);
-		if (src->saved_store) {	/* the content of a checkpoint */
-			m->saved_store = src->saved_store;
-			m->saved_serial = src->saved_serial;
-			m->saved_id = src->saved_id;
-			memset(m->dirty, 0, ((npages + 63) / 64) * sizeof(uint64_t));
-		}
+		cow__pages_inherit_written(m, src);
 	} else {
 		for (size_t i = 0; i < npages; i++) {
 			m->pt[i] = cow__home(m, i);
@@ -199,7 +194,7 @@ COW_API int cow_prefault(cow_space *s, void *addr, size_t len)
 	cow__engine_lock();
 	for (size_t i = first; i <= last && !err; i++)
 		if (cow__wp_test(m, i))
-			err = cow__resolve(m, i);
+			err = cow__page_write(m, i);
 	if (!err)
 		err = cow__defrag_pending();
 	cow__engine_unlock();

@@ -4,9 +4,9 @@
  * As vfork() lends the parent's memory to the child, a vfork child is an
  * alias: a second mapping of the parent's page table. It holds no
  * references, so its writes copy nothing and the parent sees them. Its pages
- * are write-protected only where a frame is shared with a snapshot or fork
- * of the parent; a write there is resolved as if the parent wrote (the
- * sharers keep the old content), then lands in the parent's frame.
+ * start write-protected; its first write to a page is resolved as if the
+ * parent wrote (page.c: the sharers keep the old content, the page is
+ * marked written in the parent), then lands in the parent's frame.
  *
  * Meanwhile the parent is fully write-protected, and any write by the
  * parent (a fault, cow_prefault, cow_restore, cow_space_destroy) waits until
@@ -41,14 +41,17 @@ static size_t wp_bytes(size_t npages)
 }
 
 /*
- * Protect exactly the child's pages whose frame is shared, and the pages of
- * image files (read-only mappings: a write there always copies).
+ * Protect the child's pages whose frame is now shared, and the pages of
+ * image files (read-only mappings: a write there always copies). Pages the
+ * child already wrote stay writable where their frame is still exclusive;
+ * every other page stays protected, so that the child's first write to it
+ * faults and is recorded as a write of the parent (page.c).
  */
 static void alias_mark(struct cow__member *c)
 {
 	for (size_t i = 0; i < c->npages; i++)
-		cow__wp_set(c, i, cow__frame_ref(c->pt[i]) > 1 ||
-				  cow__frame_is_image(c->pt[i]));
+		if (cow__frame_ref(c->pt[i]) > 1 || cow__frame_is_image(c->pt[i]))
+			cow__wp_set(c, i, true);
 }
 
 /*
@@ -64,47 +67,6 @@ int cow__alias_refresh(struct cow__member *c)
 	err = cow__map_range(c, 0, c->npages);
 	cow__maps_count(c);
 	return err;
-}
-
-/*
- * cow__alias_resolve — a write by vfork child c to page i. Exclusive frame:
- * lift the protection. Shared frame: do what the parent's write would do
- * (preserve the old content for the other sharers, or copy a borrowed frame
- * into the parent's home), then let the child write the parent's frame.
- * 0 or -errno.
- */
-int cow__alias_resolve(struct cow__member *c, size_t i)
-{
-	struct cow__member *p = c->alias_of;
-	cow__frame f = p->pt[i], home = cow__home(p, i);
-	int err;
-
-	if (!cow__wp_test(c, i))
-		return cow__be->unprotect(c->addr + (i << COW__PAGE_SHIFT), COW__PAGE);
-	c->st.faults++;
-	cow__dirty_set(p, i);
-	if (f == home && cow__frame_ref(f) > 1)
-		cow__save_spill(p, i);
-	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
-		c->st.reuses++;
-		return cow__unprotect_range(c, i, 1);
-	}
-	c->st.copies++;
-	if (f == home) {
-		err = cow__preserve(p, i);
-		return err ? err : cow__unprotect_range(c, i, 1);
-	}
-	/* The parent borrows f: give it its own copy, and the child follows. */
-	err = cow__frame_fill(home, c->addr + (i << COW__PAGE_SHIFT));
-	if (err)
-		return err;
-	cow__frame_get(home);
-	cow__frame_put(f);
-	c->maps -= cow__boundaries_at(c, i);
-	err = cow__remap_page(p, i, home, true);	/* also sets c->pt[i] */
-	cow__wp_set(c, i, false);
-	c->maps += cow__boundaries_at(c, i);
-	return err ? err : cow__map_range(c, i, 1);
 }
 
 /*
@@ -162,10 +124,7 @@ COW_API cow_space *cow_vfork(cow_space *s)
 	c->pt = p->pt;
 	c->alias_of = p;
 	c->st.pages = p->npages;
-	err = cow__map_member(c, false);
-	if (err)
-		goto out;
-	err = cow__alias_refresh(c);	/* protect the shared pages */
+	err = cow__map_member(c, true);	/* every first write faults */
 	if (err) {
 		cow__unmap_member(c);
 		goto out;

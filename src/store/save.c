@@ -10,12 +10,19 @@
  * Memory budget: every page the space writes before the saver reached it
  * would need a preserved copy (that is what doubles a forking Redis's memory
  * under writes). Past the budget, the writing thread's fault writes the old
- * page into the checkpoint itself, and the snapshot drops it: no copy.
+ * page into the checkpoint itself (a spill), and the snapshot drops it: no
+ * copy. The spill's write happens without the engine lock (page.c holds
+ * the frame busy meanwhile), so other threads' faults do not wait for the
+ * disk.
  *
- * Incremental: a space remembers which pages it wrote since the freeze of
- * its last successful save (a bit per page, set by the fault handler). The
- * next save to the same store keeps the blocks of every other page: only
- * what changed is written, and no snapshot has to be kept between saves.
+ * Incremental: the engine marks which pages of a space were written since
+ * the freeze of its last successful save (page.c: every page that is not
+ * write-protected is marked). The next save to the same store keeps the
+ * blocks of every other page: only what changed is written, and no
+ * snapshot has to be kept between saves.
+ *
+ * This file hears the engine's page events (spill, preserved, space gone)
+ * through cow__page_events_set(); the engine does not call into it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,6 +45,10 @@ struct cow_save {
 	uint64_t parent;		/* checkpoint whose blocks unchanged pages keep */
 	uint64_t *keep;			/* pages unchanged since the parent (bits) */
 	uint64_t *preserved;		/* pages of x that are preserved copies (bits) */
+	uint64_t *taken;		/* pages the saver is writing now (bits) */
+	uint64_t *spilling;		/* pages a writer is spilling now (bits) */
+	unsigned inflight;		/* spills under way (engine lock) */
+	uint64_t gen;			/* process generation it was started in */
 	size_t budget_pages;
 	pthread_t thread;
 	int err;
@@ -45,6 +56,17 @@ struct cow_save {
 	atomic_uint_fast64_t done;	/* pages handled, for progress */
 	struct cow_save_stats stats;	/* written under the engine lock */
 };
+
+/* Is the page all zeroes? (The store writes no block for it.) */
+static bool page_is_zero(const char *page)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)page;
+
+	for (size_t k = 0; k < COW__PAGE / sizeof *w; k++)
+		if (w[k])
+			return false;
+	return true;
+}
 
 static inline bool bit(const uint64_t *bits, uint64_t i)
 {
@@ -74,11 +96,8 @@ static void drop_page(struct cow_save *job, uint64_t i)
 	x->pt[i] = COW__NO_FRAME;
 }
 
-/*
- * cow__save_preserved — page i of save snapshot x now holds a preserved
- * copy (the space wrote the page before the saver reached it).
- */
-void cow__save_preserved(struct cow__member *x, size_t i)
+/* Page event: page i of save snapshot x now holds a preserved copy. */
+static void on_preserved(struct cow__member *x, size_t i)
 {
 	struct cow_save *job = x->save;
 
@@ -90,42 +109,78 @@ void cow__save_preserved(struct cow__member *x, size_t i)
 }
 
 /*
- * cow__save_spill — space m is about to write page i, whose frame it shares.
- * Each save snapshot sharing that frame and at its budget takes the old
- * page into its checkpoint now, from the page as m still shows it, and
- * drops it: no preserved copy is made for it. If that write fails, the page
- * is preserved as usual (over budget) and the save will report the error.
+ * Page event: space o is about to write page i, its home frame, which it
+ * shares. A save snapshot whose saver has read the page already (it is
+ * being written from the saver's buffer) lets go of it at once: nothing
+ * needs preserving for it. The first save snapshot sharing that frame that
+ * has reached its budget takes the old page into its checkpoint: it is
+ * marked as being spilled and the job is the token. NULL: nothing to spill.
  */
-void cow__save_spill(struct cow__member *m, size_t i)
+static void *claim_spill(struct cow__member *o, size_t i)
 {
-	cow__frame f = m->pt[i];
-	const void *old = m->addr ? m->addr + (i << COW__PAGE_SHIFT) : cow__frame_addr(f);
+	cow__frame f = o->pt[i];
 
-	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
+	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
 		struct cow_save *job = y->save;
 
-		if (y == m || !job || y->pt[i] != f ||
-		    job->stats.preserved_pages < job->budget_pages)
+		if (y == o || !job || y->kind != COW__KIND_SNAP || y->pt[i] != f)
 			continue;
-		if (cow__store_write(job->b, i, 1, old))
-			continue;	/* the build keeps the error; finish reports it */
+		if (bit(job->taken, i)) {
+			drop_page(job, i);
+			continue;
+		}
+		if (job->stats.preserved_pages < job->budget_pages ||
+		    bit(job->spilling, i) || !job->b)
+			continue;
+		bit_put(job->spilling, i, true);
+		job->inflight++;
+		return job;
+	}
+	return NULL;
+}
+
+/* Page event: write the old page (engine lock NOT held). */
+static int spill(void *token, size_t i, const void *old)
+{
+	struct cow_save *job = token;
+
+	return cow__store_write(job->b, i, 1, old);
+}
+
+/* Page event: the spill ended. On error the page stays in the snapshot
+ * (the writer preserves it as usual) and the build reports the error. */
+static void spill_done(void *token, size_t i, int err)
+{
+	struct cow_save *job = token;
+
+	bit_put(job->spilling, i, false);
+	if (!err) {
 		job->stats.spilled_pages++;
 		drop_page(job, i);
 	}
+	job->inflight--;
 }
 
-/* cow__save_space_gone — space m is destroyed while its save may run. */
-void cow__save_space_gone(struct cow__member *m)
+/* Page event: space m is destroyed while its save may run. */
+static void space_gone(struct cow__member *m)
 {
 	if (m->save)
 		m->save->space = NULL;
 	m->save = NULL;
 }
 
+static const struct cow__page_events save_events = {
+	.claim_spill = claim_spill,
+	.spill = spill,
+	.spill_done = spill_done,
+	.preserved = on_preserved,
+	.space_gone = space_gone,
+};
+
 /*
- * Save pages [first, first+n): read those the snapshot still holds under
- * the engine lock, write them outside it, then drop them. Kept pages (not
- * written since the parent) share the parent's blocks.
+ * Save pages [first, first+n): under the engine lock, keep those unchanged
+ * since the parent and read those the snapshot still holds (skipping any a
+ * writer is spilling); write them outside the lock; then drop them.
  */
 static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *buf,
 		      uint64_t *idx)
@@ -136,31 +191,39 @@ static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *bu
 
 	cow__engine_lock();
 	for (uint64_t i = first; i < first + n && !err; i++) {
-		if (x->pt[i] == COW__NO_FRAME)
-			continue;		/* a writer spilled it already */
+		if (x->pt[i] == COW__NO_FRAME || bit(job->spilling, i))
+			continue;		/* a writer spilled it, or is spilling it */
 		if (job->parent && bit(job->keep, i)) {
 			err = cow__store_keep(job->b, i, 1);
+			job->stats.kept_pages++;
+			drop_page(job, i);
 			continue;
 		}
 		err = cow__read_pages(x, i, 1, buf + (nread << COW__PAGE_SHIFT));
+		bit_put(job->taken, i, true);
 		idx[nread++] = i;
 	}
 	cow__engine_unlock();
 	if (!err && nread)
 		err = cow__store_write_pages(job->b, idx, nread, buf);
-	/* Pages a writer spilled meanwhile were counted as spilled. */
 	cow__engine_lock();
-	for (uint64_t i = first; i < first + n; i++) {
-		if (x->pt[i] == COW__NO_FRAME)
-			continue;
-		if (job->parent && bit(job->keep, i))
-			job->stats.kept_pages++;
-		else
+	for (uint64_t k = 0; k < nread; k++) {
+		bit_put(job->taken, idx[k], false);
+		if (!page_is_zero(buf + (k << COW__PAGE_SHIFT)))
 			job->stats.written_pages++;
-		drop_page(job, i);
+		drop_page(job, idx[k]);
 	}
 	cow__engine_unlock();
 	return err;
+}
+
+/* Wait until no writer is spilling into job's build. */
+static void wait_spills(struct cow_save *job)
+{
+	cow__engine_lock();
+	while (job->inflight)
+		cow__page_wait();
+	cow__engine_unlock();
 }
 
 static void *saver_main(void *arg)
@@ -178,6 +241,7 @@ static void *saver_main(void *arg)
 	}
 	free(buf);
 	free(idx);
+	wait_spills(job);
 	if (err) {
 		cow__store_abort(job->b);
 		job->err = err;
@@ -195,7 +259,6 @@ static void *saver_main(void *arg)
  */
 static int freeze(struct cow_save *job, struct cow__member *m)
 {
-	size_t words = (m->npages + 63) / 64;
 	struct cow__member *x;
 	int err = cow__protect_writable(m);
 
@@ -205,16 +268,42 @@ static int freeze(struct cow_save *job, struct cow__member *m)
 	if (!x)
 		return -errno;
 	cow__member_share(x, m);
-	for (size_t w = 0; w < words; w++) {
-		job->keep[w] = ~m->dirty[w];	/* not written since the last save */
-		m->dirty[w] = 0;
-	}
+	cow__pages_take_written(m, job->keep);
 	if (m->vfork_child)
 		err = cow__alias_refresh(m->vfork_child);
 	x->save = job;
 	m->save = job;
 	job->x = x;
 	return err;
+}
+
+/* Free the job's memory (nothing in the engine). */
+static void job_free_memory(struct cow_save *job)
+{
+	free(job->keep);
+	free(job->preserved);
+	free(job->taken);
+	free(job->spilling);
+	free(job);
+}
+
+/* A job and its bitmaps, zeroed; NULL when memory is short. */
+static struct cow_save *job_alloc(size_t npages)
+{
+	struct cow_save *job = calloc(1, sizeof *job);
+	size_t words = (npages + 63) / 64;
+
+	if (!job)
+		return NULL;
+	job->keep = calloc(words, sizeof(uint64_t));
+	job->preserved = calloc(words, sizeof(uint64_t));
+	job->taken = calloc(words, sizeof(uint64_t));
+	job->spilling = calloc(words, sizeof(uint64_t));
+	if (!job->keep || !job->preserved || !job->taken || !job->spilling) {
+		job_free_memory(job);
+		return NULL;
+	}
+	return job;
 }
 
 /* Free what start allocated; x is released with the engine lock held. */
@@ -228,9 +317,7 @@ static void job_free(struct cow_save *job)
 			job->space->save = NULL;
 		cow__engine_unlock();
 	}
-	free(job->keep);
-	free(job->preserved);
-	free(job);
+	job_free_memory(job);
 }
 
 /* After a failed save, the pages it took as unchanged are "written" again. */
@@ -240,8 +327,7 @@ static void restore_dirty(struct cow_save *job)
 
 	if (!m)
 		return;
-	for (size_t w = 0; w < (job->npages + 63) / 64; w++)
-		m->dirty[w] |= ~job->keep[w];
+	cow__pages_rewritten(m, job->keep);
 }
 
 COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
@@ -258,20 +344,12 @@ COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
 		errno = -err;
 		return NULL;
 	}
-	job = calloc(1, sizeof *job);
-	if (job) {
-		job->keep = calloc((m->npages + 63) / 64, sizeof(uint64_t));
-		job->preserved = calloc((m->npages + 63) / 64, sizeof(uint64_t));
-	}
-	if (!job || !job->keep || !job->preserved) {
-		if (job) {
-			free(job->keep);
-			free(job->preserved);
-		}
-		free(job);
+	job = job_alloc(m->npages);
+	if (!job) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	job->gen = cow__gen;
 	job->st = st;
 	job->space = m;
 	job->npages = m->npages;
@@ -289,13 +367,12 @@ COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
 			err = cow__store_begin(st, job->npages, job->parent = 0, &job->b);
 	}
 	if (err) {
-		free(job->keep);
-		free(job->preserved);
-		free(job);
+		job_free_memory(job);
 		errno = -err;
 		return NULL;
 	}
 
+	cow__page_events_set(&save_events);
 	cow__freeze_begin(m);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -354,6 +431,12 @@ COW_API int cow_save_finish(cow_save *job, uint64_t *id, struct cow_save_stats *
 
 	if (!job)
 		return -EINVAL;
+	if (job->gen != cow__gen) {
+		/* Inherited through fork(): the saver thread and the snapshot
+		 * are the parent's. Free the copy, touch nothing else. */
+		job_free_memory(job);
+		return -ESTALE;
+	}
 	pthread_join(job->thread, NULL);
 	err = job->err;
 	cow__engine_lock();

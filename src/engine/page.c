@@ -1,0 +1,359 @@
+/*
+ * page.c — the state of a page, and every change of it.
+ *
+ * A page i of a space has five facts (docs/ENGINE.md has the table):
+ *
+ *   frame       pt[i], at the space's home (home + i) or borrowed;
+ *   sharing     the frame's reference count: 1 exclusive, above 1 shared;
+ *   protection  wp bit i: write-protected in the MMU (uffd or mprotect);
+ *   written     dirty bit i: written since the freeze of the last save;
+ *   image       the frame is a page of a file (mapped read-only).
+ *
+ * Every transition that can let a write through, or changes what a page
+ * holds, is made here: the write fault (the seed's decision, below),
+ * preserving the old content for sharers, restoring a page, taking a
+ * borrowed page home. Mapping code (mapping.c) only carries out what this
+ * file decides; it never lifts a protection on its own. So the rule the
+ * incremental save rests on holds by construction, and check.c checks it:
+ *
+ *   a page that is not write-protected is marked written.
+ *
+ * The background save listens to page events (cow__page_events_set): "a
+ * shared page is about to be written" (it may take the old content straight
+ * into its checkpoint: a spill) and "a page of a snapshot became a preserved
+ * copy". The spill's disk write happens with the engine lock released;
+ * meanwhile the frame is "busy" and anything that would change it waits.
+ *
+ * Everything here runs with the engine lock held, some of it in the fault
+ * handler: no malloc.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+static const struct cow__page_events *events;
+
+/* Frames whose old content a spill is writing out, with the lock released. */
+#define BUSY_MAX 64
+static cow__frame busy[BUSY_MAX];
+static unsigned nbusy;
+static pthread_cond_t busy_done = PTHREAD_COND_INITIALIZER;
+
+static inline char *page_addr(const struct cow__member *m, size_t i)
+{
+	return m->addr + (i << COW__PAGE_SHIFT);
+}
+
+/* The member whose page table and written marks a page of m belongs to. */
+static inline struct cow__member *owner(struct cow__member *m)
+{
+	return m->alias_of ? m->alias_of : m;
+}
+
+/* cow__page_events_set — who hears page events (the background save). */
+void cow__page_events_set(const struct cow__page_events *ev)
+{
+	events = ev;
+}
+
+/* cow__page_wait — wait (lock released meanwhile) for a page event: a spill
+ * that ended. */
+void cow__page_wait(void)
+{
+	pthread_cond_wait(&busy_done, &cow__lock);
+}
+
+static bool frame_busy(cow__frame f)
+{
+	for (unsigned k = 0; k < nbusy; k++)
+		if (busy[k] == f)
+			return true;
+	return false;
+}
+
+static void busy_remove(cow__frame f)
+{
+	for (unsigned k = 0; k < nbusy; k++) {
+		if (busy[k] == f) {
+			busy[k] = busy[--nbusy];
+			break;
+		}
+	}
+	pthread_cond_broadcast(&busy_done);
+}
+
+/* Wait until no spill is writing out frame pt[i] of m's owner. */
+static void wait_not_busy(struct cow__member *o, size_t i)
+{
+	while (nbusy && frame_busy(o->pt[i]))
+		cow__page_wait();
+}
+
+/* cow__page_mark_written — page i of space m was (or may now be) written
+ * since the freeze of its last save. */
+void cow__page_mark_written(struct cow__member *m, size_t i)
+{
+	struct cow__member *o = owner(m);
+
+	if (o->dirty)
+		o->dirty[i >> 6] |= 1ull << (i & 63);
+}
+
+/* Lift the protection of page i of m, which is m's alone now. */
+static int make_writable(struct cow__member *m, size_t i)
+{
+	cow__page_mark_written(m, i);
+	return cow__unprotect_range(m, i, 1);
+}
+
+/*
+ * cow__page_preserve — the owner o is about to change page i, whose frame f
+ * is at o's home and shared. Copy f once into the home frame of one other
+ * sharer (a mapped space if there is one: it then owns its copy and stays
+ * compact), and point every other sharer there. Afterwards f is o's alone.
+ * 0 or -errno (a remap refused by the kernel).
+ */
+int cow__page_preserve(struct cow__member *o, size_t i)
+{
+	cow__frame f = o->pt[i], dest;
+	struct cow__member *best = NULL;
+	uint32_t sharers = 0;
+	int err;
+
+	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
+		if (y == o || y->pt[i] != f)
+			continue;
+		if (!best || (y->addr && (!best->addr || y->kind == COW__KIND_SPACE)))
+			best = y;
+	}
+	if (!best)
+		return 0;
+	dest = cow__home(best, i);
+	/* o's page still shows f: copy from there, no window faults. */
+	err = o->addr ? cow__frame_fill(dest, page_addr(o, i)) : cow__frame_copy(dest, f);
+	if (err)
+		return err;
+	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
+		int e;
+
+		if (y == o || y->pt[i] != f)
+			continue;
+		e = cow__remap_page(y, i, dest, true);
+		sharers++;
+		if (y->save && events && events->preserved)
+			events->preserved(y, i);
+		if (e && !err)
+			err = e;
+	}
+	cow__frame_set_ref(dest, sharers);
+	cow__frame_set_ref(f, 1);
+	return err;
+}
+
+/*
+ * A save may want the old content of page i (o's home frame, shared with
+ * the save's snapshot) written into its checkpoint rather than preserved in
+ * memory. If it does, write it with the lock released (the frame is busy
+ * meanwhile) and return true: the caller looks at the page again.
+ */
+static bool spill_offloaded(struct cow__member *o, size_t i)
+{
+	cow__frame f = o->pt[i];
+	void *token;
+	int err;
+
+	if (!events || !events->claim_spill || nbusy == BUSY_MAX || !o->addr)
+		return false;
+	token = events->claim_spill(o, i);
+	if (!token)
+		return false;
+	busy[nbusy++] = f;
+	cow__engine_unlock();
+	/* The page is write-protected and busy: its content cannot change. */
+	err = events->spill(token, i, page_addr(o, i));
+	cow__engine_lock();
+	events->spill_done(token, i, err);
+	busy_remove(f);
+	return true;
+}
+
+/*
+ * cow__page_write — the write fault for page i of mapped space m (or of a
+ * vfork child m, which writes its parent's frames): afterwards the page is
+ * writable, the writer's alone, and marked written. The seed's decision:
+ *
+ *   frame exclusive (count 1)       -> reuse: lift the protection, no copy;
+ *   frame shared, at the writer's home
+ *                                   -> copy the old content once for the
+ *                                      other sharers, then write in place;
+ *   frame shared (or a file page), borrowed
+ *                                   -> copy it into the writer's home frame
+ *                                      and map that instead.
+ *
+ * Also used by cow_prefault(). Returns 0 or -errno from the kernel (remap or
+ * protection refused).
+ */
+int cow__page_write(struct cow__member *m, size_t i)
+{
+	struct cow__member *o = owner(m);
+	cow__frame f, home = cow__home(o, i);
+	int err;
+
+	for (;;) {
+		if (!m->alias_of)
+			cow__vfork_wait(m);	/* a vfork parent waits */
+		if (!cow__wp_test(m, i)) {
+			/* Another thread resolved it first; make sure the kernel agrees. */
+			return cow__be->unprotect(page_addr(m, i), COW__PAGE);
+		}
+		if (nbusy && frame_busy(o->pt[i])) {
+			cow__page_wait();
+			continue;
+		}
+		f = o->pt[i];
+		if (f == home && cow__frame_ref(f) > 1 && spill_offloaded(o, i))
+			continue;	/* the lock was released: look again */
+		break;
+	}
+	m->st.faults++;
+	if (cow__frame_ref(f) == 1 && !cow__frame_is_image(f)) {
+		/* Exclusive: reuse the frame in place, no copy. */
+		m->st.reuses++;
+		return make_writable(m, i);
+	}
+	/* Shared: we need to copy. */
+	m->st.copies++;
+	if (f == home) {
+		err = cow__page_preserve(o, i);
+		return err ? err : make_writable(m, i);
+	}
+	/* Borrowed: the writer stays home. m's page still shows f. */
+	err = cow__frame_fill(home, page_addr(m, i));
+	if (err)
+		return err;
+	cow__frame_get(home);
+	cow__frame_put(f);
+	cow__page_mark_written(m, i);
+	if (!m->alias_of)
+		return cow__remap_page(m, i, home, false);
+	/* A vfork child: the parent's page moves home, the child follows. */
+	m->maps -= cow__boundaries_at(m, i);
+	err = cow__remap_page(o, i, home, true);	/* also sets m->pt[i] */
+	cow__wp_set(m, i, false);
+	m->maps += cow__boundaries_at(m, i);
+	return err ? err : cow__map_range(m, i, 1);
+}
+
+/*
+ * cow__page_restore — page i of space m takes the content of frame g (a
+ * page of the snapshot being restored). The space stays at home: the
+ * content is copied into its home frame, after preserving the old content
+ * for any other sharer. The page stays write-protected (the next write
+ * reuses it) and is marked written. 0 or -errno.
+ */
+int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
+{
+	cow__frame f, home = cow__home(m, i);
+	int err;
+
+	wait_not_busy(m, i);
+	f = m->pt[i];
+	cow__page_mark_written(m, i);
+	if (f == home) {
+		if (cow__frame_ref(f) > 1 && (err = cow__page_preserve(m, i)))
+			return err;
+		return cow__frame_copy(home, g);
+	}
+	if ((err = cow__frame_copy(home, g)))
+		return err;
+	cow__frame_get(home);
+	cow__frame_put(f);
+	return cow__remap_page(m, i, home, true);
+}
+
+/*
+ * cow__page_take_home — member m stops borrowing page i: the content is
+ * copied into its home frame, which it then owns alone. The page keeps its
+ * protection (a space's next write faults and reuses it, so the write is
+ * seen). The caller maps the page again. 0 or -errno.
+ */
+int cow__page_take_home(struct cow__member *m, size_t i)
+{
+	cow__frame f = m->pt[i], h = cow__home(m, i);
+	int err;
+
+	if (f == h)
+		return 0;
+	if ((err = cow__frame_copy(h, f)))
+		return err;
+	cow__frame_get(h);
+	m->pt[i] = h;
+	cow__frame_put(f);
+	if (m->kind == COW__KIND_SPACE)
+		cow__wp_set(m, i, true);
+	return 0;
+}
+
+/*
+ * cow__pages_take_written — the freeze of a save of space m: keep (a bitmap
+ * of m's pages, zeroed or not) becomes "not written since the last save"
+ * and m's marks start anew. Every page of m must be write-protected.
+ */
+void cow__pages_take_written(struct cow__member *m, uint64_t *keep)
+{
+	for (size_t w = 0; w < (m->npages + 63) / 64; w++) {
+		keep[w] = ~m->dirty[w];
+		m->dirty[w] = 0;
+	}
+}
+
+/*
+ * cow__pages_rewritten — a save of m failed: the pages it took as
+ * unchanged since the save before are marked written again, so that the
+ * next save writes everything the failed one would have.
+ */
+void cow__pages_rewritten(struct cow__member *m, const uint64_t *keep)
+{
+	for (size_t w = 0; w < (m->npages + 63) / 64; w++)
+		m->dirty[w] |= ~keep[w];
+}
+
+/*
+ * cow__pages_inherit_written — a new space d starts with src's content:
+ * src's written marks and its claim to be saved as a checkpoint come with
+ * it (a space made from a snapshot of a checkpoint starts as saved there,
+ * nothing written; a fork starts where its parent is). A src without a
+ * claim, or with a save in progress (its marks count from that save's
+ * freeze, which may still fail), leaves d "never saved": every page counts
+ * as written.
+ */
+void cow__pages_inherit_written(struct cow__member *d, const struct cow__member *src)
+{
+	size_t bytes = ((d->npages + 63) / 64) * sizeof(uint64_t);
+
+	if (!src->saved_store || src->save)
+		return;	/* never saved, or a save in progress: all new */
+	d->saved_store = src->saved_store;
+	d->saved_serial = src->saved_serial;
+	d->saved_id = src->saved_id;
+	for (size_t w = 0; w < bytes / sizeof(uint64_t); w++)
+		d->dirty[w] = src->dirty ? src->dirty[w] : 0;
+}
+
+
+/* cow__page_space_gone — space m is destroyed: its save (if any) hears it. */
+void cow__page_space_gone(struct cow__member *m)
+{
+	if (m->save && events && events->space_gone)
+		events->space_gone(m);
+}
+
+/* cow__page_reset — in a fork() child: no spill is in flight. */
+static void page_reset(void)
+{
+	nbusy = 0;
+	events = NULL;
+}
+COW__AT_FORK_CHILD(page_reset)
