@@ -254,15 +254,22 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 {
 	size_t n = m->npages;
 	cow__frame *pt = zalloc_pages(pt_bytes(n)), home;
+	uint64_t *dirty = m->dirty ? m->dirty : zalloc_pages(wp_bytes(n));
 	int err;
 
-	if (!pt)
+	if (!pt || !dirty) {
+		if (pt)
+			munmap(pt, pt_bytes(n));
 		return -ENOMEM;
+	}
 	err = cow__frames_reserve(n, &home);
 	if (err) {
 		munmap(pt, pt_bytes(n));
+		if (dirty != m->dirty)
+			munmap(dirty, wp_bytes(n));
 		return err;
 	}
+	m->dirty = dirty;	/* a vfork child has none until it execs */
 	if (m->alias_of) {
 		cow__alias_end(m);
 	} else {
@@ -278,7 +285,8 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 	family_add(x->fam, m);
 	for (size_t w = 0; w < (n + 63) / 64; w++)
 		m->wp[w] = ~0ull;
-	if (m->dirty)
-		memset(m->dirty, 0xff, wp_bytes(n));	/* new content everywhere */
+	memset(m->dirty, 0xff, wp_bytes(n));	/* new content everywhere */
+	m->saved_store = NULL;			/* saved nowhere */
+	m->saved_id = 0;
 	return 0;
 }
