@@ -78,5 +78,6 @@ int b_image_main(int argc, char **argv);
 int b_vfork_main(int argc, char **argv);
 int b_store_main(int argc, char **argv);
 int b_cowkv_main(int argc, char **argv);
+int b_spill_main(int argc, char **argv);
 
 #endif

@@ -412,6 +412,36 @@ int cow__frame_copy(cow__frame dst, cow__frame src)
 	return 0;
 }
 
+/*
+ * cow__frames_read — copy memfd frames f[0..n) into buf (n pages), with
+ * one pread per run of consecutive frames. Needs no engine lock when the
+ * frames cannot change or go (busy, and referenced by the caller's
+ * snapshot). 0 or -errno (-EIO on a short read).
+ */
+int cow__frames_read(const cow__frame *f, size_t n, char *buf)
+{
+	for (size_t k = 0; k < n;) {
+		size_t j = k + 1, len, done = 0;
+		off_t off = (off_t)f[k] << COW__PAGE_SHIFT;
+
+		while (j < n && f[j] == f[j - 1] + 1)
+			j++;
+		len = (j - k) << COW__PAGE_SHIFT;
+		while (done < len) {
+			ssize_t r = pread(frames.fd, buf + (k << COW__PAGE_SHIFT) + done,
+					  len - done, off + (off_t)done);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return r < 0 ? -errno : -EIO;
+			done += (size_t)r;
+		}
+		k = j;
+	}
+	return 0;
+}
+
 /* cow__frames_span — frames the frame store spans (allocated or not). */
 uint64_t cow__frames_span(void)
 {

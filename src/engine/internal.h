@@ -66,6 +66,7 @@ void cow__frame_put(cow__frame f);
 int cow__frame_copy(cow__frame dst, cow__frame src);
 int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
+int cow__frames_read(const cow__frame *f, size_t n, char *buf);
 uint64_t cow__frames_in_use(void);
 int cow__frames_reserve_image(size_t n, cow__frame *first);
 void cow__frames_release_range(cow__frame first, size_t n);
@@ -261,6 +262,8 @@ void cow__pages_take_written(struct cow__member *m, uint64_t *keep);
 void cow__pages_rewritten(struct cow__member *m, const uint64_t *keep);
 void cow__pages_inherit_written(struct cow__member *d, const struct cow__member *src);
 void cow__page_wait(void);
+bool cow__frames_hold(const cow__frame *f, unsigned n);
+void cow__frames_release(const cow__frame *f, unsigned n);
 void cow__page_space_gone(struct cow__member *m);
 
 /*

@@ -35,8 +35,12 @@
 
 static const struct cow__page_events *events;
 
-/* Frames whose old content a spill is writing out, with the lock released. */
-#define BUSY_MAX 64
+/*
+ * Busy frames: their content is being read with the engine lock released
+ * (a spill writing out the old content, a save reading its pages); nothing
+ * may change them meanwhile, so their writers wait.
+ */
+#define BUSY_MAX 1024
 static cow__frame busy[BUSY_MAX];
 static unsigned nbusy;
 static pthread_cond_t busy_done = PTHREAD_COND_INITIALIZER;
@@ -73,7 +77,7 @@ static bool frame_busy(cow__frame f)
 	return false;
 }
 
-static void busy_remove(cow__frame f)
+static void busy_drop(cow__frame f)
 {
 	for (unsigned k = 0; k < nbusy; k++) {
 		if (busy[k] == f) {
@@ -81,6 +85,33 @@ static void busy_remove(cow__frame f)
 			break;
 		}
 	}
+}
+
+static void busy_remove(cow__frame f)
+{
+	busy_drop(f);
+	pthread_cond_broadcast(&busy_done);
+}
+
+/*
+ * cow__frames_hold — mark frames f[0..n) busy (all or none): the caller
+ * reads them with the engine lock released, then calls
+ * cow__frames_release. false when too many frames are busy already.
+ */
+bool cow__frames_hold(const cow__frame *f, unsigned n)
+{
+	if (nbusy + n > BUSY_MAX)
+		return false;
+	for (unsigned k = 0; k < n; k++)
+		busy[nbusy++] = f[k];
+	return true;
+}
+
+/* cow__frames_release — frames f[0..n) are no longer busy; waiters go on. */
+void cow__frames_release(const cow__frame *f, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		busy_drop(f[k]);
 	pthread_cond_broadcast(&busy_done);
 }
 

@@ -178,15 +178,63 @@ static const struct cow__page_events save_events = {
 };
 
 /*
- * Save pages [first, first+n): under the engine lock, keep those unchanged
- * since the parent and read those the snapshot still holds (skipping any a
- * writer is spilling); write them outside the lock; then drop them.
+ * Save pages [first, first+n). Under the engine lock: keep those unchanged
+ * since the parent, and pick those the snapshot still holds (skipping any
+ * a writer is spilling); their frames are held busy. Without the lock:
+ * read them (a writer of one of them waits for that, only), release them,
+ * write them out. Then drop them from the snapshot.
  */
+/* Hold the memfd frames among frames[0..n) busy (file pages were read). */
+static bool hold(const cow__frame *frames, uint64_t n)
+{
+	cow__frame f[SAVE_BATCH];
+	unsigned m = 0;
+
+	for (uint64_t k = 0; k < n; k++)
+		if (frames[k] != COW__NO_FRAME)
+			f[m++] = frames[k];
+	return cow__frames_hold(f, m);
+}
+
+static void release(const cow__frame *frames, uint64_t n)
+{
+	cow__frame f[SAVE_BATCH];
+	unsigned m = 0;
+
+	for (uint64_t k = 0; k < n; k++)
+		if (frames[k] != COW__NO_FRAME)
+			f[m++] = frames[k];
+	cow__frames_release(f, m);
+}
+
+/* Read the memfd frames among frames[0..n) into their places in buf, run
+ * by run (with the engine lock held, or the frames held busy). */
+static int read_held(const cow__frame *frames, uint64_t n, char *buf)
+{
+	for (uint64_t k = 0; k < n;) {
+		uint64_t j = k;
+		int err;
+
+		if (frames[k] == COW__NO_FRAME) {
+			k++;
+			continue;
+		}
+		while (j < n && frames[j] != COW__NO_FRAME)
+			j++;
+		err = cow__frames_read(frames + k, j - k, buf + (k << COW__PAGE_SHIFT));
+		if (err)
+			return err;
+		k = j;
+	}
+	return 0;
+}
+
 static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *buf,
-		      uint64_t *idx)
+		      uint64_t *idx, cow__frame *frames)
 {
 	struct cow__member *x = job->x;
 	uint64_t nread = 0;
+	bool held;
 	int err = 0;
 
 	cow__engine_lock();
@@ -199,11 +247,25 @@ static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *bu
 			drop_page(job, i);
 			continue;
 		}
-		err = cow__read_pages(x, i, 1, buf + (nread << COW__PAGE_SHIFT));
+		if (cow__frame_is_image(x->pt[i])) {	/* a file page: read it now */
+			err = cow__read_pages(x, i, 1, buf + (nread << COW__PAGE_SHIFT));
+			frames[nread] = COW__NO_FRAME;
+		} else {
+			frames[nread] = x->pt[i];
+		}
 		bit_put(job->taken, i, true);
 		idx[nread++] = i;
 	}
+	held = !err && hold(frames, nread);
+	if (!err && !held)
+		err = read_held(frames, nread, buf);
 	cow__engine_unlock();
+	if (!err && held) {
+		err = read_held(frames, nread, buf);
+		cow__engine_lock();
+		release(frames, nread);
+		cow__engine_unlock();
+	}
 	if (!err && nread)
 		err = cow__store_write_pages(job->b, idx, nread, buf);
 	cow__engine_lock();
@@ -231,16 +293,18 @@ static void *saver_main(void *arg)
 	struct cow_save *job = arg;
 	char *buf = malloc(SAVE_BATCH << COW__PAGE_SHIFT);
 	uint64_t *idx = malloc(SAVE_BATCH * sizeof *idx);
-	int err = buf && idx ? 0 : -ENOMEM;
+	cow__frame *frames = malloc(SAVE_BATCH * sizeof *frames);
+	int err = buf && idx && frames ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; i < job->npages && !err; i += SAVE_BATCH) {
 		uint64_t n = job->npages - i < SAVE_BATCH ? job->npages - i : SAVE_BATCH;
 
-		err = save_batch(job, i, n, buf, idx);
+		err = save_batch(job, i, n, buf, idx, frames);
 		atomic_store(&job->done, i + n);
 	}
 	free(buf);
 	free(idx);
+	free(frames);
 	wait_spills(job);
 	if (err) {
 		cow__store_abort(job->b);
