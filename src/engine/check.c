@@ -10,7 +10,11 @@
  *   5. A page of a space that is not write-protected is marked written since
  *      the freeze of the space's last save (a vfork child's, in its
  *      parent): so an incremental save can never miss a write.
- *   6. The MMU agrees: every page libcow counts as write-protected is
+ *   6. A space's pages not marked changed since its reference snapshot (the
+ *      one it was last taken as, restored to or made from) hold that
+ *      snapshot's content: so a restore that visits only the changed pages
+ *      is exact.
+ *   7. The MMU agrees: every page libcow counts as write-protected is
  *      write-protected in the kernel (uffd: the page's uffd-wp bit in
  *      /proc/self/pagemap; mprotect: its mapping in /proc/self/maps has no
  *      write permission).
@@ -44,7 +48,7 @@ static bool written(const struct cow__member *m, size_t i)
 	return !o->dirty || ((o->dirty[i >> 6] >> (i & 63)) & 1);
 }
 
-/* 6, under uffd: the uffd-wp bit (57) of each protected page's pagemap entry. */
+/* 7, under uffd: the uffd-wp bit (57) of each protected page's pagemap entry. */
 static int check_mmu_uffd(const struct cow__member *m, char *msg, size_t len)
 {
 	uint64_t *pm = malloc(m->npages * sizeof *pm);
@@ -64,7 +68,7 @@ static int check_mmu_uffd(const struct cow__member *m, char *msg, size_t len)
 	return err;
 }
 
-/* 6, under mprotect: no writable mapping over a protected page. */
+/* 7, under mprotect: no writable mapping over a protected page. */
 static int check_mmu_mprotect(const struct cow__member *m, char *msg, size_t len)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -92,13 +96,45 @@ static int check_mmu_mprotect(const struct cow__member *m, char *msg, size_t len
 	return err;
 }
 
-/* Invariants 5 and 6 for mapped space m. */
+/* 6: pages of m not marked changed equal its reference snapshot's. */
+static int check_reference(const struct cow__member *m, char *msg, size_t len)
+{
+	const struct cow__member *x = NULL;
+	char *a = NULL, *b = NULL;
+	int err = 0;
+
+	if (!m->ref_serial || m->alias_of)
+		return 0;
+	for (const struct cow__member *y = m->fam->head; y; y = y->fam_next)
+		if (y->serial == m->ref_serial && y->kind == COW__KIND_SNAP)
+			x = y;
+	if (!x)
+		return 0;	/* released: no restore can name it */
+	a = malloc(COW__PAGE);
+	b = malloc(COW__PAGE);
+	for (size_t i = 0; a && b && i < m->npages && !err; i++) {
+		if (cow__pages_changed_since(m, x, i) || m->pt[i] == x->pt[i] ||
+		    x->pt[i] == COW__NO_FRAME)
+			continue;
+		if (cow__read_pages(m, i, 1, a) || cow__read_pages(x, i, 1, b))
+			continue;
+		if (memcmp(a, b, COW__PAGE))
+			err = bad(msg, len, "page %zu: not marked changed, differs from the reference snapshot", i);
+	}
+	free(a);
+	free(b);
+	return err;
+}
+
+/* Invariants 5 to 7 for mapped space m. */
 static int check_space_pages(const struct cow__member *m, char *msg, size_t len)
 {
 	for (size_t i = 0; i < m->npages; i++) {
 		if (!cow__wp_test(m, i) && !written(m, i))
 			return bad(msg, len, "page %zu: writable but not marked written", i);
 	}
+	if (check_reference(m, msg, len))
+		return -EBADMSG;
 	return cow__be->prot_splits ? check_mmu_mprotect(m, msg, len)
 				    : check_mmu_uffd(m, msg, len);
 }

@@ -162,6 +162,10 @@ struct cow__member {
 	void *saved_store;           /* space: where its last save went ... */
 	uint64_t saved_serial;       /* ... that store handle's serial ... */
 	uint64_t saved_id;           /* ... and as which checkpoint (0: none) */
+	uint64_t serial;             /* unique in the process, never reused */
+	uint64_t *changed;           /* space: pages changed since its reference ... */
+	uint64_t ref_serial;         /* ... the snapshot it was last taken as or
+					restored to (its serial; 0: none) */
 };
 
 struct cow_space { struct cow__member m; };
@@ -261,6 +265,9 @@ void cow__page_mark_written(struct cow__member *m, size_t i);
 void cow__pages_take_written(struct cow__member *m, uint64_t *keep);
 void cow__pages_rewritten(struct cow__member *m, const uint64_t *keep);
 void cow__pages_inherit_written(struct cow__member *d, const struct cow__member *src);
+void cow__pages_set_reference(struct cow__member *m, const struct cow__member *x);
+bool cow__pages_changed_since(const struct cow__member *m, const struct cow__member *x,
+			      size_t i);
 void cow__page_wait(void);
 bool cow__frames_hold(const cow__frame *f, unsigned n);
 void cow__frames_release(const cow__frame *f, unsigned n);

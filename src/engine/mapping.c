@@ -335,28 +335,87 @@ int cow__unprotect_range(struct cow__member *m, size_t first, size_t n)
 	return set_protection(m, first, n, false);
 }
 
+/* Writable pages of word w of m's protection bitmap (bits past the end off). */
+static uint64_t writable_word(const struct cow__member *m, size_t w)
+{
+	uint64_t bits = ~m->wp[w];
+	size_t tail = m->npages & 63;
+
+	if (w == m->npages / 64 && tail)
+		bits &= (1ull << tail) - 1;
+	return bits;
+}
+
 /*
- * cow__protect_writable — write-protect every page of space m, so that
- * its frames can be shared. When the writable pages are scattered in many
- * runs, one call over the whole range is cheaper than one call per run.
+ * Call fn(m, first, n) for each run of writable pages of space m, at most
+ * max_runs times; the bitmap is scanned a word (64 pages) at a time, so the
+ * cost follows the writable pages, not the space. Returns the number of
+ * runs found (more than max_runs: there are more), or -errno from fn.
+ */
+static long writable_runs(struct cow__member *m, long max_runs,
+			  int (*fn)(struct cow__member *, size_t, size_t))
+{
+	size_t words = (m->npages + 63) / 64, start = 0;
+	long runs = 0;
+	bool open = false;
+
+	for (size_t w = 0; w < words; w++) {
+		uint64_t bits = writable_word(m, w);
+
+		if (!open && !bits)
+			continue;
+		if (open && bits == ~0ull)
+			continue;
+		for (unsigned b = 0; b < 64; b++) {
+			bool wr = (bits >> b) & 1;
+			size_t i = w * 64 + b;
+
+			if (wr && !open) {
+				open = true;
+				start = i;
+			} else if (!wr && open) {
+				open = false;
+				if (++runs > max_runs)
+					return runs;
+				if (fn) {
+					int err = fn(m, start, i - start);
+
+					if (err)
+						return err;
+				}
+			}
+		}
+	}
+	if (open && ++runs <= max_runs && fn) {
+		int err = fn(m, start, m->npages - start);
+
+		if (err)
+			return err;
+	}
+	return runs;
+}
+
+/* Runs protected one call each; past this, one call covers the space. */
+#define PROTECT_RUNS_MAX 4096
+
+/*
+ * cow__protect_writable — write-protect every page of space m, so that its
+ * frames can be shared. Costs in proportion to the writable pages: each run
+ * of them is protected with one call; only when they lie in very many runs
+ * is one call over the whole range cheaper.
  */
 int cow__protect_writable(struct cow__member *m)
 {
-	size_t words = (m->npages + 63) / 64, runs = 0;
-	bool prev = true;
+	long runs = writable_runs(m, PROTECT_RUNS_MAX, NULL);
 	int err;
 
-	for (size_t i = 0; i < m->npages && runs <= 64; i++) {
-		bool p = cow__wp_test(m, i);
+	if (runs <= 0)
+		return (int)runs;
+	if (runs <= PROTECT_RUNS_MAX) {
+		long r = writable_runs(m, PROTECT_RUNS_MAX, cow__protect_range);
 
-		if (!p && prev)
-			runs++;
-		prev = p;
+		return r < 0 ? (int)r : 0;
 	}
-	if (runs == 0)
-		return 0;
-	if (runs <= 64)
-		return cow__protect_range(m, 0, m->npages);
 	/*
 	 * One call for the whole range; uffd refuses it (ENOENT) when the
 	 * range holds read-only image mappings, which are not registered:
@@ -367,7 +426,7 @@ int cow__protect_writable(struct cow__member *m)
 		return cow__protect_range(m, 0, m->npages);
 	if (err)
 		return err;
-	for (size_t w = 0; w < words; w++)
+	for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 		m->wp[w] = ~0ull;
 	cow__maps_count(m);
 	return 0;

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -130,6 +131,33 @@ void cow__page_mark_written(struct cow__member *m, size_t i)
 
 	if (o->dirty)
 		o->dirty[i >> 6] |= 1ull << (i & 63);
+	if (o->changed)
+		o->changed[i >> 6] |= 1ull << (i & 63);
+}
+
+/*
+ * cow__pages_set_reference — space m's content is now exactly snapshot
+ * x's (m was just frozen into x, restored to it, or made from it): no page
+ * has changed since. A later cow_restore(m, x) visits only the pages
+ * marked changed after this.
+ */
+void cow__pages_set_reference(struct cow__member *m, const struct cow__member *x)
+{
+	memset(m->changed, 0, ((m->npages + 63) / 64) * sizeof(uint64_t));
+	m->ref_serial = x->serial;
+}
+
+/*
+ * cow__pages_changed_since — may page i of m differ from snapshot x?
+ * Exact for m's reference snapshot (pages not marked changed since are
+ * equal to x's); for any other snapshot, every page may.
+ */
+bool cow__pages_changed_since(const struct cow__member *m, const struct cow__member *x,
+			      size_t i)
+{
+	if (m->ref_serial != x->serial)
+		return true;
+	return (m->changed[i >> 6] >> (i & 63)) & 1;
 }
 
 /* Lift the protection of page i of m, which is m's alone now. */

@@ -28,8 +28,11 @@ static struct cow__member *snap_share(struct cow__member *src)
 {
 	struct cow__member *x = cow__member_new(COW__KIND_SNAP, src->npages, src->fam);
 
-	if (x)
+	if (x) {
 		cow__member_share(x, src);
+		if (src->kind == COW__KIND_SPACE)
+			cow__pages_set_reference(src, x);
+	}
 	return x;
 }
 
@@ -169,6 +172,36 @@ COW_API const void *cow_snap_map(cow_snap *snap)
 	return err ? fail(err) : addr;
 }
 
+/*
+ * Give every page of space m that may differ from snapshot x the content
+ * of x's page. Pages backed by one frame are certainly equal. When x is
+ * m's reference (m was last taken as x or restored to it), only the pages
+ * marked changed since are visited, a word of 64 at a time: the cost
+ * follows the pages written, not the space. 0 or -errno.
+ */
+static int restore_pages(struct cow__member *m, const struct cow__member *x,
+			 uint64_t *copies)
+{
+	bool exact = m->ref_serial == x->serial;
+
+	for (size_t w = 0; w < (m->npages + 63) / 64; w++) {
+		uint64_t bits = exact ? m->changed[w] : ~0ull;
+
+		while (bits) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+			int err;
+
+			bits &= bits - 1;
+			if (i >= m->npages || m->pt[i] == x->pt[i])
+				continue;	/* same frame: same content */
+			if ((err = cow__page_restore(m, i, x->pt[i])))
+				return err;
+			(*copies)++;
+		}
+	}
+	return 0;
+}
+
 COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 {
 	struct cow__member *m = s ? &s->m : NULL;
@@ -194,12 +227,10 @@ COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 	cow__vfork_wait(m);
 	/* Writers wait in the fault handler until the restore is complete. */
 	err = cow__protect_writable(m);
-	for (size_t i = 0; i < m->npages && !err; i++) {
-		if (m->pt[i] == x->pt[i])
-			continue;	/* same frame: same content */
-		err = cow__page_restore(m, i, x->pt[i]);
-		copies++;
-	}
+	if (!err)
+		err = restore_pages(m, x, &copies);
+	if (!err)
+		cow__pages_set_reference(m, x);
 	if (!err)
 		err = cow__defrag_pending();
 	m->st.restored += copies;

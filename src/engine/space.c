@@ -37,6 +37,8 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 	if (src) {
 		cow__member_share(m, src);
 		cow__pages_inherit_written(m, src);
+		if (src->kind == COW__KIND_SNAP)
+			cow__pages_set_reference(m, src);
 	} else {
 		for (size_t i = 0; i < npages; i++) {
 			m->pt[i] = cow__home(m, i);
@@ -295,6 +297,8 @@ int cow__space_exec(struct cow__member *m, const struct cow__member *x)
 
 	if (err)
 		return err;
+	if (x->kind == COW__KIND_SNAP)
+		cow__pages_set_reference(m, x);	/* its content is x's now */
 	err = cow__fit_budget(m);
 	if (!err)
 		err = cow__map_range(m, 0, m->npages);
