@@ -79,5 +79,7 @@ int b_vfork_main(int argc, char **argv);
 int b_store_main(int argc, char **argv);
 int b_cowkv_main(int argc, char **argv);
 int b_spill_main(int argc, char **argv);
+int b_loop_main(int argc, char **argv);
+int b_scale_main(int argc, char **argv);
 
 #endif

@@ -99,27 +99,22 @@ static int check_mmu_mprotect(const struct cow__member *m, char *msg, size_t len
 /* 6: pages of m not marked changed equal its reference snapshot's. */
 static int check_reference(const struct cow__member *m, char *msg, size_t len)
 {
-	const struct cow__member *x = NULL;
-	char *a = NULL, *b = NULL;
+	char *a = malloc(COW__PAGE), *b = malloc(COW__PAGE);
 	int err = 0;
 
-	if (!m->ref_serial || m->alias_of)
-		return 0;
-	for (const struct cow__member *y = m->fam->head; y; y = y->fam_next)
-		if (y->serial == m->ref_serial && y->kind == COW__KIND_SNAP)
-			x = y;
-	if (!x)
-		return 0;	/* released: no restore can name it */
-	a = malloc(COW__PAGE);
-	b = malloc(COW__PAGE);
-	for (size_t i = 0; a && b && i < m->npages && !err; i++) {
-		if (cow__pages_changed_since(m, x, i) || m->pt[i] == x->pt[i] ||
-		    x->pt[i] == COW__NO_FRAME)
-			continue;
-		if (cow__read_pages(m, i, 1, a) || cow__read_pages(x, i, 1, b))
-			continue;
-		if (memcmp(a, b, COW__PAGE))
-			err = bad(msg, len, "page %zu: not marked changed, differs from the reference snapshot", i);
+	for (const struct cow__member *x = m->fam->head; x && a && b && !err; x = x->fam_next) {
+		const uint64_t *changed = x->kind == COW__KIND_SNAP ?
+					  cow__pages_changed_since(m, x) : NULL;
+
+		for (size_t i = 0; changed && i < m->npages && !err; i++) {
+			if (((changed[i >> 6] >> (i & 63)) & 1) || m->pt[i] == x->pt[i] ||
+			    x->pt[i] == COW__NO_FRAME)
+				continue;
+			if (cow__read_pages(m, i, 1, a) || cow__read_pages(x, i, 1, b))
+				continue;
+			if (memcmp(a, b, COW__PAGE))
+				err = bad(msg, len, "page %zu: not marked changed, differs from a reference snapshot", i);
+		}
 	}
 	free(a);
 	free(b);
@@ -133,7 +128,7 @@ static int check_space_pages(const struct cow__member *m, char *msg, size_t len)
 		if (!cow__wp_test(m, i) && !written(m, i))
 			return bad(msg, len, "page %zu: writable but not marked written", i);
 	}
-	if (check_reference(m, msg, len))
+	if (!m->alias_of && check_reference(m, msg, len))
 		return -EBADMSG;
 	return cow__be->prot_splits ? check_mmu_mprotect(m, msg, len)
 				    : check_mmu_uffd(m, msg, len);

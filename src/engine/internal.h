@@ -129,6 +129,8 @@ extern const struct cow__backend *cow__be;   /* the one in use */
 
 enum cow__kind { COW__KIND_SPACE = 1, COW__KIND_SNAP = 2 };
 
+#define COW__REFS 4	/* reference snapshots a space tracks changes against */
+
 #define COW__MAGIC_LIVE 0x636f776du    /* "cowm" */
 #define COW__MAGIC_DEAD 0xdeadc0deu
 
@@ -163,9 +165,13 @@ struct cow__member {
 	uint64_t saved_serial;       /* ... that store handle's serial ... */
 	uint64_t saved_id;           /* ... and as which checkpoint (0: none) */
 	uint64_t serial;             /* unique in the process, never reused */
-	uint64_t *changed;           /* space: pages changed since its reference ... */
-	uint64_t ref_serial;         /* ... the snapshot it was last taken as or
-					restored to (its serial; 0: none) */
+	/* space: its reference snapshots (page.c): the last few it was taken
+	 * as, restored to or made from, each with the pages changed since. */
+	struct cow__space_ref {
+		uint64_t serial;     /* the snapshot's serial (0: slot free) */
+		uint64_t used;       /* when last set or restored to (LRU) */
+		uint64_t *changed;   /* pages changed since (bits) */
+	} refs[COW__REFS];
 };
 
 struct cow_space { struct cow__member m; };
@@ -266,8 +272,10 @@ void cow__pages_take_written(struct cow__member *m, uint64_t *keep);
 void cow__pages_rewritten(struct cow__member *m, const uint64_t *keep);
 void cow__pages_inherit_written(struct cow__member *d, const struct cow__member *src);
 void cow__pages_set_reference(struct cow__member *m, const struct cow__member *x);
-bool cow__pages_changed_since(const struct cow__member *m, const struct cow__member *x,
-			      size_t i);
+void cow__pages_restored_to(struct cow__member *m, const struct cow__member *x);
+const uint64_t *cow__pages_changed_since(const struct cow__member *m,
+					 const struct cow__member *x);
+void cow__pages_forget_references(struct cow__member *m);
 void cow__page_wait(void);
 bool cow__frames_hold(const cow__frame *f, unsigned n);
 void cow__frames_release(const cow__frame *f, unsigned n);

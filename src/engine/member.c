@@ -136,14 +136,11 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->wp = zalloc_pages(wp_bytes(npages));
 	if (kind == COW__KIND_SPACE) {
 		m->dirty = zalloc_pages(wp_bytes(npages));
-		m->changed = zalloc_pages(wp_bytes(npages));
 	}
-	if (!m->pt || !m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->changed)))
+	if (!m->pt || !m->wp || (kind == COW__KIND_SPACE && !m->dirty))
 		goto nomem;
-	if (m->dirty) {
+	if (m->dirty)
 		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
-		memset(m->changed, 0xff, wp_bytes(npages));	/* no reference yet */
-	}
 	m->serial = ++serials;
 	memset(m->pt, 0xff, pt_bytes(npages));
 	err = cow__frames_reserve(npages, &m->home);
@@ -169,8 +166,6 @@ fail:
 			munmap(m->wp, wp_bytes(npages));
 		if (m->dirty)
 			munmap(m->dirty, wp_bytes(npages));
-		if (m->changed)
-			munmap(m->changed, wp_bytes(npages));
 		free(m);
 	}
 	return NULL;
@@ -226,8 +221,7 @@ void cow__member_free(struct cow__member *m)
 	munmap(m->wp, wp_bytes(n));
 	if (m->dirty)
 		munmap(m->dirty, wp_bytes(n));
-	if (m->changed)
-		munmap(m->changed, wp_bytes(n));
+	cow__pages_forget_references(m);
 	cow__member_quarantine(m);
 	cow__images_reap();
 }
@@ -265,16 +259,13 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 	size_t n = m->npages;
 	cow__frame *pt = zalloc_pages(pt_bytes(n)), home;
 	uint64_t *dirty = m->dirty ? m->dirty : zalloc_pages(wp_bytes(n));
-	uint64_t *changed = m->changed ? m->changed : zalloc_pages(wp_bytes(n));
 	int err;
 
-	if (!pt || !dirty || !changed) {
+	if (!pt || !dirty) {
 		if (pt)
 			munmap(pt, pt_bytes(n));
 		if (dirty && dirty != m->dirty)
 			munmap(dirty, wp_bytes(n));
-		if (changed && changed != m->changed)
-			munmap(changed, wp_bytes(n));
 		return -ENOMEM;
 	}
 	err = cow__frames_reserve(n, &home);
@@ -282,12 +273,10 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 		munmap(pt, pt_bytes(n));
 		if (dirty != m->dirty)
 			munmap(dirty, wp_bytes(n));
-		if (changed != m->changed)
-			munmap(changed, wp_bytes(n));
 		return err;
 	}
 	m->dirty = dirty;	/* a vfork child has none until it execs */
-	m->changed = changed;
+
 	if (m->alias_of) {
 		cow__alias_end(m);
 	} else {
@@ -306,8 +295,7 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 	memset(m->dirty, 0xff, wp_bytes(n));	/* new content everywhere */
 	m->saved_store = NULL;			/* saved nowhere */
 	m->saved_id = 0;
-	memset(m->changed, 0xff, wp_bytes(n));	/* and like no snapshot */
-	m->ref_serial = 0;
+	cow__pages_forget_references(m);	/* and like no snapshot */
 	if (!m->serial)
 		m->serial = ++serials;
 	return 0;

@@ -31,6 +31,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -131,33 +132,118 @@ void cow__page_mark_written(struct cow__member *m, size_t i)
 
 	if (o->dirty)
 		o->dirty[i >> 6] |= 1ull << (i & 63);
-	if (o->changed)
-		o->changed[i >> 6] |= 1ull << (i & 63);
+	for (unsigned r = 0; r < COW__REFS; r++)
+		if (o->refs[r].serial)
+			o->refs[r].changed[i >> 6] |= 1ull << (i & 63);
+}
+
+static uint64_t ref_clock;	/* orders reference slots for reuse */
+
+static size_t bitmap_bytes(const struct cow__member *m)
+{
+	return ((m->npages + 63) / 64) * sizeof(uint64_t);
+}
+
+static struct cow__space_ref *ref_of(const struct cow__member *m, const struct cow__member *x)
+{
+	for (unsigned r = 0; r < COW__REFS; r++)
+		if (m->refs[r].serial && m->refs[r].serial == x->serial)
+			return (struct cow__space_ref *)&m->refs[r];
+	return NULL;
 }
 
 /*
  * cow__pages_set_reference — space m's content is now exactly snapshot
- * x's (m was just frozen into x, restored to it, or made from it): no page
- * has changed since. A later cow_restore(m, x) visits only the pages
- * marked changed after this.
+ * x's (m was just frozen into x, or made from it): no page has changed
+ * since x. x takes a reference slot of m (a free one, or the least
+ * recently used); a later cow_restore(m, x) visits only the pages marked
+ * changed since. Without memory for the slot's bitmap, x is simply not
+ * tracked (a restore to it then compares every page).
  */
 void cow__pages_set_reference(struct cow__member *m, const struct cow__member *x)
 {
-	memset(m->changed, 0, ((m->npages + 63) / 64) * sizeof(uint64_t));
-	m->ref_serial = x->serial;
+	struct cow__space_ref *ref = ref_of(m, x), *lru = &m->refs[0];
+
+	for (unsigned r = 0; !ref && r < COW__REFS; r++) {
+		if (!m->refs[r].serial) {
+			ref = &m->refs[r];
+			break;
+		}
+		if (m->refs[r].used < lru->used)
+			lru = &m->refs[r];
+	}
+	if (!ref)
+		ref = lru;
+	if (!ref->changed) {
+		void *p = mmap(NULL, bitmap_bytes(m), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
+			ref->serial = 0;
+			return;
+		}
+		madvise(p, bitmap_bytes(m), MADV_DONTFORK);
+		ref->changed = p;
+	} else {
+		memset(ref->changed, 0, bitmap_bytes(m));
+	}
+	ref->serial = x->serial;
+	ref->used = ++ref_clock;
 }
 
 /*
- * cow__pages_changed_since — may page i of m differ from snapshot x?
- * Exact for m's reference snapshot (pages not marked changed since are
- * equal to x's); for any other snapshot, every page may.
+ * cow__pages_restored_to — m was just restored to snapshot x: it equals x
+ * again. The pages that restore changed count as changed against every
+ * other reference; against x, nothing has changed. An untracked x becomes
+ * a reference.
  */
-bool cow__pages_changed_since(const struct cow__member *m, const struct cow__member *x,
-			      size_t i)
+void cow__pages_restored_to(struct cow__member *m, const struct cow__member *x)
 {
-	if (m->ref_serial != x->serial)
-		return true;
-	return (m->changed[i >> 6] >> (i & 63)) & 1;
+	struct cow__space_ref *ref = ref_of(m, x);
+	size_t words = (m->npages + 63) / 64;
+
+	if (!ref) {
+		/* Every page may have changed against the others. */
+		for (unsigned r = 0; r < COW__REFS; r++)
+			if (m->refs[r].serial)
+				memset(m->refs[r].changed, 0xff, bitmap_bytes(m));
+		cow__pages_set_reference(m, x);
+		return;
+	}
+	for (unsigned r = 0; r < COW__REFS; r++) {
+		struct cow__space_ref *o = &m->refs[r];
+
+		if (o == ref || !o->serial)
+			continue;
+		for (size_t w = 0; w < words; w++)
+			o->changed[w] |= ref->changed[w];
+	}
+	memset(ref->changed, 0, bitmap_bytes(m));
+	ref->used = ++ref_clock;
+}
+
+/*
+ * cow__pages_changed_since — the pages of m that may differ from snapshot
+ * x (bits), when x is one of m's references; NULL when it is not (then
+ * any page may).
+ */
+const uint64_t *cow__pages_changed_since(const struct cow__member *m,
+					 const struct cow__member *x)
+{
+	struct cow__space_ref *ref = ref_of(m, x);
+
+	return ref ? ref->changed : NULL;
+}
+
+/* cow__pages_forget_references — m tracks no reference any more. */
+void cow__pages_forget_references(struct cow__member *m)
+{
+	for (unsigned r = 0; r < COW__REFS; r++) {
+		if (m->refs[r].changed)
+			munmap(m->refs[r].changed, bitmap_bytes(m));
+		m->refs[r].changed = NULL;
+		m->refs[r].serial = 0;
+	}
 }
 
 /* Lift the protection of page i of m, which is m's alone now. */

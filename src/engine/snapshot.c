@@ -175,17 +175,17 @@ COW_API const void *cow_snap_map(cow_snap *snap)
 /*
  * Give every page of space m that may differ from snapshot x the content
  * of x's page. Pages backed by one frame are certainly equal. When x is
- * m's reference (m was last taken as x or restored to it), only the pages
- * marked changed since are visited, a word of 64 at a time: the cost
+ * one of m's references (taken from m, restored to, made from), only the
+ * pages marked changed since are visited, a word of 64 at a time: the cost
  * follows the pages written, not the space. 0 or -errno.
  */
 static int restore_pages(struct cow__member *m, const struct cow__member *x,
 			 uint64_t *copies)
 {
-	bool exact = m->ref_serial == x->serial;
+	const uint64_t *changed = cow__pages_changed_since(m, x);
 
 	for (size_t w = 0; w < (m->npages + 63) / 64; w++) {
-		uint64_t bits = exact ? m->changed[w] : ~0ull;
+		uint64_t bits = changed ? changed[w] : ~0ull;
 
 		while (bits) {
 			size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
@@ -230,7 +230,7 @@ COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 	if (!err)
 		err = restore_pages(m, x, &copies);
 	if (!err)
-		cow__pages_set_reference(m, x);
+		cow__pages_restored_to(m, x);
 	if (!err)
 		err = cow__defrag_pending();
 	m->st.restored += copies;

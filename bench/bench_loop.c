@@ -1,0 +1,6 @@
+#include "benchlib.h"
+
+int main(int argc, char **argv)
+{
+	return b_loop_main(argc, argv);
+}
