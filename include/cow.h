@@ -53,10 +53,24 @@
  * SIGNALS
  *
  * libcow installs handlers for SIGSEGV and SIGBUS at the first space it
- * creates. Faults outside libcow's spaces are passed to the handler that was
- * installed before (or to the default action: a stray NULL write still
- * crashes the program the normal way). If the program installs its own
- * handler later, it must chain to the previous one for libcow to work.
+ * creates. A fault is libcow's only when it is a write, by the processor's
+ * own account (on x86-64 the page-fault error code: a write, not an
+ * instruction fetch), to a write-protected page of a writable space, and
+ * not taken inside libcow itself. Every other fault — a stray NULL write, a
+ * jump into a space, a write to a read-only snapshot view — is passed to the
+ * handler that was installed before, with that handler's sa_mask (and the
+ * signal, unless SA_NODEFER) blocked and SA_RESETHAND honoured, or meets the
+ * default action: the program dies of the signal as it would without
+ * libcow. If the program installs its own handler later, it must chain to
+ * the previous one for libcow to work (or call cow_install_handlers()).
+ *
+ * WRITE FAULTS THAT CANNOT BE RESOLVED
+ *
+ * A first write needs, at most, one frame (a page of the frame store's
+ * memfd) and one remap. If the kernel refuses them (no memory for the page,
+ * vm.max_map_count reached), the write can neither complete nor fail: like
+ * the kernel's out-of-memory killer, libcow ends the process (abort(3)),
+ * after "libcow: fatal: cannot resolve a write fault: <reason>" on stderr.
  *
  * SYSCALLS THAT WRITE INTO A SPACE
  *
@@ -80,8 +94,11 @@
  * MADV_DONTFORK, so in the child the addresses are unmapped (access is a
  * SIGSEGV). Handles created before fork() are stale in the child: every
  * function given one returns -ESTALE (or NULL with errno ESTALE) and
- * releasing one does nothing. The child may create new spaces. The parent
- * is unaffected.
+ * releasing one does nothing; a background save started before the fork is
+ * inert there (cow_save_wait() returns -ESTALE). The child may create new
+ * spaces at once, even if another thread of the parent was inside libcow
+ * (fork waits for it to leave the engine); nothing is asked of the kernel
+ * at fork time. The parent is unaffected.
  *
  * MEMORY MAPPINGS
  *
@@ -178,7 +195,9 @@ cow_space *cow_fork(cow_space *s);
  * vfork a space: share without copying. The child is a second mapping of
  * the parent's frames: it holds no references of its own, its writes copy
  * nothing (except where a frame is also shared with a snapshot or fork of
- * the parent, which keeps the old content) and the parent sees them.
+ * the parent, which keeps the old content) and the parent sees them. The
+ * child's first write to each page faults once (no copy): that is how the
+ * parent's next background save knows the page changed.
  *
  * Until the child exits (cow_space_destroy(child)) or execs (cow_restore(child,
  * snap) or cow_exec_file(child, ...)), every write by the parent waits: a
@@ -265,12 +284,27 @@ const void *cow_snap_map(cow_snap *snap);
 /**
  * Restore: the space's content becomes the snapshot's, as exec() replaces an
  * image. On a vfork child this is its exec: it stops aliasing its parent
- * (whose writers go on) and becomes a space sharing the snapshot's frames. Costs work proportional to the pages that differ (the pages written
- * since the snapshot or whose frames differ), not to the space's size. The
- * snapshot stays valid. Concurrent writers are blocked during the call; each
- * of their writes lands before or after the restore.
+ * (whose writers go on) and becomes a space sharing the snapshot's frames.
  *
- * @return 0, -EINVAL (NULL, or sizes differ), -ESTALE, -ENOMEM.
+ * Cost: a space remembers its last four reference snapshots (taken from it
+ * with cow_snapshot(), restored to, or that it was made from) and which
+ * pages changed since each. Restoring to one of them visits only those
+ * pages (and protects only the pages written since the last freeze): the
+ * work follows the pages written, not the space's size, however often the
+ * space is restored. Restoring to any other snapshot of the same size
+ * compares every page's frame (no page content is read) and copies the
+ * pages that differ. The snapshot stays valid. Concurrent writers are
+ * blocked during the call; each of their writes lands before or after the
+ * restore.
+ *
+ * On error the restore stops where the kernel refused (a remap at
+ * vm.max_map_count, no memory for a frame, a read error of a file-backed
+ * snapshot): each page then holds either its old content or the
+ * snapshot's, every page stays write-protected or marked written (saves
+ * stay exact), and calling cow_restore() again completes it.
+ *
+ * @return 0, -EINVAL (NULL, or sizes differ), -ESTALE, -ENOMEM, -EIO (a
+ *         file-backed snapshot could not be read).
  */
 int cow_restore(cow_space *s, const cow_snap *snap);
 
