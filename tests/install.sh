@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Install the build in BUILD_DIR into a temporary prefix, then build and run
+# a program from outside the tree (tests/install/consumer.c) against it three
+# ways: pkg-config --static, pkg-config (shared), and find_package(libcow)
+# in a CMake project (both of its targets); then build the tree itself under
+# add_subdirectory (tests/install/parent). Also checks the installed files
+# (headers, man pages when scdoc built them, the tools' --version).
+#   tests/install.sh BUILD_DIR CONSUMER_DIR     (run by ctest as "install")
+# Env: CC, CMAKE (default cc, cmake); COW_SANITIZE as the build was made;
+# COW_SOURCE_DIR: also build the tree itself with add_subdirectory.
+set -euo pipefail
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+cc=${CC:-cc}
+cmake=${CMAKE:-cmake}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cow-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "install test: $*" >&2; exit 1; }
+
+# Sanitized builds install sanitized libraries: the consumer needs the flags.
+flags=()
+[ -n "${COW_SANITIZE:-}" ] && flags=(-fsanitize="$COW_SANITIZE")
+
+prefix=$tmp/prefix
+"$cmake" --install "$build" --prefix "$prefix" >/dev/null
+[ -f "$prefix/include/cow.h" ] && [ -f "$prefix/include/cow_version.h" ] || fail "headers not installed"
+pcdir=$(dirname "$(find "$prefix" -name libcow.pc | head -1)")
+[ -n "$pcdir" ] || fail "libcow.pc not installed"
+grep -q '^prefix=${pcfiledir}/' "$pcdir/libcow.pc" || fail "libcow.pc is not relocatable"
+
+# The prefix is moved after installing: nothing may point at the old place.
+mv "$prefix" "$tmp/moved"
+prefix=$tmp/moved
+pcdir=${pcdir/$tmp\/prefix/$prefix}
+export PKG_CONFIG_PATH=$pcdir
+
+ver=$(pkg-config --modversion libcow)
+"$prefix/bin/cow" --version | grep -qx "cow $ver" || fail "cow --version is not $ver"
+"$prefix/bin/cowkv" --version | grep -q "^cowkv $ver " || fail "cowkv --version is not $ver"
+if [ -f "$build/man/cow.1" ]; then
+  for page in man1/cow.1 man1/cowkv.1 man3/libcow.3; do
+    [ -f "$prefix/share/man/$page" ] || fail "man page $page not installed"
+  done
+fi
+
+# 1. pkg-config, static: libcow.a and its private dependencies.
+# Both libcow.a and libcow.so lie in libdir: -Bstatic picks the archive.
+static_libs=$(pkg-config --libs --static libcow | sed 's/-lcow\b/-Wl,-Bstatic -lcow -Wl,-Bdynamic/')
+# shellcheck disable=SC2046,SC2086
+"$cc" "${flags[@]}" -o "$tmp/c_static" "$src/consumer.c" $(pkg-config --cflags libcow) $static_libs
+! ldd "$tmp/c_static" | grep -q libcow.so || fail "static build links libcow.so"
+"$tmp/c_static" || fail "pkg-config static consumer failed"
+
+# 2. pkg-config, shared: libcow.so, found at run time through an rpath.
+# shellcheck disable=SC2046
+"$cc" "${flags[@]}" -o "$tmp/c_shared" "$src/consumer.c" $(pkg-config --cflags --libs libcow) \
+  -Wl,-rpath,"$(pkg-config --variable=libdir libcow)"
+ldd "$tmp/c_shared" | grep -q "libcow.so.${ver%%.*} => $prefix" || fail "shared build does not use the installed libcow.so"
+"$tmp/c_shared" || fail "pkg-config shared consumer failed"
+
+# 3. find_package(libcow CONFIG): libcow::cow and libcow::cow_static.
+cflags=${flags[*]:-}
+"$cmake" -S "$src" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" >"$tmp/cm.log" 2>&1 \
+  || { cat "$tmp/cm.log"; fail "find_package(libcow) failed"; }
+"$cmake" --build "$tmp/cm" >>"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log"; fail "the CMake consumer did not build"; }
+"$tmp/cm/consumer_shared" || fail "find_package shared consumer failed"
+"$tmp/cm/consumer_static" || fail "find_package static consumer failed"
+! ldd "$tmp/cm/consumer_static" | grep -q libcow.so || fail "libcow::cow_static links libcow.so"
+
+# 4. add_subdirectory of the source tree (FetchContent does the same).
+if [ -n "${COW_SOURCE_DIR:-}" ]; then
+  "$cmake" -S "$src/parent" -B "$tmp/sub" -DCOW_SOURCE_DIR="$COW_SOURCE_DIR" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" \
+    >"$tmp/sub.log" 2>&1 || { cat "$tmp/sub.log"; fail "add_subdirectory(libcow) failed"; }
+  "$cmake" --build "$tmp/sub" -j2 --target consumer_sub >>"$tmp/sub.log" 2>&1 \
+    || { cat "$tmp/sub.log"; fail "the add_subdirectory consumer did not build"; }
+  "$tmp/sub/consumer_sub" || fail "add_subdirectory consumer failed"
+fi
+echo "install test: pkg-config static, pkg-config shared, find_package, add_subdirectory: all ran"
