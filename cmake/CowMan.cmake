@@ -14,7 +14,7 @@ foreach(src ${COW_MAN_SOURCES})
   set(out ${PROJECT_BINARY_DIR}/man/${page})
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
-    COMMAND sh -c "\"$1\" < \"$2\" > \"$3\"" scdoc ${COW_SCDOC} ${src} ${out}
+    COMMAND sh -c "\"$1\" < \"$2\" > \"$3.tmp\" && mv \"$3.tmp\" \"$3\"" scdoc ${COW_SCDOC} ${src} ${out}
     DEPENDS ${src} VERBATIM
     COMMENT "scdoc ${page}")
   list(APPEND COW_MAN_PAGES ${out})
