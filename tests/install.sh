@@ -40,6 +40,9 @@ ver=$(pkg-config --modversion libcow)
 if [ -f "$build/man/cow.1" ]; then
   for page in man1/cow.1 man1/cowkv.1 man3/libcow.3; do
     [ -f "$prefix/share/man/$page" ] || fail "man page $page not installed"
+    if command -v man >/dev/null; then
+      MANWIDTH=80 man -l "$prefix/share/man/$page" 2>&1 | grep -q "^NAME" || fail "man -l $page does not render"
+    fi
   done
 fi
 
