@@ -58,7 +58,10 @@ static_libs=$(pkg-config --libs --static libcow | sed 's/-lcow\b/-Wl,-Bstatic -l
 # shellcheck disable=SC2046
 "$cc" "${flags[@]}" -o "$tmp/c_shared" "$src/consumer.c" $(pkg-config --cflags --libs libcow) \
   -Wl,-rpath,"$(pkg-config --variable=libdir libcow)"
-ldd "$tmp/c_shared" | grep -q "libcow.so.${ver%%.*} => $prefix" || fail "shared build does not use the installed libcow.so"
+soname=$(objdump -p "$(pkg-config --variable=libdir libcow)/libcow.so" | awk '$1 == "SONAME" { print $2 }')
+case $ver in 0.*) want=libcow.so.0.$(echo "$ver" | cut -d. -f2) ;; *) want=libcow.so.${ver%%.*} ;; esac
+[ "$soname" = "$want" ] || fail "SONAME is $soname, want $want (version $ver)"
+ldd "$tmp/c_shared" | grep -q "$soname => $prefix" || fail "shared build does not use the installed libcow.so"
 "$tmp/c_shared" || fail "pkg-config shared consumer failed"
 
 # 3. find_package(libcow CONFIG): libcow::cow and libcow::cow_static.
