@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Install rules: the libraries, the headers (cow.h and the generated
 # cow_version.h), the tools, a relocatable libcow.pc and the CMake package
 # libcow (find_package(libcow CONFIG): libcow::cow, libcow::cow_static).

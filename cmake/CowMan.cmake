@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Man pages: man/NAME.SECTION.scd (scdoc source) -> build/man/NAME.SECTION
 # (roff), installed under share/man/manSECTION. Without scdoc (Debian
 # package scdoc) the pages are left out, with a message.

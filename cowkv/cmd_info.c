@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_info.c — INFO: Redis's sections and field names (so that monitoring
  * tools and redis-cli read them), plus cow_* fields for what libcow does:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.h — what cowkv's files share: the server, its clients, the reply
  * functions and the command table.

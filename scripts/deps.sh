@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages libcow needs to build, test and benchmark.
 # Does nothing when they are all present. Needs root (or sudo) only then.
 set -euo pipefail

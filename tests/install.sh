@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the build in BUILD_DIR into a temporary prefix, then build and run
 # a program from outside the tree (tests/install/consumer.c) against it three
 # ways: pkg-config --static, pkg-config (shared), and find_package(libcow)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv.c — cowkv, the Redis-protocol server, driven from outside as a
  * client would: build/cowkv started on a free port of 127.0.0.1, talked to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Names of errors and the version: cow_strerror and cow_err_name defined for
  * every int (INT_MIN and INT_MAX included), cow_version agreeing with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The cow tool, run as users run it: the binary named by $COW_TOOL (set by
  * CMake), its output read back; JSON is checked by python3's json module.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow bench NAME: run one of libcow's benchmark bodies (bench/b_<name>.c),
  * as is, as JSON, or across sizes into a gnuplot figure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow demo — the engine at work, explained page by page: fork, the first
  * write faults, copy versus reuse, snapshot, restore.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow fork-demo: the textbook story of copy-on-write after fork(), played on
  * the real kernel and watched through /proc: a parent writes a value, forks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow inspect PID: per mapping of a live process, how many pages are
  * resident, shared, exclusive, and still shared copy-on-write.

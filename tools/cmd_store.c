@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow store — look into a store file: list its checkpoints, describe the
  * store or one checkpoint, verify every checksum, drop a checkpoint.

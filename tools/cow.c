@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow — see copy-on-write happen, in libcow and in real processes; measure it.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The `cow` command: one function per subcommand, each in its own file
  * (tools/cmd_<name>.c), listed in the table in tools/cow.c.

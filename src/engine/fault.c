@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fault.c — the write fault: the textbook's decision, made by the MMU's
  * signal in the thread that wrote.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * version.c — the version of the library that runs (cow_version.h gives the
  * one a program was compiled against).

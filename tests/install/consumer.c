@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * consumer.c — a program outside libcow's tree, built against an installed
  * libcow by tests/install.sh (pkg-config static and shared, find_package).
