@@ -3,8 +3,8 @@
 # Install the build in BUILD_DIR into a temporary prefix, then build and run
 # a program from outside the tree (tests/install/consumer.c) against it three
 # ways: pkg-config --static, pkg-config (shared), and find_package(libcow)
-# in a CMake project (both of its targets); then build the tree itself under
-# add_subdirectory (tests/install/parent). Also checks the installed files
+# in a CMake project (both of its targets); then build the tree itself with
+# FetchContent (tests/install/parent). Also checks the installed files
 # (headers, man pages when scdoc built them, the tools' --version).
 #   tests/install.sh BUILD_DIR CONSUMER_DIR     (run by ctest as "install")
 # Env: CC, CMAKE (default cc, cmake); COW_SANITIZE as the build was made;
@@ -75,13 +75,13 @@ cflags=${flags[*]:-}
 "$tmp/cm/consumer_static" || fail "find_package static consumer failed"
 ! ldd "$tmp/cm/consumer_static" | grep -q libcow.so || fail "libcow::cow_static links libcow.so"
 
-# 4. add_subdirectory of the source tree (FetchContent does the same).
+# 4. FetchContent (add_subdirectory underneath) of the source tree.
 if [ -n "${COW_SOURCE_DIR:-}" ]; then
   "$cmake" -S "$src/parent" -B "$tmp/sub" -DCOW_SOURCE_DIR="$COW_SOURCE_DIR" \
     -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" \
-    >"$tmp/sub.log" 2>&1 || { cat "$tmp/sub.log"; fail "add_subdirectory(libcow) failed"; }
+    >"$tmp/sub.log" 2>&1 || { cat "$tmp/sub.log"; fail "FetchContent of libcow failed"; }
   "$cmake" --build "$tmp/sub" -j2 --target consumer_sub >>"$tmp/sub.log" 2>&1 \
-    || { cat "$tmp/sub.log"; fail "the add_subdirectory consumer did not build"; }
-  "$tmp/sub/consumer_sub" || fail "add_subdirectory consumer failed"
+    || { cat "$tmp/sub.log"; fail "the FetchContent consumer did not build"; }
+  "$tmp/sub/consumer_sub" || fail "FetchContent consumer failed"
 fi
-echo "install test: pkg-config static, pkg-config shared, find_package, add_subdirectory: all ran"
+echo "install test: pkg-config static, pkg-config shared, find_package, FetchContent: all ran"
