@@ -8,7 +8,7 @@
 # (headers, man pages when scdoc built them, the tools' --version).
 #   tests/install.sh BUILD_DIR CONSUMER_DIR     (run by ctest as "install")
 # Env: CC, CMAKE (default cc, cmake); COW_SANITIZE as the build was made;
-# COW_SOURCE_DIR: also build the tree itself with add_subdirectory.
+# COW_SOURCE_DIR: also build the tree itself with FetchContent.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
@@ -82,6 +82,7 @@ if [ -n "${COW_SOURCE_DIR:-}" ]; then
     >"$tmp/sub.log" 2>&1 || { cat "$tmp/sub.log"; fail "FetchContent of libcow failed"; }
   "$cmake" --build "$tmp/sub" -j2 --target consumer_sub >>"$tmp/sub.log" 2>&1 \
     || { cat "$tmp/sub.log"; fail "the FetchContent consumer did not build"; }
+  [ -f "$tmp/sub/parent-lib/libcow.a" ] || fail "libcow.a is not in the parent's output directory"
   "$tmp/sub/consumer_sub" || fail "FetchContent consumer failed"
 fi
 echo "install test: pkg-config static, pkg-config shared, find_package, FetchContent: all ran"
