@@ -72,8 +72,9 @@ static const struct bench benches[] = {
 	{ "heap", b_heap_main,
 	  "The space heap: operations per second against malloc(), pages dirtied per operation",
 	  "4M,32M,256M",
-	  "  --ops N      operations per measured run (default 400000)\n"
-	  "  --live N     blocks alive at once (default 8192)",
+	  "  --size N     the space (default 32M)\n"
+	  "  --ops N      operations per timed run (default 400000)\n"
+	  "  --live N     slots: at most N live objects (default 8192)",
 	  "ops:,live:" },
 	{ "str", b_str_main,
 	  "cow_str: copies, first write (detach) and reuse, against strdup() and memcpy()",
