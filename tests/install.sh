@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Install the build in BUILD_DIR into a temporary prefix, then build and run
 # a program from outside the tree (tests/install/consumer.c) against it three
-# ways: pkg-config --static, pkg-config (shared), and find_package(libcow)
-# in a CMake project (both of its targets); then build the tree itself with
-# FetchContent (tests/install/parent). Also checks the installed files
-# (headers, man pages when scdoc built them, the tools' --version).
+# ways: pkg-config --static, pkg-config (shared), and a CMake project
+# (find_package(libcow): both targets; and pkg_check_modules). Then builds
+# the tree itself through FetchContent (tests/install/parent). Also checks
+# the installed files (headers, SONAME, man pages when scdoc built them, the
+# tools' --version) and that the prefix still works after being moved.
 #   tests/install.sh BUILD_DIR CONSUMER_DIR     (run by ctest as "install")
 # Env: CC, CMAKE (default cc, cmake); COW_SANITIZE as the build was made;
 # COW_SOURCE_DIR: also build the tree itself with FetchContent.
@@ -65,7 +66,8 @@ case $ver in 0.*) want=libcow.so.0.$(echo "$ver" | cut -d. -f2) ;; *) want=libco
 ldd "$tmp/c_shared" | grep -q "$soname => $prefix" || fail "shared build does not use the installed libcow.so"
 "$tmp/c_shared" || fail "pkg-config shared consumer failed"
 
-# 3. find_package(libcow CONFIG): libcow::cow and libcow::cow_static.
+# 3. find_package(libcow CONFIG): libcow::cow and libcow::cow_static; and
+#    CMake's pkg_check_modules(libcow) in the same project.
 cflags=${flags[*]:-}
 "$cmake" -S "$src" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
   -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" >"$tmp/cm.log" 2>&1 \
@@ -73,6 +75,7 @@ cflags=${flags[*]:-}
 "$cmake" --build "$tmp/cm" >>"$tmp/cm.log" 2>&1 || { cat "$tmp/cm.log"; fail "the CMake consumer did not build"; }
 "$tmp/cm/consumer_shared" || fail "find_package shared consumer failed"
 "$tmp/cm/consumer_static" || fail "find_package static consumer failed"
+"$tmp/cm/consumer_pc" || fail "pkg_check_modules consumer failed"
 ! ldd "$tmp/cm/consumer_static" | grep -q libcow.so || fail "libcow::cow_static links libcow.so"
 
 # 4. FetchContent (add_subdirectory underneath) of the source tree.
