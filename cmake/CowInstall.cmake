@@ -37,12 +37,21 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDE
   set(COW_PC_INCLUDEDIR "${CMAKE_INSTALL_FULL_INCLUDEDIR}")
 else()
   file(RELATIVE_PATH COW_PC_UP /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+  string(REGEX REPLACE "/$" "" COW_PC_UP "${COW_PC_UP}")
   set(COW_PC_PREFIX "\${pcfiledir}/${COW_PC_UP}")
   set(COW_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
   set(COW_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+set(COW_PC_EXTRA_CFLAGS "")
+configure_file(${PROJECT_SOURCE_DIR}/libcow.pc.in ${PROJECT_BINARY_DIR}/pc-install/libcow.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/pc-install/libcow.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# build/libcow.pc describes the build tree itself, for linking against an
+# uninstalled build: PKG_CONFIG_PATH=build pkg-config --libs libcow.
+set(COW_PC_PREFIX "${PROJECT_BINARY_DIR}")
+set(COW_PC_LIBDIR "\${prefix}")
+set(COW_PC_INCLUDEDIR "${PROJECT_SOURCE_DIR}/include")
+set(COW_PC_EXTRA_CFLAGS " -I${PROJECT_BINARY_DIR}/include")
 configure_file(${PROJECT_SOURCE_DIR}/libcow.pc.in ${PROJECT_BINARY_DIR}/libcow.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/libcow.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/CHANGELOG.md
               ${PROJECT_SOURCE_DIR}/README.md

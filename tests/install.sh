@@ -23,6 +23,12 @@ fail() { echo "install test: $*" >&2; exit 1; }
 flags=()
 [ -n "${COW_SANITIZE:-}" ] && flags=(-fsanitize="$COW_SANITIZE")
 
+# 0. The build tree's own libcow.pc, before anything is installed.
+# shellcheck disable=SC2046
+"$cc" "${flags[@]}" -o "$tmp/c_tree" "$src/consumer.c" \
+  $(PKG_CONFIG_PATH=$build pkg-config --cflags --libs libcow) -Wl,-rpath,"$build"
+"$tmp/c_tree" >/dev/null || fail "build-tree libcow.pc consumer failed"
+
 prefix=$tmp/prefix
 "$cmake" --install "$build" --prefix "$prefix" >/dev/null
 [ -f "$prefix/include/cow.h" ] && [ -f "$prefix/include/cow_version.h" ] || fail "headers not installed"
