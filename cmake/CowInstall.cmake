@@ -28,6 +28,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/libcowConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/libcowConfig.cmake
               ${PROJECT_BINARY_DIR}/libcowConfigVersion.cmake
         DESTINATION ${COW_CMAKE_DIR})
+# The same package for the build tree: -Dlibcow_DIR=build finds it there.
+export(EXPORT libcowTargets NAMESPACE libcow:: FILE ${PROJECT_BINARY_DIR}/libcowTargets.cmake)
 
 # libcow.pc, relocatable: its prefix is found from where the file lies
 # (${pcfiledir}), so `cmake --install --prefix P` and DESTDIR both work.

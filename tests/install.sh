@@ -28,6 +28,13 @@ flags=()
 "$cc" "${flags[@]}" -o "$tmp/c_tree" "$src/consumer.c" \
   $(PKG_CONFIG_PATH=$build pkg-config --cflags --libs libcow) -Wl,-rpath,"$build"
 "$tmp/c_tree" >/dev/null || fail "build-tree libcow.pc consumer failed"
+# ... and its CMake package (-Dlibcow_DIR=BUILD_DIR).
+cflags=${flags[*]:-}
+PKG_CONFIG_PATH=$build "$cmake" -S "$src" -B "$tmp/cm-tree" -Dlibcow_DIR="$build" \
+  -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" \
+  >"$tmp/cm-tree.log" 2>&1 && "$cmake" --build "$tmp/cm-tree" >>"$tmp/cm-tree.log" 2>&1 \
+  || { cat "$tmp/cm-tree.log"; fail "find_package(libcow) of the build tree failed"; }
+"$tmp/cm-tree/consumer_static" >/dev/null || fail "build-tree find_package consumer failed"
 
 prefix=$tmp/prefix
 "$cmake" --install "$build" --prefix "$prefix" >/dev/null
@@ -74,7 +81,6 @@ ldd "$tmp/c_shared" | grep -q "$soname => $prefix" || fail "shared build does no
 
 # 3. find_package(libcow CONFIG): libcow::cow and libcow::cow_static; and
 #    CMake's pkg_check_modules(libcow) in the same project.
-cflags=${flags[*]:-}
 "$cmake" -S "$src" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
   -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$cflags" >"$tmp/cm.log" 2>&1 \
   || { cat "$tmp/cm.log"; fail "find_package(libcow) failed"; }
