@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench cowkv: cowkv against Debian's redis-server, in the same run, same
  * machine, same clients.

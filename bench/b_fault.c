@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Write fault: the cost per page of the first write after cow_snapshot(),
  * against the kernel's copy-on-write fault in a fork()ed child writing the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Fork: cow_fork() of a fully written space, against memcpy of the whole
  * space and against fork() of this process holding the same memory.

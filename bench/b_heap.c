@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench heap: the space heap against the system malloc, in the same run.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Images: exec of a file image (cow_exec_file) and instant loading
  * (cow_snap_open + cow_space_from_snap), against read(2) of the same file

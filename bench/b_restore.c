@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Restore: cow_restore() after 10% of the space's pages (chosen at random)
  * were rewritten, against memcpy of those same pages.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Background save of a space while a writer rewrites every page, against
  * Redis's way: fork() and the child writes the data while the parent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Freeze: cow_snapshot() of a fully written space, against fork() of this
  * process holding the same amount of anonymous memory resident (4 KiB pages).

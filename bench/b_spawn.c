@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench spawn: the cost of starting a program from a parent that holds a lot
  * of memory, by fork()+exec, vfork()+exec and posix_spawn().

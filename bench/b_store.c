@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Store: committing a snapshot of a written space as a checkpoint, against
  * a plain sequential write()+fsync() of the same bytes; then, after 10% of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * b_str.c — what a COW string saves, and what its first write costs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vfork: a child that writes some pages and exits. cow_vfork lends the
  * parent's frames (no copies, no protection to set up for the child);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "benchlib.h"
 
 #include <stdio.h>

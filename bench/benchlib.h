@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Helpers for libcow's benchmarks. Every benchmark measures its figure and a
  * baseline in the same run (the machine is shared and noisy), repeats both,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_common.c — what the data commands share: key lookups with the hit and
  * miss counters, type checks, and storing a string under a key.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_hash.c — hash commands. A hash whose last field is deleted is
  * deleted, as in Redis.

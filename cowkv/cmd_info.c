@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_info.c — INFO: Redis's sections and field names (so that monitoring
  * tools and redis-cli read them), plus cow_* fields for what libcow does:
@@ -70,18 +71,62 @@ static void human(char *buf, size_t len, uint64_t n)
 		snprintf(buf, len, "%.2f%c", v, units[u]);
 }
 
-/* The process's resident memory, from /proc/self/statm. */
-static uint64_t rss_bytes(void)
-{
-	FILE *f = fopen("/proc/self/statm", "r");
-	unsigned long long size = 0, res = 0;
+/* What the kernel says of the process's resident memory, in bytes. */
+struct proc_mem {
+	uint64_t rss;		/* all resident pages (statm): RssAnon + RssFile + RssShmem */
+	uint64_t anon;		/* private anonymous (RssAnon): malloc, libcow's page tables, stacks */
+	uint64_t file;		/* file pages mapped (RssFile): code, libraries, lazily loaded checkpoints */
+	uint64_t shmem;		/* shared memory mapped (RssShmem): the space's frames in the memfd */
+};
 
+/* Read /proc/self/status's Rss* lines into *m (zero what is missing). */
+static void proc_mem_read(struct proc_mem *m)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+
+	memset(m, 0, sizeof *m);
 	if (!f)
-		return 0;
-	if (fscanf(f, "%llu %llu", &size, &res) != 2)
-		res = 0;
+		return;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long kb;
+
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			m->rss = kb * 1024;
+		else if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			m->anon = kb * 1024;
+		else if (sscanf(line, "RssFile: %llu kB", &kb) == 1)
+			m->file = kb * 1024;
+		else if (sscanf(line, "RssShmem: %llu kB", &kb) == 1)
+			m->shmem = kb * 1024;
+	}
 	fclose(f);
-	return res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The mean remaining TTL, in ms, of the keys that expire: exact over all of
+ * them up to 1024 keys, else over 1024 picked at random from the TTL heap
+ * (uniform over the volatile keys, with repeats), as Redis estimates
+ * avg_ttl from the keys its expire cycle samples. Keys already expired but
+ * not yet removed count as 0. 0 when no key expires.
+ */
+static uint64_t avg_ttl_ms(const struct kvdb *db, int64_t now_ms)
+{
+	const struct kv_ttl *t = &db->root->ttl;
+	const kv_off *arr = kv_ptr(db, t->arr);
+	uint64_t n = t->count, samples = n <= 1024 ? n : 1024;
+	long double sum = 0;
+
+	if (!n || !arr)
+		return 0;
+	for (uint64_t i = 0; i < samples; i++) {
+		uint64_t pos = n <= 1024 ? i : srv_random() % n;
+		const struct kv_ent *e = kv_ptr(db, arr[pos]);
+
+		if (e && e->expire > now_ms)
+			sum += (long double)(e->expire - now_ms);
+	}
+	return (uint64_t)(sum / (long double)samples);
 }
 
 /* One function per INFO section, each appending "# Name" and its fields. */
@@ -147,22 +192,36 @@ static void info_clients(struct sb *b)
 		  (unsigned long long)srv.nclients, srv.maxclients, maxin, maxout);
 }
 
+/*
+ * # Memory, with Redis's meanings (docs/COWKV.md, "INFO memory"):
+ *   used_memory_dataset  bytes allocated in the space heap (the dataset);
+ *   used_memory_overhead the process's private memory (RssAnon): libcow's
+ *                        page tables for the space, client buffers, malloc;
+ *   used_memory          the two together: what the server allocated;
+ *   used_memory_rss      what the kernel says is resident;
+ *   mem_fragmentation_ratio  rss / used: near 1 when the space's resident
+ *                        pages hold allocated bytes, above when freed blocks
+ *                        keep pages resident.
+ */
 static void info_memory(struct sb *b)
 {
 	static uint64_t peak;
 	struct cow_heap_stats hs = { 0 };
 	struct cow_stats cs = { 0 };
-	uint64_t rss = rss_bytes(), clients = 0, frames = cow_frames_in_use();
+	struct proc_mem pm;
+	uint64_t used, clients = 0, frames = cow_frames_in_use();
 	char h1[32], h2[32], h3[32], h4[32];
 
+	proc_mem_read(&pm);
 	cow_heap_stats_get(srv.db.heap, &hs);
 	cow_stats_get(srv.db.space, &cs);
 	for (struct client *c = srv.clients; c; c = c->next)
 		clients += c->qcap + c->obytes + sizeof *c;
-	if (hs.used_bytes > peak)
-		peak = hs.used_bytes;
-	human(h1, sizeof h1, hs.used_bytes);
-	human(h2, sizeof h2, rss);
+	used = hs.used_bytes + pm.anon;
+	if (used > peak)
+		peak = used;
+	human(h1, sizeof h1, used);
+	human(h2, sizeof h2, pm.rss);
 	human(h3, sizeof h3, peak);
 	human(h4, sizeof h4, srv.maxmemory);
 	sb_printf(b, "# Memory\r\n"
@@ -172,13 +231,18 @@ static void info_memory(struct sb *b)
 		  "used_memory_rss_human:%s\r\n"
 		  "used_memory_peak:%llu\r\n"
 		  "used_memory_peak_human:%s\r\n"
+		  "used_memory_overhead:%llu\r\n"
 		  "used_memory_dataset:%llu\r\n"
 		  "maxmemory:%llu\r\n"
 		  "maxmemory_human:%s\r\n"
 		  "maxmemory_policy:noeviction\r\n"
 		  "mem_fragmentation_ratio:%.2f\r\n"
+		  "mem_fragmentation_bytes:%lld\r\n"
 		  "mem_clients_normal:%llu\r\n"
 		  "mem_allocator:libcow-space-heap\r\n"
+		  "cow_rss_anon:%llu\r\n"
+		  "cow_rss_file:%llu\r\n"
+		  "cow_rss_shmem:%llu\r\n"
 		  "cow_space_bytes:%llu\r\n"
 		  "cow_heap_free_bytes:%llu\r\n"
 		  "cow_pages_shared:%llu\r\n"
@@ -189,11 +253,15 @@ static void info_memory(struct sb *b)
 		  "cow_maps:%llu\r\n"
 		  "cow_frames_in_use:%llu\r\n"
 		  "cow_frames_bytes:%llu\r\n",
-		  (unsigned long long)hs.used_bytes, h1, (unsigned long long)rss, h2,
-		  (unsigned long long)peak, h3, (unsigned long long)hs.used_bytes,
+		  (unsigned long long)used, h1, (unsigned long long)pm.rss, h2,
+		  (unsigned long long)peak, h3, (unsigned long long)pm.anon,
+		  (unsigned long long)hs.used_bytes,
 		  (unsigned long long)srv.maxmemory, h4,
-		  hs.used_bytes ? (double)rss / (double)hs.used_bytes : 0.0,
-		  (unsigned long long)clients, (unsigned long long)srv.db.size,
+		  used ? (double)pm.rss / (double)used : 0.0,
+		  (long long)pm.rss - (long long)used,
+		  (unsigned long long)clients, (unsigned long long)pm.anon,
+		  (unsigned long long)pm.file, (unsigned long long)pm.shmem,
+		  (unsigned long long)srv.db.size,
 		  (unsigned long long)hs.free_bytes, (unsigned long long)cs.shared,
 		  (unsigned long long)cs.faults, (unsigned long long)cs.copies,
 		  (unsigned long long)cs.reuses, (unsigned long long)cs.restored,
@@ -342,9 +410,10 @@ static void info_keyspace(struct sb *b)
 {
 	sb_printf(b, "# Keyspace\r\n");
 	if (kv_count(&srv.db))
-		sb_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n",
+		sb_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=%llu\r\n",
 			  (unsigned long long)kv_count(&srv.db),
-			  (unsigned long long)kv_volatile(&srv.db));
+			  (unsigned long long)kv_volatile(&srv.db),
+			  (unsigned long long)avg_ttl_ms(&srv.db, srv_unix_ms()));
 }
 
 static const struct {

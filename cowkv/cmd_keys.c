@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_keys.c — commands on keys whatever their type: DEL, EXISTS, TYPE,
  * expiry, KEYS, SCAN, RANDOMKEY, RENAME, DBSIZE, FLUSHDB/FLUSHALL.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_list.c — list commands. A list whose last element is popped is
  * deleted, as in Redis.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_persist.c — SAVE, BGSAVE, LASTSAVE, SHUTDOWN, and what Redis cannot
  * do: SNAPSHOT (freeze the whole dataset, get an id) and ROLLBACK id (return

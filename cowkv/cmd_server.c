@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_server.c — connection and server commands: PING, ECHO, SELECT, QUIT,
  * TIME, HELLO, RESET, CLIENT, CONFIG.

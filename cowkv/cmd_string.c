@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_string.c — string commands, with Redis 7's options, replies and
  * error texts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * command.c — the command table, dispatch (lookup, arity, OOM check) and
  * the COMMAND command that describes the table to clients.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * config.c — settings: defaults, the command line (--name value, as
  * redis-server takes them), CONFIG GET and CONFIG SET (all-or-nothing,

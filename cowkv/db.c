@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * db.c — the dataset's life cycle (a space, its heap, the root) and the
  * keyspace: lookups with lazy expiry, insertion, deletion, renaming, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dict.c — a chained hash table inside the space, Redis's dict by offsets.
  *

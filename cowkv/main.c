@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c — cowkv: a Redis-protocol server whose dataset lives in one libcow
  * space. Start-up, the tick, logging, shutdown.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * net.c — the event loop: one epoll set for the listening socket, the
  * clients, the signal fd and the save thread's eventfd; non-blocking

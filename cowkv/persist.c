@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * persist.c — saving and loading the dataset through the store, without
  * fork().

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reply.c — building RESP2 replies in a client's output buffer (a chain of
  * struct obuf in ordinary memory), and the error replies in Redis's words.

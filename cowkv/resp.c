@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * resp.c — the Redis protocol: an incremental request parser (server side),
  * a reply parser and a request encoder (client side). See resp.h.

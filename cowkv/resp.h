@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * resp.h — the Redis protocol (RESP2), both directions.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.h — what cowkv's files share: the server, its clients, the reply
  * functions and the command table.
@@ -17,7 +18,7 @@
 #include "db.h"
 #include "resp.h"
 
-#define COWKV_VERSION "0.1.0"
+#define COWKV_VERSION COW_VERSION_STRING	/* one version: CMakeLists.txt */
 /* What INFO reports as redis_version: the Redis release whose commands and
  * replies cowkv follows (clients look at it). */
 #define COWKV_REDIS_COMPAT "7.0.15"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * value.c — entries and the values they hold, inside the space: string
  * bytes, hashes (a dict of field entries) and lists (a ring of elements).

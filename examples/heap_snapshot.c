@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * heap_snapshot — a data structure that lives in a space, snapshotted,
  * changed, looked at in the past, and rolled back.

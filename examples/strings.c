@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * strings.c — copy-on-write strings, buffers and vectors in a few lines.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_heap — random operations on a space heap in a bare region, some of
  * them wild (frees of arbitrary offsets, double frees) and some of them

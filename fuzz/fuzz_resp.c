@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_resp — cowkv's RESP parser (cowkv/resp.c), on any bytes.
  *

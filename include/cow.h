@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libcow — copy-on-write memory for applications.
  *
@@ -122,9 +123,9 @@
 extern "C" {
 #endif
 
-#define COW_VERSION_MAJOR 0
-#define COW_VERSION_MINOR 1
-#define COW_VERSION_PATCH 0
+/* COW_VERSION_MAJOR, _MINOR, _PATCH, _STRING and _NUMBER: the version this
+ * header belongs to (generated from CMakeLists.txt's project() version). */
+#include "cow_version.h"
 
 /** Page size used by libcow: sizes are rounded up to it. */
 #define COW_PAGE_SIZE 4096u
@@ -432,12 +433,31 @@ int cow_install_handlers(void);
 
 /**
  * A message for any value returned by libcow (negative or positive errno).
- * Never NULL; the string is static.
+ * Defined for every int, INT_MIN included ("unknown error" when the value is
+ * no errno). Never NULL; the string is static.
  */
 const char *cow_strerror(int err);
 
+/**
+ * The errno name of err, as libuv's uv_err_name(): "EINVAL" for -EINVAL (or
+ * EINVAL), "OK" for 0, "UNKNOWN" for a value that is no errno this system
+ * knows. Defined for every int. Never NULL; the string is static.
+ */
+const char *cow_err_name(int err);
+
+/**
+ * The version of the library the program runs with, "MAJOR.MINOR.PATCH"
+ * (static string). Compare it with COW_VERSION_STRING, the version of the
+ * header it was compiled against; cow_version_number() gives
+ * COW_VERSION_NUMBER's form.
+ */
+const char *cow_version(void);
+
+/** The running library's version as major * 10000 + minor * 100 + patch. */
+int cow_version_number(void);
+
 /* ==================================================================== */
-/* @@section:persistence@@ (the store and background save go here)      */
+/* PERSISTENCE: the store and background save                         */
 /* ==================================================================== */
 
 /*
@@ -711,7 +731,7 @@ int cow_save_finish(cow_save *job, uint64_t *id, struct cow_save_stats *stats);
 
 
 /* ==================================================================== */
-/* @@section:heap@@ (the space heap goes here)                          */
+/* THE SPACE HEAP                                                     */
 /* ==================================================================== */
 /*
  * THE SPACE HEAP
@@ -944,7 +964,7 @@ int cow_heap_unlock(cow_heap *h);
 
 
 /* ==================================================================== */
-/* @@section:values@@ (COW strings, buffers, vectors go here)           */
+/* VALUES: COW strings, buffers, vectors                              */
 /* ==================================================================== */
 
 /*

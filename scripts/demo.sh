@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The main job: install what is needed, build, and run `cow demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

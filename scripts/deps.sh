@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages libcow needs to build, test and benchmark.
 # Does nothing when they are all present. Needs root (or sudo) only then.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libxxhash-dev clang
-      redis-server redis-tools gnuplot-nox procps python3)
+      redis-server redis-tools gnuplot-nox procps python3 scdoc man-db)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Regenerate the fuzzer's seed files (small valid stores) in
 # fuzz/seeds/fuzz_store/ from tests/test_store_badfile.c's test_write_seeds.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Build everything and run every test: the release build on both backends
 # (uffd and mprotect), then an ASan+UBSan build on both backends, then a
 # ThreadSanitizer build of the value tests, then a short fuzzing run of each

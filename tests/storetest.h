@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * storetest.h — helpers shared by the store's tests (tests/test_store*.c):
  * temporary directories, deterministic page content, and committing pages

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_buf.c — cow_buf, function by function: results, sharing (which
  * calls copy and which share), and the errors. The randomized oracle,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The copy-on-write decisions: copy when shared, reuse when exclusive;
  * fork at any depth, snapshots, restore, spaces from snapshots, views.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv.c — cowkv, the Redis-protocol server, driven from outside as a
  * client would: build/cowkv started on a free port of 127.0.0.1, talked to
@@ -827,6 +828,58 @@ static void test_expiry(void **state)
 	kc_close(c);
 }
 
+/* The number after "\nfield:" (or at the start) in an INFO reply; -1 if absent. */
+static long long field_of(const char *info, const char *field)
+{
+	size_t n = strlen(field);
+
+	for (const char *at = strstr(info, field); at; at = strstr(at + 1, field))
+		if ((at == info || at[-1] == '\n') && at[n] == ':')
+			return strtoll(at + n + 1, NULL, 10);
+	return -1;
+}
+
+/* INFO's memory fields mean what Redis's mean: used_memory is the dataset
+ * plus the overhead, rss comes from the kernel, and their ratio stays near
+ * 1 for a server that holds data; avg_ttl is the keys' mean TTL. */
+static void test_info_memory(void **state)
+{
+	struct server *s = start_cowkv(NULL, NULL);
+	struct kc *c = kc_open(s->port);
+	static char value[2048], info[8192];
+	char key[32];
+	long long used, dataset, overhead, rss, avg;
+	double ratio;
+
+	memset(value, 'v', sizeof value - 1);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(key, sizeof key, "m:%d", i);
+		EXPECT(c, "+OK", "SET", key, value);
+	}
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof key, "t:%d", i);
+		EXPECT(c, "+OK", "SET", key, "x", "EX", i % 2 ? "1000" : "3000");
+	}
+	/* One reply: the kernel's figures move between two INFOs. */
+	snprintf(info, sizeof info, "%s", Q(c, "INFO", "memory"));
+	used = field_of(info, "used_memory");
+	dataset = field_of(info, "used_memory_dataset");
+	overhead = field_of(info, "used_memory_overhead");
+	rss = field_of(info, "used_memory_rss");
+	assert_non_null(strstr(info, "mem_fragmentation_ratio:"));
+	ratio = strtod(strstr(info, "mem_fragmentation_ratio:") + 24, NULL);
+	assert_true(dataset >= 5000LL * 2047 && dataset < 5000LL * 2047 * 2);
+	assert_int_equal(used, dataset + overhead);
+	assert_true(rss > 0 && overhead > 0);
+	if (ratio < 0.7 || ratio > 1.5)
+		fail_msg("mem_fragmentation_ratio %.2f (rss %lld, used %lld)", ratio, rss, used);
+	/* avg_ttl: half the keys at 1000 s, half at 3000 s: about 2000 s. */
+	avg = strtoll(strstr(Q(c, "INFO", "keyspace"), "avg_ttl=") + 8, NULL, 10);
+	if (avg < 1990000 || avg > 2000000)
+		fail_msg("avg_ttl %lld ms, want about 2000000", avg);
+	kc_close(c);
+}
+
 /* ---- Redis as the oracle ------------------------------------------------------- */
 
 static int cmp_str(const void *a, const void *b)
@@ -1602,6 +1655,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_lists, teardown),
 		cmocka_unit_test_teardown(test_errors, teardown),
 		cmocka_unit_test_teardown(test_expiry, teardown),
+		cmocka_unit_test_teardown(test_info_memory, teardown),
 		cmocka_unit_test_teardown(test_oracle_redis, teardown),
 		cmocka_unit_test_teardown(test_save_restart, teardown),
 		cmocka_unit_test_teardown(test_bgsave, teardown),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_heap.c — the space heap: allocation, free, realloc, the checker, bad
  * offsets and damage, a full heap, position independence, and randomized runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Images: files as the content of spaces and snapshots, read lazily, shared
  * through the page cache, never written.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The mapping budget: scattered writes into a space that borrows frames
  * fragment its mapping; it must never use more than its budget of memory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Randomized test: every space and snapshot has an oracle beside it, a plain
  * malloc'd copy of what it must contain. Thousands of random operations

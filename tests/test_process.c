@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libcow in a real process: fault handler chaining, crashes that must stay
  * crashes, a real fork(), and system calls that write into a space.

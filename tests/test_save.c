@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Background save: the checkpoint holds the content at the freeze however
  * the program writes meanwhile; preserved copies stay within the budget;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Spaces and snapshots through the public API: creation, sizes, bad input.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store.c — the store's behaviour: create/open, commit and read back,
  * incremental commits sharing blocks, zero pages, drop and block reuse,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_crash.c — kill -9 during commits, hundreds of times.
  *

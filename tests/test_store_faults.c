@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_faults.c — failed I/O and allocation, at every call.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_snap.c — the store with the engine: commit snapshots of a
  * space (incremental through the engine's frame diff), load them back,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_tool.c — `cow store ls|info|verify|drop`: output, --json, exit
  * status (0 ok, 1 failed, 2 usage), on a good store and a damaged one.

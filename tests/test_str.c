@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_str.c — cow_str, function by function: results, sharing (which
  * calls copy and which share), the NUL, and the errors. The randomized

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Many threads write one space while another thread snapshots, forks and
  * restores it: correct, and no deadlock.

@@ -1,7 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The cow tool, run as users run it: the binary named by $COW_TOOL (set by
  * CMake), its output read back; JSON is checked by python3's json module.
  */
+#include <cow.h>
+
 #include "testlib.h"
 
 #include <errno.h>
@@ -446,11 +449,77 @@ static void test_bench_usage(void **state)
 	assert_int_equal(R.status, 2);
 	cow(NULL, "bench", "spawn", "--repeat", "0", NULL);
 	assert_int_equal(R.status, 2);
-	cow(NULL, "bench", "spawn", "--size", "4M", "--plot", "x.png", NULL);
+	cow(NULL, "bench", "spawn", "--size", "4M", "--sizes", "8M", "--plot", "x.png", NULL);
 	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "once"));
 	cow(NULL, "bench", "spawn", "--size", "4M", "--prog", "/nonexistent/prog", NULL);
 	assert_int_equal(R.status, 1);
 	assert_non_null(strstr(R.err, "/nonexistent/prog"));
+}
+
+/* getopt_long: --opt=value and --opt value alike; errors name the argument. */
+static void test_bench_options(void **state)
+{
+	cow(NULL, "bench", "spawn", "--size=4M", "--repeat=1", NULL);
+	assert_int_equal(R.status, 0);
+	assert_non_null(strstr(R.out, "RESULT spawn_vfork_exec@4MiB "));
+	cow(NULL, "bench", "str", "--size=4K", "--count=10", "--repeat", "1", NULL);
+	assert_int_equal(R.status, 0);
+	assert_non_null(strstr(R.out, "RESULT str_copy_4096B "));
+
+	cow(NULL, "bench", "spawn", "--size=64Q", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "cow bench: invalid value for --size: 64Q"));
+	cow(NULL, "bench", "spawn", "--size", "64Q", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "cow bench: invalid value for --size: 64Q"));
+	cow(NULL, "bench", "spawn", "--repeat=lots", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "invalid value for --repeat: lots"));
+	cow(NULL, "bench", "spawn", "--no-such-option", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "--no-such-option"));
+	cow(NULL, "bench", "spawn", "--count", "3", NULL);	/* str's, not spawn's */
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "--count"));
+	cow(NULL, "bench", "spawn", "--size", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "--size needs a value"));
+	cow(NULL, "bench", "spawn", "stray", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "stray"));
+	cow(NULL, "demo", "--pages=99", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "invalid value for --pages: 99"));
+	cow(NULL, "inspect", "--jsn", "1", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "--jsn"));
+	cow(NULL, "fork-demo", "extra", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "extra"));
+	cow(NULL, "store", "ls", "/x", "1", "2", NULL);
+	assert_int_equal(R.status, 2);
+	assert_non_null(strstr(R.err, "unexpected argument: 2"));
+}
+
+/* --plot with --size draws that size, as docs/TOOL.md shows. */
+static void test_bench_plot_with_size(void **state)
+{
+	char dir[] = "/tmp/cow-test-plot-XXXXXX", png[64];
+
+	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "skipped: no gnuplot (scripts/deps.sh installs gnuplot-nox)\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(png, sizeof png, "%s/spawn.png", dir);
+	cow(NULL, "bench", "spawn", "--plot", png, "--size=4M", "--repeat", "1", NULL);
+	if (R.status)
+		fail_msg("status %d: %s", R.status, R.err);
+	assert_int_equal(result_lines(R.out), 2);
+	assert_int_equal(access(png, R_OK), 0);
+	unlink(png);
+	rmdir(dir);
 }
 
 /* ---- every subcommand has --help; exit statuses ---------------------- */
@@ -477,6 +546,47 @@ static void test_help(void **state)
 	assert_int_equal(R.status, 2);
 }
 
+/* The top-level help names every subcommand, every benchmark of cow bench's
+ * table and --version; --version prints the library's version. */
+static void test_help_lists_everything(void **state)
+{
+	static const char *const cmds[] = { "demo", "inspect", "fork-demo", "bench", "store" };
+	static char top[OUT_MAX];
+	char want[64], *line, *save = NULL;
+	int benches = 0;
+
+	cow(NULL, "--help", NULL);
+	assert_int_equal(R.status, 0);
+	memcpy(top, R.out, sizeof top);
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		snprintf(want, sizeof want, "\n  %s ", cmds[i]);
+		if (!strstr(top, want))
+			fail_msg("cow --help does not list %s", cmds[i]);
+	}
+	assert_non_null(strstr(top, "--version"));
+	/* Every benchmark line of `cow bench --help` ("  NAME  summary"). */
+	cow(NULL, "bench", "--help", NULL);
+	assert_int_equal(R.status, 0);
+	line = strstr(R.out, "benchmarks:\n");
+	assert_non_null(line);
+	for (line = strtok_r(line + 12, "\n", &save); line && line[0] == ' ';
+	     line = strtok_r(NULL, "\n", &save)) {
+		char name[32];
+
+		assert_int_equal(sscanf(line, " %31s", name), 1);
+		snprintf(want, sizeof want, " %s,", name);
+		if (!strstr(top, want) && !(snprintf(want, sizeof want, " %s\n", name), strstr(top, want)))
+			fail_msg("cow --help does not list the benchmark %s", name);
+		benches++;
+	}
+	assert_true(benches >= 11);
+
+	cow(NULL, "--version", NULL);
+	assert_int_equal(R.status, 0);
+	snprintf(want, sizeof want, "cow %s\n", COW_VERSION_STRING);
+	assert_string_equal(R.out, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +601,9 @@ int main(void)
 		cmocka_unit_test(test_bench_plot),
 		cmocka_unit_test(test_bench_usage),
 		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_bench_options),
+		cmocka_unit_test(test_bench_plot_with_size),
+		cmocka_unit_test(test_help_lists_everything),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_values.c — what cow_str, cow_buf and cow_vec share: the randomized
  * oracle test (every value against a plain malloc'd copy, byte for byte,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_vec.c — cow_vec, function by function: results, sharing, element
  * size and alignment, and the errors. The randomized oracle, out-of-memory

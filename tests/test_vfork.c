@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow_vfork: the child aliases the parent's frames (no copy, its writes are
  * the parent's), the parent's writes wait until the child exits or execs,

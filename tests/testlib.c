@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "testlib.h"
 #include <cow.h>
 #include "internal.h"

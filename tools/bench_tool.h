@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The `cow bench` side of benchlib's RESULT lines: parse them, keep them,
  * draw them with gnuplot.

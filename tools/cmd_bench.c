@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow bench NAME: run one of libcow's benchmark bodies (bench/b_<name>.c),
  * as is, as JSON, or across sizes into a gnuplot figure.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,8 @@ struct bench {
 	const char *summary;
 	const char *sweep;	/* default sizes for --plot */
 	const char *options;	/* the body's own options, for --help */
+	const char *longopts;	/* the body's own options for getopt_long, comma
+				 * separated, "name:" when it takes a value */
 };
 
 /*
@@ -32,32 +36,32 @@ struct bench {
 static const struct bench benches[] = {
 	{ "snapshot", b_snapshot_main,
 	  "Freezing a written space (cow_snapshot), against fork() of the same memory",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "fault", b_fault_main,
 	  "The first write per page after a snapshot, against the kernel's COW fault",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "restore", b_restore_main,
 	  "cow_restore() after 10% of the pages changed, against memcpy() of them",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "fork", b_fork_main,
 	  "Forking a written space (cow_fork), against memcpy() and fork()",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "save", b_save_main,
 	  "Background save under a writer rewriting every page, against fork()+write",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "loop", b_loop_main,
 	  "The fuzzer loop (write 16/100/1000 pages, restore), against a fork server and the kernel's MAP_PRIVATE reset",
-	  "64M,256M,1G", NULL },
+	  "64M,256M,1G", NULL, NULL },
 	{ "scale", b_scale_main,
 	  "Restore and re-snapshot after 100 written pages at 64M..4G, against memcpy of the pages",
-	  "64M,256M,1G,4G", NULL },
+	  "64M,256M,1G,4G", NULL, NULL },
 	{ "spill", b_spill_main,
 	  "First-write latency of one thread while another's writes spill a save, against the same with no save",
-	  "64M,256M,1G", NULL },
+	  "64M,256M,1G", NULL, NULL },
 	{ "store", b_store_main,
 	  "Committing a snapshot to a store, against write()+fsync(); incremental against full",
 	  "16M,64M,256M,1G",
-	  "  files go to $COW_BENCH_DIR (default /var/tmp)\n" },
+	  "  files go to $COW_BENCH_DIR (default /var/tmp)\n", NULL },
 	{ "spawn", b_spawn_main,
 	  "Starting a program from a big parent: fork()+exec, vfork()+exec, posix_spawn()",
 	  "100M,512M,1G,2G,4G,8G",
@@ -66,24 +70,32 @@ static const struct bench benches[] = {
 	  "  --prog PATH  the program to start (default /bin/true)\n"
 	  "  --thp        the parent's memory in transparent huge pages (default 4 KiB)\n"
 	  "  --rewrite    also time the parent writing all its memory after the child\n"
-	  "               exited: after fork(), every page faults once more" },
+	  "               exited: after fork(), every page faults once more",
+	  "prog:,thp,rewrite" },
 	{ "image", b_image_main,
 	  "Exec and load of a file image, against read(2); N clones' memory against N copies",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "vfork", b_vfork_main,
 	  "A child that writes 1% of the pages: cow_vfork against cow_fork",
-	  "16M,64M,256M,1G", NULL },
+	  "16M,64M,256M,1G", NULL, NULL },
 	{ "heap", b_heap_main,
 	  "The space heap: operations per second against malloc(), pages dirtied per operation",
-	  "4M,32M,256M", NULL },
+	  "4M,32M,256M",
+	  "  --size N     the space (default 32M)\n"
+	  "  --ops N      operations per timed run (default 400000)\n"
+	  "  --live N     slots: at most N live objects (default 8192)",
+	  "ops:,live:" },
 	{ "str", b_str_main,
 	  "cow_str: copies, first write (detach) and reuse, against strdup() and memcpy()",
 	  "4K,64K,1M,16M",
 	  "  --size N     the string's length (default 1 MiB)\n"
-	  "  --count N    holders the string is passed to (default 1000)" },
+	  "  --count N    holders the string is passed to (default 1000)",
+	  "count:" },
 };
 
 #define NBENCHES (sizeof benches / sizeof benches[0])
+
+#define BODY_OPTS_MAX 8
 
 /* What the command line asked for. */
 struct bench_args {
@@ -92,7 +104,28 @@ struct bench_args {
 	int json;
 	int argc;		/* the body's arguments: argv[0] and passed-through */
 	char **argv;
+	char body_opts[BODY_OPTS_MAX][24];	/* "--name" of the body's options */
 };
+
+/* The options every benchmark takes; getopt_long's values for them. */
+enum { OPT_SIZE = 1000, OPT_REPEAT, OPT_JSON, OPT_PLOT, OPT_SIZES, OPT_HELP, OPT_BODY };
+
+static const struct option common_opts[] = {
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "sizes", required_argument, NULL, OPT_SIZES },
+	{ "help", no_argument, NULL, OPT_HELP },
+};
+
+#define NCOMMON (sizeof common_opts / sizeof common_opts[0])
+
+void cow_bench_names(FILE *f, const char *sep)
+{
+	for (size_t i = 0; i < NBENCHES; i++)
+		fprintf(f, "%s%s", i ? sep : "", benches[i].name);
+}
 
 static void bench_usage(FILE *f)
 {
@@ -103,13 +136,15 @@ static void bench_usage(FILE *f)
 	      "run, medians over --repeat runs, one RESULT line each:\n"
 	      "  RESULT <name> <value> <unit> baseline=<name> <value> ratio=<value/baseline>\n"
 	      "\n"
-	      "  --size N       the size to measure (64M, 1G, 1.5G...)\n"
+	      "  --size N       the size to measure (64M, 1G, 1.5G...); with --plot, the\n"
+	      "                 sizes to draw, as --sizes\n"
 	      "  --repeat N     runs per figure (the median is reported)\n"
 	      "  --json         the results as JSON on stdout (other output on stderr)\n"
 	      "  --plot FILE    run at each size of --sizes and draw every figure and its\n"
 	      "                 baseline against size into FILE (PNG, by gnuplot)\n"
 	      "  --sizes LIST   sizes for --plot (default: the benchmark's own sweep,\n"
 	      "                 sizes above half the available memory left out)\n"
+	      "Options take their value as --size 64M or --size=64M.\n"
 	      "\n"
 	      "benchmarks:\n", f);
 	for (size_t i = 0; i < NBENCHES; i++)
@@ -139,11 +174,77 @@ static const struct bench *find_bench(const char *name)
 	return NULL;
 }
 
-/* Parse argv (argv[1] is NAME) into *a. Returns -1 to go on, or the exit
- * status (help printed, or bad usage reported). */
-static int parse_args(int argc, char **argv, struct bench_args *a)
+/*
+ * Fill opts (room for NCOMMON + BODY_OPTS_MAX + 1) with the common options
+ * then b's own (from b->longopts; names[k] gets "--name", which opts point
+ * into: names must outlive opts), NULL-terminated.
+ */
+static void build_opts(const struct bench *b, struct option *opts,
+		       char names[BODY_OPTS_MAX][24])
+{
+	size_t n = NCOMMON, k = 0;
+	const char *p = b->longopts;
+
+	memcpy(opts, common_opts, sizeof common_opts);
+	while (p && *p && k < BODY_OPTS_MAX) {
+		size_t len = strcspn(p, ",");
+		int arg = len && p[len - 1] == ':';
+
+		snprintf(names[k], sizeof names[k], "--%.*s", (int)(len - (size_t)arg), p);
+		opts[n++] = (struct option){ names[k] + 2, arg ? required_argument : no_argument,
+					     NULL, OPT_BODY + (int)k };
+		k++;
+		p += len + (p[len] == ',');
+	}
+	opts[n] = (struct option){ 0 };
+}
+
+/* Check the values of the common options; 0, or the exit status after
+ * naming the bad one. */
+static int check_values(struct bench_args *a)
 {
 	size_t sz;
+
+	if (a->size && !a->plot && (cow_tool_parse_size(a->size, &sz) || !sz)) {
+		cow_tool_err("bench", "invalid value for --size: %s (a size: 64M, 1G, 1.5G...)",
+			     a->size);
+		return COW_EXIT_USAGE;
+	}
+	if (a->repeat) {
+		char *end;
+		long n = strtol(a->repeat, &end, 10);
+
+		if (*end || end == a->repeat || n < 1 || n > 100000) {
+			cow_tool_err("bench", "invalid value for --repeat: %s (a count, 1 to 100000)",
+				     a->repeat);
+			return COW_EXIT_USAGE;
+		}
+	}
+	if (a->plot && a->size && a->sizes) {
+		cow_tool_err("bench", "--plot: give the sizes once, with --size or --sizes");
+		return COW_EXIT_USAGE;
+	}
+	if (a->plot && a->size) {
+		a->sizes = a->size;	/* --plot --size 64M: draw that size (or list) */
+		a->size = NULL;
+	}
+	if (a->sizes && !a->plot) {
+		cow_tool_err("bench", "--sizes goes with --plot FILE");
+		return COW_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * Parse argv (argv[1] is NAME) into *a with getopt_long: the common options
+ * are kept, the benchmark's own are passed on to its body as "--name value".
+ * Returns -1 to go on, or the exit status (help printed, or bad usage
+ * reported naming the argument).
+ */
+static int parse_args(int argc, char **argv, struct bench_args *a)
+{
+	struct option opts[NCOMMON + BODY_OPTS_MAX + 1];
+	int c, rc;
 
 	memset(a, 0, sizeof *a);
 	if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))) {
@@ -160,52 +261,51 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			     argv[1]);
 		return COW_EXIT_USAGE;
 	}
-	if (cow_tool_wants_help(argc, argv)) {
-		bench_help(a->b);
-		return COW_EXIT_OK;
-	}
-	a->argv = calloc((size_t)argc + 5, sizeof *a->argv);
+	a->argv = calloc((size_t)argc * 2 + 5, sizeof *a->argv);
 	if (!a->argv)
 		return COW_EXIT_FAIL;
 	a->argv[a->argc++] = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char **opt = !strcmp(argv[i], "--size") ? &a->size :
-				   !strcmp(argv[i], "--repeat") ? &a->repeat :
-				   !strcmp(argv[i], "--plot") ? &a->plot :
-				   !strcmp(argv[i], "--sizes") ? &a->sizes : NULL;
+	build_opts(a->b, opts, a->body_opts);
+	optind = 0;		/* glibc: start afresh */
+	opterr = 0;		/* our messages name the benchmark */
+	while ((c = getopt_long(argc - 1, argv + 1, ":h", opts, NULL)) != -1) {
+		const char *bad = argv[optind];	/* argv + 1 shifted: optind - 1 + 1 */
 
-		if (!strcmp(argv[i], "--json")) {
-			a->json = 1;
-		} else if (!opt) {
-			a->argv[a->argc++] = argv[i];	/* the body's */
-		} else if (i + 1 >= argc) {
-			cow_tool_err("bench", "%s needs a value", argv[i]);
+		switch (c) {
+		case OPT_SIZE: a->size = optarg; break;
+		case OPT_REPEAT: a->repeat = optarg; break;
+		case OPT_JSON: a->json = 1; break;
+		case OPT_PLOT: a->plot = optarg; break;
+		case OPT_SIZES: a->sizes = optarg; break;
+		case 'h': case OPT_HELP:
+			bench_help(a->b);
+			return COW_EXIT_OK;
+		case ':':
+			cow_tool_err("bench", "%s needs a value", bad);
 			return COW_EXIT_USAGE;
-		} else {
-			*opt = argv[++i];
+		case '?':
+			if (optopt)
+				cow_tool_err("bench", "unknown option for %s: -%c (cow bench %s --help)",
+					     a->b->name, optopt, a->b->name);
+			else
+				cow_tool_err("bench", "unknown option for %s: %s (cow bench %s --help)",
+					     a->b->name, bad, a->b->name);
+			return COW_EXIT_USAGE;
+		default: {	/* one of the body's options: pass it on */
+			size_t k = (size_t)(c - OPT_BODY);
+
+			a->argv[a->argc++] = a->body_opts[k];
+			if (opts[NCOMMON + k].has_arg)
+				a->argv[a->argc++] = optarg;
+		}
 		}
 	}
-	if (a->size && cow_tool_parse_size(a->size, &sz)) {
-		cow_tool_err("bench", "--size '%s' is not a size (64M, 1G, 1.5G...)", a->size);
+	if (optind + 1 < argc) {
+		cow_tool_err("bench", "unexpected argument: %s", argv[optind + 1]);
 		return COW_EXIT_USAGE;
 	}
-	if (a->repeat) {
-		char *end;
-		long n = strtol(a->repeat, &end, 10);
-
-		if (*end || end == a->repeat || n < 1 || n > 100000) {
-			cow_tool_err("bench", "--repeat '%s' is not a count (1 to 100000)", a->repeat);
-			return COW_EXIT_USAGE;
-		}
-	}
-	if (a->plot && a->size) {
-		cow_tool_err("bench", "--plot runs several sizes: give them with --sizes, not --size");
-		return COW_EXIT_USAGE;
-	}
-	if (a->sizes && !a->plot) {
-		cow_tool_err("bench", "--sizes goes with --plot FILE");
-		return COW_EXIT_USAGE;
-	}
+	if ((rc = check_values(a)))
+		return rc;
 	if (a->repeat) {
 		a->argv[a->argc++] = "--repeat";
 		a->argv[a->argc++] = (char *)a->repeat;
@@ -307,7 +407,7 @@ static int run_plot(struct bench_args *a, struct bench_results *rs)
 		size_t sz;
 
 		if (cow_tool_parse_size(tok, &sz) || !sz) {
-			cow_tool_err("bench", "--sizes: '%s' is not a size", tok);
+			cow_tool_err("bench", "invalid value for --sizes: %s (a size: 64M, 1G...)", tok);
 			rc = COW_EXIT_USAGE;
 			break;
 		}

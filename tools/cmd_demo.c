@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow demo — the engine at work, explained page by page: fork, the first
  * write faults, copy versus reuse, snapshot, restore.
  */
 #include <cow.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,19 +87,32 @@ static void step(int n, const char *what)
 	printf("\n%d. %s\n", n, what);
 }
 
+/* parse — --pages N (--pages=N) into *pages; 0, or -1 after naming the bad
+ * argument. */
 static int parse(int argc, char **argv, size_t *pages)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
-			char *end;
-			long v = strtol(argv[++i], &end, 10);
+	static const struct option opts[] = {
+		{ "pages", required_argument, NULL, 'p' }, { 0 }
+	};
+	int c;
 
-			if (*end || v < 2 || v > 16)
-				return -1;
-			*pages = (size_t)v;
-		} else {
+	optind = 0;
+	while ((c = cow_tool_getopt("demo", argc, argv, opts)) != -1) {
+		char *end;
+		long v;
+
+		if (c != 'p')
+			return -1;
+		v = strtol(optarg, &end, 10);
+		if (*end || end == optarg || v < 2 || v > 16) {
+			cow_tool_err("demo", "invalid value for --pages: %s (2 to 16)", optarg);
 			return -1;
 		}
+		*pages = (size_t)v;
+	}
+	if (optind < argc) {
+		cow_tool_err("demo", "unexpected argument: %s", argv[optind]);
+		return -1;
 	}
 	return 0;
 }

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow fork-demo: the textbook story of copy-on-write after fork(), played on
  * the real kernel and watched through /proc: a parent writes a value, forks,
  * the child writes another; the frames of the page in both, step by step.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -357,20 +359,24 @@ int cow_cmd_fork_demo(int argc, char **argv)
 	struct step steps[NSTEPS];
 	struct verdict v;
 	long ps = sysconf(_SC_PAGESIZE);
-	int json = 0, frames, err;
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	int json = 0, frames, err, c;
 	char *area;
 
 	if (cow_tool_wants_help(argc, argv)) {
 		fputs(fork_demo_usage, stdout);
 		return COW_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json")) {
-			cow_tool_err("fork-demo", "unexpected argument '%s' (see cow fork-demo --help)",
-				     argv[i]);
+	optind = 0;
+	while ((c = cow_tool_getopt("fork-demo", argc, argv, opts)) != -1) {
+		if (c != 'j')
 			return COW_EXIT_USAGE;
-		}
 		json = 1;
+	}
+	if (optind < argc) {
+		cow_tool_err("fork-demo", "unexpected argument: %s (see cow fork-demo --help)",
+			     argv[optind]);
+		return COW_EXIT_USAGE;
 	}
 	/* One page between two inaccessible ones: a mapping of its own, so the
 	 * smaps counters of the mapping are those of the page. */

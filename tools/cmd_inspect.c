@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow inspect PID: per mapping of a live process, how many pages are
  * resident, shared, exclusive, and still shared copy-on-write.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -209,7 +211,10 @@ static void print_table(const struct pm_proc *p, int all)
 
 int cow_cmd_inspect(int argc, char **argv)
 {
-	int json = 0, all = 0, err;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "all", no_argument, NULL, 'a' }, { 0 }
+	};
+	int json = 0, all = 0, err, c;
 	const char *pidarg = NULL;
 	struct pm_proc p;
 	pid_t pid;
@@ -218,17 +223,21 @@ int cow_cmd_inspect(int argc, char **argv)
 		fputs(inspect_usage, stdout);
 		return COW_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+	optind = 0;
+	while ((c = cow_tool_getopt("inspect", argc, argv, opts)) != -1) {
+		if (c == 'j')
 			json = 1;
-		else if (!strcmp(argv[i], "--all"))
+		else if (c == 'a')
 			all = 1;
-		else if (argv[i][0] == '-' || pidarg) {
-			cow_tool_err("inspect", "unexpected argument '%s' (see cow inspect --help)",
-				     argv[i]);
+		else
 			return COW_EXIT_USAGE;
-		} else
-			pidarg = argv[i];
+	}
+	if (optind < argc)
+		pidarg = argv[optind++];
+	if (optind < argc) {
+		cow_tool_err("inspect", "unexpected argument: %s (see cow inspect --help)",
+			     argv[optind]);
+		return COW_EXIT_USAGE;
 	}
 	if (!pidarg) {
 		cow_tool_err("inspect", "which process? usage: cow inspect PID [--json] [--all]");

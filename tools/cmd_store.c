@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow store — look into a store file: list its checkpoints, describe the
  * store or one checkpoint, verify every checksum, drop a checkpoint.
@@ -5,6 +6,7 @@
  */
 #include <cow.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +35,20 @@ struct args {
 /* parse — fill a from argv; 0, or -1 on bad usage (message printed). */
 static int parse(int argc, char **argv, struct args *a)
 {
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	int c;
+
 	memset(a, 0, sizeof *a);
-	for (int i = 1; i < argc; i++) {
+	optind = 0;
+	while ((c = cow_tool_getopt("store", argc, argv, opts)) != -1) {
+		if (c != 'j')
+			return -1;
+		a->json = 1;
+	}
+	for (int i = optind; i < argc; i++) {
 		char *end;
 
-		if (!strcmp(argv[i], "--json")) {
-			a->json = 1;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cow_tool_err("store", "unknown option '%s'", argv[i]);
-			return -1;
-		} else if (!a->verb) {
+		if (!a->verb) {
 			a->verb = argv[i];
 		} else if (!a->path) {
 			a->path = argv[i];
@@ -50,12 +56,12 @@ static int parse(int argc, char **argv, struct args *a)
 			errno = 0;
 			a->id = strtoull(argv[i], &end, 10);
 			if (errno || *end || !*argv[i] || argv[i][0] == '-') {
-				cow_tool_err("store", "'%s' is not a checkpoint id", argv[i]);
+				cow_tool_err("store", "invalid checkpoint id: %s", argv[i]);
 				return -1;
 			}
 			a->has_id = 1;
 		} else {
-			cow_tool_err("store", "too many arguments");
+			cow_tool_err("store", "unexpected argument: %s", argv[i]);
 			return -1;
 		}
 	}

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cow — see copy-on-write happen, in libcow and in real processes; measure it.
  */
 #include <cow.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,7 @@ static const struct cow_cmd commands[] = {
 	{ "demo", cow_cmd_demo, "the engine at work, explained page by page" },
 	{ "inspect", cow_cmd_inspect, "pages of a live process: resident, shared, copy-on-write" },
 	{ "fork-demo", cow_cmd_fork_demo, "the kernel's copy-on-write after fork(), frame by frame" },
-	{ "bench", cow_cmd_bench, "measure: snapshot, fault, restore, fork, save, spawn" },
+	{ "bench", cow_cmd_bench, "measure against a baseline in the same run (benchmarks below)" },
 	{ "store", cow_cmd_store, "list, describe, verify a store file; drop a checkpoint" },
 };
 
@@ -28,6 +30,26 @@ void cow_tool_err(const char *cmd, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int cow_tool_getopt(const char *cmd, int argc, char **argv, const struct option *opts)
+{
+	int c;
+
+	opterr = 0;		/* the messages below name the subcommand */
+	c = getopt_long(argc, argv, ":", opts, NULL);
+	if (c == '?') {
+		if (optopt)
+			cow_tool_err(cmd, "unknown option: -%c (cow %s --help)", optopt, cmd);
+		else
+			cow_tool_err(cmd, "unknown option: %s (cow %s --help)", argv[optind - 1], cmd);
+		return -2;
+	}
+	if (c == ':') {
+		cow_tool_err(cmd, "%s needs a value", argv[optind - 1]);
+		return -2;
+	}
+	return c;
 }
 
 int cow_tool_wants_help(int argc, char **argv)
@@ -69,12 +91,20 @@ int cow_tool_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+/* The top-level help: every subcommand (from the table above) and every
+ * benchmark (from cow bench's table). */
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cow COMMAND [ARGS...]   (cow COMMAND --help for more)\n\n"
+	fprintf(f, "usage: cow COMMAND [ARGS...]   (cow COMMAND --help for more)\n"
+		   "       cow --help | --version\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nbenchmarks (cow bench NAME):\n  ", f);
+	cow_bench_names(f, ", ");
+	fputs("\n\n  --version    print cow's version (libcow's) and exit\n"
+	      "  --help       this help\n\n"
+	      "Exit status: 0 done, 1 the operation failed, 2 bad usage. man cow(1).\n", f);
 }
 
 int main(int argc, char **argv)
@@ -88,9 +118,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return COW_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("cow %d.%d.%d\n", COW_VERSION_MAJOR, COW_VERSION_MINOR,
-		       COW_VERSION_PATCH);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("cow %s\n", cow_version());
 		return COW_EXIT_OK;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Just enough JSON output for the cow tool's --json modes: numbers go out
  * with printf, strings through cow_json_str, which quotes and escapes them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * procmem — what /proc says about the memory of a live process, page by page.
  *

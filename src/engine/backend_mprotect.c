@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * backend_mprotect.c — write protection with mprotect(2); a write to a
  * protected page raises SIGSEGV (SEGV_ACCERR). Works everywhere. Protection

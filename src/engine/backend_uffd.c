@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * backend_uffd.c — write protection with userfaultfd (UFFDIO_WRITEPROTECT on
  * shmem, Linux >= 5.19). With UFFD_FEATURE_SIGBUS the kernel raises SIGBUS in

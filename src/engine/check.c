@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check.c — the engine's invariants, checked from scratch. For tests and
  * debugging: slow (it visits every page of every member).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * engine.c — the engine's global state: one lock, initialisation, and what
  * happens to libcow in the child of a real fork().

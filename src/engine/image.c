@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * image.c — frames that are pages of a file: the image of a program, a saved
  * checkpoint. An image reserves a range of frame numbers whose frames live

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * internal.h — what libcow's source files share. Nothing here is public.
  * Internal names start with cow__.

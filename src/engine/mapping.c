@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mapping.c — how a member's page table becomes a memory mapping, how pages
  * are protected and unprotected, and how the number of mappings stays

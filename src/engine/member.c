@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * member.c — what spaces and snapshots have in common: a page table, a home
  * range of frames, a family of members that may share frames with it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * registry.c — which mapped space an address belongs to. The fault handler
  * asks it for every write fault, under the engine lock; it is a sorted array

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * snapshot.c — snapshots: frozen, read-only members that share frames with
  * the space they were taken from. Taking one, reading it, mapping it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * space.c — spaces: contiguous, writable ranges of copy-on-write memory.
  * Create, destroy, fork, prefault, statistics, freeze hooks.

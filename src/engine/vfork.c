@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vfork.c — cow_vfork(): share without copying.
  *

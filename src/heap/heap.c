@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * heap.c — a memory allocator whose every byte of state lives inside a space.
  *

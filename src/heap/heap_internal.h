@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * heap_internal.h — the space heap on a bare memory region, for libcow's
  * tests and benchmarks. The heap's code never needs the engine: a handle made

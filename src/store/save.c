@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * save.c — background save: Redis's BGSAVE without fork().
  *

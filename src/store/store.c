@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store.c — the store: one file of checkpoints, crash-safe by copy on write.
  *

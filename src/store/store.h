@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store.h — the store's internals, shared by src/store*.c, the tests and
  * background save. The format is in store_format.h, the I/O layer in

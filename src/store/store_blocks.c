@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_blocks.c — the free-space map of a store: one reference count per
  * block of the file. A block is free when its count is 0. The map is never

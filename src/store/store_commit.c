@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_commit.c — writing a checkpoint: begin, then write / keep / zero
  * every page (from any number of threads), then finish (or abort).

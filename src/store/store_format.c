@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_format.c — encoding and decoding of the store's on-disk structures
  * (layout in store_format.h and docs/STORE.md). Pure functions, no I/O.

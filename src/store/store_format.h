@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_format.h — the on-disk format of a libcow store (docs/STORE.md is the
  * prose version; keep the two in step).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_io.c — the store's I/O layer: system calls with fault injection and
  * a power-loss simulation for tests (see store_io.h).

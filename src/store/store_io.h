@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_io.h — the store's I/O layer. Every read, write, fsync and memory
  * allocation of the store goes through these functions, so that tests can

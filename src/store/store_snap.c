@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_snap.c — the store meets the engine: committing a snapshot as a
  * checkpoint, loading a checkpoint as a snapshot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store_tree.c — page tables of checkpoints (page -> block).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * buf.c — cow_buf: copy-on-write bytes in a reference-counted block
  * (src/value.c does the work; see cow.h for the contracts). Every function

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * str.c — cow_str: a copy-on-write string. Bytes plus a NUL, in a
  * reference-counted block (src/value.c does the work; see cow.h for the

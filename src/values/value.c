@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * value.c — the reference-counted block behind cow_str, cow_buf and cow_vec.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * value_internal.h — the reference-counted block shared by cow_str, cow_buf
  * and cow_vec (src/value.c), as the three of them and the tests see it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vec.c — cow_vec: a copy-on-write array of fixed-size elements in a
  * reference-counted block (src/value.c does the work; see cow.h for the
