@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Spills off the lock: a background save over its memory budget makes a
  * writer's fault write the old page into the checkpoint (a spill). That disk

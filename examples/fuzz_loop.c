@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_loop.c — a persistent-mode fuzzing harness on libcow.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Every checkpoint equals the space's content at its freeze, whatever came
  * before. Two parts:
