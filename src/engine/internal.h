@@ -230,6 +230,7 @@ uint64_t cow__frames_span(void);
 /* Mappings (mapping.c). Call with the engine lock held. */
 int cow__map_member(struct cow__member *m, bool protect_all);
 int cow__map_range(struct cow__member *m, size_t first, size_t n);
+int cow__map_whole(struct cow__member *m);
 int cow__fit_budget(struct cow__member *m);
 int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);

@@ -453,14 +453,40 @@ static int take_home(struct cow__member *m, uint64_t *copies)
 	return 0;
 }
 
+/*
+ * cow__map_whole — map all of m again as its page table says, after frames
+ * moved under it (de-fragmentation, exec). If the kernel refuses, m's
+ * mapping would still show frames it no longer references (which may be
+ * freed and become someone else's): it is replaced by inaccessible memory
+ * instead, and m leaves the fault registry, so any access raises SIGSEGV
+ * (the program's to handle or die of) — never another member's data.
+ * 0 or -errno.
+ */
+int cow__map_whole(struct cow__member *m)
+{
+	int err = cow__map_range(m, 0, m->npages);
+	void *p;
+
+	if (!err)
+		return 0;
+	p = mmap(m->addr, m->npages << COW__PAGE_SHIFT, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		cow__die("cannot take a mapping off frames that moved", -errno);
+	if (is_space(m))
+		cow__registry_remove(m);
+	return err;
+}
+
 /* De-fragment m: one mapping of its home range. 0 or -errno. */
 static int defrag(struct cow__member *m)
 {
 	uint64_t copies = 0;
 	int err = take_home(m, &copies);
+	int e = cow__map_whole(m);	/* what moved must be remapped, error or not */
 
 	if (!err)
-		err = cow__map_range(m, 0, m->npages);
+		err = e;
 	/*
 	 * Under mprotect, protection runs split mappings too: protect every
 	 * page (frames at home are consecutive, so that is one mapping). Pages

@@ -326,6 +326,40 @@ static bool spill_offloaded(struct cow__member *o, size_t i)
 }
 
 /*
+ * Page i of m (borrowing frame f; the content is already in its owner o's
+ * home frame) moves home and becomes writable. The old frame's reference
+ * is dropped only once the kernel has remapped the page, so a refused remap
+ * leaves the page on the frame it still references. 0 or -errno.
+ */
+static int move_home(struct cow__member *m, struct cow__member *o, size_t i, cow__frame f)
+{
+	cow__frame home = cow__home(o, i);
+	int err;
+
+	cow__frame_get(home);
+	if (!m->alias_of) {
+		err = cow__remap_page(m, i, home, false);
+	} else {
+		/* A vfork child: the parent's page moves home, the child follows. */
+		m->maps -= cow__boundaries_at(m, i);
+		err = cow__remap_page(o, i, home, true);	/* also sets m->pt[i] */
+		cow__wp_set(m, i, false);
+		m->maps += cow__boundaries_at(m, i);
+		if (!err)
+			err = cow__map_range(m, i, 1);
+	}
+	if (err) {
+		o->pt[i] = f;		/* the kernel kept (or dropped) the old page */
+		cow__wp_set(m, i, true);
+		cow__frame_put(home);
+		cow__maps_count(m);
+		return err;
+	}
+	cow__frame_put(f);
+	return 0;
+}
+
+/*
  * cow__page_write — the write fault for page i of mapped space m (or of a
  * vfork child m, which writes its parent's frames): afterwards the page is
  * writable, the writer's alone, and marked written. The seed's decision:
@@ -379,17 +413,8 @@ int cow__page_write(struct cow__member *m, size_t i)
 	err = cow__frame_fill(home, page_addr(m, i));
 	if (err)
 		return err;
-	cow__frame_get(home);
-	cow__frame_put(f);
 	cow__page_mark_written(m, i);
-	if (!m->alias_of)
-		return cow__remap_page(m, i, home, false);
-	/* A vfork child: the parent's page moves home, the child follows. */
-	m->maps -= cow__boundaries_at(m, i);
-	err = cow__remap_page(o, i, home, true);	/* also sets m->pt[i] */
-	cow__wp_set(m, i, false);
-	m->maps += cow__boundaries_at(m, i);
-	return err ? err : cow__map_range(m, i, 1);
+	return move_home(m, o, i, f);
 }
 
 /*
@@ -415,8 +440,14 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 	if ((err = cow__frame_copy(home, g)))
 		return err;
 	cow__frame_get(home);
+	if ((err = cow__remap_page(m, i, home, true))) {
+		m->pt[i] = f;		/* still on the frame it references */
+		cow__frame_put(home);
+		cow__maps_count(m);
+		return err;
+	}
 	cow__frame_put(f);
-	return cow__remap_page(m, i, home, true);
+	return 0;
 }
 
 /*

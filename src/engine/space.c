@@ -301,8 +301,12 @@ int cow__space_exec(struct cow__member *m, const struct cow__member *x)
 	if (x->kind == COW__KIND_SNAP)
 		cow__pages_set_reference(m, x);	/* its content is x's now */
 	err = cow__fit_budget(m);
-	if (!err)
-		err = cow__map_range(m, 0, m->npages);
+	{
+		int e = cow__map_whole(m);	/* the old frames are gone */
+
+		if (!err)
+			err = e;
+	}
 	cow__maps_count(m);
 	if (!err)
 		err = cow__defrag_pending();
