@@ -144,7 +144,7 @@ COW_API int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id)
 	err = cow__store_finish(b, &nid);
 	if (err)
 		return err;
-	clone = cow__snap_clone(snap);
+	clone = st->flags & COW_STORE_FULL_COMMITS ? NULL : cow__snap_clone(snap);
 	if (clone)
 		cow__store_lineage_attach(st, nid, clone, release_snap);
 	if (id)
@@ -172,10 +172,47 @@ static uint64_t *offsets(const struct cow__tree *t)
 	return offs;
 }
 
+/*
+ * tree_checked — checkpoint id's page table with a reference for the
+ * caller, every data block read and checked against its checksum: a page
+ * the program will see was right on disk when it was loaded. A read-only
+ * handle whose writer committed meanwhile (and may have reused blocks of a
+ * dropped checkpoint) moves to the newest root and tries again. Under
+ * st->lock. 0, -ENOENT, -EBADMSG (message set), -EAGAIN, -EIO, -ENOMEM.
+ */
+static int tree_checked(struct cow_store *st, uint64_t id, struct cow__ckpt **ckp,
+			struct cow__tree **out)
+{
+	int err = 0;
+
+	for (int i = 0; i < COW__RELOADS; i++) {
+		struct cow__ckpt *ck = cow__store_find(st, id);
+		struct cow__tree *t = NULL;
+
+		err = ck ? cow__store_tree(st, ck, &t)
+			 : cow__store_fail(st, -ENOENT, "no checkpoint %" PRIu64, id);
+		if (!err)
+			err = cow__store_read_tree(st, t, NULL);
+		if (!err) {
+			*ckp = ck;
+			*out = t;
+			return 0;
+		}
+		cow__tree_put(t);
+		if (!(st->flags & COW_STORE_RDONLY) || err != -EBADMSG || !cow__store_moved(st))
+			return err;
+		err = cow__store_refresh(st);
+		if (err)
+			return err;
+	}
+	return cow__store_fail(st, -EAGAIN, "the store changed %d times while checkpoint %"
+			       PRIu64 " was read", COW__RELOADS, id);
+}
+
 COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
 {
 	struct cow__tree *t = NULL;
-	struct cow__ckpt *ck;
+	struct cow__ckpt *ck = NULL;
 	uint64_t *offs = NULL;
 	cow_snap *snap = NULL, *clone;
 	int err;
@@ -185,11 +222,7 @@ COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
 		return NULL;
 	}
 	pthread_mutex_lock(&st->lock);
-	ck = cow__store_find(st, id);
-	err = ck ? cow__store_tree(st, ck, &t)
-		 : cow__store_fail(st, -ENOENT, "no checkpoint %" PRIu64, id);
-	if (!err && (st->flags & COW_STORE_VERIFY_LOAD))
-		err = cow__store_read_tree(st, t, NULL);
+	err = tree_checked(st, id, &ck, &t);
 	if (!err && !(offs = offsets(t)))
 		err = -ENOMEM;
 	if (!err) {
@@ -201,7 +234,8 @@ COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
 			cow__snap_set_origin(snap, st, st->serial, id);
 	}
 	/* The next commit of a space made from snap can be incremental. */
-	clone = snap && !has_clone(st, id) ? cow__snap_clone(snap) : NULL;
+	clone = snap && !has_clone(st, id) && !(st->flags & COW_STORE_FULL_COMMITS)
+		? cow__snap_clone(snap) : NULL;
 	if (clone)
 		cow__store_lineage_put(st, t, id);
 	pthread_mutex_unlock(&st->lock);
