@@ -479,6 +479,8 @@ typedef struct cow_store cow_store;
 #define COW_STORE_VERIFY_LOAD 0x8  /**< accepted for compatibility: every load now checks every block */
 #define COW_STORE_FULL_COMMITS 0x10 /**< every commit and save writes every non-zero page
 					  (no block shared with an earlier checkpoint, no clone kept) */
+#define COW_STORE_SALVAGE     0x20 /**< a writer opens a store some of whose checkpoints have a
+					  damaged page table (marked damaged, as read-only opens do) */
 
 /** One checkpoint; filled by cow_store_info(). */
 struct cow_store_info {
@@ -490,7 +492,8 @@ struct cow_store_info {
 	uint64_t written_blocks; /**< blocks its commit wrote: changed pages and page-table nodes */
 	uint64_t time_ns;        /**< commit time: CLOCK_REALTIME, ns since the epoch */
 	int      damaged;        /**< 1 if its page table could not be read at open
-				      (read-only handles only; writable opens fail instead) */
+				      (read-only and COW_STORE_SALVAGE handles only; other
+				      writable opens fail instead) */
 };
 
 /** The whole store; filled by cow_store_stat(). */
@@ -529,8 +532,14 @@ struct cow_store_stat {
  *         store, or corrupt:
  *         cow_store_errmsg(NULL) says what), EPROTONOSUPPORT (another format
  *         version), ENOMEM, EIO, or the errno of open(2).
- *         A read-only open succeeds on a store whose some checkpoints are
- *         damaged: they are listed, marked damaged, and cannot be loaded.
+ *         A read-only open (or a writer's with COW_STORE_SALVAGE) succeeds
+ *         on a store some of whose checkpoints have a damaged page table:
+ *         they are listed, marked damaged (cow_store_info()), cannot be
+ *         loaded (EBADMSG), and can be dropped; cow_store_verify() reports
+ *         them. A salvaging writer may reuse blocks that only a damaged
+ *         table reaches. Without SALVAGE a writer refuses such a store
+ *         (EBADMSG): dropping or overwriting anything is the caller's call.
+ *         RDONLY with SALVAGE is EINVAL.
  */
 cow_store *cow_store_open(const char *path, int flags);
 

@@ -227,6 +227,33 @@ static void test_node_catalog_slots(void **state)
 	assert_int_equal(errno, EBADMSG);
 	expect_load(st, 1, 1);
 	cow_store_close(st);
+	/* A salvaging writer opens it, can drop the damaged one and go on. */
+	st = cow_store_open(path, COW_STORE_SALVAGE);
+	assert_non_null(st);
+	{
+		struct cow_store_info in;
+		cow_space *s = cow_space_create(NPG * PG, 0);
+
+		assert_int_equal(cow_store_info(st, 2, &in), 0);
+		assert_int_equal(in.damaged, 1);
+		assert_int_equal(cow_store_info(st, 1, &in), 0);
+		assert_int_equal(in.damaged, 0);
+		assert_null(cow_store_load(st, 2));
+		assert_int_equal(errno, EBADMSG);
+		assert_int_equal(cow_store_verify(st), -EBADMSG);
+		assert_int_equal(cow_store_drop(st, 2), 0);
+		assert_int_equal(commit_space(st, s, 4), 3);
+		cow_space_destroy(s);
+	}
+	cow_store_close(st);
+	st = cow_store_open(path, 0);
+	assert_non_null(st);
+	ts_check(st);
+	expect_load(st, 1, 1);
+	expect_load(st, 3, 4);
+	cow_store_close(st);
+	assert_null(cow_store_open(path, COW_STORE_SALVAGE | COW_STORE_RDONLY));
+	assert_int_equal(errno, EINVAL);
 
 	/* The catalog (the root reaches it directly). */
 	ts_copy(copy, path);

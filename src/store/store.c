@@ -37,7 +37,7 @@ static atomic_uint_fast64_t store_serials;
 
 
 #define OPEN_FLAGS (COW_STORE_CREATE | COW_STORE_EXCL | COW_STORE_RDONLY | \
-		    COW_STORE_VERIFY_LOAD | COW_STORE_FULL_COMMITS)
+		    COW_STORE_VERIFY_LOAD | COW_STORE_FULL_COMMITS | COW_STORE_SALVAGE)
 
 /* What the last failed cow_store_open() of this thread found. */
 static __thread char open_msg[256];
@@ -319,8 +319,11 @@ static int load_catalog(struct cow_store *st, uint8_t *kind)
 
 /*
  * count_refs — rebuild the block counts from the checkpoints' page tables.
- * A checkpoint that cannot be read fails the open, except read-only ones
- * where it is marked damaged (the others stay readable).
+ * A checkpoint that cannot be read fails the open, except for read-only
+ * and salvaging (COW_STORE_SALVAGE) handles where it is marked damaged (the
+ * others stay readable). A damaged table is counted as far as it could be
+ * read; a block reached only through its unreadable part counts as free,
+ * which can harm nothing but that checkpoint, already lost.
  */
 static int count_refs(struct cow_store *st, uint8_t *kind)
 {
@@ -336,7 +339,8 @@ static int count_refs(struct cow_store *st, uint8_t *kind)
 
 		w.rec = &st->ck[i].rec;
 		err = cow__walk_tree(&w);
-		if (err && (!(st->flags & COW_STORE_RDONLY) || err == -ENOMEM)) {
+		if (err && (!(st->flags & (COW_STORE_RDONLY | COW_STORE_SALVAGE)) ||
+			    err == -ENOMEM)) {
 			free(w.buf);
 			return err;
 		}
@@ -531,7 +535,7 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 
 	open_msg[0] = 0;
 	if (!path || !*path || (flags & ~OPEN_FLAGS) ||
-	    ((flags & COW_STORE_RDONLY) && (flags & COW_STORE_CREATE)) ||
+	    ((flags & COW_STORE_RDONLY) && (flags & (COW_STORE_CREATE | COW_STORE_SALVAGE))) ||
 	    ((flags & COW_STORE_EXCL) && !(flags & COW_STORE_CREATE))) {
 		snprintf(open_msg, sizeof open_msg, "invalid arguments");
 		errno = EINVAL;
