@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -100,6 +101,7 @@ struct kv_server {
 	pid_t pid;
 	int port;
 	int status;             /* wait status once it exited */
+	int as_nobody;          /* run cowkv as user and group 65534 (when root) */
 	char log[300];
 };
 
@@ -132,7 +134,8 @@ static inline int kv_log_has(const struct kv_server *s, const char *needle)
  * (NULL-terminated array, may be NULL), then the words of $COWKV_EXTRA_ARGS
  * (e.g. "--save-incremental no"). Waits until it accepts connections
  * (returns 1) or exits (returns 0, s->status set). The log is appended to
- * s->log (set by the caller or a default under /tmp).
+ * s->log (set by the caller or a default under /tmp). With s->as_nobody
+ * (and root), cowkv runs as user nobody (65534).
  */
 static inline int kv_start(struct kv_server *s, const char *dir, const char *const *args)
 {
@@ -173,6 +176,9 @@ static inline int kv_start(struct kv_server *s, const char *dir, const char *con
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (s->as_nobody && geteuid() == 0 &&
+		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(126);
 		execv(argv[0], (char **)argv);
 		_exit(127);
 	}

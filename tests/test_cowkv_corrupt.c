@@ -13,7 +13,8 @@
  * value, SCAN). Where the damage leaves one answer, that answer is
  * required: e.g. a flipped data block of checkpoint 2 alone means cowkv
  * starts from checkpoint 1 and says so (--load-fallback yes, the default)
- * or refuses (--load-fallback no).
+ * or refuses (--load-fallback no). Also: a restart in a directory where no
+ * file can be created.
  */
 #include <inttypes.h>
 
@@ -382,6 +383,70 @@ static void test_truncated_and_random(void **state)
 		seen[SERVED_A], seen[SERVED_B]);
 }
 
+/* A restart in a directory where nothing can be created (mode 0555; as user
+ * nobody when the test runs as root): cowkv starts, serves, saves into its
+ * existing file, and leaves no other file behind. */
+static void test_read_only_directory(void **state)
+{
+	char ro[300], cmd[700], store[400];
+	struct kv_server s = { .as_nobody = 1 };
+	struct kv_client *c;
+	struct resp_reply *r;
+	FILE *f;
+	int files = -1;
+
+	(void)state;
+	if (geteuid() == 0 && access(kv_cowkv_path(), X_OK))
+		skip();
+	snprintf(ro, sizeof ro, "%s.ro", dir);
+	assert_int_equal(mkdir(ro, 0700), 0);
+	snprintf(store, sizeof store, "%s/cowkv.store", ro);
+	ts_copy(pristine, store);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(ro, 65534, 65534), 0);
+		assert_int_equal(chown(store, 65534, 65534), 0);
+	}
+	assert_int_equal(chmod(ro, 0555), 0);
+	snprintf(s.log, sizeof s.log, "%s.log", dir);
+	unlink(s.log);
+	for (int round = 0; round < 2; round++) {
+		if (!kv_start(&s, ro, NULL)) {
+			kv_print_log(&s);
+			fail_msg("cowkv did not start in a read-only directory (status %d)",
+				 s.status);
+		}
+		c = kv_open(s.port);
+		r = kv_cmd(c, "GET", "x0", (const char *)NULL);	/* dataset B */
+		assert_non_null(r);
+		assert_int_equal(r->type, RESP_BULK);
+		resp_reply_free(r);
+		r = kv_cmd(c, "INCR", "restarts", (const char *)NULL);
+		assert_non_null(r);
+		assert_int_equal(r->integer, round + 1);	/* the save of round 0 is there */
+		resp_reply_free(r);
+		r = kv_cmd(c, "SAVE", (const char *)NULL);
+		assert_non_null(r);
+		if (r->type != RESP_STATUS) {
+			fprintf(stderr, "SAVE: %s\n", r->str);
+			kv_print_log(&s);
+		}
+		assert_int_equal(r->type, RESP_STATUS);
+		resp_reply_free(r);
+		kv_close(c);
+		kv_stop(&s, SIGKILL);
+	}
+	unlink(s.log);
+	snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", ro);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &files), 1);
+	pclose(f);
+	assert_int_equal(files, 1);	/* only the store */
+	chmod(ro, 0700);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", ro);
+	(void)!system(cmd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_data_blocks),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_truncated_and_random),
+		cmocka_unit_test(test_read_only_directory),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
