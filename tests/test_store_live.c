@@ -8,9 +8,14 @@
  *     wrong content; a writer opens while readers hold the file;
  *   - an existing store opens, loads and commits in a directory where no
  *     file can be created (mode 0555, run as an unprivileged user when the
- *     test runs as root), with and without COW_STORE_CREATE.
+ *     test runs as root), with and without COW_STORE_CREATE;
+ *   - and on a full disk (a 1 MiB tmpfs in a mount namespace of its own,
+ *     when the test may make one): it opens and loads, a commit fails with
+ *     ENOSPC leaving the store intact and the handle usable.
  */
 #include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -273,11 +278,92 @@ static void test_read_only_directory(void **state)
 	ts_rmdir(dir);
 }
 
+/* The full-disk checks, in a child with its own mount namespace: a 1 MiB
+ * tmpfs holding the store and a file filling the rest. Exit 77: no mount
+ * namespace here (not root, or no CAP_SYS_ADMIN). */
+static void full_disk_checks(void *arg)
+{
+	struct ro_dir *d = arg;
+	char mnt[600], path[700], fill[700], *buf = calloc(1, 65536);
+	unsigned char *other = malloc(LNP * PG);
+	cow_store *st;
+	cow_snap *snap;
+	uint64_t id;
+	int fd;
+
+	snprintf(mnt, sizeof mnt, "%s/mnt", d->dir);
+	if (mkdir(mnt, 0700) || unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", mnt, "tmpfs", 0, "size=1m"))
+		_exit(77);
+	T_START();
+	snprintf(path, sizeof path, "%s/s", mnt);
+	snprintf(fill, sizeof fill, "%s/fill", mnt);
+	ts_copy(d->path, path);
+	fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	while (write(fd, buf, 65536) > 0)
+		;
+	while (write(fd, buf, 4096) > 0)
+		;
+	assert_int_equal(errno, ENOSPC);
+	close(fd);
+	/* The disk is full: the store opens (with CREATE too) and loads. */
+	st = cow_store_open(path, COW_STORE_CREATE);
+	if (!st)
+		fprintf(stderr, "open on a full disk: %s (%s)\n", strerror(errno),
+			cow_store_errmsg(NULL));
+	assert_non_null(st);
+	assert_int_equal(cow_store_latest(st, &id), 0);
+	snap = cow_store_load(st, id);
+	assert_non_null(snap);
+	cow_snap_release(snap);
+	/* A commit fails cleanly, the handle still works, the store is intact. */
+	content(other, 99);
+	assert_int_equal(ts_commit(st, other, LNP, 0, NULL, &id), -ENOSPC);
+	ts_expect(st, 1, d->mem, LNP);
+	assert_int_equal(cow_store_close(st), 0);
+	st = cow_store_open(path, 0);
+	assert_non_null(st);
+	ts_check(st);
+	ts_expect(st, 1, d->mem, LNP);
+	/* Room again: the same handle commits. */
+	assert_int_equal(unlink(fill), 0);
+	assert_int_equal(ts_commit(st, other, LNP, 0, NULL, &id), 0);
+	ts_expect(st, id, other, LNP);
+	assert_int_equal(cow_store_close(st), 0);
+	free(buf);
+	free(other);
+}
+
+static void test_full_disk(void **state)
+{
+	char *dir = ts_dir();
+	struct ro_dir d = { .dir = dir, .path = ts_path(dir, "s"), .mem = malloc(LNP * PG) };
+	cow_store *st = cow_store_open(d.path, COW_STORE_CREATE);
+	uint64_t id;
+	int status;
+
+	(void)state;
+	content(d.mem, 1);
+	assert_int_equal(ts_commit(st, d.mem, LNP, 0, NULL, &id), 0);
+	assert_int_equal(cow_store_close(st), 0);
+	status = t_in_child(full_disk_checks, &d);
+	free(d.mem);
+	rmdir(ts_path(dir, "mnt"));
+	ts_rmdir(dir);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		skip();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_readers_beside_a_writer),
 		cmocka_unit_test(test_read_only_directory),
+		cmocka_unit_test(test_full_disk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
