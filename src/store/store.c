@@ -557,6 +557,11 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 		err = open_files(st, path);
 	if ((flags & COW_STORE_CREATE) && ((flags & COW_STORE_EXCL) || err == -ENOENT)) {
 		st->msg[0] = 0;
+		if (st->fd >= 0)	/* the file vanished between two opens */
+			close(st->fd);
+		if (st->rfd >= 0)
+			close(st->rfd);
+		st->fd = st->rfd = -1;
 		err = create_file(path);
 		if (err == -EEXIST && !(flags & COW_STORE_EXCL))
 			err = 0;	/* created by another process meanwhile */
