@@ -14,7 +14,7 @@
  * required: e.g. a flipped data block of checkpoint 2 alone means cowkv
  * starts from checkpoint 1 and says so (--load-fallback yes, the default)
  * or refuses (--load-fallback no). Also: a restart in a directory where no
- * file can be created.
+ * file can be created, and `cow store ls|verify` on a running cowkv's store.
  */
 #include <inttypes.h>
 
@@ -447,6 +447,51 @@ static void test_read_only_directory(void **state)
 	(void)!system(cmd);
 }
 
+/* `cow store ls|verify` on the store of a running cowkv that keeps saving:
+ * every run succeeds and sees a committed root (never a torn one). */
+static void test_live_inspection(void **state)
+{
+	const char *tool = getenv("COW_TOOL");
+	struct kv_server s = { 0 };
+	struct kv_client *c;
+	char cmd[900], val[32];
+	int ok = 0;
+
+	(void)state;
+	if (!tool || access(tool, X_OK))
+		skip();
+	fresh_copy();
+	snprintf(s.log, sizeof s.log, "%s.log", dir);
+	unlink(s.log);
+	assert_true(kv_start(&s, dir, NULL));
+	c = kv_open(s.port);
+	for (int i = 0; i < 30; i++) {
+		struct resp_reply *r;
+		int rc;
+
+		snprintf(val, sizeof val, "%d", i);
+		r = kv_cmd(c, "SET", "live", val, (const char *)NULL);
+		resp_reply_free(r);
+		r = kv_cmd(c, "BGSAVE", (const char *)NULL);	/* may be "in progress" */
+		resp_reply_free(r);
+		snprintf(cmd, sizeof cmd, "'%s' store %s '%s' >/dev/null 2>&1", tool,
+			 i % 3 ? "verify" : "ls", path);
+		rc = system(cmd);
+		if (rc != 0) {
+			snprintf(cmd, sizeof cmd, "'%s' store verify '%s' >&2", tool, path);
+			(void)!system(cmd);
+		}
+		assert_int_equal(rc, 0);
+		ok++;
+		kv_sleep_us(10000);
+	}
+	assert_int_equal(ok, 30);
+	kv_close(c);
+	assert_true(kv_alive(&s));
+	kv_stop(&s, SIGKILL);
+	unlink(s.log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_truncated_and_random),
 		cmocka_unit_test(test_read_only_directory),
+		cmocka_unit_test(test_live_inspection),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
