@@ -187,6 +187,46 @@ static void test_readers_beside_a_writer(void **state)
 	ts_rmdir(dir);
 }
 
+/* A read-only handle refuses every write with EROFS, and changes nothing. */
+static void test_readonly_refuses_writes(void **state)
+{
+	char *dir = ts_dir();
+	const char *path = ts_path(dir, "s");
+	unsigned char *mem = malloc(LNP * PG);
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE), *r;
+	cow_space *s;
+	cow_snap *snap;
+	struct cow_store_stat ss;
+	uint64_t id, nid = 7;
+
+	(void)state;
+	T_START();
+	content(mem, 1);
+	assert_int_equal(ts_commit(st, mem, LNP, 0, NULL, &id), 0);
+	r = cow_store_open(path, COW_STORE_RDONLY);	/* beside the writer */
+	assert_non_null(r);
+	snap = cow_store_load(r, id);
+	assert_non_null(snap);
+	s = cow_space_from_snap(snap);
+	assert_non_null(s);
+	assert_int_equal(cow_store_commit(r, snap, &nid), -EROFS);
+	assert_int_equal(nid, 7);
+	assert_int_equal(cow_store_drop(r, id), -EROFS);
+	errno = 0;
+	assert_null(cow_save_start(r, s, 1 << 20));
+	assert_int_equal(errno, EROFS);
+	assert_int_equal(cow_store_stat(r, &ss), 0);
+	assert_int_equal(ss.readonly, 1);
+	assert_int_equal(ss.checkpoints, 1);
+	cow_snap_release(snap);
+	cow_space_destroy(s);
+	assert_int_equal(cow_store_close(r), 0);
+	ts_check(st);
+	assert_int_equal(cow_store_close(st), 0);
+	free(mem);
+	ts_rmdir(dir);
+}
+
 /* ---- no file may be created ------------------------------------------------- */
 
 struct ro_dir {
@@ -362,6 +402,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_readers_beside_a_writer),
+		cmocka_unit_test(test_readonly_refuses_writes),
 		cmocka_unit_test(test_read_only_directory),
 		cmocka_unit_test(test_full_disk),
 	};
