@@ -26,6 +26,17 @@
 
 #define LNP 48u		/* pages per checkpoint */
 
+/* Sometimes wait long enough for the writer to drop the checkpoint just
+ * loaded and reuse its blocks (7 commits of ~2 ms). */
+static void kv_pause(void)
+{
+	static unsigned n;
+	struct timespec ts = { 0, 20 * 1000000 };
+
+	if (++n % 8 == 0)
+		nanosleep(&ts, NULL);
+}
+
 /* Content of checkpoint id: page p is ts_fill(id, p), but every 4th page
  * is zero and pages >= 32 keep the content of the first checkpoint, so
  * incremental commits share blocks. */
@@ -73,20 +84,6 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* 1 if checkpoint id is still in the store (ids never come back: if it is
- * there now, it was there a moment ago, and its blocks were not reused). */
-static int still_there(const char *path, uint64_t id)
-{
-	cow_store *st = cow_store_open(path, COW_STORE_RDONLY);
-	struct cow_store_info in;
-	int there;
-
-	assert_non_null(st);
-	there = cow_store_info(st, id, &in) == 0;
-	cow_store_close(st);
-	return there;
-}
-
 /* One reader pass: open read-only, check that the checkpoints listed are
  * the newest ones, load the newest and compare it page by page. Returns 1
  * if it checked content, 0 if the checkpoint was dropped under it. */
@@ -117,15 +114,11 @@ static int reader_pass(const char *path, unsigned char *want)
 		return 0;
 	}
 	content(want, id);
-	/* Read at once: the writer may drop it and reuse its blocks later (a
-	 * reader cannot pin a checkpoint against another handle, cow.h). */
+	/* A read-only load copies the checked pages: the writer may drop the
+	 * checkpoint and reuse its blocks meanwhile, the snapshot stays right. */
+	kv_pause();
 	for (uint64_t p = 0; p < LNP; p++) {
 		assert_int_equal(cow_snap_read(snap, p * PG, got, PG), 0);
-		if (memcmp(got, want + p * PG, PG) && !still_there(path, id)) {
-			cow_snap_release(snap);	/* dropped meanwhile: not a torn read */
-			cow_store_close(st);
-			return 0;
-		}
 		assert_memory_equal(got, want + p * PG, PG);
 	}
 	cow_snap_release(snap);
@@ -175,8 +168,8 @@ static void test_readers_beside_a_writer(void **state)
 	}
 	atomic_store(&w.stop, 1);
 	pthread_join(t, NULL);
-	fprintf(stderr, "%d commits; %d of %d loads checked (the others dropped under "
-		"them), %d verifies passed, %d EAGAIN\n", atomic_load(&w.commits), checked,
+	fprintf(stderr, "%d commits; %d of %d loads checked (the others found their "
+		"checkpoint dropped), %d verifies passed, %d EAGAIN\n", atomic_load(&w.commits), checked,
 		passes, verified, again);
 	assert_true(checked > 10);
 	assert_true(verified > 10);
