@@ -465,9 +465,11 @@ const char *cow_strerror(int err);
  * under a reader (it dropped a checkpoint the reader is reading), the
  * checksum tells; the reader then moves to the newest root and reads again
  * (cow_store_open(), cow_store_load(), cow_store_verify(); EAGAIN if the
- * store changed 32 times in a row). A snapshot loaded through a read-only
- * handle reads its pages from the file later: keep it only while the
- * writer keeps that checkpoint (or copy what you need at once).
+ * store changed 32 times in a row). Since a reader cannot stop a writer
+ * from reusing blocks, cow_store_load() through a read-only handle copies
+ * the checked pages into memory (the snapshot needs nothing from the file
+ * afterwards; memory for every non-zero page), where a writable handle maps
+ * them from the file.
  */
 
 typedef struct cow_store cow_store;
@@ -575,8 +577,11 @@ int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id);
  * Load checkpoint @p id as a snapshot: this reads its page table
  * (O(pages / 254) blocks) and every data block once, checking each against
  * its checksum (O(size): one read of the checkpoint), so that no page the
- * program sees differs from what was committed. The pages are mapped from
- * the file (the page cache) when first touched, without copying.
+ * program sees differs from what was committed. Through a writable handle
+ * the pages are then mapped from the file (the page cache) when first
+ * touched, without copying; through a read-only handle they are copied
+ * into the snapshot's own memory as they are checked (a writer in another
+ * process may reuse the file's blocks later; see THREADS AND PROCESSES).
  *
  * The checkpoint's blocks stay allocated while this handle is open, even if
  * it is dropped, so the snapshot always reads what was committed. After
