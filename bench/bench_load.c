@@ -7,7 +7,11 @@
  * block), with the file in the page cache (warm) and dropped from it
  * (cold, posix_fadvise DONTNEED after fsync):
  *
- *   - load:  cow_store_load() (page table + every block read and checked);
+ *   - load:  cow_store_load() through a writable handle (page table, every
+ *            block read and checked; the pages are then mapped from the
+ *            page cache): what cowkv does at start;
+ *   - load_ro: the same through a read-only handle, which copies the checked
+ *            pages into memory;
  *   - read:  a plain sequential pread() of the whole store file, 1 MiB at
  *            a time: the baseline, what any check of the data must pay;
  *   - open:  cow_store_open(), which reads every page table: about what a
@@ -57,8 +61,30 @@ static double plain_read(const char *path, char *buf)
 }
 
 struct times {
-	double read, open, load, touch;
+	double read, open, load, load_ro, touch;
 };
+
+/* cow_store_load() of id through a handle opened with flags, released at
+ * once: ns, or -1. */
+static double load_once(const char *store, uint64_t id, int flags, int cold)
+{
+	cow_store *st = cow_store_open(store, flags);
+	cow_snap *snap;
+	uint64_t t0;
+
+	if (!st)
+		return -1;
+	if (cold)
+		drop_cache(store);
+	t0 = b_now_ns();
+	snap = cow_store_load(st, id);
+	t0 = b_now_ns() - t0;
+	if (!snap)
+		fprintf(stderr, "cow_store_load: %s\n", cow_store_errmsg(st));
+	cow_snap_release(snap);
+	cow_store_close(st);
+	return snap ? (double)t0 : -1;
+}
 
 /* One measurement, warm or cold. */
 static int measure(const char *store, uint64_t id, size_t size, int cold, char *buf,
@@ -74,8 +100,12 @@ static int measure(const char *store, uint64_t id, size_t size, int cold, char *
 		return -1;
 	if (cold)
 		drop_cache(store);
+	if ((t->load_ro = load_once(store, id, COW_STORE_RDONLY, cold)) < 0)
+		return -1;
+	if (cold)
+		drop_cache(store);
 	t0 = b_now_ns();
-	st = cow_store_open(store, COW_STORE_RDONLY);
+	st = cow_store_open(store, 0);
 	t->open = (double)(b_now_ns() - t0);
 	if (!st)
 		return -1;
@@ -126,7 +156,7 @@ int main(int argc, char **argv)
 	int repeat = 3, r;
 	char store[512], *buf = malloc(1u << 20);
 	struct times t[2][16];
-	double v[4][16];
+	double v[5][16];
 	uint64_t id;
 
 	if ((r = b_args(argc, argv, "bench_load", &size, &repeat)))
@@ -158,15 +188,21 @@ int main(int argc, char **argv)
 			v[1][i] = t[cold][i].read;
 			v[2][i] = t[cold][i].open;
 			v[3][i] = t[cold][i].touch;
+			v[4][i] = t[cold][i].load_ro;
 		}
-		printf("# %s: load %.1f ms (%.0f MiB/s), read %.1f ms, open %.1f ms, "
-		       "touch after load %.1f ms\n", how, b_median(v[0], (size_t)repeat) / 1e6,
+		printf("# %s: load %.1f ms (%.0f MiB/s), read-only load (copies) %.1f ms, "
+		       "read %.1f ms, open %.1f ms, touch after load %.1f ms\n", how,
+		       b_median(v[0], (size_t)repeat) / 1e6,
 		       (double)size / 1048576 / (b_median(v[0], (size_t)repeat) / 1e9),
+		       b_median(v[4], (size_t)repeat) / 1e6,
 		       b_median(v[1], (size_t)repeat) / 1e6, b_median(v[2], (size_t)repeat) / 1e6,
 		       b_median(v[3], (size_t)repeat) / 1e6);
 		snprintf(name, sizeof name, "store_load_checked_%s_ms", how);
 		snprintf(base, sizeof base, "pread_file_%s", how);
 		b_result(name, b_median(v[0], (size_t)repeat) / 1e6, "ms", base,
+			 b_median(v[1], (size_t)repeat) / 1e6);
+		snprintf(name, sizeof name, "store_load_readonly_%s_ms", how);
+		b_result(name, b_median(v[4], (size_t)repeat) / 1e6, "ms", base,
 			 b_median(v[1], (size_t)repeat) / 1e6);
 		snprintf(name, sizeof name, "store_open_tables_%s_ms", how);
 		b_result(name, b_median(v[2], (size_t)repeat) / 1e6, "ms", base,
