@@ -35,7 +35,7 @@ static const struct cfg configs[] = {
 	{ "maxmemory", C_MEM, &srv.maxmemory, 0, LLONG_MAX, 0, NULL },
 	{ "save-budget", C_MEM, &srv.save_budget, 0, LLONG_MAX, 0, NULL },
 	{ "save-incremental", C_BOOL, &srv.save_incremental, 0, 0, IMMUTABLE, NULL },
-	{ "save-keep", C_INT, &srv.save_keep, 1, 64, 0, NULL },
+	{ "save-keep", C_INT, &srv.save_keep, 1, 64, IMMUTABLE, NULL },  /* read by the save thread */
 	{ "load-fallback", C_BOOL, &srv.load_fallback, 0, 0, IMMUTABLE, NULL },
 	{ "maxclients", C_INT, &srv.maxclients, 1, 4294967295LL, 0, NULL },
 	{ "timeout", C_INT, &srv.timeout, 0, INT_MAX, 0, NULL },

@@ -106,6 +106,23 @@ uint64_t kv_bgsave_cow_peak(void)
 	return running ? published().stats.peak_preserved_pages * COW_PAGE_SIZE : 0;
 }
 
+/* list_all — every checkpoint id, oldest first, in a malloc'd array (*n of
+ * them); NULL if the store has none or on an error. */
+static uint64_t *list_all(size_t *n)
+{
+	uint64_t *ids;
+
+	*n = 0;
+	if (cow_store_list(srv.store, NULL, 0, n) || *n == 0)
+		return NULL;
+	ids = malloc(*n * sizeof *ids);
+	if (ids && cow_store_list(srv.store, ids, *n, n)) {
+		free(ids);
+		ids = NULL;
+	}
+	return ids;
+}
+
 /* is_bad — 1 if checkpoint id was found corrupt at start (or is damaged). */
 static int is_bad(uint64_t id)
 {
@@ -127,14 +144,10 @@ static int is_bad(uint64_t id)
  */
 static void drop_older(uint64_t newest)
 {
-	uint64_t ids[256];
-	size_t n = 0;
+	size_t n;
+	uint64_t *ids = list_all(&n);
 	long kept = 0;
 
-	if (cow_store_list(srv.store, ids, 256, &n))
-		return;
-	if (n > 256)
-		n = 256;
 	for (size_t i = n; i-- > 0;) {
 		int bad = is_bad(ids[i]);
 
@@ -151,6 +164,7 @@ static void drop_older(uint64_t newest)
 			srv_log(LL_WARNING, "dropped corrupt checkpoint %llu",
 				(unsigned long long)ids[i]);
 	}
+	free(ids);
 }
 
 /* Account for a finished save (server thread). */
@@ -374,14 +388,12 @@ static int load_one(uint64_t id)
  */
 static int load_latest(void)
 {
-	uint64_t ids[256];
-	size_t n = 0;
+	size_t n;
+	uint64_t *ids = list_all(&n);
 	int err = 0;
 
-	if (cow_store_list(srv.store, ids, 256, &n) || n == 0)
-		return 1;	/* empty store */
-	if (n > 256)
-		n = 256;
+	if (!ids)
+		return n ? -ENOMEM : 1;	/* 1: empty store */
 	for (size_t i = n; i-- > 0;) {
 		err = load_one(ids[i]);
 		if (!err) {
@@ -397,11 +409,13 @@ static int load_latest(void)
 				(unsigned long long)ids[i], err == -EBADMSG
 				? " (--load-fallback no: start from an older checkpoint with "
 				  "--load-fallback yes, or move the store away)" : "");
+			free(ids);
 			return err;
 		}
 		if (srv.nbad < (int)(sizeof srv.bad_ckpts / sizeof srv.bad_ckpts[0]))
 			srv.bad_ckpts[srv.nbad++] = ids[i];
 	}
+	free(ids);
 	if (err) {
 		srv_log(LL_WARNING, "Refusing to start: none of the %zu checkpoints of the store "
 			"verifies (move the store away to start empty)", n);

@@ -184,7 +184,7 @@ struct server {
 	uint64_t last_cow_bytes;    /* peak preserved copies of the last save, bytes */
 	struct cow_save_stats last_save; /* what the last save did */
 	uint64_t loaded_checkpoint; /* checkpoint loaded at start, 0 if none */
-	uint64_t bad_ckpts[16];     /* checkpoints found corrupt at start (dropped by */
+	uint64_t bad_ckpts[64];     /* checkpoints found corrupt at start (dropped by */
 	int nbad;                   /* the next successful save) */
 	int64_t load_usec;          /* time to open and load it */
 

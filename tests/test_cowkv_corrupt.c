@@ -282,9 +282,31 @@ static int teardown(void **state)
 
 static void test_pristine(void **state)
 {
+	const char *args[] = { "--save-keep", "3", "--save-incremental", "no", NULL };
+	const char *want[][2] = { { "save-keep", "3" }, { "save-incremental", "no" },
+				  { "load-fallback", "yes" } };
+	struct kv_server s = { 0 };
+	struct kv_client *c;
+
 	(void)state;
 	fresh_copy();
 	assert_int_equal(run("pristine", NULL), SERVED_B);
+	/* The persistence options, as CONFIG GET shows them. */
+	snprintf(s.log, sizeof s.log, "%s.log", dir);
+	assert_true(kv_start(&s, dir, args));
+	c = kv_open(s.port);
+	for (int i = 0; i < 3; i++) {
+		struct resp_reply *r = kv_cmd(c, "CONFIG", "GET", want[i][0], (const char *)NULL);
+
+		assert_non_null(r);
+		assert_int_equal(r->type, RESP_ARRAY);
+		assert_int_equal(r->n, 2);
+		assert_string_equal(r->elem[1]->str, want[i][1]);
+		resp_reply_free(r);
+	}
+	kv_close(c);
+	kv_stop(&s, SIGKILL);
+	unlink(s.log);
 }
 
 static void test_data_blocks(void **state)
