@@ -13,14 +13,14 @@
 
 #include "server.h"
 
-enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST };
+enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST, C_BOOL };
 
 #define IMMUTABLE 1
 
 struct cfg {
 	const char *name;
 	enum cfg_type type;
-	void *ptr;              /* char **, long *, uint64_t * */
+	void *ptr;              /* char **, long *, uint64_t *, bool * */
 	long long min, max;
 	unsigned flags;
 	const char *fixed;      /* C_CONST: the value */
@@ -35,6 +35,9 @@ static const struct cfg configs[] = {
 	{ "save", C_SAVE, NULL, 0, 0, 0, NULL },
 	{ "maxmemory", C_MEM, &srv.maxmemory, 0, LLONG_MAX, 0, NULL },
 	{ "save-budget", C_MEM, &srv.save_budget, 0, LLONG_MAX, 0, NULL },
+	{ "save-incremental", C_BOOL, &srv.save_incremental, 0, 0, IMMUTABLE, NULL },
+	{ "save-keep", C_INT, &srv.save_keep, 1, 64, IMMUTABLE, NULL },  /* read by the save thread */
+	{ "load-fallback", C_BOOL, &srv.load_fallback, 0, 0, IMMUTABLE, NULL },
 	{ "maxclients", C_INT, &srv.maxclients, 1, 4294967295LL, 0, NULL },
 	{ "timeout", C_INT, &srv.timeout, 0, INT_MAX, 0, NULL },
 	{ "hz", C_INT, &srv.hz, 1, 500, 0, NULL },
@@ -66,6 +69,9 @@ void config_defaults(void)
 	srv.space_size = 4ull << 30;
 	srv.maxmemory = 0;
 	srv.save_budget = 64ull << 20;
+	srv.save_incremental = true;
+	srv.save_keep = 2;
+	srv.load_fallback = true;
 	srv.maxclients = 10000;
 	srv.timeout = 0;
 	srv.hz = 10;
@@ -222,6 +228,9 @@ static void config_value(const struct cfg *cf, char *buf, size_t len)
 	case C_CONST:
 		snprintf(buf, len, "%s", cf->fixed);
 		break;
+	case C_BOOL:
+		snprintf(buf, len, "%s", *(bool *)cf->ptr ? "yes" : "no");
+		break;
 	}
 }
 
@@ -296,6 +305,12 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 			return "argument(s) must be one of the following: debug, verbose, notice, warning";
 		if (apply)
 			srv.verbosity = k;
+		return NULL;
+	case C_BOOL:
+		if (strcasecmp(v, "yes") && strcasecmp(v, "no"))
+			return "argument must be 'yes' or 'no'";
+		if (apply)
+			*(bool *)cf->ptr = strcasecmp(v, "yes") == 0;
 		return NULL;
 	case C_CONST:
 		if (strcasecmp(v, cf->fixed) != 0) {
@@ -372,6 +387,7 @@ static void usage(void)
 {
 	printf("Usage: cowkv [--port N] [--bind ADDR] [--dir DIR] [--maxmemory BYTES]\n"
 	       "             [--save \"secs changes\"]... [--save-budget BYTES]\n"
+	       "             [--save-incremental yes|no] [--save-keep N] [--load-fallback yes|no]\n"
 	       "             [--<setting> <value>]...   (any CONFIG setting)\n"
 	       "       cowkv --help | --version\n\n"
 	       "A Redis-protocol server whose dataset lives in one libcow space:\n"

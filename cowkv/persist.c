@@ -10,7 +10,7 @@
  * kernel copies pages for Redis's child; past --save-budget bytes of such
  * copies, the writing fault puts the old page into the checkpoint itself
  * instead. Saves are incremental: only the pages written since the previous
- * save are written. Then the older checkpoints are dropped.
+ * save are written. Then all but the newest --save-keep checkpoints are dropped.
  *
  * SAVE waits for the save in the server's thread. BGSAVE hands the job to a
  * waiter thread of ours: it publishes the progress and the statistics while
@@ -18,10 +18,15 @@
  * the event loop), and wakes the loop through an eventfd. Only that thread
  * touches the job after the start, so nothing reads it once it is freed.
  *
- * Restart: the newest checkpoint is loaded as a snapshot whose pages are
- * read from the file when first touched, a space is made from it, the heap
- * and the root are checked (O(1)), and the server accepts connections.
- * Nothing walks the dataset.
+ * Restart: the newest checkpoint is loaded as a snapshot (every block read
+ * once and checked against its checksum, O(size); the pages are then mapped
+ * from the page cache), a space is made from it, the heap and the root are
+ * checked (O(1)), and the server accepts connections. A corrupt checkpoint
+ * is never served: the server starts from the newest one that verifies
+ * (--load-fallback yes, the default) or refuses to start.
+ *
+ * After each successful save the newest --save-keep checkpoints (default 2)
+ * are kept, so that a corrupt newest one leaves an older one to start from.
  */
 #include <errno.h>
 #include <limits.h>
@@ -102,18 +107,65 @@ uint64_t kv_bgsave_cow_peak(void)
 	return running ? published().stats.peak_preserved_pages * COW_PAGE_SIZE : 0;
 }
 
-/* Drop the checkpoints older than keep (best effort: a failure only leaves
- * an older checkpoint in the file). Any thread. */
-static void drop_older(uint64_t keep)
+/* list_all — every checkpoint id, oldest first, in a malloc'd array (*n of
+ * them); NULL if the store has none or on an error. */
+static uint64_t *list_all(size_t *n)
 {
-	uint64_t ids[64];
-	size_t n = 0;
+	uint64_t *ids;
 
-	if (cow_store_list(srv.store, ids, 64, &n))
-		return;
-	for (size_t i = 0; i < n && i < 64; i++)
-		if (ids[i] < keep && cow_store_drop(srv.store, ids[i]))
-			srv_log(LL_WARNING, "could not drop checkpoint %llu", (unsigned long long)ids[i]);
+	*n = 0;
+	if (cow_store_list(srv.store, NULL, 0, n) || *n == 0)
+		return NULL;
+	ids = malloc(*n * sizeof *ids);
+	if (ids && cow_store_list(srv.store, ids, *n, n)) {
+		free(ids);
+		ids = NULL;
+	}
+	return ids;
+}
+
+/* is_bad — 1 if checkpoint id was found corrupt at start (or is damaged). */
+static int is_bad(uint64_t id)
+{
+	struct cow_store_info in;
+
+	for (int i = 0; i < srv.nbad; i++)
+		if (srv.bad_ckpts[i] == id)
+			return 1;
+	return cow_store_info(srv.store, id, &in) == 0 && in.damaged;
+}
+
+/*
+ * After a successful save: keep the newest --save-keep checkpoints that are
+ * not known to be corrupt (the one just written among them), drop the
+ * others, the corrupt ones included (best effort: a failure only leaves a
+ * checkpoint in the file). Any thread: only the save's thread calls it
+ * while the server thread runs, and the server thread touches bad_ckpts
+ * only before the first save.
+ */
+static void drop_older(uint64_t newest)
+{
+	size_t n;
+	uint64_t *ids = list_all(&n);
+	long kept = 0;
+
+	for (size_t i = n; i-- > 0;) {
+		int bad = is_bad(ids[i]);
+
+		if (ids[i] <= newest && !bad && kept < srv.save_keep) {
+			kept++;
+			continue;
+		}
+		if (ids[i] > newest)
+			continue;
+		if (cow_store_drop(srv.store, ids[i]))
+			srv_log(LL_WARNING, "could not drop checkpoint %llu: %s",
+				(unsigned long long)ids[i], cow_store_errmsg(srv.store));
+		else if (bad)
+			srv_log(LL_WARNING, "dropped corrupt checkpoint %llu",
+				(unsigned long long)ids[i]);
+	}
+	free(ids);
 }
 
 /* Account for a finished save (server thread). */
@@ -282,19 +334,21 @@ void persist_cron(void)
 
 /* ---- start, stop, flush -------------------------------------------------------- */
 
-static int load_latest(void)
+/*
+ * load_one — load checkpoint id into the server's dataset. Every block is
+ * checked against its checksum by cow_store_load(), and the dataset's heap
+ * and root by kvdb_attach(). 0 or the error (logged).
+ */
+static int load_one(uint64_t id)
 {
 	int64_t t0 = srv_mono_us(), t1, t2;
 	cow_snap *snap;
 	cow_space *s;
-	uint64_t id;
 	int err;
 
-	if (cow_store_latest(srv.store, &id))
-		return 1;	/* empty store */
 	if (!(snap = cow_store_load(srv.store, id))) {
 		err = -errno;
-		srv_log(LL_WARNING, "Could not load checkpoint %llu: %s %s",
+		srv_log(LL_WARNING, "Could not load checkpoint %llu: %s (%s)",
 			(unsigned long long)id, cow_strerror(err), cow_store_errmsg(srv.store));
 		return err;
 	}
@@ -309,29 +363,83 @@ static int load_latest(void)
 	}
 	t2 = srv_mono_us();
 	if ((err = kvdb_attach(&srv.db, s))) {
-		srv_log(LL_WARNING, "Checkpoint %llu holds no cowkv dataset: %s",
+		srv_log(LL_WARNING, "Checkpoint %llu holds no valid cowkv dataset: %s",
 			(unsigned long long)id, cow_strerror(err));
 		cow_space_destroy(s);
-		return err;
+		return err == -ENOMEM ? err : -EBADMSG;
 	}
 	srv.load_usec = srv_mono_us() - t0;
 	srv.loaded_checkpoint = srv.last_checkpoint = id;
 	srv_log(LL_NOTICE, "DB loaded from checkpoint %llu: %llu keys, %zu bytes of space, "
-		"in %.3f ms (load %.3f, space %.3f, attach %.3f; pages are read when first "
-		"touched)", (unsigned long long)id, (unsigned long long)kv_count(&srv.db),
+		"in %.3f ms (load and checksums %.3f, space %.3f, attach %.3f)",
+		(unsigned long long)id, (unsigned long long)kv_count(&srv.db),
 		srv.db.size, srv.load_usec / 1000.0, (t1 - t0) / 1000.0, (t2 - t1) / 1000.0,
 		(srv_mono_us() - t2) / 1000.0);
+	return 0;
+}
+
+/*
+ * load_latest — load the newest checkpoint. If it is corrupt (EBADMSG)
+ * and --load-fallback is yes, the next older one is tried, and so on: the
+ * server starts from the newest checkpoint that verifies and says which in
+ * its log; the corrupt ones are dropped by the next successful save. With
+ * --load-fallback no, or when no checkpoint verifies, or on any other error
+ * (ENOMEM, EIO: nothing says the data is bad), the server refuses to start.
+ * Returns 0, 1 (empty store) or the error.
+ */
+static int load_latest(void)
+{
+	size_t n;
+	uint64_t *ids = list_all(&n);
+	int err = 0;
+
+	if (!ids)
+		return n ? -ENOMEM : 1;	/* 1: empty store */
+	for (size_t i = n; i-- > 0;) {
+		err = load_one(ids[i]);
+		if (!err) {
+			if (i + 1 < n)
+				srv_log(LL_WARNING, "Started from checkpoint %llu, the newest that "
+					"verifies: %zu newer checkpoint(s) are corrupt (the newest: %llu)",
+					(unsigned long long)ids[i], n - 1 - i,
+					(unsigned long long)ids[n - 1]);
+			break;
+		}
+		if (err != -EBADMSG || !srv.load_fallback) {
+			srv_log(LL_WARNING, "Refusing to start: checkpoint %llu cannot be loaded%s",
+				(unsigned long long)ids[i], err == -EBADMSG
+				? " (--load-fallback no: start from an older checkpoint with "
+				  "--load-fallback yes, or move the store away)" : "");
+			free(ids);
+			return err;
+		}
+		if (srv.nbad < (int)(sizeof srv.bad_ckpts / sizeof srv.bad_ckpts[0]))
+			srv.bad_ckpts[srv.nbad++] = ids[i];
+	}
+	free(ids);
+	if (err) {
+		srv_log(LL_WARNING, "Refusing to start: none of the %zu checkpoints of the store "
+			"verifies (move the store away to start empty)", n);
+		return err;
+	}
 	if (srv.maxmemory && srv.maxmemory != srv.db.size)
 		srv_log(LL_WARNING, "--maxmemory is ignored: the space's size (%zu) comes "
 			"with the checkpoint", srv.db.size);
 	return 0;
 }
 
+/*
+ * open_store — open (or create) the store in --dir. An existing directory
+ * and store are opened without creating anything, so a restart works on a
+ * full disk or a read-only directory (saves then fail and say why).
+ */
 static int open_store(void)
 {
 	char path[PATH_MAX], *abs;
+	int flags = COW_STORE_CREATE;
+	struct stat sb;
 
-	if (mkdir(srv.dir, 0700) && errno != EEXIST) {
+	if (stat(srv.dir, &sb) != 0 && mkdir(srv.dir, 0700) && errno != EEXIST) {
 		srv_log(LL_WARNING, "Can't create dir %s: %s", srv.dir, strerror(errno));
 		return -errno;
 	}
@@ -341,12 +449,16 @@ static int open_store(void)
 	srv.dir = abs;
 	if (snprintf(path, sizeof path, "%s/%s", srv.dir, srv.dbfilename) >= (int)sizeof path)
 		return -ENAMETOOLONG;
-	srv.store = cow_store_open(path, COW_STORE_CREATE);
+	if (!srv.save_incremental)
+		flags |= COW_STORE_FULL_COMMITS;
+	if (srv.load_fallback)
+		flags |= COW_STORE_SALVAGE;	/* damaged page tables: fall back past them */
+	srv.store = cow_store_open(path, flags);
 	if (!srv.store) {
 		int err = -errno;
 
-		srv_log(LL_WARNING, "Can't open the store %s: %s %s", path, cow_strerror(err),
-			cow_store_errmsg(NULL));
+		srv_log(LL_WARNING, "Refusing to start: can't open the store %s: %s (%s)", path,
+			cow_strerror(err), cow_store_errmsg(NULL));
 		return err;
 	}
 	return 0;

@@ -129,6 +129,9 @@ struct server {
 	uint64_t space_size;    /* --maxmemory at start: the space's size */
 	uint64_t maxmemory;     /* OOM limit on used memory (<= space size) */
 	uint64_t save_budget;
+	bool save_incremental;  /* no: every save writes the whole dataset */
+	long save_keep;         /* checkpoints kept after a save (newest good ones) */
+	bool load_fallback;     /* a corrupt newest checkpoint: start from an older one */
 	long maxclients;
 	long timeout;
 	long hz;
@@ -182,6 +185,8 @@ struct server {
 	uint64_t last_cow_bytes;    /* peak preserved copies of the last save, bytes */
 	struct cow_save_stats last_save; /* what the last save did */
 	uint64_t loaded_checkpoint; /* checkpoint loaded at start, 0 if none */
+	uint64_t bad_ckpts[64];     /* checkpoints found corrupt at start (dropped by */
+	int nbad;                   /* the next successful save) */
 	int64_t load_usec;          /* time to open and load it */
 
 	/* SNAPSHOT / ROLLBACK */

@@ -477,8 +477,12 @@ int cow_version_number(void);
  *     checkpoint committed before it, intact, and nothing half-written;
  *   - every block has a checksum (XXH3 from libxxhash) stored in the pointer
  *     to it; cow_store_verify() reads everything and checks it;
- *   - cow_store_load() is instant whatever the size: pages are read from the
- *     file when first touched.
+ *   - cow_store_load() reads the checkpoint's page table and every one of
+ *     its data blocks once, checking each checksum, before it returns: a
+ *     flipped bit is an error (EBADMSG, naming the page and block), never
+ *     a wrong value. This costs a read of the checkpoint (O(size), about
+ *     the time of reading the file: docs/STORE.md has the figures); the
+ *     pages are then mapped from the page cache when first touched.
  *
  * Blocks carry reference counts; a block is reused once no checkpoint
  * references it (cow_store_drop()). The file never shrinks.
@@ -501,12 +505,25 @@ int cow_version_number(void);
  * that commit are preserved for the clone, exactly as for a snapshot you
  * keep. Budget for the pages your program changes between two commits.
  *
- * THREADS
+ * THREADS AND PROCESSES
  *
  * A handle may be used from any number of threads; operations are
  * serialized internally. Two handles (in one process or several) cannot
- * have the same file open for writing: the second open returns EBUSY
- * (flock). Read-only handles share the file with each other.
+ * have the same file open for writing: the second writer's open returns
+ * EBUSY (an exclusive flock held by the writer). Read-only handles take no
+ * lock: they open a store while a writer (another process, a running
+ * cowkv) holds it, and never keep a writer from opening it. A reader sees
+ * the newest committed root at its open, whole: the root slots carry
+ * checksums and a writer never overwrites a block that root reaches until
+ * a later transaction has dropped it. If the writer reuses such a block
+ * under a reader (it dropped a checkpoint the reader is reading), the
+ * checksum tells; the reader then moves to the newest root and reads again
+ * (cow_store_open(), cow_store_load(), cow_store_verify(); EAGAIN if the
+ * store changed 32 times in a row). Since a reader cannot stop a writer
+ * from reusing blocks, cow_store_load() through a read-only handle copies
+ * the checked pages into memory (the snapshot needs nothing from the file
+ * afterwards; memory for every non-zero page), where a writable handle maps
+ * them from the file.
  */
 
 typedef struct cow_store cow_store;
@@ -514,8 +531,12 @@ typedef struct cow_store cow_store;
 /** cow_store_open() flags. */
 #define COW_STORE_CREATE      0x1  /**< create the file (mode 0600) if it does not exist */
 #define COW_STORE_EXCL        0x2  /**< with COW_STORE_CREATE: fail with EEXIST if it exists */
-#define COW_STORE_RDONLY      0x4  /**< read only: commit and drop return -EROFS */
-#define COW_STORE_VERIFY_LOAD 0x8  /**< cow_store_load() reads and checks every block first */
+#define COW_STORE_RDONLY      0x4  /**< read only, no lock: commit, drop and saves return -EROFS */
+#define COW_STORE_VERIFY_LOAD 0x8  /**< accepted for compatibility: every load now checks every block */
+#define COW_STORE_FULL_COMMITS 0x10 /**< every commit and save writes every non-zero page
+					  (no block shared with an earlier checkpoint, no clone kept) */
+#define COW_STORE_SALVAGE     0x20 /**< a writer opens a store some of whose checkpoints have a
+					  damaged page table (marked damaged, as read-only opens do) */
 
 /** One checkpoint; filled by cow_store_info(). */
 struct cow_store_info {
@@ -527,7 +548,8 @@ struct cow_store_info {
 	uint64_t written_blocks; /**< blocks its commit wrote: changed pages and page-table nodes */
 	uint64_t time_ns;        /**< commit time: CLOCK_REALTIME, ns since the epoch */
 	int      damaged;        /**< 1 if its page table could not be read at open
-				      (read-only handles only; writable opens fail instead) */
+				      (read-only and COW_STORE_SALVAGE handles only; other
+				      writable opens fail instead) */
 };
 
 /** The whole store; filled by cow_store_stat(). */
@@ -546,23 +568,34 @@ struct cow_store_stat {
 /**
  * Open the store at @p path. With COW_STORE_CREATE a missing file is created
  * atomically (written to a temporary file, fsynced, renamed, directory
- * fsynced), mode 0600. Opening reads the root slots, the catalog and every
- * checkpoint's page table (not the data) to rebuild the free-space map:
- * O(metadata), about 1/250 of the data.
+ * fsynced), mode 0600. Opening an existing store never creates, renames or
+ * writes a file (with or without COW_STORE_CREATE): a server restarts on a
+ * full disk or in a read-only directory. Opening reads the root slots, the
+ * catalog and every checkpoint's page table (not the data) to rebuild the
+ * free-space map: O(metadata), about 1/250 of the data. Each of them is
+ * checked against its checksum.
  *
  * @param path  the file
  * @param flags COW_STORE_CREATE, COW_STORE_EXCL, COW_STORE_RDONLY,
- *              COW_STORE_VERIFY_LOAD, or'ed
+ *              COW_STORE_VERIFY_LOAD, COW_STORE_FULL_COMMITS, or'ed
  * @return the handle (caller owns it; close with cow_store_close()), or
  *         NULL with errno: EINVAL (NULL or empty path, unknown flags,
- *         RDONLY with CREATE, EXCL without CREATE, not a regular file),
+ *         RDONLY with CREATE, EXCL without CREATE, a directory or
+ *         anything else that is not a regular file),
  *         ENOENT (missing, without CREATE), EEXIST (with EXCL), EBUSY
- *         (another handle has it open for writing, or this one is a writer
- *         and another handle has it open), EBADMSG (not a store, or corrupt:
+ *         (a writer, and another writer has it open), EAGAIN (read-only:
+ *         the writer committed 32 times while it was read), EBADMSG (not a
+ *         store, or corrupt:
  *         cow_store_errmsg(NULL) says what), EPROTONOSUPPORT (another format
  *         version), ENOMEM, EIO, or the errno of open(2).
- *         A read-only open succeeds on a store whose some checkpoints are
- *         damaged: they are listed, marked damaged, and cannot be loaded.
+ *         A read-only open (or a writer's with COW_STORE_SALVAGE) succeeds
+ *         on a store some of whose checkpoints have a damaged page table:
+ *         they are listed, marked damaged (cow_store_info()), cannot be
+ *         loaded (EBADMSG), and can be dropped; cow_store_verify() reports
+ *         them. A salvaging writer may reuse blocks that only a damaged
+ *         table reaches. Without SALVAGE a writer refuses such a store
+ *         (EBADMSG): dropping or overwriting anything is the caller's call.
+ *         RDONLY with SALVAGE is EINVAL.
  */
 cow_store *cow_store_open(const char *path, int flags);
 
@@ -595,11 +628,14 @@ int cow_store_close(cow_store *st);
 int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id);
 
 /**
- * Load checkpoint @p id as a snapshot, lazily: this reads its page table
- * (O(pages / 254) blocks), and each page is read from the file when it is
- * first touched. With COW_STORE_VERIFY_LOAD every block is read and its
- * checksum checked first (O(size)); otherwise a corrupt data block is only
- * found by cow_store_verify().
+ * Load checkpoint @p id as a snapshot: this reads its page table
+ * (O(pages / 254) blocks) and every data block once, checking each against
+ * its checksum (O(size): one read of the checkpoint), so that no page the
+ * program sees differs from what was committed. Through a writable handle
+ * the pages are then mapped from the file (the page cache) when first
+ * touched, without copying; through a read-only handle they are copied
+ * into the snapshot's own memory as they are checked (a writer in another
+ * process may reuse the file's blocks later; see THREADS AND PROCESSES).
  *
  * The checkpoint's blocks stay allocated while this handle is open, even if
  * it is dropped, so the snapshot always reads what was committed. After
@@ -608,8 +644,10 @@ int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id);
  *
  * @return the snapshot (caller owns it: cow_snap_release()), or NULL with
  *         errno: EINVAL (NULL st), ENOENT (no such checkpoint), EBADMSG
- *         (its page table, or with VERIFY_LOAD a block, is corrupt:
- *         cow_store_errmsg() says what), EIO, ENOMEM.
+ *         (a node of its page table or a data block is corrupt or missing:
+ *         cow_store_errmsg() says which, e.g. "checkpoint 7: page 1234
+ *         (block 5678): data checksum mismatch"), EAGAIN (read-only
+ *         handle, see THREADS AND PROCESSES), EIO, ENOMEM.
  */
 cow_snap *cow_store_load(cow_store *st, uint64_t id);
 
@@ -645,11 +683,13 @@ int cow_store_drop(cow_store *st, uint64_t id);
  * Check the whole store: root slot, catalog, every page-table node and
  * every data block against its checksum, the structure (levels, positions,
  * ranges, no block used as two things) and the reference counts. Reads
- * everything once: O(file size).
+ * everything once: O(file size). A read-only handle checks the newest
+ * committed root, even while a writer commits (see THREADS AND PROCESSES).
  *
  * @return 0; -EBADMSG with cow_store_errmsg(st) naming the first problem
  *         (e.g. "checkpoint 7: page 1234 (block 5678): data checksum
- *         mismatch"); -EIO; -ENOMEM; -EINVAL (NULL).
+ *         mismatch"); -EAGAIN (read-only: the writer committed 32 times
+ *         during the check); -EIO; -ENOMEM; -EINVAL (NULL).
  */
 int cow_store_verify(cow_store *st);
 

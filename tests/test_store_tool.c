@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_tool.c — `cow store ls|info|verify|drop`: output, --json, exit
- * status (0 ok, 1 failed, 2 usage), on a good store and a damaged one.
+ * status (0 ok, 1 failed, 2 usage), on a good store, one a writer holds
+ * open (and commits to), and a damaged one.
  * Runs the tool named by $COW_TOOL (set by ctest); skipped without it.
  */
 #include <stdarg.h>
@@ -80,6 +81,25 @@ static void test_tool(void **state)
 	assert_non_null(strstr(out, "no such checkpoint"));
 	assert_int_equal(run("store verify '%s'", path), 0);
 	assert_non_null(strstr(out, "ok: 2 checkpoints"));
+
+	/* A live writer holds the store: ls, info and verify still work, and
+	 * see its commits; drop (a second writer) is refused. */
+	st = cow_store_open(path, 0);
+	assert_non_null(st);
+	assert_int_equal(run("store ls '%s'", path), 0);
+	assert_non_null(strstr(out, "\n2 "));
+	changed[3] = 0;
+	changed[5] = 1;
+	ts_fill(mem + 5 * PG, 3, 5);
+	assert_int_equal(ts_commit(st, mem, 40, 2, changed, &id), 0);
+	assert_int_equal(run("store verify '%s'", path), 0);
+	assert_non_null(strstr(out, "ok: 3 checkpoints"));
+	assert_int_equal(run("store info '%s' 3", path), 0);
+	assert_non_null(strstr(out, "incremental over checkpoint 2"));
+	assert_int_equal(run("store drop '%s' 3", path), 1);
+	assert_int_equal(cow_store_drop(st, 3), 0);
+	assert_int_equal(cow_store_close(st), 0);
+	memset(mem + 5 * PG, 0, PG);	/* checkpoint 2's page 5 */
 
 	assert_int_equal(run("store drop '%s' 1", path), 0);
 	assert_int_equal(run("store drop '%s' 1", path), 1);

@@ -2,7 +2,9 @@
 /*
  * cow store — look into a store file: list its checkpoints, describe the
  * store or one checkpoint, verify every checksum, drop a checkpoint.
- * Read-only except for drop.
+ * Read-only except for drop: ls, info and verify open the store with
+ * COW_STORE_RDONLY, which takes no lock, so they work on a store a running
+ * writer (cowkv) holds, and see its newest committed checkpoint.
  */
 #include <cow.h>
 #include <errno.h>
@@ -21,8 +23,10 @@ static void usage(FILE *f)
 		   "       cow store info PATH [ID] [--json] describe the store, or checkpoint ID\n"
 		   "       cow store verify PATH             read everything, check every checksum\n"
 		   "       cow store drop PATH ID            remove checkpoint ID (frees its blocks)\n\n"
-		   "PATH is a store written by cow_store_commit(). Exit status: 0 ok, 1 the\n"
-		   "operation failed (or verify found damage), 2 bad usage.\n");
+		   "PATH is a store written by cow_store_commit(). ls, info and verify work\n"
+		   "on a store a running server holds (they read its newest commit); drop\n"
+		   "needs the store closed. Exit status: 0 ok, 1 the operation failed (or\n"
+		   "verify found damage), 2 bad usage.\n");
 }
 
 /* The command line, parsed. */

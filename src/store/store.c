@@ -38,7 +38,7 @@ static atomic_uint_fast64_t store_serials;
 
 
 #define OPEN_FLAGS (COW_STORE_CREATE | COW_STORE_EXCL | COW_STORE_RDONLY | \
-		    COW_STORE_VERIFY_LOAD)
+		    COW_STORE_VERIFY_LOAD | COW_STORE_FULL_COMMITS | COW_STORE_SALVAGE)
 
 /* What the last failed cow_store_open() of this thread found. */
 static __thread char open_msg[256];
@@ -187,7 +187,10 @@ static const char *slot_check(const struct cow__slot *s, uint64_t n)
 
 /*
  * load_root — read both root slots and keep the valid one with the higher
- * txid. 0, -EBADMSG (not a store, both slots corrupt), -EPROTONOSUPPORT
+ * txid in st->slot (its fields are checked against the file by load()).
+ * Both slots are read in one pread: a slot being rewritten by a writer
+ * (another process) fails its checksum, and the other, older one wins.
+ * 0, -EBADMSG (not a store, both slots corrupt), -EPROTONOSUPPORT
  * (another format version or block size), -EIO.
  */
 static int load_root(struct cow_store *st)
@@ -196,7 +199,6 @@ static int load_root(struct cow_store *st)
 	struct cow__slot s[COW__SLOTS];
 	int ok[COW__SLOTS], magic[COW__SLOTS], win = -1;
 	ssize_t got;
-	const char *bad;
 
 	if (!blk)
 		return -ENOMEM;
@@ -230,9 +232,6 @@ static int load_root(struct cow_store *st)
 		return cow__store_fail(st, -EPROTONOSUPPORT, "store format version %u, "
 				       "block size %u: this libcow reads version %u, block size %u",
 				       s[win].version, s[win].block_size, COW__VERSION, COW__BLK);
-	bad = slot_check(&s[win], st->blocks.n);
-	if (bad)
-		return cow__store_fail(st, -EBADMSG, "root slot %d: %s", win, bad);
 	st->slot = s[win];
 	st->cur = win;
 	return 0;
@@ -321,8 +320,11 @@ static int load_catalog(struct cow_store *st, uint8_t *kind)
 
 /*
  * count_refs — rebuild the block counts from the checkpoints' page tables.
- * A checkpoint that cannot be read fails the open, except read-only ones
- * where it is marked damaged (the others stay readable).
+ * A checkpoint that cannot be read fails the open, except for read-only
+ * and salvaging (COW_STORE_SALVAGE) handles where it is marked damaged (the
+ * others stay readable). A damaged table is counted as far as it could be
+ * read; a block reached only through its unreadable part counts as free,
+ * which can harm nothing but that checkpoint, already lost.
  */
 static int count_refs(struct cow_store *st, uint8_t *kind)
 {
@@ -338,7 +340,8 @@ static int count_refs(struct cow_store *st, uint8_t *kind)
 
 		w.rec = &st->ck[i].rec;
 		err = cow__walk_tree(&w);
-		if (err && (!(st->flags & COW_STORE_RDONLY) || err == -ENOMEM)) {
+		if (err && (!(st->flags & (COW_STORE_RDONLY | COW_STORE_SALVAGE)) ||
+			    err == -ENOMEM)) {
 			free(w.buf);
 			return err;
 		}
@@ -354,17 +357,29 @@ static int count_refs(struct cow_store *st, uint8_t *kind)
 	return 0;
 }
 
-/* load — read the root, the catalog, and rebuild the block counts. */
-static int load(struct cow_store *st, uint64_t nblocks)
+/*
+ * load — read the root, the catalog, and rebuild the block counts. The
+ * file's size is taken after the root is read: a writer extends the file
+ * before it writes the root slot that reaches the new blocks, so a reader
+ * never finds the root it reads pointing past the end it knows.
+ */
+static int load(struct cow_store *st)
 {
+	struct stat a;
+	const char *bad;
 	uint8_t *kind;
-	int err = cow__blocks_init(&st->blocks, nblocks);
+	int err = load_root(st);
 
 	if (err)
 		return err;
-	err = load_root(st);
+	if (fstat(st->fd, &a) < 0)
+		return cow__store_fail(st, -errno, "fstat: %s", strerror(errno));
+	err = cow__blocks_init(&st->blocks, (uint64_t)a.st_size >> COW__BLK_SHIFT);
 	if (err)
 		return err;
+	bad = slot_check(&st->slot, st->blocks.n);
+	if (bad)
+		return cow__store_fail(st, -EBADMSG, "root slot %d: %s", st->cur, bad);
 	kind = cow__io_calloc(st->blocks.n, 1);
 	if (!kind)
 		return -ENOMEM;
@@ -376,30 +391,121 @@ static int load(struct cow_store *st, uint64_t nblocks)
 	return err;
 }
 
-/* open_files — open path (and a second read-only file description for
- * loaded snapshots), lock it. 0 or -errno (-EBUSY: locked by another). */
-static int open_files(struct cow_store *st, const char *path, uint64_t *nblocks)
+/* disk_txid — the txid of the newer valid root slot on disk now (0 if
+ * neither is valid), -errno on a read error. */
+static int64_t disk_txid(struct cow_store *st)
+{
+	unsigned char *blk = cow__io_malloc(COW__SLOTS * COW__BLK);
+	uint64_t best = 0;
+	ssize_t got;
+
+	if (!blk)
+		return -ENOMEM;
+	got = cow__io_pread(st->fd, blk, COW__SLOTS * COW__BLK, 0);
+	for (int i = 0; got > 0 && i < COW__SLOTS; i++) {
+		struct cow__slot s;
+		int magic;
+
+		if ((size_t)got >= (size_t)(i + 1) * COW__BLK &&
+		    cow__slot_decode(blk + i * COW__BLK, &s, &magic) == 0 && s.txid > best)
+			best = s.txid;
+	}
+	free(blk);
+	return got < 0 ? (int64_t)got : (int64_t)best;
+}
+
+/* cow__store_moved — 1 if a writer has committed since st read its root
+ * (the newest root on disk is another one), else 0. Read-only handles use
+ * it to tell a block a writer reused under them from a corrupt one. */
+int cow__store_moved(struct cow_store *st)
+{
+	int64_t t = disk_txid(st);
+
+	return t > 0 && (uint64_t)t != st->slot.txid;
+}
+
+/* damaged_any — 1 if some checkpoint could not be read at open. */
+static int damaged_any(const struct cow_store *st)
+{
+	for (size_t i = 0; i < st->nck; i++)
+		if (st->ck[i].damaged)
+			return 1;
+	return 0;
+}
+
+/* state_clear — forget the root, catalog and block counts (after a failed
+ * or raced load). */
+static void state_clear(struct cow_store *st)
+{
+	cow__blocks_destroy(&st->blocks);
+	memset(&st->blocks, 0, sizeof st->blocks);
+	free(st->ck);
+	free(st->cat);
+	st->ck = NULL;
+	st->cat = NULL;
+	st->nck = st->ncat = 0;
+	st->held = 0;
+	memset(&st->slot, 0, sizeof st->slot);
+}
+
+/*
+ * load_view — load(), for every handle; a read-only handle does not lock
+ * the file, so a writer may commit while it reads and reuse blocks the root
+ * it read reaches (those of a checkpoint the writer dropped). Every block
+ * carries its checksum, so such a block reads as corrupt: when the root on
+ * disk moved meanwhile, the load starts again from the new root (up to
+ * COW__RELOADS times), otherwise the corruption is real.
+ */
+static int load_view(struct cow_store *st)
+{
+	int err = 0;
+
+	for (int i = 0; i < COW__RELOADS; i++) {
+		if (i)
+			state_clear(st);
+		err = load(st);
+		if (!(st->flags & COW_STORE_RDONLY) || err == -ENOMEM)
+			return err;
+		if ((err != -EBADMSG && !(err == 0 && damaged_any(st))) || !cow__store_moved(st))
+			return err;
+	}
+	return cow__store_fail(st, -EAGAIN, "the store changed %d times while it was read",
+			       COW__RELOADS);
+}
+
+/*
+ * open_files — open path (and a second read-only file description for
+ * loaded snapshots). A writer takes the exclusive flock (-EBUSY if another
+ * writer has it); a read-only handle takes no lock at all, so it never
+ * stops a writer from opening, and reads the newest committed root (see
+ * load_view()). Nothing is ever created here. 0 or -errno; -EINVAL for a
+ * path that is not a regular file.
+ */
+static int open_files(struct cow_store *st, const char *path)
 {
 	int ro = st->flags & COW_STORE_RDONLY;
 	struct stat a, b;
 
-	st->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (stat(path, &a) == 0 && !S_ISREG(a.st_mode))	/* no open of a FIFO or a directory */
+		return cow__store_fail(st, -EINVAL, "not a regular file");
+	st->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+	if (st->fd < 0 && errno == EISDIR)
+		return cow__store_fail(st, -EINVAL, "not a regular file");
 	if (st->fd < 0)
 		return cow__store_fail(st, -errno, "%s", strerror(errno));
 	if (fstat(st->fd, &a) < 0)
 		return -errno;
 	if (!S_ISREG(a.st_mode))
 		return cow__store_fail(st, -EINVAL, "not a regular file");
-	if (flock(st->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+	if (!ro && flock(st->fd, LOCK_EX | LOCK_NB) < 0)
 		return cow__store_fail(st, errno == EWOULDBLOCK ? -EBUSY : -errno,
-				       "open by another handle that excludes this one");
+				       "open for writing by another handle");
 	/* Snapshots keep a duplicate of this one: it must not hold the lock. */
-	st->rfd = open(path, O_RDONLY | O_CLOEXEC);
+	st->rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (st->rfd < 0 || fstat(st->rfd, &b) < 0)
 		return -errno;
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return cow__store_fail(st, -EAGAIN, "the file was replaced while opening");
-	*nblocks = (uint64_t)a.st_size >> COW__BLK_SHIFT;
 	return 0;
 }
 
@@ -426,12 +532,11 @@ static void store_free(struct cow_store *st)
 COW_API cow_store *cow_store_open(const char *path, int flags)
 {
 	struct cow_store *st;
-	uint64_t nblocks = 0;
 	int err = 0;
 
 	open_msg[0] = 0;
 	if (!path || !*path || (flags & ~OPEN_FLAGS) ||
-	    ((flags & COW_STORE_RDONLY) && (flags & COW_STORE_CREATE)) ||
+	    ((flags & COW_STORE_RDONLY) && (flags & (COW_STORE_CREATE | COW_STORE_SALVAGE))) ||
 	    ((flags & COW_STORE_EXCL) && !(flags & COW_STORE_CREATE))) {
 		snprintf(open_msg, sizeof open_msg, "invalid arguments");
 		errno = EINVAL;
@@ -447,17 +552,27 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 	st->pid = getpid();
 	st->serial = atomic_fetch_add(&store_serials, 1) + 1;
 	pthread_mutex_init(&st->lock, NULL);
-	if (flags & COW_STORE_CREATE) {
+	/* An existing store is opened without creating anything (no temporary
+	 * file): a restart works on a full disk or in a read-only directory. */
+	if (!(flags & COW_STORE_EXCL))
+		err = open_files(st, path);
+	if ((flags & COW_STORE_CREATE) && ((flags & COW_STORE_EXCL) || err == -ENOENT)) {
+		st->msg[0] = 0;
+		if (st->fd >= 0)	/* the file vanished between two opens */
+			close(st->fd);
+		if (st->rfd >= 0)
+			close(st->rfd);
+		st->fd = st->rfd = -1;
 		err = create_file(path);
 		if (err == -EEXIST && !(flags & COW_STORE_EXCL))
-			err = 0;
+			err = 0;	/* created by another process meanwhile */
 		if (err)
 			cow__store_fail(st, err, "creating the file: %s", cow_strerror(err));
+		if (!err)
+			err = open_files(st, path);
 	}
 	if (!err)
-		err = open_files(st, path, &nblocks);
-	if (!err)
-		err = load(st, nblocks);
+		err = load_view(st);
 	if (err) {
 		snprintf(open_msg, sizeof open_msg, "%s", st->msg[0] ? st->msg : cow_strerror(err));
 		store_free(st);
@@ -981,14 +1096,77 @@ static int recount(struct cow_store *st, int check_data, int exact)
 	return err;
 }
 
+/*
+ * cow__store_refresh — a read-only handle moves to the newest root on disk: the state
+ * is read into a scratch handle sharing st's file, then swapped in. On
+ * failure st keeps its old view. Under st->lock.
+ */
+int cow__store_refresh(struct cow_store *st)
+{
+	struct cow_store *t = cow__io_calloc(1, sizeof *t);
+	struct cow__blocks ob;
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	t->fd = st->fd;
+	t->rfd = -1;
+	t->flags = st->flags;
+	pthread_mutex_init(&t->lock, NULL);
+	err = load_view(t);
+	if (err) {
+		memcpy(st->msg, t->msg, sizeof st->msg);
+	} else {
+		ob = st->blocks;	/* swap everything but the mutexes */
+		st->blocks.rc = t->blocks.rc;
+		st->blocks.n = t->blocks.n;
+		st->blocks.cap = t->blocks.cap;
+		st->blocks.cursor = t->blocks.cursor;
+		st->blocks.nfree = t->blocks.nfree;
+		t->blocks.rc = ob.rc;
+#define SWAP(f) do { __typeof__(st->f) x_ = st->f; st->f = t->f; t->f = x_; } while (0)
+		SWAP(slot);
+		SWAP(cur);
+		SWAP(ck);
+		SWAP(nck);
+		SWAP(cat);
+		SWAP(ncat);
+#undef SWAP
+	}
+	t->fd = -1;		/* st's */
+	state_clear(t);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+	return err;
+}
+
+/*
+ * cow_store_verify — see cow.h. A read-only handle verifies the newest
+ * root: if a writer committed since the handle read its root (or commits
+ * during the check and reuses a block under it), the handle moves to the
+ * new root and checks again, up to COW__RELOADS times (then -EAGAIN).
+ */
 COW_API int cow_store_verify(cow_store *st)
 {
-	int err;
+	int ro, err, tries = 0;
 
 	if (!st)
 		return -EINVAL;
 	pthread_mutex_lock(&st->lock);
-	err = recount(st, 1, !st->builders && !st->held && !(st->flags & COW_STORE_RDONLY));
+	ro = (st->flags & COW_STORE_RDONLY) != 0;
+	err = ro && cow__store_moved(st) ? cow__store_refresh(st) : 0;
+	if (!err)
+		err = recount(st, 1, !st->builders && !st->held && !ro);
+	while (ro && err == -EBADMSG && cow__store_moved(st)) {
+		if (++tries >= COW__RELOADS) {
+			err = cow__store_fail(st, -EAGAIN, "the store changed %d times during "
+					      "the check", tries);
+			break;
+		}
+		err = cow__store_refresh(st);
+		if (!err)
+			err = recount(st, 1, 0);
+	}
 	if (!err)
 		st->msg[0] = 0;
 	pthread_mutex_unlock(&st->lock);

@@ -206,6 +206,18 @@ int cow__store_tree(struct cow_store *st, const struct cow__ckpt *ck,
 int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 			 unsigned char *buf);
 
+/* Times a read-only handle starts reading again when a writer committed
+ * under it (see load_view() in store.c). */
+#define COW__RELOADS 32
+
+/* 1 if the newest root on disk is not the one st read (a writer committed
+ * since), else 0. Under st->lock. */
+int cow__store_moved(struct cow_store *st);
+
+/* A read-only handle moves to the newest root on disk (on failure it keeps
+ * its view). Under st->lock. 0, -EBADMSG, -EAGAIN, -EIO, -ENOMEM. */
+int cow__store_refresh(struct cow_store *st);
+
 /* 1 if a build in progress has checkpoint id as its parent. Under st->lock. */
 int cow__store_parent_busy(struct cow_store *st, uint64_t id);
 
@@ -217,7 +229,9 @@ int cow__store_parent_busy(struct cow_store *st, uint64_t id);
  * dropped until the build ends: -EBUSY). Allocates the in-memory page table
  * and reserves room in the block map so that later writes allocate no
  * memory; no block is allocated yet. *out is the builder.
- * 0, -EINVAL, -EROFS, -EIO (failed handle), -ENOENT (no such parent),
+ * 0, -EINVAL, -EROFS, -EIO (failed handle), -ENOENT (no such parent, or
+ * any parent on a store opened with COW_STORE_FULL_COMMITS: callers then
+ * begin again without one),
  * -ENOMEM, -EBADMSG (the parent's page table is corrupt).
  */
 int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,

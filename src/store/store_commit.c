@@ -79,6 +79,11 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 	b->st = st;
 	pthread_mutex_lock(&st->lock);
 	err = cow__store_writable(st);
+	/* A store opened with COW_STORE_FULL_COMMITS shares no block with an
+	 * earlier checkpoint: a parent is refused as if it had been dropped,
+	 * and every caller then writes the whole checkpoint. */
+	if (!err && parent && (st->flags & COW_STORE_FULL_COMMITS))
+		err = -ENOENT;
 	if (!err && parent)
 		err = begin_parent(st, npages, parent, &b->parent);
 	if (!err) {

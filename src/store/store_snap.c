@@ -145,7 +145,7 @@ COW_API int cow_store_commit(cow_store *st, cow_snap *snap, uint64_t *id)
 	err = cow__store_finish(b, &nid);
 	if (err)
 		return err;
-	clone = cow__snap_clone(snap);
+	clone = st->flags & COW_STORE_FULL_COMMITS ? NULL : cow__snap_clone(snap);
 	if (clone)
 		cow__store_lineage_attach(st, nid, clone, release_snap);
 	if (id)
@@ -173,12 +173,124 @@ static uint64_t *offsets(const struct cow__tree *t)
 	return offs;
 }
 
+/* bad_block — the message of a failed read of t's pages [i, i + n): a
+ * checksum mismatch names the page and block. Returns err. */
+static int bad_block(struct cow_store *st, const struct cow__tree *t, uint64_t i,
+		     size_t bad, int err)
+{
+	if (err == -EBADMSG)
+		return cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
+				       " (block %" PRIu64 "): data checksum mismatch",
+				       t->id, i + bad, t->lvl[0][i + bad].blk);
+	return cow__store_fail(st, err, "checkpoint %" PRIu64 ": reading: %s", t->id,
+			       cow_strerror(err));
+}
+
+/*
+ * copy_pages — read every data block of t once, check it, and copy it into
+ * a new space (zero pages stay untouched: no frame); *out is a snapshot of
+ * it. What a read-only handle loads: the snapshot then needs nothing from
+ * the file, which a writer in another process may reuse once it drops the
+ * checkpoint. 0, -EBADMSG (message set), -EIO, -ENOMEM.
+ */
+static int copy_pages(struct cow_store *st, const struct cow__tree *t, cow_snap **out)
+{
+	unsigned char *buf = cow__io_malloc((size_t)COW__FANOUT * COW__BLK), *base;
+	cow_space *s = buf ? cow_space_create(t->npages * COW__BLK, 0) : NULL;
+	int err = s ? 0 : -ENOMEM;
+
+	base = s ? cow_base(s) : NULL;
+	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
+		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
+
+		err = cow__read_blocks(st, t->lvl[0] + i, n, buf, &bad);
+		if (err)
+			err = bad_block(st, t, i, bad, err);
+		for (size_t k = 0; k < n && !err; k++)
+			if (t->lvl[0][i + k].blk)
+				memcpy(base + (i + k) * COW__BLK, buf + k * COW__BLK, COW__BLK);
+	}
+	if (!err && !(*out = cow_snapshot(s)))
+		err = -errno;
+	cow_space_destroy(s);
+	free(buf);
+	return err;
+}
+
+/*
+ * tree_checked — checkpoint id's page table with a reference for the
+ * caller, every data block read and checked against its checksum: a page
+ * the program will see was right on disk when it was loaded. With copy
+ * (read-only handles) the checked pages are copied into *copy. A read-only
+ * handle whose writer committed meanwhile (and may have reused blocks of a
+ * dropped checkpoint) moves to the newest root and tries again. Under
+ * st->lock. 0, -ENOENT, -EBADMSG (message set), -EAGAIN, -EIO, -ENOMEM.
+ */
+static int tree_checked(struct cow_store *st, uint64_t id, struct cow__ckpt **ckp,
+			struct cow__tree **out, cow_snap **copy)
+{
+	int err = 0;
+
+	for (int i = 0; i < COW__RELOADS; i++) {
+		struct cow__ckpt *ck = cow__store_find(st, id);
+		struct cow__tree *t = NULL;
+
+		err = ck ? cow__store_tree(st, ck, &t)
+			 : cow__store_fail(st, -ENOENT, "no checkpoint %" PRIu64, id);
+		if (!err)
+			err = copy ? copy_pages(st, t, copy) : cow__store_read_tree(st, t, NULL);
+		if (!err) {
+			*ckp = ck;
+			*out = t;
+			return 0;
+		}
+		cow__tree_put(t);
+		if (!(st->flags & COW_STORE_RDONLY) || err != -EBADMSG || !cow__store_moved(st))
+			return err;
+		err = cow__store_refresh(st);
+		if (err)
+			return err;
+	}
+	return cow__store_fail(st, -EAGAIN, "the store changed %d times while checkpoint %"
+			       PRIu64 " was read", COW__RELOADS, id);
+}
+
+/*
+ * map_file — the snapshot of a writable handle's checkpoint t: its pages
+ * mapped from the file when first touched (they were just checked, and the
+ * handle pins the checkpoint's blocks until it is closed). A space made
+ * from it counts as saved in checkpoint ck, and the handle keeps a clone
+ * for the next incremental commit. Under st->lock. NULL with errno.
+ */
+static cow_snap *map_file(struct cow_store *st, struct cow__ckpt *ck, struct cow__tree *t,
+			  cow_snap **clone)
+{
+	uint64_t *offs = offsets(t);
+	cow_snap *snap;
+
+	if (!offs) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ck->pinned = 1;	/* its blocks must not change while snap reads them */
+	snap = cow__snap_from_file(st->rfd, t->npages, offs);
+	free(offs);
+	if (!snap)
+		return NULL;
+	cow__snap_set_origin(snap, st, st->serial, ck->rec.id);
+	*clone = !has_clone(st, ck->rec.id) && !(st->flags & COW_STORE_FULL_COMMITS)
+		 ? cow__snap_clone(snap) : NULL;
+	if (*clone)
+		cow__store_lineage_put(st, t, ck->rec.id);
+	return snap;
+}
+
 COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
 {
+	int ro = st && (st->flags & COW_STORE_RDONLY);
 	struct cow__tree *t = NULL;
-	struct cow__ckpt *ck;
-	uint64_t *offs = NULL;
-	cow_snap *snap = NULL, *clone;
+	struct cow__ckpt *ck = NULL;
+	cow_snap *snap = NULL, *clone = NULL;
 	int err;
 
 	if (!st) {
@@ -186,34 +298,13 @@ COW_API cow_snap *cow_store_load(cow_store *st, uint64_t id)
 		return NULL;
 	}
 	pthread_mutex_lock(&st->lock);
-	ck = cow__store_find(st, id);
-	err = ck ? cow__store_tree(st, ck, &t)
-		 : cow__store_fail(st, -ENOENT, "no checkpoint %" PRIu64, id);
-	if (!err && (st->flags & COW_STORE_VERIFY_LOAD))
-		err = cow__store_read_tree(st, t, NULL);
-	if (!err && !(offs = offsets(t)))
-		err = -ENOMEM;
-	if (!err) {
-		ck->pinned = 1;	/* its blocks must not change while snap reads them */
-		snap = cow__snap_from_file(st->rfd, t->npages, offs);
-		err = snap ? 0 : -errno;
-		/* A space made from it counts as saved in checkpoint id. */
-		if (snap)
-			cow__snap_set_origin(snap, st, st->serial, id);
-	}
-	/* The next commit of a space made from snap can be incremental. */
-	clone = snap && !has_clone(st, id) ? cow__snap_clone(snap) : NULL;
-	if (clone)
-		cow__store_lineage_put(st, t, id);
+	err = tree_checked(st, id, &ck, &t, ro ? &snap : NULL);
+	if (!err && !ro && !(snap = map_file(st, ck, t, &clone)))
+		err = -errno;
+	cow__tree_put(t);
 	pthread_mutex_unlock(&st->lock);
 	if (clone)
 		cow__store_lineage_attach(st, id, clone, release_snap);
-	free(offs);
-	if (t) {
-		pthread_mutex_lock(&st->lock);
-		cow__tree_put(t);
-		pthread_mutex_unlock(&st->lock);
-	}
 	if (err)
 		errno = -err;
 	return snap;
