@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # kill-restart.sh — long runs of tests/test_cowkv_kill.c: cowkv killed with
 # SIGKILL at random moments (inside and outside BGSAVE) and restarted on
 # the same directory, checked after every restart (consistent, durable,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kvtest.h — helpers for the tests that drive build/cowkv from outside
  * (test_cowkv_corrupt.c, test_cowkv_kill.c): start it on a free port of

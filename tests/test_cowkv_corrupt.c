@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv_corrupt.c — cowkv on a damaged store never serves wrong data
  * and never crashes.

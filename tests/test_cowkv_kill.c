@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv_kill.c — cowkv killed with SIGKILL at random moments, inside
  * and outside background saves, and restarted on the same directory again

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_live.c — stores in use by someone else, and stores where
  * nothing may be created.

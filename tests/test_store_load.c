@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_store_load.c — cow_store_load() never hands out a page that differs
  * from what was committed: every data block, page-table node, catalog block
