@@ -713,7 +713,7 @@ typedef struct cow_save cow_save;
 /** What a background save did; see cow_save_stats_get(). */
 struct cow_save_stats {
 	uint64_t freeze_ns;            /**< how long the writers were held (the snapshot) */
-	uint64_t written_pages;        /**< pages the saver wrote */
+	uint64_t written_pages;        /**< pages the saver wrote as blocks (zero pages need none and are not counted) */
 	uint64_t kept_pages;           /**< pages unchanged since the last save: blocks shared */
 	uint64_t spilled_pages;        /**< old pages written by a writer's fault (budget reached) */
 	uint64_t preserved_pages;      /**< preserved copies held now */

@@ -309,6 +309,26 @@ static void bad_arguments(void **state)
 	cow_store_close(st);
 }
 
+/* Statistics count what was written: zero pages get no block. */
+static void stats_count_what_was_written(void **state)
+{
+	T_START();
+	cow_store *st = cow_store_open(path, COW_STORE_CREATE);
+	cow_space *s = cow_space_create(1024 * P, 0);
+	struct cow_save_stats ss;
+	cow_save *job;
+	uint64_t id;
+
+	for (int k = 0; k < 10; k++)
+		((char *)cow_base(s))[k * 100 * P] = 1;
+	job = cow_save_start(st, s, 1 << 30);
+	assert_non_null(job);
+	assert_int_equal(cow_save_finish(job, &id, &ss), 0);
+	assert_int_equal(ss.written_pages, 10);
+	cow_space_destroy(s);
+	cow_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +340,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_save_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(load_is_lazy, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(stats_count_what_was_written, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
