@@ -141,7 +141,7 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 	size_t maps = m->maps;
 
 	for (size_t i = 0; i < m->npages; i++) {
-		cow__frame f = m->pt[i], h = cow__home(m, i);
+		cow__frame f = m->pt[i], h = m->home == COW__NO_FRAME ? f : cow__home(m, i);
 
 		if (f == COW__NO_FRAME)
 			continue;

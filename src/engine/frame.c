@@ -184,6 +184,16 @@ int cow__frames_reserve(size_t n, cow__frame *first)
 }
 
 /*
+ * cow__frame_alloc — one free frame, anywhere: allocated, not homed, count
+ * 0 (it is freed when a count it is given drops back to 0). For a
+ * preserved page of a snapshot that has no home. 0 or -errno (-ENOMEM).
+ */
+int cow__frame_alloc(cow__frame *f)
+{
+	return reserve(1, f);
+}
+
+/*
  * cow__frames_reserve_image — reserve n contiguous frame numbers for an
  * image: allocated, not homed (each is freed when its count reaches 0),
  * and marked as image frames except the first and the last (guards).

@@ -58,6 +58,7 @@ struct cow__frames {
 
 int cow__frames_init(void);
 int cow__frames_reserve(size_t n, cow__frame *first);
+int cow__frame_alloc(cow__frame *f);
 void cow__frames_unhome(cow__frame first, size_t n);
 void *cow__frame_addr(cow__frame f);
 uint32_t cow__frame_ref(cow__frame f);
@@ -148,7 +149,8 @@ struct cow__member {
 	struct cow__family *fam;
 	struct cow__member *fam_prev, *fam_next;
 	size_t npages;
-	cow__frame home;             /* first frame of the home range */
+	cow__frame home;             /* first frame of the home range (COW__NO_FRAME:
+					an unmapped snapshot has none) */
 	cow__frame *pt;              /* page table: page -> frame */
 	uint64_t *wp;                /* write-protected pages (mapped spaces) */
 	char *addr;                  /* the mapping, or NULL */
@@ -207,6 +209,7 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 				    struct cow__family *fam);
 int cow__member_share(struct cow__member *dst, const struct cow__member *src);
 void cow__member_join(struct cow__member *m, struct cow__family *fam);
+int cow__member_give_home(struct cow__member *m);
 void cow__member_leave(struct cow__member *m);
 void cow__member_quarantine(struct cow__member *m);
 int cow__member_rebirth(struct cow__member *m, const struct cow__member *x);

@@ -144,13 +144,20 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
 	m->serial = ++serials;
 	memset(m->pt, 0xff, pt_bytes(npages));
-	err = cow__frames_reserve(npages, &m->home);
-	if (err) {
+	/*
+	 * A snapshot gets no home range until it is mapped: its preserved
+	 * pages take single frames wherever they are free (an unmapped member
+	 * needs no consecutive frames), so snapshots cost frame numbers only
+	 * for the pages preserved for them.
+	 */
+	m->home = COW__NO_FRAME;
+	if (kind == COW__KIND_SPACE && (err = cow__frames_reserve(npages, &m->home))) {
 		errno = -err;
 		goto fail;
 	}
 	if (new_fam && !(fam = calloc(1, sizeof *fam))) {
-		cow__frames_unhome(m->home, npages);
+		if (m->home != COW__NO_FRAME)
+			cow__frames_unhome(m->home, npages);
 		goto nomem;
 	}
 	family_add(fam, m);
@@ -211,7 +218,8 @@ void cow__member_free(struct cow__member *m)
 
 	cow__unmap_member(m);
 	/* Give up the home first, so that frames reaching 0 below are freed. */
-	cow__frames_unhome(m->home, n);
+	if (m->home != COW__NO_FRAME)
+		cow__frames_unhome(m->home, n);
 	for (size_t i = 0; i < n; i++)
 		if (m->pt[i] != COW__NO_FRAME)
 			cow__frame_put(m->pt[i]);
@@ -225,6 +233,17 @@ void cow__member_free(struct cow__member *m)
 	cow__pages_forget_references(m);
 	cow__member_quarantine(m);
 	cow__images_reap();
+}
+
+/*
+ * cow__member_give_home — reserve a home range for member m (a snapshot
+ * about to be mapped, or made of a file) if it has none. 0 or -errno.
+ */
+int cow__member_give_home(struct cow__member *m)
+{
+	if (m->home != COW__NO_FRAME)
+		return 0;
+	return cow__frames_reserve(m->npages, &m->home);
 }
 
 /* cow__wp_set — record page i of m as write-protected (or not). */

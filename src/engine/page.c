@@ -276,11 +276,19 @@ int cow__page_preserve(struct cow__member *o, size_t i)
 	}
 	if (!best)
 		return 0;
-	dest = cow__home(best, i);
+	if (best->home != COW__NO_FRAME)
+		dest = cow__home(best, i);
+	else if ((err = cow__frame_alloc(&dest)))
+		return err;	/* a snapshot without a home: any free frame */
 	/* o's page still shows f: copy from there, no window faults. */
 	err = o->addr ? cow__frame_fill(dest, page_addr(o, i)) : cow__frame_copy(dest, f);
-	if (err)
+	if (err) {
+		if (best->home == COW__NO_FRAME) {	/* give the frame back */
+			cow__frame_set_ref(dest, 1);
+			cow__frame_put(dest);
+		}
 		return err;
+	}
 	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
 		int e;
 

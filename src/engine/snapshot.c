@@ -164,7 +164,9 @@ COW_API const void *cow_snap_map(cow_snap *snap)
 		return fail(err);
 	cow__engine_lock();
 	if (!x->addr) {
-		err = cow__map_member(x, false);
+		err = cow__member_give_home(x);	/* a view may need to take pages home */
+		if (!err)
+			err = cow__map_member(x, false);
 		if (!err)
 			err = cow__defrag_pending();
 	}
@@ -312,9 +314,15 @@ static cow_snap *snap_of_image(struct cow__image *img, size_t npages,
 			       const uint64_t *offs)
 {
 	struct cow__member *x = cow__member_new(COW__KIND_SNAP, npages, NULL);
+	int err;
 
 	if (!x)
 		return NULL;
+	if ((err = cow__member_give_home(x))) {	/* its zero pages live there */
+		cow__member_free(x);
+		errno = -err;
+		return NULL;
+	}
 	for (size_t i = 0; i < npages; i++) {
 		bool zero = i >= img->n || (offs && offs[i] == COW__ZERO_BLOCK);
 

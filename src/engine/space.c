@@ -272,7 +272,7 @@ int cow__page_info(const struct cow__member *m, enum cow__kind kind,
 	info.frame = f;
 	info.refcount = cow__frame_ref(f);
 	info.writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
-	info.home = f == cow__home(m, index);
+	info.home = m->home != COW__NO_FRAME && f == cow__home(m, index);
 	cow__engine_unlock();
 	*out = info;
 	return 0;
