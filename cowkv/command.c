@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: busy scripts */
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -101,6 +102,15 @@ static struct kv_cmd table[] = {
 	{ "shutdown", cmd_shutdown, -1, A | N | S | L, 0, 0, 0, "server", 0, 0 },
 	{ "snapshot", cmd_snapshot, -1, A | N, 0, 0, 0, "server", 0, 0 },
 	{ "rollback", cmd_rollback, 2, W | A | N, 0, 0, 0, "server", 0, 0 },
+	/* ---- issue 15: scripting (script.c, function.c) ---- */
+	{ "eval", cmd_eval, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha", cmd_evalsha, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
+	{ "eval_ro", cmd_eval_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha_ro", cmd_evalsha_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall", cmd_fcall, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall_ro", cmd_fcall_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "script", cmd_script, -2, N, 0, 0, 0, "scripting", 0, 0 },
+	{ "function", cmd_function, -2, N, 0, 0, 0, "scripting", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -176,6 +186,9 @@ void cmd_call(struct client *c)
 	struct kv_cmd *cmd = (struct kv_cmd *)cmd_lookup(c->argv[0].p, c->argv[0].len);
 	int64_t t0;
 
+	/* ---- issue 15: a script past busy-reply-threshold answers for us ---- */
+	if (script_current && script_busy_intercept(c))
+		return;
 	if (!cmd) {
 		reply_unknown(c);
 		return;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: busy-reply-threshold */
 
 enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST };
 
@@ -48,6 +49,9 @@ static const struct cfg configs[] = {
 	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
 	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
 	{ "protected-mode", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+	/* ---- issue 15: scripting ---- */
+	{ "busy-reply-threshold", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
+	{ "lua-time-limit", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
 };
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])

@@ -577,3 +577,38 @@ int net_loop(void)
 	}
 	return 0;
 }
+
+/* ---- issue 15: serving -BUSY while a script runs (script.c) ---------------- */
+
+/*
+ * One non-blocking turn: read and answer other clients (cmd_call replies
+ * -BUSY to them), accept connections, write their replies. The running
+ * client is neither read nor written (its request is on the stack), no
+ * client is freed and the tick does not run until the script ends.
+ */
+void net_busy_poll(struct client *running)
+{
+	struct epoll_event evs[64];
+	struct client *keep = NULL;
+	int n = epoll_wait(srv.epfd, evs, 64, 0);
+
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.ptr != running)
+			handle_event(&evs[i]);
+	while (srv.pending) {
+		struct client *c = srv.pending;
+
+		srv.pending = c->pend_next;
+		if (c == running) {
+			keep = c;
+			continue;
+		}
+		c->flags &= ~(unsigned)CF_PENDING;
+		if (!(c->flags & CF_CLOSE_ASAP))
+			client_write(c);
+	}
+	if (keep) {
+		keep->pend_next = srv.pending;
+		srv.pending = keep;
+	}
+}
