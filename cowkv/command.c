@@ -9,6 +9,7 @@
 
 #include "server.h"
 #include "script.h"   /* issue 15: busy scripts */
+#include "acl.h"      /* issue 15: NOAUTH */
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -111,6 +112,9 @@ static struct kv_cmd table[] = {
 	{ "fcall_ro", cmd_fcall_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
 	{ "script", cmd_script, -2, N, 0, 0, 0, "scripting", 0, 0 },
 	{ "function", cmd_function, -2, N, 0, 0, 0, "scripting", 0, 0 },
+	/* ---- issue 15: authentication (acl.c) ---- */
+	{ "auth", cmd_auth, -2, N | F | S | L, 0, 0, 0, "connection", 0, 0 },
+	{ "acl", cmd_acl, -2, A | N | S | L, 0, 0, 0, "server", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -188,6 +192,8 @@ void cmd_call(struct client *c)
 
 	/* ---- issue 15: a script past busy-reply-threshold answers for us ---- */
 	if (script_current && script_busy_intercept(c))
+		return;
+	if (acl_gate(c))
 		return;
 	if (!cmd) {
 		reply_unknown(c);

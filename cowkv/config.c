@@ -12,6 +12,7 @@
 
 #include "server.h"
 #include "script.h"   /* issue 15: busy-reply-threshold */
+#include "acl.h"      /* issue 15: requirepass, protected-mode */
 
 enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST };
 
@@ -48,7 +49,9 @@ static const struct cfg configs[] = {
 	{ "appendonly", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
 	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
 	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
-	{ "protected-mode", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+	/* ---- issue 15: authentication (acl.c) ---- */
+	{ "protected-mode", C_STR, &acl_protected_mode, 0, 0, 0, NULL },
+	{ "requirepass", C_STR, &acl_requirepass, 0, 0, 0, NULL },
 	/* ---- issue 15: scripting ---- */
 	{ "busy-reply-threshold", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
 	{ "lua-time-limit", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
@@ -80,6 +83,8 @@ void config_defaults(void)
 	srv.obuf_soft_secs = 60;
 	srv.max_snapshots = 64;
 	srv.verbosity = LL_NOTICE;
+	acl_protected_mode = strdup("yes");     /* issue 15 */
+	acl_requirepass = strdup("");
 }
 
 /* ---- value syntax ------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "acl.h"      /* issue 15: protected mode */
 
 struct server srv;
 static FILE *logfp;
@@ -199,6 +200,8 @@ int main(int argc, char **argv)
 	raise_nofile();
 	srv_log(LL_NOTICE, "cowkv %s starting, pid %d, libcow backend %s", COWKV_VERSION,
 		(int)getpid(), cow_backend_name());
+	if (acl_protected_mode_check())        /* issue 15 */
+		return 1;
 	if (persist_start())
 		return 1;
 	srv.db.now_ms = srv_unix_ms();

@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 
 #include "server.h"
+#include "acl.h"      /* issue 15: connections start unauthenticated */
 
 #define READ_CHUNK (16 * 1024)
 #define READ_MAX (64u << 20)        /* bytes read in one call at most */
@@ -239,6 +240,7 @@ static void client_new(int fd, const struct sockaddr_storage *sa)
 	c->id = ++srv.next_client_id;
 	c->ctime_ms = c->last_ms = srv.now_ms;
 	c->events = EPOLLIN;
+	c->authed = !acl_auth_required();       /* issue 15 */
 	resp_init(&c->parser);
 	if (ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, c)) {
 		close(fd);

@@ -481,18 +481,21 @@ static size_t number_text(char *buf, size_t len, lua_Number n)
 }
 
 /* Commands a script may not call (besides those flagged noscript). */
-static bool denied_in_script(const char *name)
+static bool denied_in_script(const char *name, size_t n)
 {
 	static const char *const names[] = {
 		"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro",
 		"script", "function", "client", "hello", "reset", "quit", "auth",
 		"multi", "exec", "discard", "watch", "unwatch", "subscribe",
 		"psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
-		"sunsubscribe", "monitor", "acl",
+		"sunsubscribe", "monitor", "acl", "cluster",
+		/* blocking commands, refused in scripts as Redis does */
+		"blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin",
+		"bzpopmax", "bzmpop",
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!strcmp(name, names[i]))
+		if (strlen(names[i]) == n && !strcasecmp(name, names[i]))
 			return true;
 	return false;
 }
@@ -590,12 +593,14 @@ static int call_generic(lua_State *L, bool raise)
 		err = "Please specify at least one argument for this redis lib call";
 	} else if ((err = fake_argv(L, argc)) == NULL) {
 		cmd = cmd_lookup(fake->argv[0].p, fake->argv[0].len);
-		if (!cmd)
+		if (denied_in_script(fake->argv[0].p, fake->argv[0].len))
+			err = "This Redis command is not allowed from script";
+		else if (!cmd)
 			err = "Unknown Redis command called from script";
 		else if ((cmd->arity > 0 && argc != cmd->arity) ||
 			 (cmd->arity < 0 && argc < -cmd->arity))
 			err = "Wrong number of args calling Redis command from script";
-		else if ((cmd->flags & CMD_NOSCRIPT) || denied_in_script(cmd->name))
+		else if (cmd->flags & CMD_NOSCRIPT)
 			err = "This Redis command is not allowed from script";
 		else if ((cmd->flags & CMD_WRITE) && run->ro)
 			err = "Write commands are not allowed from read-only scripts.";
@@ -858,7 +863,7 @@ lua_State *script_state_new(bool for_functions)
 		{ LUA_DBLIBNAME, luaopen_debug },
 	};
 	static const char *const readonly[] = {
-		"redis", "string", "table", "math", "cjson", "bit",
+		"redis", "string", "table", "math", "cjson", "bit", "cmsgpack",
 	};
 	lua_State *L = luaL_newstate();
 	int g;
@@ -874,6 +879,7 @@ lua_State *script_state_new(bool for_functions)
 	g = lua_gettop(L);
 	open_lib(L, g, "cjson", luaopen_cjson);
 	open_lib(L, g, "bit", luaopen_bit);
+	open_lib(L, g, "cmsgpack", script_open_cmsgpack);
 	lua_pushnil(L);
 	lua_setfield(L, g, "loadfile");
 	lua_pushnil(L);

@@ -89,6 +89,8 @@ struct client *script_fake_client(void);
 /* The configured busy-reply-threshold in ms (0: never). */
 extern long script_busy_ms;
 
+/* lua_cmsgpack.c: push the cmsgpack library table. */
+int script_open_cmsgpack(lua_State *L);
 /* function.c: add redis.register_function to the redis table on top of L. */
 int func_register_lib(lua_State *L);
 /* function.c: bring the functions' Lua state in line with the libraries
