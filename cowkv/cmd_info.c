@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: used_memory_lua */
 
 struct sb {
 	char *p;
@@ -199,6 +200,10 @@ static void info_memory(struct sb *b)
 		  (unsigned long long)cs.reuses, (unsigned long long)cs.restored,
 		  (unsigned long long)cs.maps, (unsigned long long)frames,
 		  (unsigned long long)frames * COW_PAGE_SIZE);
+	/* ---- issue 15: scripting memory ---- */
+	sb_printf(b, "used_memory_lua:%llu\r\nnumber_of_cached_scripts:%llu\r\n",
+		  (unsigned long long)script_lua_memory(),
+		  (unsigned long long)script_cache_count());
 }
 
 static void info_persistence(struct sb *b)

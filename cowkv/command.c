@@ -185,6 +185,12 @@ static bool over_maxmemory(void)
 	return kvdb_used(&srv.db) > srv.maxmemory;
 }
 
+/* ---- issue 15: scripts with flags check OOM before they start ---- */
+bool cmd_over_maxmemory(void)
+{
+	return over_maxmemory();
+}
+
 void cmd_call(struct client *c)
 {
 	struct kv_cmd *cmd = (struct kv_cmd *)cmd_lookup(c->argv[0].p, c->argv[0].len);
@@ -204,7 +210,8 @@ void cmd_call(struct client *c)
 		reply_arity(c, cmd->name);
 		return;
 	}
-	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory()) {
+	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory() &&
+	    !((c->flags & CF_FAKE) && script_current && script_current->allow_oom)) {
 		reply_oom(c);
 		return;
 	}

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include <lauxlib.h>
@@ -99,7 +100,7 @@ static struct fn *fn_find(const char *name, size_t n, struct lib **lib)
 {
 	for (int i = 0; i < nlibs; i++)
 		for (int k = 0; k < libs[i].nfns; k++)
-			if (strlen(libs[i].fns[k].name) == n && !memcmp(libs[i].fns[k].name, name, n)) {
+			if (strlen(libs[i].fns[k].name) == n && !strncasecmp(libs[i].fns[k].name, name, n)) {
 				if (lib)
 					*lib = &libs[i];
 				return &libs[i].fns[k];
@@ -142,6 +143,11 @@ static int flags_from_table(lua_State *L, int t, unsigned *flags)
 	}
 }
 
+#define NAME_RULE "Library names can only contain letters, numbers, or underscores(_) " \
+		  "and must be at least one character long"
+
+/* redis.register_function(name, callback) or
+ * redis.register_function{function_name=, callback=, flags=, description=}. */
 static int l_register_function(lua_State *L)
 {
 	const char *name = NULL, *desc = NULL;
@@ -153,30 +159,38 @@ static int l_register_function(lua_State *L)
 	if (!loading.active)
 		return luaL_error(L, "redis.register_function can only be called on FUNCTION LOAD command");
 	if (argc == 2) {
-		name = lua_tolstring(L, 1, &nlen);
 		if (lua_type(L, 1) != LUA_TSTRING)
-			return luaL_error(L, "wrong number of arguments to redis.register_function");
+			return luaL_error(L, "first argument to redis.register_function must be a string");
 		if (!lua_isfunction(L, 2))
-			return luaL_error(L, "callback argument given to redis.register_function must be a function");
+			return luaL_error(L, "second argument to redis.register_function must be a function");
+		name = lua_tolstring(L, 1, &nlen);
 		lua_pushvalue(L, 2);
-	} else if (argc == 1 && lua_istable(L, 1)) {
+	} else if (argc == 1) {
 		int cb = 0;
 
+		if (!lua_istable(L, 1))
+			return luaL_error(L, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
 		lua_pushnil(L);
 		while (lua_next(L, 1)) {
 			const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
 
-			if (!strcmp(k, "function_name") && lua_type(L, -1) == LUA_TSTRING) {
+			if (!strcmp(k, "function_name")) {
+				if (lua_type(L, -1) != LUA_TSTRING)
+					return luaL_error(L, "function_name argument given to redis.register_function must be a string");
 				name = lua_tolstring(L, -1, &nlen);
-			} else if (!strcmp(k, "callback") && lua_isfunction(L, -1)) {
+			} else if (!strcmp(k, "callback")) {
+				if (!lua_isfunction(L, -1))
+					return luaL_error(L, "callback argument given to redis.register_function must be a function");
 				cb = 1;
-			} else if (!strcmp(k, "description") && lua_type(L, -1) == LUA_TSTRING) {
+			} else if (!strcmp(k, "description")) {
+				if (lua_type(L, -1) != LUA_TSTRING)
+					return luaL_error(L, "description argument given to redis.register_function must be a string");
 				desc = lua_tostring(L, -1);
-			} else if (!strcmp(k, "flags") && lua_istable(L, -1)) {
+			} else if (!strcmp(k, "flags")) {
+				if (!lua_istable(L, -1))
+					return luaL_error(L, "flags argument to redis.register_function must be a table representing function flags");
 				if (flags_from_table(L, lua_gettop(L), &flags))
 					return luaL_error(L, "unknown flag given");
-			} else if (!strcmp(k, "callback")) {
-				return luaL_error(L, "callback argument given to redis.register_function must be a function");
 			} else {
 				return luaL_error(L, "unknown argument given to redis.register_function");
 			}
@@ -191,9 +205,9 @@ static int l_register_function(lua_State *L)
 		return luaL_error(L, "wrong number of arguments to redis.register_function");
 	}
 	if (!valid_name(name, nlen))
-		return luaL_error(L, "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+		return luaL_error(L, NAME_RULE);
 	for (int i = 0; i < loading.nfns; i++)
-		if (!strcmp(loading.fns[i].name, name))
+		if (!strcasecmp(loading.fns[i].name, name))
 			return luaL_error(L, "Function already exists in the library");
 	grown = realloc(loading.fns, (size_t)(loading.nfns + 1) * sizeof *grown);
 	if (!grown)
@@ -205,14 +219,6 @@ static int l_register_function(lua_State *L)
 	grown->flags = flags;
 	grown->ref = luaL_ref(L, LUA_REGISTRYINDEX);   /* pops the callback */
 	loading.nfns++;
-	return 0;
-}
-
-/* Called by script_state_new(true) with the redis table on top. */
-int func_register_lib(lua_State *L)
-{
-	lua_pushcfunction(L, l_register_function);
-	lua_setfield(L, -2, "register_function");
 	return 0;
 }
 
@@ -242,16 +248,32 @@ static char *parse_shebang(const char *code, size_t len, char *err, size_t errle
 		snprintf(err, errlen, "ERR out of memory");
 		return NULL;
 	}
-	tok = strtok(line, " ");
-	if (!tok || strcmp(tok, "lua")) {
-		snprintf(err, errlen, "ERR Engine '%.64s' not found", tok ? tok : "");
+	/* the engine: what follows "#!" up to the first space (maybe empty) */
+	tok = line + strcspn(line, " ");
+	if (*tok)
+		*tok++ = '\0';
+	if (strcasecmp(line, "lua")) {
+		snprintf(err, errlen, "ERR Engine '%.64s' not found", line);
 		free(line);
 		return NULL;
 	}
-	while ((tok = strtok(NULL, " "))) {
+	for (tok = strtok(tok, " "); tok; tok = strtok(NULL, " ")) {
 		if (!strncmp(tok, "name=", 5)) {
-			free(name);
-			name = strdup(tok + 5);
+			char *v = tok + 5;
+			size_t vn = strlen(v);
+
+			if (name) {
+				snprintf(err, errlen, "ERR Invalid metadata value, name argument "
+					 "was given multiple times");
+				free(name);
+				free(line);
+				return NULL;
+			}
+			if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) {
+				v[vn - 1] = '\0';
+				v++;
+			}
+			name = strdup(v);
 		} else {
 			snprintf(err, errlen, "ERR Invalid metadata value given: %.64s", tok);
 			free(name);
@@ -291,7 +313,7 @@ static void loading_discard(void)
  * libraries unchanged). The name goes into *libname (malloc'd) on success.
  */
 static int lib_load(const char *code, size_t len, bool replace, char *err, size_t errlen,
-		    char **libname)
+		    char **libname, bool restoring)
 {
 	char *name, *copy;
 	int old, r;
@@ -301,14 +323,18 @@ static int lib_load(const char *code, size_t len, bool replace, char *err, size_
 		return -1;
 	old = lib_index(name);
 	if (old >= 0 && !replace) {
-		snprintf(err, errlen, "ERR Library '%s' already exists", name);
+		snprintf(err, errlen, restoring ? "ERR Library %s already exists" :
+			 "ERR Library '%s' already exists", name);
 		free(name);
 		return -1;
 	}
-	if (!fn_L && !(fn_L = script_state_new(true))) {
-		snprintf(err, errlen, "ERR out of memory for the Lua state");
-		free(name);
-		return -1;
+	if (!fn_L) {
+		if (!(fn_L = script_state_new(true))) {
+			snprintf(err, errlen, "ERR out of memory for the Lua state");
+			free(name);
+			return -1;
+		}
+		script_load_globals_init(fn_L, l_register_function);
 	}
 	copy = malloc(len + 1);
 	if (!copy) {
@@ -329,7 +355,9 @@ static int lib_load(const char *code, size_t len, bool replace, char *err, size_
 	loading.active = true;
 	loading.start_us = srv_mono_us();
 	lua_sethook(fn_L, load_hook, LUA_MASKCOUNT, 100000);
+	script_globals_swap(fn_L, false);
 	r = lua_pcall(fn_L, 0, 0, 0);
+	script_globals_swap(fn_L, true);
 	lua_sethook(fn_L, NULL, 0, 0);
 	if (r) {
 		const char *m = NULL;
@@ -462,7 +490,7 @@ static int load_all(const char *data, uint32_t count, const char *end, char *err
 		memcpy(&n, data, 8);
 		if ((uint64_t)(end - data - 8) < n)
 			return -1;
-		if (lib_load(data + 8, n, false, err, errlen, NULL))
+		if (lib_load(data + 8, n, false, err, errlen, NULL, false))
 			return -1;
 		data += 8 + n;
 	}
@@ -518,6 +546,10 @@ static void fcall_generic(struct client *c, bool ro)
 	long long nk;
 
 	func_sync();
+	if (!resp_str2ll(c->argv[2].p, c->argv[2].len, &nk)) {
+		reply_error(c, "ERR Bad number of keys provided");
+		return;
+	}
 	if (!script_numkeys(c, &nk))
 		return;
 	f = fn_find(c->argv[1].p, c->argv[1].len, NULL);
@@ -537,6 +569,10 @@ static void fcall_generic(struct client *c, bool ro)
 	snprintf(run.name, sizeof run.name, "%s", f->name);
 	run.ro = ro || (f->flags & SF_NO_WRITES);
 	run.allow_oom = f->flags & SF_ALLOW_OOM;
+	if (!run.ro && !run.allow_oom && cmd_over_maxmemory()) {
+		reply_oom(c);
+		return;
+	}
 	lua_rawgeti(fn_L, LUA_REGISTRYINDEX, f->ref);
 	lua_createtable(fn_L, (int)nk, 0);
 	for (int i = 0; i < nk; i++) {
@@ -577,7 +613,11 @@ static void function_load(struct client *c)
 		reply_errorf(c, "ERR Unknown option given: %s", c->argv[2].p);
 		return;
 	}
-	if (lib_load(c->argv[i].p, c->argv[i].len, replace, err, sizeof err, &name)) {
+	if (cmd_over_maxmemory()) {
+		reply_oom(c);
+		return;
+	}
+	if (lib_load(c->argv[i].p, c->argv[i].len, replace, err, sizeof err, &name, false)) {
 		reply_error(c, err);
 		return;
 	}
@@ -746,7 +786,12 @@ static void function_restore(struct client *c)
 			return;
 		}
 	} else if (c->argc > 4) {
-		reply_syntax(c);
+		reply_error(c, "ERR unknown subcommand or wrong number of arguments for "
+			    "'restore'. Try FUNCTION HELP.");
+		return;
+	}
+	if (cmd_over_maxmemory()) {
+		reply_oom(c);
 		return;
 	}
 	if (rdb_dump_check(c->argv[2].p, c->argv[2].len, &body)) {
@@ -796,7 +841,7 @@ static void function_restore(struct client *c)
 
 			memcpy(&n, p, 8);
 			rc = lib_load(p + 8, n, policy == REPLACE && k >= (policy == FLUSH ? 0 : oldcount),
-				      err, sizeof err, NULL);
+				      err, sizeof err, NULL, true);
 			p += 8 + n;
 		}
 		(void)end;
@@ -890,10 +935,11 @@ void cmd_function(struct client *c)
 		   arg_is(c, 1, "dump") || arg_is(c, 1, "restore") || arg_is(c, 1, "help"))) {
 		char name[48];
 
-		snprintf(name, sizeof name, "function|%s", c->argv[1].p);
+		snprintf(name, sizeof name, "%s", c->argv[1].p);
 		for (char *p = name; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
-		reply_arity(c, name);
+		reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for "
+			     "'%s'. Try FUNCTION HELP.", name);
 	} else {
 		reply_subcommand(c, "FUNCTION");
 	}

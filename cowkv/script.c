@@ -47,6 +47,7 @@ struct script_run *script_current;
 long script_busy_ms = 5000;
 
 static lua_State *eval_L;           /* EVAL's state (SCRIPT FLUSH renews it) */
+static uint64_t ncached;            /* scripts in eval_L's cache */
 static struct client *fake;         /* the client redis.call runs commands as */
 
 #define HOOK_COUNT 100000           /* Lua instructions between hook calls */
@@ -789,13 +790,32 @@ static int globals_index(lua_State *L)
 	return 1;
 }
 
-/* Replace the table on top by a readonly proxy of it; index: the proxy's
- * __index (a table or a function), pushed by the caller below the table...
- * kept simple: __index is the table itself. */
-static void make_readonly_proxy(lua_State *L)
+/* Push the marker every readonly proxy's metatable names as __metatable:
+ * an empty readonly table, so getmetatable() yields nothing writable. */
+static void push_ro_marker(lua_State *L)
 {
-	lua_newtable(L);                        /* proxy */
+	lua_getfield(L, LUA_REGISTRYINDEX, "cowkv.ro_marker");
+	if (!lua_isnil(L, -1))
+		return;
+	lua_pop(L, 1);
+	lua_newtable(L);                        /* the marker */
 	lua_newtable(L);                        /* its metatable */
+	lua_pushliteral(L, "__newindex");
+	lua_pushcfunction(L, readonly_newindex);
+	lua_rawset(L, -3);
+	lua_pushliteral(L, "__metatable");
+	lua_pushvalue(L, -3);
+	lua_rawset(L, -3);
+	lua_setmetatable(L, -2);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, LUA_REGISTRYINDEX, "cowkv.ro_marker");
+}
+
+/* Set on the table on top a metatable with __index (the value below it),
+ * __newindex refusing writes and the readonly marker. Pops the index. */
+static void set_readonly_meta(lua_State *L)
+{
+	lua_newtable(L);                        /* metatable */
 	lua_pushliteral(L, "__index");
 	lua_pushvalue(L, -4);
 	lua_rawset(L, -3);
@@ -803,10 +823,60 @@ static void make_readonly_proxy(lua_State *L)
 	lua_pushcfunction(L, readonly_newindex);
 	lua_rawset(L, -3);
 	lua_pushliteral(L, "__metatable");
-	lua_pushliteral(L, "readonly table");
+	push_ro_marker(L);
 	lua_rawset(L, -3);
 	lua_setmetatable(L, -2);
 	lua_remove(L, -2);
+}
+
+/* Replace the table on top by a readonly proxy of it. */
+static void make_readonly_proxy(lua_State *L)
+{
+	lua_newtable(L);
+	set_readonly_meta(L);
+}
+
+/* setmetatable() that refuses readonly tables with Redis's words. */
+static int l_setmetatable(lua_State *L)
+{
+	if (lua_getmetatable(L, 1)) {
+		lua_pushliteral(L, "__metatable");
+		lua_rawget(L, -2);
+		push_ro_marker(L);
+		if (lua_rawequal(L, -1, -2))
+			return luaL_error(L, "Attempt to modify a readonly table");
+		lua_pop(L, 3);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/* loadstring() that refuses precompiled (binary) chunks, as Redis does:
+ * they could break the sandbox. */
+static int l_loadstring(lua_State *L)
+{
+	size_t n;
+	const char *s = lua_tolstring(L, 1, &n);
+
+	if (s && n > 0 && s[0] == LUA_SIGNATURE[0]) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "loading binary code is not allowed");
+		return 2;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* Wrap global name (a function) in a C closure fn holding the original. */
+static void wrap_global(lua_State *L, int g, const char *name, lua_CFunction fn)
+{
+	lua_getfield(L, g, name);
+	lua_pushcclosure(L, fn, 1);
+	lua_setfield(L, g, name);
 }
 
 /* Open a C library whose luaopen_ returns its table; store it as global
@@ -884,11 +954,14 @@ lua_State *script_state_new(bool for_functions)
 	lua_setfield(L, g, "loadfile");
 	lua_pushnil(L);
 	lua_setfield(L, g, "dofile");
+	lua_pushnil(L);
+	lua_setfield(L, g, "print");
+	wrap_global(L, g, "setmetatable", l_setmetatable);
+	wrap_global(L, g, "loadstring", l_loadstring);
 	lua_newtable(L);
 	fill_redis_table(L);
-	if (for_functions)
-		func_register_lib(L);
 	lua_setfield(L, g, "redis");
+	(void)for_functions;
 	for (size_t i = 0; i < sizeof readonly / sizeof readonly[0]; i++) {
 		lua_getfield(L, g, readonly[i]);
 		make_readonly_proxy(L);
@@ -907,7 +980,7 @@ lua_State *script_state_new(bool for_functions)
 	lua_pushcfunction(L, readonly_newindex);
 	lua_rawset(L, -3);
 	lua_pushliteral(L, "__metatable");
-	lua_pushliteral(L, "readonly table");
+	push_ro_marker(L);
 	lua_rawset(L, -3);
 	lua_setmetatable(L, -2);
 	lua_pushvalue(L, -1);
@@ -1188,6 +1261,7 @@ static bool eval_compile(struct client *c, const char *body, size_t len, const c
 	lua_rawseti(L, -2, 2);
 	lua_setfield(L, -2, sha);
 	lua_pop(L, 2);
+	ncached++;
 	return true;
 }
 
@@ -1275,6 +1349,11 @@ static void eval_generic(struct client *c, bool by_sha, bool ro)
 	snprintf(run.name, sizeof run.name, "f_%s", sha);
 	run.ro = ro || (flags & SF_NO_WRITES);
 	run.allow_oom = flags & SF_ALLOW_OOM;
+	if ((flags & SF_DECLARED) && !run.ro && !run.allow_oom && cmd_over_maxmemory()) {
+		lua_settop(L, 0);
+		reply_oom(c);
+		return;
+	}
 	script_run_and_reply(&run, 0);
 }
 
@@ -1326,6 +1405,7 @@ void cmd_script(struct client *c)
 		if (eval_L)
 			lua_close(eval_L);
 		eval_L = NULL;
+		ncached = 0;
 		reply_ok(c);
 	} else if (arg_is(c, 1, "exists") && c->argc >= 3) {
 		if (!eval_ready(c))
@@ -1389,4 +1469,74 @@ struct client *script_fake_client(void)
 		snprintf(fake->addr, sizeof fake->addr, "lua");
 	}
 	return fake;
+}
+
+uint64_t script_cache_count(void)
+{
+	return ncached;
+}
+
+uint64_t script_lua_memory(void)
+{
+	return eval_L ? (uint64_t)lua_gc(eval_L, LUA_GCCOUNT, 0) * 1024 +
+			(uint64_t)lua_gc(eval_L, LUA_GCCOUNTB, 0) : 0;
+}
+
+/* ---- the globals a function library's top level sees (function.c) ------------- */
+
+/* Point the globals proxy's reads at the table on top (popped). */
+static void globals_index_target(lua_State *L)
+{
+	lua_getmetatable(L, LUA_GLOBALSINDEX);
+	lua_pushliteral(L, "__index");
+	lua_rawget(L, -2);
+	lua_pushvalue(L, -3);
+	lua_setupvalue(L, -2, 1);
+	lua_pop(L, 3);
+}
+
+void script_globals_swap(lua_State *L, bool restore)
+{
+	if (restore)
+		lua_getfield(L, LUA_REGISTRYINDEX, REG_BACKING);
+	else
+		lua_getfield(L, LUA_REGISTRYINDEX, "cowkv.load_globals");
+	globals_index_target(L);
+}
+
+void script_load_globals_init(lua_State *L, lua_CFunction register_fn)
+{
+	static const char *const keep[] = {
+		"log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING",
+		"REDIS_VERSION", "REDIS_VERSION_NUM",
+	};
+
+	lua_newtable(L);                        /* the load-time globals */
+	lua_newtable(L);                        /* the load-time redis, raw */
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_BACKING);
+	lua_getfield(L, -1, "redis");           /* the runtime redis proxy */
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+		lua_getfield(L, -1, keep[i]);
+		lua_setfield(L, -4, keep[i]);
+	}
+	lua_pop(L, 2);
+	lua_pushcfunction(L, register_fn);
+	lua_setfield(L, -2, "register_function");
+	/* a proxy that names unknown fields as missing globals */
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushliteral(L, "__index");
+	lua_pushvalue(L, -4);
+	lua_pushcclosure(L, globals_index, 1);
+	lua_rawset(L, -3);
+	lua_pushliteral(L, "__newindex");
+	lua_pushcfunction(L, readonly_newindex);
+	lua_rawset(L, -3);
+	lua_pushliteral(L, "__metatable");
+	push_ro_marker(L);
+	lua_rawset(L, -3);
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+	lua_setfield(L, -2, "redis");
+	lua_setfield(L, LUA_REGISTRYINDEX, "cowkv.load_globals");
 }

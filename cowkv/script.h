@@ -86,13 +86,24 @@ bool script_numkeys(struct client *c, long long *nk);
 /* The client that redis.call runs commands as; NULL without memory. */
 struct client *script_fake_client(void);
 
+/* EVAL scripts in the cache; bytes used by the EVAL Lua state. */
+uint64_t script_cache_count(void);
+uint64_t script_lua_memory(void);
+
+/* command.c: used memory is over a maxmemory below the space's size. */
+bool cmd_over_maxmemory(void);
+
 /* The configured busy-reply-threshold in ms (0: never). */
 extern long script_busy_ms;
 
 /* lua_cmsgpack.c: push the cmsgpack library table. */
 int script_open_cmsgpack(lua_State *L);
-/* function.c: add redis.register_function to the redis table on top of L. */
-int func_register_lib(lua_State *L);
+/* Build the globals a library's top level sees while FUNCTION LOAD runs
+ * it: only redis.register_function, redis.log and the constants. */
+void script_load_globals_init(lua_State *L, lua_CFunction register_fn);
+/* Make the globals of L those of a library load (restore false) or the
+ * normal ones again (restore true). */
+void script_globals_swap(lua_State *L, bool restore);
 /* function.c: bring the functions' Lua state in line with the libraries
  * stored in the dataset (after restart, ROLLBACK...). */
 void func_sync(void);
