@@ -398,6 +398,6 @@ void cmd_info(struct client *c)
 	if (b.nomem)
 		reply_error(c, "ERR out of memory");
 	else
-		reply_bulk(c, b.p ? b.p : "", b.len);
+		reply_verbatim(c, b.p ? b.p : "", b.len, "txt");  /* issue 15: RESP3 verbatim */
 	free(b.p);
 }

@@ -189,7 +189,7 @@ static void client_list(struct client *c)
 		memcpy(out + len, line, n);
 		len += n;
 	}
-	reply_bulk(c, out, len);
+	reply_verbatim(c, out, len, "txt");    /* issue 15: RESP3 verbatim */
 	free(out);
 }
 
@@ -300,7 +300,7 @@ void cmd_client(struct client *c)
 			reply_ok(c);
 	} else if (arg_is(c, 1, "info")) {
 		client_line(c, line, sizeof line);
-		reply_bulk_str(c, line);
+		reply_verbatim(c, line, strlen(line), "txt");   /* issue 15 */
 	} else if (arg_is(c, 1, "list")) {
 		client_list(c);
 	} else if (arg_is(c, 1, "kill")) {

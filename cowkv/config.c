@@ -331,7 +331,7 @@ void config_get(struct client *c)
 				hit[k] = true;
 				n++;
 			}
-	reply_array(c, 2 * n);
+	reply_map_len(c, n);    /* issue 15: a map under RESP3 */
 	for (size_t k = 0; k < NCONFIGS; k++) {
 		if (!hit[k])
 			continue;
