@@ -1,6 +1,6 @@
 /*
- * acl.h — authentication (acl.c): AUTH, requirepass, the NOAUTH gate,
- * protected mode.
+ * acl.h — authentication and ACL users (acl.c): AUTH, requirepass, the
+ * NOAUTH/NOPERM gate, ACL files, protected mode.
  */
 #ifndef COWKV_ACL_H
 #define COWKV_ACL_H
@@ -12,6 +12,7 @@ struct kv_arg;
 
 extern char *acl_requirepass;
 extern char *acl_protected_mode;
+extern char *acl_file;          /* CONFIG aclfile */
 
 /* A password is configured: connections start unauthenticated. */
 bool acl_auth_required(void);
@@ -23,5 +24,10 @@ bool acl_gate(struct client *c);
 /* At start: 0, or -1 (logged) when bound beyond loopback without a
  * password in protected mode. */
 int acl_protected_mode_check(void);
+
+/* At start: load the aclfile if set. 0 or -1 (logged). */
+int acl_start(void);
+/* May caller run argv? 1 yes, 0 no, -1 unknown command (redis.acl_check_cmd). */
+int acl_check_argv(struct client *caller, int argc, const struct kv_arg *argv);
 
 #endif

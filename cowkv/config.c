@@ -52,6 +52,7 @@ static const struct cfg configs[] = {
 	/* ---- issue 15: authentication (acl.c) ---- */
 	{ "protected-mode", C_STR, &acl_protected_mode, 0, 0, 0, NULL },
 	{ "requirepass", C_STR, &acl_requirepass, 0, 0, 0, NULL },
+	{ "aclfile", C_STR, &acl_file, 0, 0, IMMUTABLE, NULL },
 	/* ---- issue 15: scripting ---- */
 	{ "busy-reply-threshold", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
 	{ "lua-time-limit", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
@@ -85,6 +86,7 @@ void config_defaults(void)
 	srv.verbosity = LL_NOTICE;
 	acl_protected_mode = strdup("yes");     /* issue 15 */
 	acl_requirepass = strdup("");
+	acl_file = strdup("");
 }
 
 /* ---- value syntax ------------------------------------------------------ */

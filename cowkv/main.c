@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 	raise_nofile();
 	srv_log(LL_NOTICE, "cowkv %s starting, pid %d, libcow backend %s", COWKV_VERSION,
 		(int)getpid(), cow_backend_name());
-	if (acl_protected_mode_check())        /* issue 15 */
+	if (acl_start() || acl_protected_mode_check())     /* issue 15 */
 		return 1;
 	if (persist_start())
 		return 1;

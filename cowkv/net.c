@@ -135,6 +135,7 @@ static void client_free(struct client *c)
 	free(c->qbuf);
 	free(c->argv);
 	free(c->name);
+	free(c->user);          /* issue 15 */
 	free(c);
 }
 

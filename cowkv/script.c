@@ -38,6 +38,7 @@
 
 #include "server.h"
 #include "script.h"
+#include "acl.h"
 
 /* Debian's lua-cjson and lua-bitop (static libraries). */
 int luaopen_cjson(lua_State *L);
@@ -615,7 +616,9 @@ static int call_generic(lua_State *L, bool raise)
 	if (cmd->flags & CMD_WRITE)
 		run->wrote = true;
 	fake->resp = run->resp;
+	fake->user = run->caller->user;     /* ACL: the caller's rights (not owned) */
 	cmd_call(fake);
+	fake->user = NULL;
 	out = fake_output(&n);
 	if (!out)
 		return raise_error(L, "-OOM out of memory for a command's reply");
@@ -631,6 +634,25 @@ static int call_generic(lua_State *L, bool raise)
 		}
 		lua_pop(L, 1);
 	}
+	return 1;
+}
+
+/* redis.acl_check_cmd(cmd, args...): may the script's caller run it? */
+static int l_acl_check_cmd(lua_State *L)
+{
+	int argc = lua_gettop(L), r;
+	const char *err;
+
+	if (!script_current)
+		return raise_error(L, "redis.acl_check_cmd can only be called inside a script invocation");
+	if (argc == 0)
+		return raise_error(L, "Please specify at least one argument for this redis lib call");
+	if ((err = fake_argv(L, argc)))
+		return raise_error(L, err);
+	r = acl_check_argv(script_current->caller, fake->argc, fake->argv);
+	if (r < 0)
+		return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
+	lua_pushboolean(L, r);
 	return 1;
 }
 
@@ -891,6 +913,7 @@ static void open_lib(lua_State *L, int g, const char *name, lua_CFunction open)
 
 static const luaL_Reg redis_lib[] = {
 	{ "call", l_call }, { "pcall", l_pcall }, { "sha1hex", l_sha1hex },
+	{ "acl_check_cmd", l_acl_check_cmd },
 	{ "error_reply", l_error_reply }, { "status_reply", l_status_reply },
 	{ "log", l_log }, { "setresp", l_setresp }, { "set_repl", l_set_repl },
 	{ "replicate_commands", l_replicate_commands },
