@@ -267,8 +267,7 @@ void reply_push_len(struct client *c, long long n)
 	reply_prefixed(c, c->resp == 3 ? '>' : '*', n);
 }
 
-/* d as Redis prints a double reply: shortest text that reads back as d,
- * "inf"/"-inf", "nan". */
+/* d as Redis 7.0 prints a double reply: "%.17g" ("inf", "-inf", "nan"). */
 static size_t double_text(char *buf, size_t len, double d)
 {
 	if (d != d)
@@ -277,13 +276,7 @@ static size_t double_text(char *buf, size_t len, double d)
 		return (size_t)snprintf(buf, len, "inf");
 	if (d == -1.0 / 0.0)
 		return (size_t)snprintf(buf, len, "-inf");
-	for (int prec = 15; prec <= 17; prec++) {
-		int n = snprintf(buf, len, "%.*g", prec, d);
-
-		if (prec == 17 || strtod(buf, NULL) == d)
-			return (size_t)n;
-	}
-	return 0;
+	return (size_t)snprintf(buf, len, "%.17g", d);
 }
 
 void reply_double(struct client *c, double d)

@@ -675,7 +675,7 @@ static int l_sha1hex(lua_State *L)
 	char hex[41];
 
 	if (lua_gettop(L) != 1)
-		return luaL_error(L, "wrong number of arguments");
+		return raise_error(L, "wrong number of arguments");
 	s = lua_tolstring(L, 1, &n);
 	if (!s) {
 		s = "";
@@ -693,7 +693,7 @@ static int l_error_reply(lua_State *L)
 	const char *s;
 
 	if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
-		return luaL_error(L, "wrong number or type of arguments");
+		return raise_error(L, "wrong number or type of arguments");
 	s = lua_tostring(L, 1);
 	if (s[0] == '-') {
 		script_push_error(L, s);
@@ -707,7 +707,7 @@ static int l_error_reply(lua_State *L)
 static int l_status_reply(lua_State *L)
 {
 	if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
-		return luaL_error(L, "wrong number or type of arguments");
+		return raise_error(L, "wrong number or type of arguments");
 	lua_newtable(L);
 	lua_pushliteral(L, "ok");
 	lua_pushvalue(L, 1);
@@ -722,12 +722,12 @@ static int l_log(lua_State *L)
 	luaL_Buffer b;
 
 	if (argc < 2)
-		return luaL_error(L, "redis.log() requires two arguments or more.");
+		return raise_error(L, "redis.log() requires two arguments or more.");
 	if (!lua_isnumber(L, 1))
-		return luaL_error(L, "First argument must be a number (log level).");
+		return raise_error(L, "First argument must be a number (log level).");
 	level = lua_tonumber(L, 1);
 	if (level < LL_DEBUG || level > LL_WARNING)
-		return luaL_error(L, "Invalid debug level.");
+		return raise_error(L, "Invalid debug level.");
 	luaL_buffinit(L, &b);
 	for (int i = 2; i <= argc; i++) {
 		size_t n;
@@ -749,10 +749,10 @@ static int l_setresp(lua_State *L)
 	lua_Number v;
 
 	if (lua_gettop(L) != 1)
-		return luaL_error(L, "redis.setresp() requires one argument.");
+		return raise_error(L, "redis.setresp() requires one argument.");
 	v = lua_tonumber(L, 1);
 	if (v != 2 && v != 3)
-		return luaL_error(L, "RESP version must be 2 or 3.");
+		return raise_error(L, "RESP version must be 2 or 3.");
 	if (script_current)
 		script_current->resp = (int)v;
 	return 0;
@@ -766,10 +766,10 @@ static int l_set_repl(lua_State *L)
 	lua_Number v;
 
 	if (lua_gettop(L) != 1)
-		return luaL_error(L, "redis.set_repl() requires one argument.");
+		return raise_error(L, "redis.set_repl() requires one argument.");
 	v = lua_tonumber(L, 1);
 	if (v < 0 || v > 3 || v != floor(v))
-		return luaL_error(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+		return raise_error(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
 	return 0;
 }
 
@@ -796,6 +796,14 @@ static int l_debug(lua_State *L)
 
 /* ---- the sandbox ----------------------------------------------------------------- */
 
+/* setmetatable() on a readonly table: Redis's message has no position. */
+static int readonly_error(lua_State *L)
+{
+	lua_pushliteral(L, "Attempt to modify a readonly table");
+	return lua_error(L);
+}
+
+/* A write into a readonly table (VM-raised in Redis: with the position). */
 static int readonly_newindex(lua_State *L)
 {
 	return luaL_error(L, "Attempt to modify a readonly table");
@@ -866,7 +874,7 @@ static int l_setmetatable(lua_State *L)
 		lua_rawget(L, -2);
 		push_ro_marker(L);
 		if (lua_rawequal(L, -1, -2))
-			return luaL_error(L, "Attempt to modify a readonly table");
+			return readonly_error(L);
 		lua_pop(L, 3);
 	}
 	lua_pushvalue(L, lua_upvalueindex(1));
@@ -1369,7 +1377,7 @@ static void eval_generic(struct client *c, bool by_sha, bool ro)
 	lua_setfield(L, -2, "ARGV");
 	lua_pop(L, 1);
 	run.L = L;
-	snprintf(run.name, sizeof run.name, "f_%s", sha);
+	snprintf(run.name, sizeof run.name, "%s", sha);
 	run.ro = ro || (flags & SF_NO_WRITES);
 	run.allow_oom = flags & SF_ALLOW_OOM;
 	if ((flags & SF_DECLARED) && !run.ro && !run.allow_oom && cmd_over_maxmemory()) {
