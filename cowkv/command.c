@@ -115,6 +115,9 @@ static struct kv_cmd table[] = {
 	/* ---- issue 15: authentication (acl.c) ---- */
 	{ "auth", cmd_auth, -2, N | F | S | L, 0, 0, 0, "connection", 0, 0 },
 	{ "acl", cmd_acl, -2, A | N | S | L, 0, 0, 0, "server", 0, 0 },
+	/* ---- issue 15: RDB serialization (rdb.c) ---- */
+	{ "dump", cmd_dump, 2, R, 1, 1, 1, "keyspace", 0, 0 },
+	{ "restore", cmd_restore, -4, W | M, 1, 1, 1, "keyspace", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])

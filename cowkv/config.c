@@ -383,11 +383,14 @@ static void usage(void)
 	printf("Usage: cowkv [--port N] [--bind ADDR] [--dir DIR] [--maxmemory BYTES]\n"
 	       "             [--save \"secs changes\"]... [--save-budget BYTES]\n"
 	       "             [--<setting> <value>]...   (any CONFIG setting)\n"
+	       "             [--import FILE.rdb] [--export FILE.rdb]\n"
 	       "       cowkv --help | --version\n\n"
 	       "A Redis-protocol server whose dataset lives in one libcow space:\n"
 	       "BGSAVE without fork(), instant restart from the last checkpoint in DIR,\n"
 	       "SNAPSHOT / ROLLBACK. --maxmemory is the space's size (default 4gb).\n"
-	       "Without --dir nothing is saved. See docs/COWKV.md.\n");
+	       "Without --dir nothing is saved. See docs/COWKV.md.\n"
+	       "--import loads a Redis RDB file into the dataset at start; --export\n"
+	       "writes the dataset (as loaded from DIR) as an RDB file and exits.\n");
 }
 
 int config_from_args(int argc, char **argv)

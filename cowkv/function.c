@@ -22,6 +22,7 @@
 #include "server.h"
 #include "script.h"
 #include "rdbfmt.h"
+#include "rdb.h"
 
 #define FUNC_LOAD_TIMEOUT_MS 500     /* a library's top-level code, as Redis */
 #define OPCODE_FUNCTION2 245         /* RDB: a function library */
@@ -942,5 +943,28 @@ void cmd_function(struct client *c)
 			     "'%s'. Try FUNCTION HELP.", name);
 	} else {
 		reply_subcommand(c, "FUNCTION");
+	}
+}
+
+/* ---- RDB files (rdb.c) --------------------------------------------------------------- */
+
+int func_import(const char *code, size_t n, char *err, size_t errlen)
+{
+	func_sync();
+	if (lib_load(code, n, false, err, errlen, NULL, false))
+		return -1;
+	if (store_libs()) {
+		snprintf(err, errlen, "out of memory for the function libraries");
+		return -1;
+	}
+	return 0;
+}
+
+void func_export(struct rbuf *b)
+{
+	func_sync();
+	for (int i = 0; i < nlibs; i++) {
+		rbuf_byte(b, OPCODE_FUNCTION2);
+		rbuf_str(b, libs[i].code, libs[i].len);
 	}
 }
