@@ -4,7 +4,7 @@ cowkv on 127.0.0.1:PORT: pipelines, Lock (SET NX PX + EVALSHA scripts),
 register_script (EVALSHA with its NOSCRIPT fallback), scripts with
 keys/args and errors, HELLO/AUTH via the client's own options.
 Exits non-zero (with the failing check) on any difference from what
-redis-py's documentation promises; run by tests/test_cowkv_script.c."""
+redis-py's documentation promises; run by tests/test_cowkv_deploy.c."""
 import sys
 import threading
 import time

@@ -1,5 +1,5 @@
 /*
- * test_cowkv_script.c — cowkv's scripting, functions, RESP3 and ACLs,
+ * test_cowkv_deploy.c — cowkv's scripting, functions, RESP3, ACLs and RDB,
  * driven from outside: build/cowkv and Debian's redis-server side by side
  * on free ports of 127.0.0.1.
  *
@@ -12,6 +12,10 @@
  *   - RESP3 (HELLO 3): raw bytes compared with redis-server;
  *   - requirepass, AUTH, ACL users and key patterns, ACL SAVE/LOAD files,
  *     protected mode;
+ *   - RDB: redis-server's dump.rdb imported (every encoding Redis 7 writes),
+ *     compared key by key; exported again, checked by redis-check-rdb and
+ *     loaded by redis-server with the same DEBUG DIGEST; DUMP/RESTORE
+ *     payloads exchanged with redis-server both ways;
  *   - redis-py (Debian's python3-redis) running its own pipelines, Lock and
  *     register_script against cowkv (tests/cowkv_redispy.py).
  *
@@ -140,7 +144,7 @@ static struct srvp *start_at(int slot, const char *prog, int port, const char **
 
 	s->port = port ? port : free_port();
 	snprintf(portbuf, sizeof portbuf, "%d", s->port);
-	snprintf(s->log, sizeof s->log, "/tmp/test_cowkv_script.%d.%d.log", (int)getpid(), s->port);
+	snprintf(s->log, sizeof s->log, "/tmp/test_cowkv_deploy.%d.%d.log", (int)getpid(), s->port);
 	argv[n++] = prog;
 	argv[n++] = "--port";
 	argv[n++] = portbuf;
@@ -216,7 +220,7 @@ static int teardown(void **state)
 
 static const char *new_tmpdir(void)
 {
-	strcpy(tmpdir, "/tmp/test_cowkv_script.XXXXXX");
+	strcpy(tmpdir, "/tmp/test_cowkv_deploy.XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	return tmpdir;
 }
@@ -759,7 +763,7 @@ static void test_protected_mode(void **state)
 	(void)state;
 	snprintf(port, sizeof port, "%d", free_port());
 	argv[2] = port;
-	snprintf(log, sizeof log, "/tmp/test_cowkv_script.%d.protected.log", (int)getpid());
+	snprintf(log, sizeof log, "/tmp/test_cowkv_deploy.%d.protected.log", (int)getpid());
 	pid = spawn(cowkv_path(), argv, log);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -775,6 +779,245 @@ static void test_protected_mode(void **state)
 		assert_non_null(strstr(buf, "Protected mode"));
 	}
 	unlink(log);
+}
+
+/* ---- RDB ------------------------------------------------------------------------------------ */
+
+/* Fill a server with every type and encoding cowkv has. */
+static void fill_dataset(struct kc *c)
+{
+	char num[32], val[256];
+	char *big = malloc(30001);
+
+	assert_non_null(big);
+	for (int i = 0; i < 30000; i++)
+		big[i] = "abcabcabd"[i % 9];
+	big[30000] = '\0';
+	expect_str(CMD(c, "SET", "str", "hello"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "int", "12345"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "neg", "-70000"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "big", big), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "empty", ""), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "vol", "v", "PX", "5000000"), RESP_STATUS, "OK");
+	expect_int(CMD(c, "RPUSH", "small", "a", "1", "-2", "300", "70000", "4294967296", "x y"), 7);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(num, sizeof num, "%d", i % 3 ? i : -i * 1000);
+		resp_reply_free(CMD(c, "RPUSH", "longlist", num));
+	}
+	expect_int(CMD(c, "RPUSH", "bigelems", big, "tail"), 2);
+	expect_int(CMD(c, "HSET", "hsmall", "a", "1", "b", "two"), 2);
+	for (int i = 0; i < 600; i++) {
+		snprintf(num, sizeof num, "field%d", i);
+		snprintf(val, sizeof val, "%*d", i % 100 + 1, i);
+		resp_reply_free(CMD(c, "HSET", "hbig", num, val));
+	}
+	expect_int(CMD(c, "EXPIRE", "hbig", "100000"), 1);
+	free(big);
+}
+
+/* Compare every key of a (the reference) with b: type, value, expiry. */
+static void compare_datasets(struct kc *a, struct kc *b)
+{
+	struct resp_reply *ka = CMD(a, "KEYS", "*"), *kb = CMD(b, "KEYS", "*");
+
+	assert_int_equal(ka->n, kb->n);
+	for (size_t i = 0; i < ka->n; i++) {
+		const char *k = ka->elem[i]->str;
+		struct resp_reply *x, *y;
+		char *tb;
+
+		x = CMD(b, "TYPE", k);
+		assert_int_equal(x->type, RESP_STATUS);
+		tb = strdup(x->str);
+		resp_reply_free(x);
+		x = CMD(a, "TYPE", k);
+		if (strcmp(x->str, tb))
+			fail_msg("key %s: type %s vs %s", k, x->str, tb);
+		if (!strcmp(tb, "string")) {
+			x = (resp_reply_free(x), CMD(a, "GET", k));
+			y = CMD(b, "GET", k);
+		} else if (!strcmp(tb, "list")) {
+			x = (resp_reply_free(x), CMD(a, "LRANGE", k, "0", "-1"));
+			y = CMD(b, "LRANGE", k, "0", "-1");
+		} else {
+			/* hashes: HGETALL orders differ; compare field by field */
+			struct resp_reply *f;
+
+			resp_reply_free(x);
+			f = CMD(a, "HKEYS", k);
+			x = CMD(a, "HLEN", k);
+			y = CMD(b, "HLEN", k);
+			assert_true(reply_equal(x, y));
+			resp_reply_free(x);
+			resp_reply_free(y);
+			for (size_t j = 0; j < f->n; j++) {
+				x = CMD(a, "HGET", k, f->elem[j]->str);
+				y = CMD(b, "HGET", k, f->elem[j]->str);
+				if (!reply_equal(x, y))
+					fail_msg("hash %s field %s differs", k, f->elem[j]->str);
+				resp_reply_free(x);
+				resp_reply_free(y);
+			}
+			resp_reply_free(f);
+			x = CMD(a, "LLEN", "nosuchkey");
+			y = CMD(b, "LLEN", "nosuchkey");
+		}
+		if (!reply_equal(x, y))
+			fail_msg("key %s (%s) differs", k, tb);
+		resp_reply_free(x);
+		resp_reply_free(y);
+		x = CMD(a, "PTTL", k);
+		y = CMD(b, "PTTL", k);
+		if ((x->integer < 0) != (y->integer < 0) ||
+		    (x->integer > 0 && llabs(x->integer - y->integer) > 60000))
+			fail_msg("key %s: pttl %lld vs %lld", k, x->integer, y->integer);
+		resp_reply_free(x);
+		resp_reply_free(y);
+		free(tb);
+	}
+	resp_reply_free(ka);
+	resp_reply_free(kb);
+}
+
+static void test_rdb_roundtrip(void **state)
+{
+	const char *dir = new_tmpdir();
+	char rdb[128], out[128], log[128], cmd[400];
+	const char *argv[8];
+	struct srvp *ra, *ck, *rb;
+	struct kc *a, *b, *c;
+	struct resp_reply *da, *db;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	snprintf(rdb, sizeof rdb, "%s/dump.rdb", dir);
+	snprintf(out, sizeof out, "%s/out.rdb", dir);
+	ra = start_at(1, "redis-server", 0, (const char *[]){ "--dir", dir, "--enable-debug-command",
+							"yes", NULL });
+	a = kc_open(ra->port);
+	fill_dataset(a);
+	expect_str(CMD(a, "FUNCTION", "LOAD", lib_code), RESP_BULK, "mylib");
+	expect_str(CMD(a, "SAVE"), RESP_STATUS, "OK");
+	/* cowkv --import dump.rdb --export out.rdb */
+	snprintf(log, sizeof log, "/tmp/test_cowkv_deploy.%d.export.log", (int)getpid());
+	argv[0] = cowkv_path(); argv[1] = "--import"; argv[2] = rdb; argv[3] = "--export";
+	argv[4] = out; argv[5] = NULL;
+	pid = spawn(cowkv_path(), argv, log);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		snprintf(cmd, sizeof cmd, "cat %s >&2", log);
+		(void)!system(cmd);
+		fail_msg("cowkv --import/--export failed");
+	}
+	unlink(log);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(out, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	if (system("command -v redis-check-rdb >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof cmd, "redis-check-rdb %s >/dev/null 2>&1", out);
+		assert_int_equal(system(cmd), 0);
+	}
+	/* cowkv with the imported dataset equals redis-server, key by key */
+	ck = start_at(0, cowkv_path(), 0, (const char *[]){ "--import", rdb, NULL });
+	b = kc_open(ck->port);
+	compare_datasets(a, b);
+	expect_str(CMD(b, "FCALL_RO", "getit", "1", "str"), RESP_BULK, "hello");
+	/* redis-server loading cowkv's export has the same digest */
+	rb = start_at(2, "redis-server", 0, (const char *[]){ "--dir", dir, "--dbfilename", "out.rdb",
+							"--enable-debug-command", "yes", NULL });
+	c = kc_open(rb->port);
+	da = CMD(a, "DEBUG", "DIGEST");
+	db = CMD(c, "DEBUG", "DIGEST");
+	assert_int_equal(da->type, RESP_STATUS);
+	if (!reply_equal(da, db))
+		fail_msg("digest %s (redis) vs %s (redis loading cowkv's export)", da->str, db->str);
+	resp_reply_free(da);
+	resp_reply_free(db);
+	expect_str(CMD(c, "FCALL_RO", "getit", "1", "str"), RESP_BULK, "hello");
+	compare_datasets(a, c);
+	kc_close(a);
+	kc_close(b);
+	kc_close(c);
+}
+
+/* DUMP on one side, RESTORE on the other, for every key. */
+static void test_dump_restore_with_redis(void **state)
+{
+	struct srvp *ra, *ck;
+	struct kc *a, *b;
+	struct resp_reply *keys;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	ra = start_at(1, "redis-server", 0, NULL);
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ra->port);
+	b = kc_open(ck->port);
+	fill_dataset(a);
+	keys = CMD(a, "KEYS", "*");
+	for (size_t i = 0; i < keys->n; i++) {
+		const char *k = keys->elem[i]->str;
+		struct resp_reply *p = CMD(a, "DUMP", k), *q;
+		const char *w[6] = { "RESTORE", k, "0", NULL, "REPLACE", NULL };
+		size_t lens[5] = { 7, strlen(k), 1, 0, 7 }, n;
+		char *req;
+
+		assert_int_equal(p->type, RESP_BULK);
+		w[3] = p->str;
+		lens[3] = p->len;
+		req = resp_encode(5, w, lens, &n);
+		assert_int_equal(send(b->fd, req, n, 0), (ssize_t)n);
+		free(req);
+		expect_str(kc_read(b), RESP_STATUS, "OK");
+		/* and back, under another name */
+		q = CMD(b, "DUMP", k);
+		assert_int_equal(q->type, RESP_BULK);
+		{
+			char back[300];
+
+			snprintf(back, sizeof back, "back:%s", k);
+			w[1] = back;
+			lens[1] = strlen(back);
+			w[3] = q->str;
+			lens[3] = q->len;
+			req = resp_encode(5, w, lens, &n);
+			assert_int_equal(send(a->fd, req, n, 0), (ssize_t)n);
+			free(req);
+			expect_str(kc_read(a), RESP_STATUS, "OK");
+		}
+		resp_reply_free(p);
+		resp_reply_free(q);
+	}
+	resp_reply_free(keys);
+	expect_str(CMD(b, "RESTORE", "str", "0", "x"), RESP_ERR, "BUSYKEY");
+	expect_str(CMD(b, "RESTORE", "new", "0", "garbage-payload!"), RESP_ERR, "checksum");
+	expect_str(CMD(b, "RESTORE", "new", "-1", "x"), RESP_ERR, "Invalid TTL");
+	expect_int(CMD(a, "DEL", "vol", "hbig"), 2);	/* their TTL did not travel */
+	expect_int(CMD(b, "DEL", "vol", "hbig"), 2);
+	/* what went back equals the original */
+	{
+		struct resp_reply *x = CMD(a, "GET", "back:big"), *y = CMD(a, "GET", "big");
+
+		assert_true(reply_equal(x, y));
+		resp_reply_free(x);
+		resp_reply_free(y);
+		x = CMD(a, "LRANGE", "back:longlist", "0", "-1");
+		y = CMD(a, "LRANGE", "longlist", "0", "-1");
+		assert_true(reply_equal(x, y));
+		resp_reply_free(x);
+		resp_reply_free(y);
+		x = CMD(a, "HGET", "back:hsmall", "b");
+		expect_str(x, RESP_BULK, "two");
+	}
+	kc_close(a);
+	kc_close(b);
 }
 
 /* ---- redis-py ---------------------------------------------------------------------------------- */
@@ -803,6 +1046,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_resp3_matches_redis, teardown),
 		cmocka_unit_test_teardown(test_auth_and_acl, teardown),
 		cmocka_unit_test_teardown(test_protected_mode, teardown),
+		cmocka_unit_test_teardown(test_rdb_roundtrip, teardown),
+		cmocka_unit_test_teardown(test_dump_restore_with_redis, teardown),
 		cmocka_unit_test_teardown(test_redispy, teardown),
 	};
 
