@@ -118,6 +118,8 @@ static struct kv_cmd table[] = {
 	/* ---- issue 15: RDB serialization (rdb.c) ---- */
 	{ "dump", cmd_dump, 2, R, 1, 1, 1, "keyspace", 0, 0 },
 	{ "restore", cmd_restore, -4, W | M, 1, 1, 1, "keyspace", 0, 0 },
+	/* ---- issue 15: DEBUG PROTOCOL / SET-DISABLE-DENY-SCRIPTS (debug.c) ---- */
+	{ "debug", cmd_debug, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])

