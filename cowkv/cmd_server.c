@@ -57,6 +57,8 @@ void cmd_reset(struct client *c)
 	/* ---- issue 15: back to RESP2, unauthenticated if a password is set ---- */
 	c->resp = 2;
 	c->authed = !acl_auth_required();
+	free(c->user);
+	c->user = NULL;
 	reply_status(c, "RESET");
 }
 
@@ -151,14 +153,14 @@ static void client_line(const struct client *c, char *buf, size_t len)
 		 "id=%llu addr=%s laddr=127.0.0.1:%ld fd=%d name=%s age=%lld idle=%lld "
 		 "flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
 		 "argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu "
-		 "events=r cmd=%s user=default redir=-1 resp=%d\n",
+		 "events=r cmd=%s user=%s redir=-1 resp=%d\n",
 		 (unsigned long long)c->id, c->addr, srv.port, c->fd,
 		 c->name ? c->name : "",
 		 (long long)(srv.now_ms - c->ctime_ms) / 1000,
 		 (long long)(srv.now_ms - c->last_ms) / 1000,
 		 c->qlen, c->qcap - c->qlen, c->qcap, c->obytes,
 		 c->qcap + c->obytes + sizeof *c, c->lastcmd ? c->lastcmd : "NULL",
-		 c->resp == 3 ? 3 : 2);
+		 c->user ? c->user : "default", c->resp == 3 ? 3 : 2);
 }
 
 /* CLIENT LIST: a line per client, as one bulk. */

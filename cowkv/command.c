@@ -221,7 +221,8 @@ void cmd_call(struct client *c)
 		return;
 	}
 	t0 = srv_mono_us();
-	srv.db.now_ms = srv_unix_ms();
+	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
+		srv.db.now_ms = srv_unix_ms();
 	cmd->fn(c);
 	cmd->usec += (uint64_t)(srv_mono_us() - t0);
 	cmd->calls++;

@@ -418,6 +418,9 @@ static const char *const scripts[] = {
 	"redis.setresp(3) return true", "redis.setresp(3) return false",
 	"return redis.setresp(4)", "return redis.log(redis.LOG_WARNING, 'from a test')",
 	"return loadstring(string.dump(function() return 1 end))()",
+	/* time stands still during a script: a 1 ms key is still there */
+	"redis.call('set', 'tk', 'v', 'px', 1) local i = 0 while i < 3000000 do i = i + 1 end "
+	"return redis.call('exists', 'tk')",
 };
 
 static void test_eval_matches_redis(void **state)
