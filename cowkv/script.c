@@ -985,7 +985,7 @@ lua_State *script_state_new(bool for_functions)
 		{ LUA_DBLIBNAME, luaopen_debug },
 	};
 	static const char *const readonly[] = {
-		"redis", "string", "table", "math", "cjson", "bit", "cmsgpack",
+		"redis", "string", "table", "math", "cjson", "bit", "cmsgpack", "struct",
 	};
 	lua_State *L = luaL_newstate();
 	int g;
@@ -1002,6 +1002,7 @@ lua_State *script_state_new(bool for_functions)
 	open_lib(L, g, "cjson", luaopen_cjson);
 	open_lib(L, g, "bit", luaopen_bit);
 	open_lib(L, g, "cmsgpack", script_open_cmsgpack);
+	open_lib(L, g, "struct", script_open_struct);
 	lua_pushnil(L);
 	lua_setfield(L, g, "loadfile");
 	lua_pushnil(L);

@@ -99,8 +99,9 @@ extern bool script_deny_disabled;
 /* The configured busy-reply-threshold in ms (0: never). */
 extern long script_busy_ms;
 
-/* lua_cmsgpack.c: push the cmsgpack library table. */
+/* lua_cmsgpack.c, lua_struct.c: push the cmsgpack / struct library table. */
 int script_open_cmsgpack(lua_State *L);
+int script_open_struct(lua_State *L);
 /* Build the globals a library's top level sees while FUNCTION LOAD runs
  * it: only redis.register_function, redis.log and the constants. */
 void script_load_globals_init(lua_State *L, lua_CFunction register_fn);

@@ -418,6 +418,13 @@ static const char *const scripts[] = {
 	"redis.setresp(3) return true", "redis.setresp(3) return false",
 	"return redis.setresp(4)", "return redis.log(redis.LOG_WARNING, 'from a test')",
 	"return loadstring(string.dump(function() return 1 end))()",
+	"local s = struct.pack('>iHb<d', -5, 65535, -1, 1.5) return {struct.unpack('>iHb<d', s)}",
+	"local s = struct.pack('<i8', 1099511627776) return {#s, struct.unpack('<i8', s)}",
+	"return {struct.unpack('BBc0s', struct.pack('BBc0s', 1, 3, 'abc', 'zt'))}",
+	"return {struct.size('!4bi'), struct.size('>hhl')}",
+	"return {struct.unpack('>I2', '\\1\\2')}",
+	"return {struct.pack('i9', -1), struct.pack('>i10', 258)}", "return struct.pack('q', 1)",
+	"return {struct.unpack('>i', 'ab')}", "return struct.size('s')",
 	/* time stands still during a script: a 1 ms key is still there */
 	"redis.call('set', 'tk', 'v', 'px', 1) local i = 0 while i < 3000000 do i = i + 1 end "
 	"return redis.call('exists', 'tk')",
