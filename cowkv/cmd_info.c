@@ -14,6 +14,7 @@
 
 #include "server.h"
 #include "script.h"   /* issue 15: used_memory_lua */
+#include "errstats.h"   /* issue 15: errorstats */
 
 struct sb {
 	char *p;
@@ -352,6 +353,17 @@ static void info_keyspace(struct sb *b)
 			  (unsigned long long)kv_volatile(&srv.db));
 }
 
+/* ---- issue 15: error replies by code ---- */
+static void info_errorstats(struct sb *b)
+{
+	const char *code;
+	uint64_t n;
+
+	sb_printf(b, "# Errorstats\r\n");
+	for (int i = 0; errstats_get(i, &code, &n); i++)
+		sb_printf(b, "errorstat_%s:count=%llu\r\n", code, (unsigned long long)n);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct sb *b);
@@ -365,6 +377,7 @@ static const struct {
 	{ "replication", info_replication, true },
 	{ "cpu", info_cpu, true },
 	{ "commandstats", info_commandstats, false },
+	{ "errorstats", info_errorstats, true },       /* issue 15 */
 	{ "keyspace", info_keyspace, true },
 };
 

@@ -9,6 +9,7 @@
 
 #include "server.h"
 #include "acl.h"      /* issue 15: HELLO AUTH */
+#include "errstats.h" /* issue 15: CONFIG RESETSTAT */
 
 void cmd_ping(struct client *c)
 {
@@ -352,6 +353,7 @@ void cmd_config(struct client *c)
 	} else if (arg_is(c, 1, "resetstat")) {
 		if (sub_arity(c, "config", 2)) {
 			reset_stats();
+			errstats_reset();       /* issue 15 */
 			reply_ok(c);
 		}
 	} else if (arg_is(c, 1, "rewrite")) {

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "server.h"
+#include "errstats.h"   /* issue 15 */
 
 #define OBUF_CHUNK (16 * 1024)
 
@@ -111,6 +112,8 @@ void reply_error(struct client *c, const char *msg)
 	char buf[512];
 	size_t n = 0;
 
+	if (!(c->flags & CF_FAKE))
+		errstats_count(msg);	/* issue 15: INFO errorstats */
 	buf[n++] = '-';
 	for (const char *m = msg; *m && n < sizeof buf - 2; m++)
 		buf[n++] = (*m == '\r' || *m == '\n') ? ' ' : *m;
