@@ -760,10 +760,9 @@ static void log_event(struct client *c, const char *reason, const char *context,
 	client_info(c, e->client, sizeof e->client);
 }
 
-bool acl_gate(struct client *c)
+bool acl_gate(struct client *c, const struct kv_cmd *cmd)
 {
 	static const char *const open_cmds[] = { "auth", "hello", "quit", "reset" };
-	const struct kv_cmd *cmd;
 	const struct user *u;
 	int k;
 
@@ -775,8 +774,7 @@ bool acl_gate(struct client *c)
 		reply_error(c, "NOAUTH Authentication required.");
 		return true;
 	}
-	cmd = cmd_lookup(c->argv[0].p, c->argv[0].len);
-	if (!cmd || !strcmp(cmd->name, "auth") || !strcmp(cmd->name, "hello") ||
+	if (!strcmp(cmd->name, "auth") || !strcmp(cmd->name, "hello") ||
 	    !strcmp(cmd->name, "quit") || !strcmp(cmd->name, "reset"))
 		return false;
 	u = client_user(c);

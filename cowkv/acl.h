@@ -19,8 +19,10 @@ bool acl_auth_required(void);
 /* Check user/pass; true and c authenticated, or false after replying
  * WRONGPASS. */
 bool acl_auth(struct client *c, const struct kv_arg *user, const struct kv_arg *pass);
-/* Before a command: true after replying NOAUTH to an unauthenticated c. */
-bool acl_gate(struct client *c);
+struct kv_cmd;
+/* Before command cmd runs for c: true after replying NOAUTH (c not
+ * authenticated) or NOPERM (its user may not run it or touch its keys). */
+bool acl_gate(struct client *c, const struct kv_cmd *cmd);
 /* At start: 0, or -1 (logged) when bound beyond loopback without a
  * password in protected mode. */
 int acl_protected_mode_check(void);

@@ -204,8 +204,6 @@ void cmd_call(struct client *c)
 	/* ---- issue 15: a script past busy-reply-threshold answers for us ---- */
 	if (script_current && script_busy_intercept(c))
 		return;
-	if (acl_gate(c))
-		return;
 	if (!cmd) {
 		reply_unknown(c);
 		return;
@@ -215,6 +213,8 @@ void cmd_call(struct client *c)
 		reply_arity(c, cmd->name);
 		return;
 	}
+	if (acl_gate(c, cmd))	/* issue 15: NOAUTH / NOPERM, after lookup and arity as Redis */
+		return;
 	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory() &&
 	    !((c->flags & CF_FAKE) && script_current && script_current->allow_oom)) {
 		reply_oom(c);
