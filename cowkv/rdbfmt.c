@@ -330,7 +330,10 @@ char *rread_str(struct rreader *r, size_t *n)
 			int sp2;
 			uint64_t clen = rread_len(r, &sp2), ulen = rread_len(r, &sp2);
 
-			if (r->bad || sp2 || clen > (uint64_t)(r->end - r->p) || ulen > (1ull << 32))
+			/* LZF expands at most ~132x (a 2-byte reference gives 264
+			 * bytes): a larger claim is corrupt, not worth allocating */
+			if (r->bad || sp2 || clen > (uint64_t)(r->end - r->p) ||
+			    ulen > clen * 132 + 64)
 				goto bad;
 			if (!(s = malloc(ulen + 1)))
 				goto bad;
