@@ -1248,6 +1248,12 @@ static bool loopback_only(const char *bind)
 
 int acl_protected_mode_check(void)
 {
+	if (acl_protected_mode && strcasecmp(acl_protected_mode, "yes") &&
+	    strcasecmp(acl_protected_mode, "no")) {
+		srv_log(LL_WARNING, "protected-mode must be yes or no, not '%s'",
+			acl_protected_mode);
+		return -1;
+	}
 	if (acl_protected_mode && !strcasecmp(acl_protected_mode, "no"))
 		return 0;
 	if (acl_auth_required() || loopback_only(srv.bind))

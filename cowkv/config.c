@@ -50,7 +50,7 @@ static const struct cfg configs[] = {
 	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
 	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
 	/* ---- issue 15: authentication (acl.c) ---- */
-	{ "protected-mode", C_STR, &acl_protected_mode, 0, 0, 0, NULL },
+	{ "protected-mode", C_STR, &acl_protected_mode, 0, 0, IMMUTABLE, NULL },  /* checked at start */
 	{ "requirepass", C_STR, &acl_requirepass, 0, 0, 0, NULL },
 	{ "aclfile", C_STR, &acl_file, 0, 0, IMMUTABLE, NULL },
 	/* ---- issue 15: scripting ---- */
