@@ -15,7 +15,8 @@
  *   - RDB: redis-server's dump.rdb imported (every encoding Redis 7 writes),
  *     compared key by key; exported again, checked by redis-check-rdb and
  *     loaded by redis-server with the same DEBUG DIGEST; DUMP/RESTORE
- *     payloads exchanged with redis-server both ways;
+ *     payloads exchanged with redis-server both ways; Redis < 7 encodings
+ *     (ziplist, quicklist 1) built by hand, read as redis-server reads them;
  *   - redis-py (Debian's python3-redis) running its own pipelines, Lock and
  *     register_script against cowkv (tests/cowkv_redispy.py).
  *
@@ -42,6 +43,7 @@
 
 #include "testlib.h"
 #include "resp.h"
+#include "rdbfmt.h"
 
 #define IO_TIMEOUT_MS 10000
 
@@ -1030,6 +1032,213 @@ static void test_dump_restore_with_redis(void **state)
 	kc_close(b);
 }
 
+/* ---- encodings of Redis before 7 (ziplist, quicklist 1) ------------------------------- */
+
+/* A ziplist under construction (the old compact encoding Redis < 7 wrote). */
+struct zl {
+	unsigned char b[4096];
+	size_t len;
+	size_t prev;            /* length of the previous entry */
+	unsigned n;
+};
+
+static void zl_init(struct zl *z)
+{
+	memset(z, 0, sizeof *z);
+	z->len = 10;            /* zlbytes, zltail, zllen: filled by zl_end */
+}
+
+/* Append one entry: its previous-length field, encoding and data. */
+static void zl_entry(struct zl *z, const unsigned char *enc, size_t elen,
+		     const void *data, size_t dlen)
+{
+	size_t start = z->len;
+
+	if (z->prev < 254) {
+		z->b[z->len++] = (unsigned char)z->prev;
+	} else {
+		z->b[z->len++] = 0xfe;
+		for (int i = 0; i < 4; i++)
+			z->b[z->len++] = (unsigned char)(z->prev >> (8 * i));
+	}
+	memcpy(z->b + z->len, enc, elen);
+	z->len += elen;
+	memcpy(z->b + z->len, data, dlen);
+	z->len += dlen;
+	z->prev = z->len - start;
+	z->n++;
+}
+
+static void zl_str(struct zl *z, const char *s)
+{
+	size_t n = strlen(s);
+	unsigned char enc[2];
+
+	if (n < 64) {
+		enc[0] = (unsigned char)n;
+		zl_entry(z, enc, 1, s, n);
+	} else {
+		enc[0] = (unsigned char)(0x40 | (n >> 8));
+		enc[1] = (unsigned char)n;
+		zl_entry(z, enc, 2, s, n);
+	}
+}
+
+/* An integer in the encoding given by its header byte (0xfe int8, 0xc0
+ * int16, 0xf0 int24, 0xd0 int32, 0xe0 int64, 0xf1..0xfd immediate). */
+static void zl_int(struct zl *z, unsigned char hdr, long long v)
+{
+	unsigned char d[8];
+	int k = hdr == 0xfe ? 1 : hdr == 0xc0 ? 2 : hdr == 0xf0 ? 3 : hdr == 0xd0 ? 4 :
+		hdr == 0xe0 ? 8 : 0;
+
+	if (k == 0)
+		hdr = (unsigned char)(0xf1 + v);        /* 0..12 in the header */
+	for (int i = 0; i < k; i++)
+		d[i] = (unsigned char)((unsigned long long)v >> (8 * i));
+	zl_entry(z, &hdr, 1, d, (size_t)k);
+}
+
+static void zl_end(struct zl *z)
+{
+	size_t tail = z->len - z->prev;
+
+	z->b[z->len++] = 0xff;
+	for (int i = 0; i < 4; i++) {
+		z->b[i] = (unsigned char)(z->len >> (8 * i));
+		z->b[4 + i] = (unsigned char)(tail >> (8 * i));
+	}
+	z->b[8] = (unsigned char)z->n;
+	z->b[9] = (unsigned char)(z->n >> 8);
+}
+
+/* A DUMP payload of RDB version 9: type, body, trailer with CRC64. */
+static char *payload_v9(unsigned type, int nodes, const struct zl *z, size_t *n)
+{
+	struct rbuf b = { 0 };
+	uint64_t crc;
+
+	rbuf_byte(&b, type);
+	if (nodes)
+		rbuf_len(&b, (uint64_t)nodes);
+	for (int i = 0; i < (nodes ? nodes : 1); i++)
+		rbuf_str(&b, z[i].b, z[i].len);
+	rbuf_byte(&b, 9);
+	rbuf_byte(&b, 0);
+	crc = crc64_jones(0, b.p, b.len);
+	for (int i = 0; i < 8; i++)
+		rbuf_byte(&b, (unsigned)(crc >> (8 * i)) & 0xff);
+	assert_false(b.oom);
+	*n = b.len;
+	return (char *)b.p;
+}
+
+static void restore_raw(struct kc *c, const char *key, const char *p, size_t n)
+{
+	const char *w[4] = { "RESTORE", key, "0", p };
+	size_t lens[4] = { 7, strlen(key), 1, n }, rn;
+	char *req = resp_encode(4, w, lens, &rn);
+
+	assert_int_equal(send(c->fd, req, rn, 0), (ssize_t)rn);
+	free(req);
+	expect_str(kc_read(c), RESP_STATUS, "OK");
+}
+
+/* Old encodings restored into cowkv and into redis-server read the same. */
+static void test_old_encodings_match_redis(void **state)
+{
+	static char big[301];
+	struct zl z[2];
+	struct srvp *ra, *ck;
+	struct kc *a, *b;
+	char *p;
+	size_t n;
+	const char *const reads[][5] = {
+		{ "LRANGE", "zlist", "0", "-1" }, { "LRANGE", "qlist", "0", "-1" },
+		{ "HGET", "zhash", "f1" }, { "HGET", "zhash", "num" }, { "HLEN", "zhash" },
+		{ "HGET", "zhash", "big" },
+	};
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	memset(big, 'q', 300);
+	ra = start_at(1, "redis-server", 0, NULL);
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ra->port);
+	b = kc_open(ck->port);
+	/* a list as one ziplist (RDB type 10), every integer encoding */
+	zl_init(&z[0]);
+	zl_str(&z[0], "hello");
+	zl_int(&z[0], 0xfe, -100);
+	zl_int(&z[0], 0xc0, -30000);
+	zl_int(&z[0], 0xf0, 8000000);
+	zl_int(&z[0], 0xd0, -2000000000);
+	zl_int(&z[0], 0xe0, 9000000000000000000LL);
+	zl_int(&z[0], 0, 7);
+	zl_str(&z[0], big);                     /* 14-bit length */
+	zl_str(&z[0], "after a long entry");    /* 5-byte previous length */
+	zl_end(&z[0]);
+	p = payload_v9(10, 0, z, &n);
+	restore_raw(a, "zlist", p, n);
+	restore_raw(b, "zlist", p, n);
+	free(p);
+	/* a quicklist of two ziplists (RDB type 14) */
+	zl_init(&z[0]);
+	zl_str(&z[0], "n1a");
+	zl_int(&z[0], 0, 12);
+	zl_end(&z[0]);
+	zl_init(&z[1]);
+	zl_str(&z[1], "n2a");
+	zl_int(&z[1], 0xc0, 1234);
+	zl_end(&z[1]);
+	p = payload_v9(14, 2, z, &n);
+	restore_raw(a, "qlist", p, n);
+	restore_raw(b, "qlist", p, n);
+	free(p);
+	/* a hash as a ziplist of field/value pairs (RDB type 13) */
+	zl_init(&z[0]);
+	zl_str(&z[0], "f1");
+	zl_str(&z[0], "v1");
+	zl_str(&z[0], "num");
+	zl_int(&z[0], 0xd0, 123456);
+	zl_str(&z[0], "big");
+	zl_str(&z[0], big);
+	zl_end(&z[0]);
+	p = payload_v9(13, 0, z, &n);
+	restore_raw(a, "zhash", p, n);
+	restore_raw(b, "zhash", p, n);
+	free(p);
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+		struct resp_reply *x = cmd_words(a, (const char **)reads[i]);
+		struct resp_reply *y = cmd_words(b, (const char **)reads[i]);
+
+		if (!reply_equal(x, y))
+			fail_msg("%s %s differs between redis-server and cowkv", reads[i][0], reads[i][1]);
+		resp_reply_free(x);
+		resp_reply_free(y);
+	}
+	/* a ziplist cut short is refused, the server stays up */
+	zl_init(&z[0]);
+	zl_str(&z[0], "x");
+	zl_end(&z[0]);
+	z[0].len -= 2;
+	p = payload_v9(10, 0, z, &n);
+	{
+		const char *w[4] = { "RESTORE", "broken", "0", p };
+		size_t lens[4] = { 7, 6, 1, n }, rn;
+		char *req = resp_encode(4, w, lens, &rn);
+
+		assert_int_equal(send(b->fd, req, rn, 0), (ssize_t)rn);
+		free(req);
+		expect_str(kc_read(b), RESP_ERR, "Bad data format");
+	}
+	free(p);
+	expect_int(CMD(b, "EXISTS", "broken"), 0);
+	kc_close(a);
+	kc_close(b);
+}
+
 /* ---- redis-py ---------------------------------------------------------------------------------- */
 
 static void test_redispy(void **state)
@@ -1058,6 +1267,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_protected_mode, teardown),
 		cmocka_unit_test_teardown(test_rdb_roundtrip, teardown),
 		cmocka_unit_test_teardown(test_dump_restore_with_redis, teardown),
+		cmocka_unit_test_teardown(test_old_encodings_match_redis, teardown),
 		cmocka_unit_test_teardown(test_redispy, teardown),
 	};
 
