@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -550,30 +551,38 @@ void cmd_restore(struct client *c)
 
 /* ---- whole files --------------------------------------------------------------------- */
 
-/* Read all of path into a malloc'd buffer. */
-static char *slurp(const char *path, size_t *n)
+/* Map all of path read-only (*n bytes); NULL with errno on failure. The
+ * file's pages come in as the loader reads them. */
+static char *map_file(const char *path, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long sz;
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
 
-	if (!f)
+	if (fd < 0)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)sz + 1)) && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-		free(buf);
-		buf = NULL;
+	if (fstat(fd, &st) || st.st_size <= 0) {
+		e = st.st_size <= 0 ? EINVAL : errno;
+		close(fd);
+		errno = e;
+		return NULL;
 	}
-	if (buf)
-		*n = (size_t)sz;
-	fclose(f);
-	return buf;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	e = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*n = (size_t)st.st_size;
+	return p;
 }
 
 int rdb_import(const char *path, uint64_t *nkeys)
 {
-	size_t n;
-	char *buf = slurp(path, &n), err[400] = "";
+	size_t n = 0;
+	char *buf = map_file(path, &n), err[400] = "";
 	struct rreader r;
 	int64_t expire = 0;
 	unsigned ver;
@@ -713,7 +722,7 @@ fail:
 		(unsigned long long)loaded, err);
 	rc = -EBADMSG;
 out:
-	free(buf);
+	munmap(buf, n);
 	return rc;
 }
 

@@ -110,15 +110,20 @@ size_t lzf_compress(const void *in, size_t inlen, void *out, size_t outcap)
 {
 	const unsigned char *ip = in, *iend = ip + inlen, *lit = ip;
 	unsigned char *op = out, *oend = op + outcap;
-	const unsigned char **htab = calloc(1u << LZF_HBITS, sizeof *htab);
+	unsigned bits = 6;
+	const unsigned char **htab;
 
+	/* a table sized to the input (small strings are the common case) */
+	while (bits < LZF_HBITS && (1u << bits) < inlen)
+		bits++;
+	htab = calloc(1u << bits, sizeof *htab);
 	if (!htab)
 		return 0;
 	while (ip + 2 < iend) {
 		unsigned h = ((unsigned)ip[0] << 16 | (unsigned)ip[1] << 8 | ip[2]);
 		const unsigned char *ref;
 
-		h = (h * 2654435761u) >> (32 - LZF_HBITS);
+		h = (h * 2654435761u) >> (32 - bits);
 		ref = htab[h];
 		htab[h] = ip;
 		if (ref && ip - ref <= LZF_MAX_OFF && ref[0] == ip[0] && ref[1] == ip[1] &&
