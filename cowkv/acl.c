@@ -1227,6 +1227,31 @@ int acl_check_argv(struct client *caller, int argc, const struct kv_arg *argv)
 	return command_ok(u, cmd, argc, argv) && keys_check(u, cmd, argc, argv) < 0;
 }
 
+/* For pub/sub (another branch): may c's user use channel ch (a literal
+ * channel, or a pattern given to PSUBSCRIBE when is_pattern: then only an
+ * identical pattern of the user's matches, as in Redis)? Logs a denial. */
+bool acl_channel_allowed(struct client *c, const char *ch, size_t n, bool is_pattern)
+{
+	const struct user *u = client_user(c);
+
+	if (u->allchannels)
+		return true;
+	for (int i = 0; i < u->nchans; i++) {
+		size_t pl = strlen(u->chans[i]);
+
+		if (is_pattern ? (pl == n && !memcmp(u->chans[i], ch, n)) :
+		    glob_match(u->chans[i], pl, ch, n, false))
+			return true;
+	}
+	{
+		char obj[128];
+
+		snprintf(obj, sizeof obj, "%.*s", (int)(n > 120 ? 120 : n), ch);
+		log_event(c, "channel", (c->flags & CF_FAKE) ? "lua" : "toplevel", obj, u->name);
+	}
+	return false;
+}
+
 /* ---- protected mode --------------------------------------------------------------- */
 
 /* A bind address that only this machine reaches. */

@@ -6,6 +6,7 @@
 #define COWKV_ACL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct client;
 struct kv_arg;
@@ -31,5 +32,10 @@ int acl_protected_mode_check(void);
 int acl_start(void);
 /* May caller run argv? 1 yes, 0 no, -1 unknown command (redis.acl_check_cmd). */
 int acl_check_argv(struct client *caller, int argc, const struct kv_arg *argv);
+
+/* Pub/sub hook: may c use channel ch (is_pattern: a PSUBSCRIBE pattern)?
+ * false means reply "NOPERM this user has no permissions to access one of
+ * the channels used as arguments" (the denial is logged). */
+bool acl_channel_allowed(struct client *c, const char *ch, size_t n, bool is_pattern);
 
 #endif
