@@ -205,7 +205,11 @@ static void hash_all(struct client *c, unsigned what)
 	if (!ok)
 		return;
 	n = e ? hash_len(&srv.db, e) : 0;
-	reply_array(c, (long long)(what == (H_KEYS | H_VALS) ? 2 * n : n));
+	/* issue 15: HGETALL is a map under RESP3 */
+	if (what == (H_KEYS | H_VALS))
+		reply_map_len(c, (long long)n);
+	else
+		reply_array(c, (long long)n);
 	if (n)
 		dict_each(&srv.db, hash_dict(&srv.db, e, false), hash_visit, &w);
 }

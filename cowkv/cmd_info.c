@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: used_memory_lua */
+#include "errstats.h"   /* issue 15: errorstats */
 
 struct sb {
 	char *p;
@@ -267,6 +269,10 @@ static void info_memory(struct sb *b)
 		  (unsigned long long)cs.reuses, (unsigned long long)cs.restored,
 		  (unsigned long long)cs.maps, (unsigned long long)frames,
 		  (unsigned long long)frames * COW_PAGE_SIZE);
+	/* ---- issue 15: scripting memory ---- */
+	sb_printf(b, "used_memory_lua:%llu\r\nnumber_of_cached_scripts:%llu\r\n",
+		  (unsigned long long)script_lua_memory(),
+		  (unsigned long long)script_cache_count());
 }
 
 static void info_persistence(struct sb *b)
@@ -416,6 +422,17 @@ static void info_keyspace(struct sb *b)
 			  (unsigned long long)avg_ttl_ms(&srv.db, srv_unix_ms()));
 }
 
+/* ---- issue 15: error replies by code ---- */
+static void info_errorstats(struct sb *b)
+{
+	const char *code;
+	uint64_t n;
+
+	sb_printf(b, "# Errorstats\r\n");
+	for (int i = 0; errstats_get(i, &code, &n); i++)
+		sb_printf(b, "errorstat_%s:count=%llu\r\n", code, (unsigned long long)n);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct sb *b);
@@ -429,6 +446,7 @@ static const struct {
 	{ "replication", info_replication, true },
 	{ "cpu", info_cpu, true },
 	{ "commandstats", info_commandstats, false },
+	{ "errorstats", info_errorstats, true },       /* issue 15 */
 	{ "keyspace", info_keyspace, true },
 };
 
@@ -462,6 +480,6 @@ void cmd_info(struct client *c)
 	if (b.nomem)
 		reply_error(c, "ERR out of memory");
 	else
-		reply_bulk(c, b.p ? b.p : "", b.len);
+		reply_verbatim(c, b.p ? b.p : "", b.len, "txt");  /* issue 15: RESP3 verbatim */
 	free(b.p);
 }

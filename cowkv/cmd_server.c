@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "server.h"
+#include "acl.h"      /* issue 15: HELLO AUTH */
+#include "errstats.h" /* issue 15: CONFIG RESETSTAT */
 
 void cmd_ping(struct client *c)
 {
@@ -54,6 +56,11 @@ void cmd_time(struct client *c)
 
 void cmd_reset(struct client *c)
 {
+	/* ---- issue 15: back to RESP2, unauthenticated if a password is set ---- */
+	c->resp = 2;
+	c->authed = !acl_auth_required();
+	free(c->user);
+	c->user = NULL;
 	reply_status(c, "RESET");
 }
 
@@ -84,16 +91,17 @@ static bool set_name(struct client *c, const struct kv_arg *a)
 	return true;
 }
 
+/* ---- issue 15: HELLO with RESP3 and AUTH (acl.c checks the password) ---- */
 void cmd_hello(struct client *c)
 {
-	long long ver = 2;
+	long long ver = 0;
 
 	if (c->argc >= 2) {
 		if (!resp_str2ll(c->argv[1].p, c->argv[1].len, &ver)) {
 			reply_error(c, "ERR Protocol version is not an integer or out of range");
 			return;
 		}
-		if (ver != 2) {
+		if (ver < 2 || ver > 3) {
 			reply_error(c, "NOPROTO unsupported protocol version");
 			return;
 		}
@@ -102,7 +110,9 @@ void cmd_hello(struct client *c)
 		bool left1 = i + 1 < c->argc, left2 = i + 2 < c->argc;
 
 		if (arg_is(c, i, "auth") && left2) {
-			i += 2;		/* no users but "default", which needs no password */
+			if (!acl_auth(c, &c->argv[i + 1], &c->argv[i + 2]))
+				return;		/* replied the error */
+			i += 2;
 		} else if (arg_is(c, i, "setname") && left1) {
 			if (!set_name(c, &c->argv[++i]))
 				return;
@@ -111,13 +121,22 @@ void cmd_hello(struct client *c)
 			return;
 		}
 	}
-	reply_array(c, 14);
+	if (!c->authed && acl_auth_required()) {
+		reply_error(c, "NOAUTH HELLO must be called with the client already "
+			    "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+			    "option can be used to authenticate the client and select "
+			    "the RESP protocol version at the same time");
+		return;
+	}
+	if (ver)
+		c->resp = (int)ver;
+	reply_map_len(c, 7);
 	reply_bulk_str(c, "server");
 	reply_bulk_str(c, "redis");
 	reply_bulk_str(c, "version");
 	reply_bulk_str(c, COWKV_REDIS_COMPAT);
 	reply_bulk_str(c, "proto");
-	reply_int(c, 2);
+	reply_int(c, c->resp == 3 ? 3 : 2);
 	reply_bulk_str(c, "id");
 	reply_int(c, (long long)c->id);
 	reply_bulk_str(c, "mode");
@@ -136,13 +155,14 @@ static void client_line(const struct client *c, char *buf, size_t len)
 		 "id=%llu addr=%s laddr=127.0.0.1:%ld fd=%d name=%s age=%lld idle=%lld "
 		 "flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
 		 "argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu "
-		 "events=r cmd=%s user=default redir=-1 resp=2\n",
+		 "events=r cmd=%s user=%s redir=-1 resp=%d\n",
 		 (unsigned long long)c->id, c->addr, srv.port, c->fd,
 		 c->name ? c->name : "",
 		 (long long)(srv.now_ms - c->ctime_ms) / 1000,
 		 (long long)(srv.now_ms - c->last_ms) / 1000,
 		 c->qlen, c->qcap - c->qlen, c->qcap, c->obytes,
-		 c->qcap + c->obytes + sizeof *c, c->lastcmd ? c->lastcmd : "NULL");
+		 c->qcap + c->obytes + sizeof *c, c->lastcmd ? c->lastcmd : "NULL",
+		 c->user ? c->user : "default", c->resp == 3 ? 3 : 2);
 }
 
 /* CLIENT LIST: a line per client, as one bulk. */
@@ -173,7 +193,7 @@ static void client_list(struct client *c)
 		memcpy(out + len, line, n);
 		len += n;
 	}
-	reply_bulk(c, out, len);
+	reply_verbatim(c, out, len, "txt");    /* issue 15: RESP3 verbatim */
 	free(out);
 }
 
@@ -284,7 +304,7 @@ void cmd_client(struct client *c)
 			reply_ok(c);
 	} else if (arg_is(c, 1, "info")) {
 		client_line(c, line, sizeof line);
-		reply_bulk_str(c, line);
+		reply_verbatim(c, line, strlen(line), "txt");   /* issue 15 */
 	} else if (arg_is(c, 1, "list")) {
 		client_list(c);
 	} else if (arg_is(c, 1, "kill")) {
@@ -334,6 +354,7 @@ void cmd_config(struct client *c)
 	} else if (arg_is(c, 1, "resetstat")) {
 		if (sub_arity(c, "config", 2)) {
 			reset_stats();
+			errstats_reset();       /* issue 15 */
 			reply_ok(c);
 		}
 	} else if (arg_is(c, 1, "rewrite")) {

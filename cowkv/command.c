@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: busy scripts */
+#include "acl.h"      /* issue 15: NOAUTH */
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -102,6 +104,23 @@ static struct kv_cmd table[] = {
 	{ "shutdown", cmd_shutdown, -1, A | N | S | L, 0, 0, 0, "server", 0, 0 },
 	{ "snapshot", cmd_snapshot, -1, A | N, 0, 0, 0, "server", 0, 0 },
 	{ "rollback", cmd_rollback, 2, W | A | N, 0, 0, 0, "server", 0, 0 },
+	/* ---- issue 15: scripting (script.c, function.c) ---- */
+	{ "eval", cmd_eval, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha", cmd_evalsha, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
+	{ "eval_ro", cmd_eval_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha_ro", cmd_evalsha_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall", cmd_fcall, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall_ro", cmd_fcall_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "script", cmd_script, -2, N, 0, 0, 0, "scripting", 0, 0 },
+	{ "function", cmd_function, -2, N, 0, 0, 0, "scripting", 0, 0 },
+	/* ---- issue 15: authentication (acl.c) ---- */
+	{ "auth", cmd_auth, -2, N | F | S | L, 0, 0, 0, "connection", 0, 0 },
+	{ "acl", cmd_acl, -2, A | N | S | L, 0, 0, 0, "server", 0, 0 },
+	/* ---- issue 15: RDB serialization (rdb.c) ---- */
+	{ "dump", cmd_dump, 2, R, 1, 1, 1, "keyspace", 0, 0 },
+	{ "restore", cmd_restore, -4, W | M, 1, 1, 1, "keyspace", 0, 0 },
+	/* ---- issue 15: DEBUG PROTOCOL / SET-DISABLE-DENY-SCRIPTS (debug.c) ---- */
+	{ "debug", cmd_debug, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -172,11 +191,20 @@ static bool over_maxmemory(void)
 	return kvdb_used(&srv.db) > srv.maxmemory;
 }
 
+/* ---- issue 15: scripts with flags check OOM before they start ---- */
+bool cmd_over_maxmemory(void)
+{
+	return over_maxmemory();
+}
+
 void cmd_call(struct client *c)
 {
 	struct kv_cmd *cmd = (struct kv_cmd *)cmd_lookup(c->argv[0].p, c->argv[0].len);
 	int64_t t0;
 
+	/* ---- issue 15: a script past busy-reply-threshold answers for us ---- */
+	if (script_current && script_busy_intercept(c))
+		return;
 	if (!cmd) {
 		reply_unknown(c);
 		return;
@@ -186,12 +214,16 @@ void cmd_call(struct client *c)
 		reply_arity(c, cmd->name);
 		return;
 	}
-	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory()) {
+	if (acl_gate(c, cmd))	/* issue 15: NOAUTH / NOPERM, after lookup and arity as Redis */
+		return;
+	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory() &&
+	    !((c->flags & CF_FAKE) && script_current && script_current->allow_oom)) {
 		reply_oom(c);
 		return;
 	}
 	t0 = srv_mono_us();
-	srv.db.now_ms = srv_unix_ms();
+	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
+		srv.db.now_ms = srv_unix_ms();
 	cmd->fn(c);
 	cmd->usec += (uint64_t)(srv_mono_us() - t0);
 	cmd->calls++;

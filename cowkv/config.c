@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: busy-reply-threshold */
+#include "acl.h"      /* issue 15: requirepass, protected-mode */
 
 enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST, C_BOOL };
 
@@ -51,7 +53,13 @@ static const struct cfg configs[] = {
 	{ "appendonly", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
 	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
 	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
-	{ "protected-mode", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+	/* ---- issue 15: authentication (acl.c) ---- */
+	{ "protected-mode", C_STR, &acl_protected_mode, 0, 0, IMMUTABLE, NULL },  /* checked at start */
+	{ "requirepass", C_STR, &acl_requirepass, 0, 0, 0, NULL },
+	{ "aclfile", C_STR, &acl_file, 0, 0, IMMUTABLE, NULL },
+	/* ---- issue 15: scripting ---- */
+	{ "busy-reply-threshold", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
+	{ "lua-time-limit", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
 };
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])
@@ -83,6 +91,9 @@ void config_defaults(void)
 	srv.obuf_soft_secs = 60;
 	srv.max_snapshots = 64;
 	srv.verbosity = LL_NOTICE;
+	acl_protected_mode = strdup("yes");     /* issue 15 */
+	acl_requirepass = strdup("");
+	acl_file = strdup("");
 }
 
 /* ---- value syntax ------------------------------------------------------ */
@@ -338,7 +349,7 @@ void config_get(struct client *c)
 				hit[k] = true;
 				n++;
 			}
-	reply_array(c, 2 * n);
+	reply_map_len(c, n);    /* issue 15: a map under RESP3 */
 	for (size_t k = 0; k < NCONFIGS; k++) {
 		if (!hit[k])
 			continue;
@@ -389,11 +400,14 @@ static void usage(void)
 	       "             [--save \"secs changes\"]... [--save-budget BYTES]\n"
 	       "             [--save-incremental yes|no] [--save-keep N] [--load-fallback yes|no]\n"
 	       "             [--<setting> <value>]...   (any CONFIG setting)\n"
+	       "             [--import FILE.rdb] [--export FILE.rdb]\n"
 	       "       cowkv --help | --version\n\n"
 	       "A Redis-protocol server whose dataset lives in one libcow space:\n"
 	       "BGSAVE without fork(), instant restart from the last checkpoint in DIR,\n"
 	       "SNAPSHOT / ROLLBACK. --maxmemory is the space's size (default 4gb).\n"
-	       "Without --dir nothing is saved. See docs/COWKV.md.\n");
+	       "Without --dir nothing is saved. See docs/COWKV.md.\n"
+	       "--import loads a Redis RDB file into the dataset at start; --export\n"
+	       "writes the dataset (as loaded from DIR) as an RDB file and exits.\n");
 }
 
 int config_from_args(int argc, char **argv)

@@ -29,6 +29,16 @@ static int root_check(struct kvdb *db)
 	if (!r || r + sizeof *root > db->size)
 		return -EBADMSG;
 	root = kv_ptr(db, r);
+	if (root->magic == KV_MAGIC && root->version == 1) {
+		/* issue 15: a version 1 root lacks funcs; grow it in place or move it */
+		kv_off n = cow_heap_realloc(db->heap, r, sizeof *root);
+
+		if (!n || cow_heap_set_root(db->heap, n))
+			return -ENOMEM;
+		root = kv_ptr(db, n);
+		root->funcs = 0;
+		root->version = KV_VERSION;
+	}
 	if (root->magic != KV_MAGIC || root->version != KV_VERSION)
 		return -EBADMSG;
 	db->root = root;

@@ -84,7 +84,7 @@ struct kv_ttl {
 };
 
 #define KV_MAGIC 0x31766b776f63ull   /* "cowkv1" */
-#define KV_VERSION 1u
+#define KV_VERSION 2u   /* 2: kv_root.funcs (issue 15); version 1 roots are upgraded */
 
 struct kv_root {
 	uint64_t magic;
@@ -94,6 +94,8 @@ struct kv_root {
 	int64_t created_ms;
 	struct kv_dict keys;
 	struct kv_ttl ttl;
+	/* ---- issue 15 ---- */
+	kv_off funcs;           /* FUNCTION libraries (function.c), 0 = none */
 };
 
 /* The process-side handle on the dataset. */

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "acl.h"      /* issue 15: protected mode */
+#include "rdb.h"      /* issue 15: --import, --export */
 
 struct server srv;
 static FILE *logfp;
@@ -175,10 +177,30 @@ static int setup_signals(void)
 	return srv.sigfd < 0 || srv.savefd < 0 ? -1 : 0;
 }
 
+/* ---- issue 15: --import / --export (rdb.c), taken out of argv ---- */
+static const char *import_path, *export_path;
+
+static void take_rdb_args(int *argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (i + 1 < *argc && !strcmp(argv[i], "--import"))
+			import_path = argv[++i];
+		else if (i + 1 < *argc && !strcmp(argv[i], "--export"))
+			export_path = argv[++i];
+		else
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int r;
 
+	take_rdb_args(&argc, argv);
 	config_defaults();
 	srv.sigfd = srv.savefd = srv.lfd = srv.epfd = -1;
 	if ((r = config_from_args(argc, argv)))
@@ -200,9 +222,19 @@ int main(int argc, char **argv)
 	raise_nofile();
 	srv_log(LL_NOTICE, "cowkv %s starting, pid %d, libcow backend %s", COWKV_VERSION,
 		(int)getpid(), cow_backend_name());
+	if (acl_start() || acl_protected_mode_check())     /* issue 15 */
+		return 1;
 	if (persist_start())
 		return 1;
 	srv.db.now_ms = srv_unix_ms();
+	if (import_path && rdb_import(import_path, NULL))     /* issue 15 */
+		return 1;
+	if (export_path) {
+		r = rdb_export(export_path);
+		persist_stop();
+		kvdb_close(&srv.db);
+		return r ? 1 : 0;
+	}
 	if (net_listen())
 		return 1;
 	srv_log(LL_NOTICE, "Ready to accept connections tcp %s:%ld (space %zu bytes, %llu keys)",

@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 
 #include "server.h"
+#include "acl.h"      /* issue 15: connections start unauthenticated */
 
 #define READ_CHUNK (16 * 1024)
 #define READ_MAX (64u << 20)        /* bytes read in one call at most */
@@ -135,6 +136,7 @@ static void client_free(struct client *c)
 	free(c->qbuf);
 	free(c->argv);
 	free(c->name);
+	free(c->user);          /* issue 15 */
 	free(c);
 }
 
@@ -240,6 +242,7 @@ static void client_new(int fd, const struct sockaddr_storage *sa)
 	c->id = ++srv.next_client_id;
 	c->ctime_ms = c->last_ms = srv.now_ms;
 	c->events = EPOLLIN;
+	c->authed = !acl_auth_required();       /* issue 15 */
 	resp_init(&c->parser);
 	if (ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, c)) {
 		close(fd);
@@ -577,4 +580,39 @@ int net_loop(void)
 		free_closed();
 	}
 	return 0;
+}
+
+/* ---- issue 15: serving -BUSY while a script runs (script.c) ---------------- */
+
+/*
+ * One non-blocking turn: read and answer other clients (cmd_call replies
+ * -BUSY to them), accept connections, write their replies. The running
+ * client is neither read nor written (its request is on the stack), no
+ * client is freed and the tick does not run until the script ends.
+ */
+void net_busy_poll(struct client *running)
+{
+	struct epoll_event evs[64];
+	struct client *keep = NULL;
+	int n = epoll_wait(srv.epfd, evs, 64, 0);
+
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.ptr != running)
+			handle_event(&evs[i]);
+	while (srv.pending) {
+		struct client *c = srv.pending;
+
+		srv.pending = c->pend_next;
+		if (c == running) {
+			keep = c;
+			continue;
+		}
+		c->flags &= ~(unsigned)CF_PENDING;
+		if (!(c->flags & CF_CLOSE_ASAP))
+			client_write(c);
+	}
+	if (keep) {
+		keep->pend_next = srv.pending;
+		srv.pending = keep;
+	}
 }

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "script.h"   /* issue 15: func_carry_over */
 
 /* What the waiter publishes about the running save. */
 struct save_state {
@@ -500,6 +501,7 @@ int persist_flush(void)
 
 	if (err)
 		return err;
+	func_carry_over(&srv.db, &fresh);   /* issue 15: FLUSHALL keeps functions */
 	kvdb_replace(&srv.db, &fresh);
 	return 0;
 }

@@ -13,11 +13,14 @@
 #include <strings.h>
 
 #include "server.h"
+#include "errstats.h"   /* issue 15 */
 
 #define OBUF_CHUNK (16 * 1024)
 
 static void mark_pending(struct client *c)
 {
+	if (c->flags & CF_FAKE)
+		return;		/* a script's client: its output is read back */
 	if (!(c->flags & CF_PENDING)) {
 		c->flags |= CF_PENDING;
 		c->pend_next = srv.pending;
@@ -110,6 +113,8 @@ void reply_error(struct client *c, const char *msg)
 	char buf[512];
 	size_t n = 0;
 
+	if (!(c->flags & CF_FAKE))
+		errstats_count(msg);	/* issue 15: INFO errorstats */
 	buf[n++] = '-';
 	for (const char *m = msg; *m && n < sizeof buf - 2; m++)
 		buf[n++] = (*m == '\r' || *m == '\n') ? ' ' : *m;
@@ -167,7 +172,10 @@ void reply_bulk_ll(struct client *c, long long v)
 
 void reply_nil(struct client *c)
 {
-	reply_raw(c, "$-1\r\n", 5);
+	if (c->resp == 3)
+		reply_raw(c, "_\r\n", 3);
+	else
+		reply_raw(c, "$-1\r\n", 5);
 }
 
 void reply_array(struct client *c, long long n)
@@ -177,7 +185,10 @@ void reply_array(struct client *c, long long n)
 
 void reply_nil_array(struct client *c)
 {
-	reply_raw(c, "*-1\r\n", 5);
+	if (c->resp == 3)
+		reply_raw(c, "_\r\n", 3);
+	else
+		reply_raw(c, "*-1\r\n", 5);
 }
 
 void reply_ok_or_one(struct client *c, bool one)
@@ -204,14 +215,15 @@ struct obuf *reply_defer(struct client *c)
 	return b;
 }
 
-void reply_defer_set(struct client *c, struct obuf *h, long long n)
+/* Fill deferred header h with type byte t and count n. */
+static void defer_fill(struct client *c, struct obuf *h, char t, long long n)
 {
 	char buf[32];
 	size_t len;
 
 	if (!h || (c->flags & CF_CLOSE_ASAP))
 		return;
-	buf[0] = '*';
+	buf[0] = t;
 	len = 1 + resp_ll2str(buf + 1, n);
 	buf[len++] = '\r';
 	buf[len++] = '\n';
@@ -219,6 +231,113 @@ void reply_defer_set(struct client *c, struct obuf *h, long long n)
 	h->len = len;
 	c->obytes += len;
 	mark_pending(c);
+}
+
+void reply_defer_set(struct client *c, struct obuf *h, long long n)
+{
+	defer_fill(c, h, '*', n);
+}
+
+/* ---- issue 15: RESP3 reply types ------------------------------------------- */
+
+void reply_defer_set_map(struct client *c, struct obuf *h, long long n)
+{
+	if (c->resp == 3)
+		defer_fill(c, h, '%', n);
+	else
+		defer_fill(c, h, '*', 2 * n);
+}
+
+void reply_defer_set_set(struct client *c, struct obuf *h, long long n)
+{
+	defer_fill(c, h, c->resp == 3 ? '~' : '*', n);
+}
+
+void reply_map_len(struct client *c, long long n)
+{
+	if (c->resp == 3)
+		reply_prefixed(c, '%', n);
+	else
+		reply_prefixed(c, '*', 2 * n);
+}
+
+void reply_set_len(struct client *c, long long n)
+{
+	reply_prefixed(c, c->resp == 3 ? '~' : '*', n);
+}
+
+void reply_push_len(struct client *c, long long n)
+{
+	reply_prefixed(c, c->resp == 3 ? '>' : '*', n);
+}
+
+/* d as Redis 7.0 prints a double reply: "%.17g" ("inf", "-inf", "nan"). */
+static size_t double_text(char *buf, size_t len, double d)
+{
+	if (d != d)
+		return (size_t)snprintf(buf, len, "nan");
+	if (d == 1.0 / 0.0)
+		return (size_t)snprintf(buf, len, "inf");
+	if (d == -1.0 / 0.0)
+		return (size_t)snprintf(buf, len, "-inf");
+	return (size_t)snprintf(buf, len, "%.17g", d);
+}
+
+void reply_double(struct client *c, double d)
+{
+	char buf[64];
+	size_t n = double_text(buf, sizeof buf, d);
+
+	if (c->resp == 3) {
+		char line[72];
+
+		line[0] = ',';
+		memcpy(line + 1, buf, n);
+		memcpy(line + 1 + n, "\r\n", 2);
+		reply_raw(c, line, n + 3);
+	} else {
+		reply_bulk(c, buf, n);
+	}
+}
+
+void reply_null(struct client *c)
+{
+	reply_nil(c);
+}
+
+void reply_bool(struct client *c, bool b)
+{
+	if (c->resp == 3)
+		reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
+	else
+		reply_int(c, b ? 1 : 0);
+}
+
+void reply_bignum(struct client *c, const char *digits, size_t n)
+{
+	if (c->resp == 3) {
+		reply_raw(c, "(", 1);
+		reply_raw(c, digits, n);
+		reply_raw(c, "\r\n", 2);
+	} else {
+		reply_bulk(c, digits, n);
+	}
+}
+
+void reply_verbatim(struct client *c, const char *p, size_t n, const char *fmt)
+{
+	if (c->resp == 3) {
+		char f[4] = "txt";
+
+		memcpy(f, fmt, strlen(fmt) < 3 ? strlen(fmt) : 3);
+		reply_prefixed(c, '=', (long long)n + 4);
+		reply_raw(c, f, 3);
+		reply_raw(c, ":", 1);
+		reply_raw(c, p, n);
+		reply_raw(c, "\r\n", 2);
+	} else {
+		reply_bulk(c, p, n);
+	}
 }
 
 /* ---- errors in Redis's words ---------------------------------------------- */

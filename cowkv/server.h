@@ -43,6 +43,8 @@ struct obuf {
 #define CF_CLOSE_ASAP        0x02  /* close at the end of this loop turn */
 #define CF_EOF               0x04  /* the peer shut its side: no more input */
 #define CF_PENDING           0x08  /* on the pending-write list */
+/* ---- issue 15 (scripting, RESP3, auth) ---- */
+#define CF_FAKE              0x100 /* a script's client: no socket, never pending */
 
 struct client {
 	int fd;
@@ -69,6 +71,10 @@ struct client {
 	struct client *prev, *next;     /* all clients */
 	struct client *pend_next;       /* pending-write list */
 	struct client *free_next;       /* to-free list */
+	/* ---- issue 15 (RESP3, auth) ---- */
+	int resp;                       /* protocol: 2 (default) or 3 (HELLO 3) */
+	bool authed;                    /* AUTH/HELLO AUTH done, or no password needed */
+	char *user;                     /* ACL user name (NULL: "default") */
 };
 
 /* ---- commands -------------------------------------------------------------- */
@@ -220,6 +226,9 @@ int net_listen(void);
 void srv_tick(void);
 int net_loop(void);
 void net_close_all(void);
+/* ---- issue 15: serve other clients while a script runs long (script.c) ----
+ * One non-blocking turn of the loop that never touches client running. */
+void net_busy_poll(struct client *running);
 /* Close c at the end of this loop turn. */
 void client_close_async(struct client *c);
 /* Output limits: close c if over them (called after each reply). */
@@ -249,6 +258,23 @@ void reply_ok_or_one(struct client *c, bool one);
 struct obuf *reply_defer(struct client *c);
 void reply_defer_set(struct client *c, struct obuf *h, long long n);
 void reply_free_all(struct client *c);
+
+/* ---- issue 15: RESP3 reply types, with their RESP2 equivalents --------------
+ * Under RESP2 a map of n pairs is an array of 2n, a set an array, a double a
+ * bulk string, null a nil bulk, a boolean :1/:0 (Redis's choice for Lua
+ * booleans is made in script.c), a big number a bulk, a verbatim string a
+ * bulk, a push an array. */
+void reply_map_len(struct client *c, long long n);
+void reply_set_len(struct client *c, long long n);
+void reply_push_len(struct client *c, long long n);
+void reply_double(struct client *c, double d);
+void reply_null(struct client *c);
+void reply_bool(struct client *c, bool b);
+void reply_bignum(struct client *c, const char *digits, size_t n);
+void reply_verbatim(struct client *c, const char *p, size_t n, const char *fmt);
+/* Deferred map/set headers (see reply_defer): n pairs / n members. */
+void reply_defer_set_map(struct client *c, struct obuf *h, long long n);
+void reply_defer_set_set(struct client *c, struct obuf *h, long long n);
 
 void reply_wrongtype(struct client *c);
 void reply_syntax(struct client *c);
@@ -308,6 +334,11 @@ CMD_DECL(cmd_command); CMD_DECL(cmd_client); CMD_DECL(cmd_reset);
 /* persistence */
 CMD_DECL(cmd_save); CMD_DECL(cmd_bgsave); CMD_DECL(cmd_lastsave); CMD_DECL(cmd_shutdown);
 CMD_DECL(cmd_snapshot); CMD_DECL(cmd_rollback);
+/* ---- issue 15: scripting (script.c, function.c), auth (acl.c) ---- */
+CMD_DECL(cmd_eval); CMD_DECL(cmd_evalsha); CMD_DECL(cmd_eval_ro); CMD_DECL(cmd_evalsha_ro);
+CMD_DECL(cmd_script); CMD_DECL(cmd_function); CMD_DECL(cmd_fcall); CMD_DECL(cmd_fcall_ro);
+CMD_DECL(cmd_auth); CMD_DECL(cmd_acl); CMD_DECL(cmd_dump); CMD_DECL(cmd_restore);
+CMD_DECL(cmd_debug);
 
 /* ---- configuration (config.c) ----------------------------------------------------- */
 

@@ -770,7 +770,7 @@ static void test_errors(void **state)
 	       "couldn't be parsed into an integer", "CONFIG", "SET", "hz", "x");
 	EXPECT(c, "+OK", "CONFIG", "SET", "hz", "20", "timeout", "0");
 	EXPECT(c, "[\"hz\",\"20\"]", "CONFIG", "GET", "hz");
-	EXPECT(c, "-NOPROTO unsupported protocol version", "HELLO", "3");
+	EXPECT(c, "-NOPROTO unsupported protocol version", "HELLO", "4");   /* issue 15: 3 is RESP3 now */
 	assert_non_null(strstr(Q(c, "HELLO", "2"), "\"proto\",:2"));
 	EXPECT(c, "-ERR Client names cannot contain spaces, newlines or special characters.",
 	       "CLIENT", "SETNAME", "a b");
