@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Scripting throughput, cowkv against redis-server in the same run:
 # redis-benchmark (50 clients, no pipelining) on SET, GET, EVAL, EVALSHA and
 # FCALL, each server alone on CPU 0, the clients on CPU 1.

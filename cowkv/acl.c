@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * acl.c — authentication and access control as Redis 7.0 has it: users
  * (ACL SETUSER/GETUSER/DELUSER/LIST/USERS/WHOAMI/CAT/DRYRUN/LOG/GENPASS/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * acl.h — authentication and ACL users (acl.c): AUTH, requirepass, the
  * NOAUTH/NOPERM gate, ACL files, protected mode.

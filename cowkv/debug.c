@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * debug.c — the DEBUG subcommands issue 15 needs (merge into a fuller DEBUG
  * if another branch has one):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * errstats.c — INFO errorstats: how many error replies of each code
  * ("ERR", "WRONGTYPE", "NOPERM", ...) clients got since the start or the

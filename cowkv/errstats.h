@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * errstats.h — counts of error replies by error code (errstats.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * function.c — Redis 7.0 functions: FUNCTION LOAD|DELETE|FLUSH|KILL|LIST|
  * DUMP|RESTORE|STATS|HELP, FCALL and FCALL_RO, redis.register_function.

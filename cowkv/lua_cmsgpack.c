@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lua_cmsgpack.c — the cmsgpack Lua library Redis offers to scripts
  * (Debian has no package of it): MessagePack encoding and decoding.

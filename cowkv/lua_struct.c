@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lua_struct.c — the `struct` Lua library Redis offers to scripts (Debian
  * has no package of it): binary packing of numbers and strings.

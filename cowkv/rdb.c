@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rdb.c — Redis's RDB format, both directions: DUMP and RESTORE of one key,
  * `cowkv --import FILE.rdb` (an RDB written by Redis, versions up to 10)

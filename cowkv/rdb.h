@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rdb.h — Redis's RDB format (rdb.c): import and export of whole files.
  * DUMP and RESTORE are commands (server.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rdbfmt.c — CRC64-Jones, LZF and RDB string encoding (see rdbfmt.h).
  */

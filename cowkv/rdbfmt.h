@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rdbfmt.h — pieces of Redis's RDB serialization that several files use:
  * CRC64 (Jones polynomial, reflected, as Redis's crc64.c computes it), LZF

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * script.c — Lua scripting as Redis 7.0 does it: EVAL, EVALSHA, EVAL_RO,
  * EVALSHA_RO, SCRIPT, the redis.* library, the conversions between Lua

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * script.h — Lua scripting (Lua 5.1, as Redis embeds it): what EVAL
  * (script.c) and FUNCTION (function.c) share.

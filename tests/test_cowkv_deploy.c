@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv_deploy.c — cowkv's scripting, functions, RESP3, ACLs and RDB,
  * driven from outside: build/cowkv and Debian's redis-server side by side
