@@ -289,25 +289,37 @@ void cow__page_space_gone(struct cow__member *m);
 /*
  * Page events, for the background save (which registers them). All but
  * spill() are called with the engine lock held.
- *   claim_spill  space o is about to write page i, its home frame, shared:
- *                a save that wants the old content written out instead of
- *                preserved marks the page as being spilled and returns a
- *                token (else NULL);
+ *   claim_spill  a space is about to write page i, its home frame, which
+ *                job's snapshot shares: a save that wants the old content
+ *                written out instead of preserved marks the page as being
+ *                spilled and returns a token (else NULL);
  *   spill        write the old content (at old) for token, WITHOUT the
  *                engine lock; 0 or -errno;
  *   spill_done   the write ended with err: the save drops the page (or
  *                keeps it, on error, to preserve it as usual);
- *   preserved    page i of save snapshot x now holds a preserved copy;
- *   space_gone   space m is destroyed.
+ *   preserved    page i of job's snapshot now holds a preserved copy;
+ *   space_gone   the space job saves is destroyed.
  */
 struct cow__page_events {
-	void *(*claim_spill)(struct cow__member *o, size_t i);
+	void *(*claim_spill)(void *job, size_t i);
 	int (*spill)(void *token, size_t i, const void *old);
 	void (*spill_done)(void *token, size_t i, int err);
-	void (*preserved)(struct cow__member *x, size_t i);
-	void (*space_gone)(struct cow__member *m);
+	void (*preserved)(void *job, size_t i);
+	void (*space_gone)(void *job);
 };
 void cow__page_events_set(const struct cow__page_events *ev);
+
+/* The engine's services for a background save (save_snap.c). Lock held. */
+struct cow__member *cow__save_freeze(struct cow__member *m, void *job, uint64_t *keep,
+				     int *err_after);
+void cow__save_release(struct cow__member *x, struct cow__member *m);
+bool cow__save_running(const struct cow__member *m);
+cow__frame cow__snap_frame(const struct cow__member *x, size_t i);
+void cow__snap_drop(struct cow__member *x, size_t i);
+uint64_t cow__space_saved_in(const struct cow__member *m, const void *store, uint64_t serial);
+void cow__space_set_saved(struct cow__member *m, void *store, uint64_t serial, uint64_t id);
+size_t cow__space_pages(const struct cow__member *m);
+bool cow__space_is_vfork_child(const struct cow__member *m);
 
 /* Write faults: the signal handlers (fault.c). */
 int cow__install_handlers(void);

@@ -297,7 +297,7 @@ int cow__page_preserve(struct cow__member *o, size_t i)
 		e = cow__remap_page(y, i, dest, true);
 		sharers++;
 		if (y->save && events && events->preserved)
-			events->preserved(y, i);
+			events->preserved(y->save, i);
 		if (e && !err)
 			err = e;
 	}
@@ -320,7 +320,10 @@ static bool spill_offloaded(struct cow__member *o, size_t i)
 
 	if (!events || !events->claim_spill || nbusy == BUSY_MAX || !o->addr)
 		return false;
-	token = events->claim_spill(o, i);
+	token = NULL;
+	for (struct cow__member *y = o->fam->head; y && !token; y = y->fam_next)
+		if (y != o && y->kind == COW__KIND_SNAP && y->save && y->pt[i] == f)
+			token = events->claim_spill(y->save, i);
 	if (!token)
 		return false;
 	busy[nbusy++] = f;
@@ -532,7 +535,8 @@ void cow__pages_inherit_written(struct cow__member *d, const struct cow__member 
 void cow__page_space_gone(struct cow__member *m)
 {
 	if (m->save && events && events->space_gone)
-		events->space_gone(m);
+		events->space_gone(m->save);
+	m->save = NULL;
 }
 
 /* cow__page_reset — in a fork() child: no spill is in flight. */

@@ -85,22 +85,19 @@ static inline void bit_put(uint64_t *bits, uint64_t i, bool on)
 /* x forgets page i: the checkpoint has it. Engine lock held. */
 static void drop_page(struct cow_save *job, uint64_t i)
 {
-	struct cow__member *x = job->x;
-
-	if (x->pt[i] == COW__NO_FRAME)
+	if (cow__snap_frame(job->x, i) == COW__NO_FRAME)
 		return;
 	if (bit(job->preserved, i)) {
 		bit_put(job->preserved, i, false);
 		job->stats.preserved_pages--;
 	}
-	cow__frame_put(x->pt[i]);
-	x->pt[i] = COW__NO_FRAME;
+	cow__snap_drop(job->x, i);
 }
 
-/* Page event: page i of save snapshot x now holds a preserved copy. */
-static void on_preserved(struct cow__member *x, size_t i)
+/* Page event: page i of the job's snapshot now holds a preserved copy. */
+static void on_preserved(void *token, size_t i)
 {
-	struct cow_save *job = x->save;
+	struct cow_save *job = token;
 
 	if (bit(job->preserved, i))
 		return;
@@ -110,34 +107,26 @@ static void on_preserved(struct cow__member *x, size_t i)
 }
 
 /*
- * Page event: space o is about to write page i, its home frame, which it
- * shares. A save snapshot whose saver has read the page already (it is
- * being written from the saver's buffer) lets go of it at once: nothing
- * needs preserving for it. The first save snapshot sharing that frame that
- * has reached its budget takes the old page into its checkpoint: it is
- * marked as being spilled and the job is the token. NULL: nothing to spill.
+ * Page event: a space is about to write page i, its home frame, which the
+ * job's snapshot shares. If the saver has read the page already (it is
+ * being written from the saver's buffer), the snapshot lets go of it at
+ * once: nothing needs preserving for it. If the save has reached its
+ * budget, the page is marked as being spilled and the job is the token:
+ * the writer writes the old page out. NULL: preserve as usual.
  */
-static void *claim_spill(struct cow__member *o, size_t i)
+static void *claim_spill(void *token, size_t i)
 {
-	cow__frame f = o->pt[i];
+	struct cow_save *job = token;
 
-	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
-		struct cow_save *job = y->save;
-
-		if (y == o || !job || y->kind != COW__KIND_SNAP || y->pt[i] != f)
-			continue;
-		if (bit(job->taken, i)) {
-			drop_page(job, i);
-			continue;
-		}
-		if (job->stats.preserved_pages < job->budget_pages ||
-		    bit(job->spilling, i) || !job->b)
-			continue;
-		bit_put(job->spilling, i, true);
-		job->inflight++;
-		return job;
+	if (bit(job->taken, i)) {
+		drop_page(job, i);
+		return NULL;
 	}
-	return NULL;
+	if (job->stats.preserved_pages < job->budget_pages || bit(job->spilling, i) || !job->b)
+		return NULL;
+	bit_put(job->spilling, i, true);
+	job->inflight++;
+	return job;
 }
 
 /* Page event: write the old page (engine lock NOT held). */
@@ -163,11 +152,11 @@ static void spill_done(void *token, size_t i, int err)
 }
 
 /* Page event: space m is destroyed while its save may run. */
-static void space_gone(struct cow__member *m)
+static void space_gone(void *token)
 {
-	if (m->save)
-		m->save->space = NULL;
-	m->save = NULL;
+	struct cow_save *job = token;
+
+	job->space = NULL;
 }
 
 static const struct cow__page_events save_events = {
@@ -240,7 +229,9 @@ static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *bu
 
 	cow__engine_lock();
 	for (uint64_t i = first; i < first + n && !err; i++) {
-		if (x->pt[i] == COW__NO_FRAME || bit(job->spilling, i))
+		cow__frame f = cow__snap_frame(x, i);
+
+		if (f == COW__NO_FRAME || bit(job->spilling, i))
 			continue;		/* a writer spilled it, or is spilling it */
 		if (job->parent && bit(job->keep, i)) {
 			err = cow__store_keep(job->b, i, 1);
@@ -248,11 +239,11 @@ static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *bu
 			drop_page(job, i);
 			continue;
 		}
-		if (cow__frame_is_image(x->pt[i])) {	/* a file page: read it now */
+		if (cow__frame_is_image(f)) {	/* a file page: read it now */
 			err = cow__read_pages(x, i, 1, buf + (nread << COW__PAGE_SHIFT));
 			frames[nread] = COW__NO_FRAME;
 		} else {
-			frames[nread] = x->pt[i];
+			frames[nread] = f;
 		}
 		bit_put(job->taken, i, true);
 		idx[nread++] = i;
@@ -318,28 +309,16 @@ static void *saver_main(void *arg)
 }
 
 /*
- * The freeze: snapshot s into the save's own snapshot, take the pages
+ * The freeze: snapshot m into the save's own snapshot, take the pages
  * written since the last save as the ones to write, and start counting
  * anew. Engine lock held. 0 or -errno.
  */
 static int freeze(struct cow_save *job, struct cow__member *m)
 {
-	struct cow__member *x;
-	int err = cow__protect_writable(m);
+	int err_after;
 
-	if (err)
-		return err;
-	x = cow__member_new(COW__KIND_SNAP, m->npages, m->fam);
-	if (!x)
-		return -errno;
-	cow__member_share(x, m);
-	cow__pages_take_written(m, job->keep);
-	if (m->vfork_child)
-		err = cow__alias_refresh(m->vfork_child);
-	x->save = job;
-	m->save = job;
-	job->x = x;
-	return err;
+	job->x = cow__save_freeze(m, job, job->keep, &err_after);
+	return job->x ? err_after : -errno;
 }
 
 /* Free the job's memory (nothing in the engine). */
@@ -376,10 +355,7 @@ static void job_free(struct cow_save *job)
 {
 	if (job->x) {
 		cow__engine_lock();
-		job->x->save = NULL;
-		cow__member_free(job->x);
-		if (job->space)
-			job->space->save = NULL;
+		cow__save_release(job->x, job->space);
 		cow__engine_unlock();
 	}
 	job_free_memory(job);
@@ -403,13 +379,13 @@ COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
 	struct timespec ts;
 	int err = m ? cow__member_check(m, COW__KIND_SPACE) : -EINVAL;
 
-	if (!err && (!st || m->alias_of))
+	if (!err && (!st || cow__space_is_vfork_child(m)))
 		err = -EINVAL;
 	if (err) {
 		errno = -err;
 		return NULL;
 	}
-	job = job_alloc(m->npages);
+	job = job_alloc(cow__space_pages(m));
 	if (!job) {
 		errno = ENOMEM;
 		return NULL;
@@ -417,14 +393,14 @@ COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
 	job->gen = cow__gen;
 	job->st = st;
 	job->space = m;
-	job->npages = m->npages;
+	job->npages = cow__space_pages(m);
 	job->budget_pages = mem_budget >> COW__PAGE_SHIFT;
 	atomic_init(&job->done, 0);
 
 	cow__engine_lock();
-	if (m->save)
+	if (cow__save_running(m))
 		err = -EBUSY;
-	job->parent = m->saved_store == st && m->saved_serial == st->serial ? m->saved_id : 0;
+	job->parent = cow__space_saved_in(m, st, st->serial);
 	cow__engine_unlock();
 	if (!err) {
 		err = cow__store_begin(st, job->npages, job->parent, &job->b);
@@ -443,9 +419,9 @@ COW_API cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget)
 	t0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	cow__engine_lock();
 	cow__vfork_wait(m);
-	err = m->save ? -EBUSY : freeze(job, m);
+	err = cow__save_running(m) ? -EBUSY : freeze(job, m);
 	if (!err && !job->parent)
-		memset(job->keep, 0, ((m->npages + 63) / 64) * sizeof(uint64_t));
+		memset(job->keep, 0, ((job->npages + 63) / 64) * sizeof(uint64_t));
 	cow__engine_unlock();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	job->stats.freeze_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - t0;
@@ -510,9 +486,7 @@ COW_API int cow_save_finish(cow_save *job, uint64_t *id, struct cow_save_stats *
 		if (err) {
 			restore_dirty(job);
 		} else {
-			job->space->saved_store = job->st;
-			job->space->saved_serial = job->st->serial;
-			job->space->saved_id = job->id;
+			cow__space_set_saved(job->space, job->st, job->st->serial, job->id);
 		}
 	}
 	cow__engine_unlock();
