@@ -187,6 +187,9 @@ size_t cow_size(const cow_space *s);
  * write on either side to a page copies that page only (or reuses it when it
  * is no longer shared). Forks of forks work, at any depth.
  *
+ * On failure nothing is made and s keeps its content (its pages may be
+ * write-protected: the next write to each faults once and reuses it).
+ *
  * @return the new space (caller owns it), or NULL with errno EINVAL (s is
  *         NULL), ESTALE (s belongs to the parent of a fork(2)), ENOMEM.
  */
@@ -356,6 +359,12 @@ cow_snap *cow_snap_open(const char *path, off_t offset, size_t size);
  * @p offset, see cow_snap_open()), read lazily; its old frames are
  * released. On a vfork child this is its exec: the parent's writers go on.
  * On a vfork parent it waits for the child first.
+ *
+ * Errors before the exchange (the file cannot be opened, no memory for the
+ * new page table) leave s as it was. If the kernel then refuses to map the
+ * new content (vm.max_map_count, no memory), s is left inaccessible — an
+ * access raises SIGSEGV — rather than showing memory it no longer owns;
+ * destroy it. The same holds for a vfork child's cow_restore().
  *
  * @return 0, -EINVAL (NULL, or as cow_snap_open()), -ESTALE, -ENOMEM, or
  *         the error of opening the file.
