@@ -147,6 +147,32 @@ static void frames_are_freed(void **state)
 	t_check_invariants();
 }
 
+#define P COW_PAGE_SIZE
+
+/* Chunks of the frame store that hold nothing are given back. */
+static void frame_store_shrinks(void **state)
+{
+	T_START();
+	uint64_t before;
+	cow_space *s;
+	cow_snap *x;
+
+	s = cow_space_create(P, 0);		/* the store exists */
+	cow_space_destroy(s);
+	before = cow__frames_span();
+	s = cow_space_create((size_t)3 << 30, 0);	/* 3 more chunks at least */
+	assert_non_null(s);
+	memset(cow_base(s), 1, 64 * P);
+	x = cow_snapshot(s);
+	memset(cow_base(s), 2, 64 * P);		/* preserved copies for x */
+	assert_true(cow__frames_span() > before);
+	cow_space_destroy(s);
+	cow_snap_release(x);
+	assert_int_equal(cow__frames_span(), before);
+	assert_int_equal(cow_frames_in_use(), 0);
+	t_check_invariants();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +181,7 @@ int main(void)
 		cmocka_unit_test(strerror_names_everything),
 		cmocka_unit_test(backend_is_the_one_asked_for),
 		cmocka_unit_test(frames_are_freed),
+		cmocka_unit_test(frame_store_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,15 @@ static inline void bit_set(uint64_t *map, uint32_t i, bool on)
 		map[i >> 6] &= ~(1ull << (i & 63));
 }
 
+/* Set frame slot i of ch allocated or not, keeping the chunk's count. */
+static inline void alloc_set(struct cow__chunk *ch, uint32_t i, bool on)
+{
+	if (bit_test(ch->allocated, i) == on)
+		return;
+	bit_set(ch->allocated, i, on);
+	ch->nalloc += on ? 1 : -1;
+}
+
 static void *map_anon(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -219,7 +228,7 @@ void cow__frames_release_range(cow__frame first, size_t n)
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
 
 		bit_set(ch->image, slot_of((cow__frame)f), false);
-		bit_set(ch->allocated, slot_of((cow__frame)f), false);
+		alloc_set(ch, slot_of((cow__frame)f), false);
 	}
 	if (first < frames.hint)
 		frames.hint = first;
@@ -252,7 +261,7 @@ static int reserve(size_t n, cow__frame *first)
 			return err;
 	}
 	for (uint64_t f = start; f < start + n; f++)
-		bit_set(chunk_of((cow__frame)f)->allocated, slot_of((cow__frame)f), true);
+		alloc_set(chunk_of((cow__frame)f), slot_of((cow__frame)f), true);
 	frames.hint = start + n;
 	*first = (cow__frame)start;
 	return 0;
@@ -279,7 +288,7 @@ static void frame_free(cow__frame f)
 		cow__image_frame_gone(f);
 		return;
 	}
-	bit_set(ch->allocated, slot_of(f), false);
+	alloc_set(ch, slot_of(f), false);
 	punch(f, 1);
 	if (f < frames.hint)
 		frames.hint = f;
@@ -300,7 +309,7 @@ void cow__frames_unhome(cow__frame first, size_t n)
 
 		bit_set(ch->homed, s, false);
 		if (ch->ref[s] == 0) {
-			bit_set(ch->allocated, s, false);
+			alloc_set(ch, s, false);
 			if (!run)
 				run_start = f;
 			run++;
@@ -451,6 +460,33 @@ int cow__frames_read(const cow__frame *f, size_t n, char *buf)
 		k = j;
 	}
 	return 0;
+}
+
+/* Unmap chunk c's window and bookkeeping. */
+static void chunk_unmap(struct cow__chunk *ch)
+{
+	munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
+	munmap(ch->allocated, COW__CHUNK_FRAMES / 8);
+	munmap(ch->homed, COW__CHUNK_FRAMES / 8);
+	munmap(ch->image, COW__CHUNK_FRAMES / 8);
+	munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
+	memset(ch, 0, sizeof *ch);
+}
+
+/*
+ * cow__frames_trim — give back the chunks at the end of the frame store
+ * that hold no allocated frame: their window, counts and bitmaps are
+ * unmapped and the memfd shrinks. Not in the fault handler (it unmaps).
+ */
+void cow__frames_trim(void)
+{
+	while (frames.nchunks && frames.chunk[frames.nchunks - 1].nalloc == 0) {
+		chunk_unmap(&frames.chunk[--frames.nchunks]);
+		if (ftruncate(frames.fd, (off_t)frames.nchunks << (COW__CHUNK_SHIFT + COW__PAGE_SHIFT)))
+			break;	/* the size only; the pages were punched already */
+	}
+	if (frames.hint > ((uint64_t)frames.nchunks << COW__CHUNK_SHIFT))
+		frames.hint = (uint64_t)frames.nchunks << COW__CHUNK_SHIFT;
 }
 
 /* cow__frames_span — frames the frame store spans (allocated or not). */

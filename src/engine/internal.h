@@ -46,6 +46,7 @@ struct cow__chunk {
 	uint64_t *allocated;   /* bit per frame */
 	uint64_t *homed;       /* bit per frame */
 	uint64_t *image;       /* bit per frame: a page of an image file */
+	uint32_t nalloc;       /* frames allocated in the chunk */
 };
 
 struct cow__frames {
@@ -59,6 +60,7 @@ struct cow__frames {
 int cow__frames_init(void);
 int cow__frames_reserve(size_t n, cow__frame *first);
 int cow__frame_alloc(cow__frame *f);
+void cow__frames_trim(void);
 void cow__frames_unhome(cow__frame first, size_t n);
 void *cow__frame_addr(cow__frame f);
 uint32_t cow__frame_ref(cow__frame f);

@@ -233,6 +233,7 @@ void cow__member_free(struct cow__member *m)
 	cow__pages_forget_references(m);
 	cow__member_quarantine(m);
 	cow__images_reap();
+	cow__frames_trim();
 }
 
 /*
