@@ -141,10 +141,11 @@ static void info_clients(struct sb *b)
 		  "maxclients:%ld\r\n"
 		  "client_recent_max_input_buffer:%zu\r\n"
 		  "client_recent_max_output_buffer:%zu\r\n"
-		  "blocked_clients:0\r\n"
+		  "blocked_clients:%zu\r\n"
 		  "tracking_clients:0\r\n"
-		  "clients_in_timeout_table:0\r\n",
-		  (unsigned long long)srv.nclients, srv.maxclients, maxin, maxout);
+		  "clients_in_timeout_table:%zu\r\n",
+		  (unsigned long long)srv.nclients, srv.maxclients, maxin, maxout,
+		  blocking_clients(), blocking_clients());
 }
 
 static void info_memory(struct sb *b)
@@ -159,9 +160,11 @@ static void info_memory(struct sb *b)
 	cow_stats_get(srv.db.space, &cs);
 	for (struct client *c = srv.clients; c; c = c->next)
 		clients += c->qcap + c->obytes + sizeof *c;
-	if (hs.used_bytes > peak)
-		peak = hs.used_bytes;
-	human(h1, sizeof h1, hs.used_bytes);
+	/* used_memory counts the client buffers, as Redis's does; the dataset
+	 * alone is used_memory_dataset. */
+	if (hs.used_bytes + clients > peak)
+		peak = hs.used_bytes + clients;
+	human(h1, sizeof h1, hs.used_bytes + clients);
 	human(h2, sizeof h2, rss);
 	human(h3, sizeof h3, peak);
 	human(h4, sizeof h4, srv.maxmemory);
@@ -189,7 +192,7 @@ static void info_memory(struct sb *b)
 		  "cow_maps:%llu\r\n"
 		  "cow_frames_in_use:%llu\r\n"
 		  "cow_frames_bytes:%llu\r\n",
-		  (unsigned long long)hs.used_bytes, h1, (unsigned long long)rss, h2,
+		  (unsigned long long)(hs.used_bytes + clients), h1, (unsigned long long)rss, h2,
 		  (unsigned long long)peak, h3, (unsigned long long)hs.used_bytes,
 		  (unsigned long long)srv.maxmemory, h4,
 		  hs.used_bytes ? (double)rss / (double)hs.used_bytes : 0.0,
@@ -286,8 +289,8 @@ static void info_stats(struct sb *b)
 		  "evicted_keys:0\r\n"
 		  "keyspace_hits:%llu\r\n"
 		  "keyspace_misses:%llu\r\n"
-		  "pubsub_channels:0\r\n"
-		  "pubsub_patterns:0\r\n"
+		  "pubsub_channels:%zu\r\n"
+		  "pubsub_patterns:%zu\r\n"
 		  "latest_fork_usec:0\r\n"
 		  "total_forks:0\r\n"
 		  "client_query_buffer_limit_disconnections:%llu\r\n"
@@ -296,7 +299,8 @@ static void info_stats(struct sb *b)
 		  srv.ops_per_sec, (unsigned long long)srv.net_in,
 		  (unsigned long long)srv.net_out, (unsigned long long)srv.conns_rejected,
 		  (unsigned long long)srv.db.expired, (unsigned long long)srv.hits,
-		  (unsigned long long)srv.misses, (unsigned long long)srv.qbuf_disconnects,
+		  (unsigned long long)srv.misses, pubsub_channels(), pubsub_patterns(),
+		  (unsigned long long)srv.qbuf_disconnects,
 		  (unsigned long long)srv.obuf_disconnects);
 }
 

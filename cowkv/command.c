@@ -18,6 +18,8 @@
 #define L CMD_LOADING
 #define S CMD_STALE
 #define X CMD_RANDOM
+#define B CMD_BLOCKING
+#define P CMD_PUBSUB
 
 static struct kv_cmd table[] = {
 	/* strings */
@@ -101,6 +103,31 @@ static struct kv_cmd table[] = {
 	{ "shutdown", cmd_shutdown, -1, A | N | S | L, 0, 0, 0, "server", 0, 0 },
 	{ "snapshot", cmd_snapshot, -1, A | N, 0, 0, 0, "server", 0, 0 },
 	{ "rollback", cmd_rollback, 2, W | A | N, 0, 0, 0, "server", 0, 0 },
+	/* ---- issue 13 part B: transactions, blocking, pub/sub, introspection ---- */
+	{ "multi", cmd_multi, 1, F | N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "exec", cmd_exec_, 1, N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "discard", cmd_discard, 1, F | N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "watch", cmd_watch, -2, F | N | L | S, 1, -1, 1, "transaction", 0, 0 },
+	{ "unwatch", cmd_unwatch, 1, F | N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "blpop", cmd_blpop, -3, W | N | B, 1, -2, 1, "list", 0, 0 },
+	{ "brpop", cmd_brpop, -3, W | N | B, 1, -2, 1, "list", 0, 0 },
+	{ "blmove", cmd_blmove, 6, W | M | N | B, 1, 2, 1, "list", 0, 0 },
+	{ "brpoplpush", cmd_brpoplpush, 4, W | M | N | B, 1, 2, 1, "list", 0, 0 },
+	{ "blmpop", cmd_blmpop, -5, W | B, 0, 0, 0, "list", 0, 0 },
+	{ "subscribe", cmd_subscribe, -2, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "unsubscribe", cmd_unsubscribe, -1, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "psubscribe", cmd_psubscribe, -2, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "punsubscribe", cmd_punsubscribe, -1, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "ssubscribe", cmd_ssubscribe, -2, P | N | L | S, 1, -1, 1, "pubsub", 0, 0 },
+	{ "sunsubscribe", cmd_sunsubscribe, -1, P | N | L | S, 1, -1, 1, "pubsub", 0, 0 },
+	{ "publish", cmd_publish, 3, P | L | S | F, 0, 0, 0, "pubsub", 0, 0 },
+	{ "spublish", cmd_spublish, 3, P | L | S | F, 1, 1, 1, "pubsub", 0, 0 },
+	{ "pubsub", cmd_pubsub, -2, P | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "debug", cmd_debug, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
+	{ "memory", cmd_memory, -2, R, 0, 0, 0, "server", 0, 0 },
+	{ "slowlog", cmd_slowlog, -2, A | L | S, 0, 0, 0, "server", 0, 0 },
+	{ "latency", cmd_latency, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
+	{ "monitor", cmd_monitor, 1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -171,32 +198,144 @@ static bool over_maxmemory(void)
 	return kvdb_used(&srv.db) > srv.maxmemory;
 }
 
-void cmd_call(struct client *c)
+/* ---- issue 13 part B: dispatch through MULTI, pub/sub mode, key events ---- */
+
+/* Commands whose first argument is a subcommand (CLIENT LIST shows
+ * cmd=client|list, SLOWLOG too). */
+static bool has_subcommands(const char *name)
+{
+	static const char *const names[] = {
+		"client", "config", "command", "memory", "slowlog", "latency", "pubsub",
+		"object", "function", "script", "acl", "cluster", "xinfo", "xgroup",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool cmd_key_range(const struct kv_cmd *cmd, int argc, int *first, int *last, int *step)
+{
+	if (cmd->first <= 0 || cmd->first >= argc)
+		return false;
+	*first = cmd->first;
+	*last = cmd->last >= 0 ? cmd->last : argc + cmd->last;
+	*step = cmd->step > 0 ? cmd->step : 1;
+	if (*last >= argc)
+		*last = argc - 1;
+	return *last >= *first;
+}
+
+void keyspace_changed(const char *key, size_t klen)
+{
+	multi_touch_key(key, klen);
+	blocking_key_changed(key, klen);
+}
+
+void keyspace_all_changed(void)
+{
+	multi_touch_all();
+}
+
+/* A write that changed the dataset: every key it names changed. */
+static void keys_changed(struct client *c, const struct kv_cmd *cmd)
+{
+	int first, last, step;
+
+	if (!cmd_key_range(cmd, c->argc, &first, &last, &step))
+		return;
+	for (int i = first; i <= last; i += step)
+		keyspace_changed(c->argv[i].p, c->argv[i].len);
+}
+
+void cmd_exec(struct client *c, struct kv_cmd *cmd)
+{
+	uint64_t dirty = srv.dirty;
+	int64_t t0 = srv_mono_us(), usec;
+
+	srv.db.now_ms = srv_unix_ms();
+	cmd->fn(c);
+	usec = srv_mono_us() - t0;
+	cmd->usec += (uint64_t)usec;
+	cmd->calls++;
+	srv.cmds_total++;
+	c->ncmds++;
+	c->lastcmd = cmd->name;
+	c->lastsub[0] = '\0';
+	if (c->argc > 1 && has_subcommands(cmd->name)) {
+		size_t n = c->argv[1].len < sizeof c->lastsub - 1 ? c->argv[1].len
+								: sizeof c->lastsub - 1;
+
+		for (size_t i = 0; i < n; i++)
+			c->lastsub[i] = (char)tolower((unsigned char)c->argv[1].p[i]);
+		c->lastsub[n] = '\0';
+	}
+	if ((cmd->flags & CMD_WRITE) && srv.dirty != dirty)
+		keys_changed(c, cmd);
+	introspect_after_call(c, cmd, usec);
+}
+
+/* A command refused before running: inside MULTI, EXEC will abort. */
+static void refused(struct client *c)
+{
+	if (c->flags & CF_MULTI)
+		multi_flag_error(c);
+}
+
+/* The checks of Redis's processCommand, then run or queue. */
+static void call_checked(struct client *c)
 {
 	struct kv_cmd *cmd = (struct kv_cmd *)cmd_lookup(c->argv[0].p, c->argv[0].len);
-	int64_t t0;
 
 	if (!cmd) {
 		reply_unknown(c);
+		refused(c);
 		return;
 	}
 	if ((cmd->arity > 0 && c->argc != cmd->arity) ||
 	    (cmd->arity < 0 && c->argc < -cmd->arity)) {
 		reply_arity(c, cmd->name);
+		refused(c);
 		return;
 	}
-	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory()) {
+	if ((c->flags & CF_PUBSUB) && !pubsub_allowed(cmd)) {
+		reply_errorf(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+			     "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+			     cmd->name);
+		return;
+	}
+	if ((c->flags & CF_MULTI) && (cmd->flags & CMD_NOMULTI)) {
+		reply_error(c, "ERR Command not allowed inside a transaction");
+		refused(c);
+		return;
+	}
+	if (over_maxmemory() && ((cmd->flags & CMD_DENYOOM) ||
+				 (cmd->fn == cmd_exec_ && multi_denyoom(c)))) {
 		reply_oom(c);
+		if (cmd->fn == cmd_exec_)
+			multi_discard(c);
+		else
+			refused(c);
 		return;
 	}
-	t0 = srv_mono_us();
-	srv.db.now_ms = srv_unix_ms();
-	cmd->fn(c);
-	cmd->usec += (uint64_t)(srv_mono_us() - t0);
-	cmd->calls++;
-	srv.cmds_total++;
-	c->ncmds++;
-	c->lastcmd = cmd->name;
+	if (multi_queues(c, cmd)) {
+		multi_queue(c, cmd);
+		return;
+	}
+	cmd_exec(c, cmd);
+}
+
+void cmd_call(struct client *c)
+{
+	/* CLIENT REPLY SKIP drops the reply of the command after it. */
+	if (c->flags & CF_REPLY_SKIP_NEXT) {
+		c->flags &= ~(unsigned)CF_REPLY_SKIP_NEXT;
+		c->flags |= CF_REPLY_SKIP;
+	}
+	call_checked(c);
+	c->flags &= ~(unsigned)CF_REPLY_SKIP;
+	blocking_serve_ready();
 }
 
 /* ---- COMMAND ---------------------------------------------------------- */

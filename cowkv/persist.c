@@ -380,12 +380,21 @@ void persist_stop(void)
 	srv.store = NULL;
 }
 
+/*
+ * Empty the dataset in place (issue 13 part B): formatting the heap again
+ * costs the same whatever the space's size, where a new space cost 1.1 s
+ * for 4 GiB. Only if that fails is a new space made.
+ */
 int persist_flush(void)
 {
 	struct kvdb fresh = { .gen = srv.db.gen };
-	int err = kvdb_create(&fresh, srv.db.size);
+	int err = kvdb_reset(&srv.db);
 
-	if (err)
+	if (!err)
+		return 0;
+	srv_log(LL_WARNING, "FLUSH: resetting the heap in place failed (%s): new space",
+		cow_strerror(err));
+	if ((err = kvdb_create(&fresh, srv.db.size)))
 		return err;
 	kvdb_replace(&srv.db, &fresh);
 	return 0;

@@ -50,8 +50,8 @@ void reply_raw(struct client *c, const void *p, size_t n)
 	struct obuf *b = c->otail;
 	const char *s = p;
 
-	if (n == 0 || (c->flags & CF_CLOSE_ASAP))
-		return;
+	if (n == 0 || (c->flags & (CF_CLOSE_ASAP | CF_REPLY_OFF | CF_REPLY_SKIP)))
+		return;		/* CLIENT REPLY OFF|SKIP: nothing is sent */
 	c->obytes += n;
 	if (b && b->cap > b->len) {
 		size_t k = b->cap - b->len < n ? b->cap - b->len : n;
@@ -195,7 +195,7 @@ struct obuf *reply_defer(struct client *c)
 {
 	struct obuf *b;
 
-	if (c->flags & CF_CLOSE_ASAP)
+	if (c->flags & (CF_CLOSE_ASAP | CF_REPLY_OFF | CF_REPLY_SKIP))
 		return NULL;
 	b = obuf_new(c, 32);
 	if (b)
