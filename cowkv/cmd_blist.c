@@ -12,15 +12,11 @@
 
 #include "server.h"
 
-/* Timeout replies. */
+/* The timeout reply of every blocking list command in Redis 7.0 (BLMOVE
+ * and BRPOPLPUSH too, though their non-blocking "nothing" is a nil bulk). */
 static void timeout_nil_array(struct client *c)
 {
 	reply_nil_array(c);
-}
-
-static void timeout_nil(struct client *c)
-{
-	reply_nil(c);
 }
 
 /* Pop one element of list e (key argument ki, non-empty): reply it as a
@@ -107,7 +103,7 @@ static void bmove_generic(struct client *c, bool from_left, bool to_left, int ti
 		if (!blocking_may_block(c))
 			reply_nil(c);
 		else
-			block_client(c, 1, 1, 1, KV_LIST, deadline, timeout_nil);
+			block_client(c, 1, 1, 1, KV_LIST, deadline, timeout_nil_array);
 		return;
 	}
 	if (!check_type(c, src, KV_LIST))

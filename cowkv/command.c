@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server.h"
 
@@ -338,42 +339,188 @@ void cmd_call(struct client *c)
 	blocking_serve_ready();
 }
 
-/* ---- COMMAND ---------------------------------------------------------- */
+/* ---- COMMAND (issue 13 part B: key specs, subcommands, FILTERBY, GETKEYS,
+ * DOCS; everything is derived from the table above and the two below) ---- */
 
-static void reply_flags(struct client *c, unsigned flags)
+/* Subcommands of the container commands: name and arity as Redis has them. */
+static const struct subcmd {
+	const char *parent, *name;
+	int arity;
+} subcmds[] = {
+	{ "client", "getname", 2 }, { "client", "getredir", 2 }, { "client", "help", 2 },
+	{ "client", "id", 2 }, { "client", "info", 2 }, { "client", "kill", -3 },
+	{ "client", "list", -2 }, { "client", "no-evict", 3 }, { "client", "reply", 3 },
+	{ "client", "setname", 3 }, { "client", "unblock", -3 },
+	{ "command", "count", 2 }, { "command", "docs", -2 }, { "command", "getkeys", -4 },
+	{ "command", "help", 2 }, { "command", "info", -2 }, { "command", "list", -2 },
+	{ "config", "get", -3 }, { "config", "help", 2 }, { "config", "resetstat", 2 },
+	{ "config", "rewrite", 2 }, { "config", "set", -4 },
+	{ "latency", "doctor", 2 }, { "latency", "help", 2 }, { "latency", "history", 3 },
+	{ "latency", "latest", 2 }, { "latency", "reset", -2 },
+	{ "memory", "doctor", 2 }, { "memory", "help", 2 }, { "memory", "malloc-stats", 2 },
+	{ "memory", "stats", 2 }, { "memory", "usage", -3 },
+	{ "pubsub", "channels", -2 }, { "pubsub", "help", 2 }, { "pubsub", "numpat", 2 },
+	{ "pubsub", "numsub", -2 }, { "pubsub", "shardchannels", -2 },
+	{ "pubsub", "shardnumsub", -2 },
+	{ "slowlog", "get", -2 }, { "slowlog", "help", 2 }, { "slowlog", "len", 2 },
+	{ "slowlog", "reset", 2 },
+};
+
+#define NSUBCMDS (sizeof subcmds / sizeof subcmds[0])
+
+/* Commands whose keys follow a count argument: numkeys at index num; first
+ * is an extra key before it (a destination), or 0. */
+static const struct movable {
+	const char *name;
+	int num, first;
+} movables[] = {
+	{ "blmpop", 2, 0 }, { "lmpop", 1, 0 }, { "bzmpop", 2, 0 }, { "zmpop", 1, 0 },
+	{ "sintercard", 1, 0 }, { "zintercard", 1, 0 }, { "zunion", 1, 0 },
+	{ "zinter", 1, 0 }, { "zdiff", 1, 0 }, { "zunionstore", 2, 1 },
+	{ "zinterstore", 2, 1 }, { "zdiffstore", 2, 1 },
+};
+
+static const struct movable *movable_of(const struct kv_cmd *cmd)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" },
-		{ CMD_DENYOOM, "denyoom" }, { CMD_ADMIN, "admin" },
-		{ CMD_NOSCRIPT, "noscript" }, { CMD_LOADING, "loading" },
-		{ CMD_STALE, "stale" }, { CMD_FAST, "fast" },
-	};
-	long long n = 0;
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		n += (flags & names[i].bit) != 0;
-	reply_array(c, n);
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (flags & names[i].bit)
-			reply_status(c, names[i].name);
+	for (size_t i = 0; i < sizeof movables / sizeof movables[0]; i++)
+		if (strcmp(movables[i].name, cmd->name) == 0)
+			return &movables[i];
+	return NULL;
 }
 
-/* COMMAND's ACL categories of a command. */
+static const struct { unsigned bit; const char *name; } flag_names[] = {
+	{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
+	{ CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" }, { CMD_NOSCRIPT, "noscript" },
+	{ CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" },
+	{ CMD_FAST, "fast" }, { CMD_NOMULTI, "no_multi" },
+};
+
+static void reply_flags(struct client *c, const struct kv_cmd *cmd)
+{
+	long long n = movable_of(cmd) != NULL;
+
+	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+		n += (cmd->flags & flag_names[i].bit) != 0;
+	reply_array(c, n);
+	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+		if (cmd->flags & flag_names[i].bit)
+			reply_status(c, flag_names[i].name);
+	if (movable_of(cmd))
+		reply_status(c, "movablekeys");
+}
+
+/* The ACL categories of a command, without their '@'; returns how many. */
+static int categories(const struct kv_cmd *cmd, const char *out[8])
+{
+	int n = 0;
+
+	if (cmd->flags & CMD_WRITE)
+		out[n++] = "write";
+	else if (cmd->flags & CMD_READONLY)
+		out[n++] = "read";
+	out[n++] = cmd->group;
+	if (cmd->flags & CMD_ADMIN) {
+		out[n++] = "admin";
+		out[n++] = "dangerous";
+	}
+	if ((cmd->flags & CMD_BLOCKING) && strcmp(cmd->group, "blocking"))
+		out[n++] = "blocking";
+	out[n++] = (cmd->flags & CMD_FAST) ? "fast" : "slow";
+	return n;
+}
+
 static void reply_categories(struct client *c, const struct kv_cmd *cmd)
 {
-	char g[32];
-	long long n = 2;
+	const char *cat[8];
+	int n = categories(cmd, cat);
+	char g[40];
 
-	if (cmd->flags & (CMD_WRITE | CMD_READONLY))
-		n++;
 	reply_array(c, n);
-	if (cmd->flags & CMD_WRITE)
-		reply_status(c, "@write");
-	else if (cmd->flags & CMD_READONLY)
-		reply_status(c, "@read");
-	snprintf(g, sizeof g, "@%s", cmd->group);
-	reply_status(c, g);
-	reply_status(c, (cmd->flags & CMD_FAST) ? "@fast" : "@slow");
+	for (int i = 0; i < n; i++) {
+		snprintf(g, sizeof g, "@%s", cat[i]);
+		reply_status(c, g);
+	}
+}
+
+/* Key specifications (Redis 7), from first/last/step or the movable table. */
+static void reply_key_specs(struct client *c, const struct kv_cmd *cmd)
+{
+	const struct movable *mv = movable_of(cmd);
+	bool w = cmd->flags & CMD_WRITE;
+	int nspecs = mv ? 1 + (mv->first > 0) : cmd->first > 0;
+
+	reply_array(c, nspecs);
+	for (int k = 0; k < nspecs; k++) {
+		bool range = !mv || (mv->first > 0 && k == 0);
+		int begin = !mv ? cmd->first : (range ? mv->first : mv->num);
+
+		reply_array(c, 6);
+		reply_bulk_str(c, "flags");
+		reply_array(c, 2);
+		reply_status(c, w ? "RW" : "RO");
+		reply_status(c, w ? "UPDATE" : "ACCESS");
+		reply_bulk_str(c, "begin_search");
+		reply_array(c, 4);
+		reply_bulk_str(c, "type");
+		reply_bulk_str(c, "index");
+		reply_bulk_str(c, "spec");
+		reply_array(c, 2);
+		reply_bulk_str(c, "index");
+		reply_int(c, begin);
+		reply_bulk_str(c, "find_keys");
+		reply_array(c, 4);
+		reply_bulk_str(c, "type");
+		reply_bulk_str(c, range ? "range" : "keynum");
+		reply_bulk_str(c, "spec");
+		reply_array(c, 6);
+		if (range) {
+			int last = !mv ? cmd->last : mv->first;
+
+			reply_bulk_str(c, "lastkey");
+			reply_int(c, last >= 0 ? last - begin : last);
+			reply_bulk_str(c, "keystep");
+			reply_int(c, !mv ? cmd->step : 1);
+			reply_bulk_str(c, "limit");
+			reply_int(c, 0);
+		} else {
+			reply_bulk_str(c, "keynumidx");
+			reply_int(c, 0);
+			reply_bulk_str(c, "firstkey");
+			reply_int(c, 1);
+			reply_bulk_str(c, "keystep");
+			reply_int(c, 1);
+		}
+	}
+}
+
+static size_t nsubs_of(const struct kv_cmd *cmd)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NSUBCMDS; i++)
+		n += strcmp(subcmds[i].parent, cmd->name) == 0;
+	return n;
+}
+
+static void reply_command_info(struct client *c, const struct kv_cmd *cmd);
+
+/* A subcommand as COMMAND INFO describes it (the parent's flags). */
+static void reply_sub_info(struct client *c, const struct kv_cmd *cmd, const struct subcmd *s)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "%s|%s", s->parent, s->name);
+	reply_array(c, 10);
+	reply_bulk_str(c, name);
+	reply_int(c, s->arity);
+	reply_flags(c, cmd);
+	reply_int(c, 0);
+	reply_int(c, 0);
+	reply_int(c, 0);
+	reply_categories(c, cmd);
+	reply_array(c, 0);
+	reply_array(c, 0);
+	reply_array(c, 0);
 }
 
 /* One command as Redis 7 describes it: name, arity, flags, first key, last
@@ -383,14 +530,193 @@ static void reply_command_info(struct client *c, const struct kv_cmd *cmd)
 	reply_array(c, 10);
 	reply_bulk_str(c, cmd->name);
 	reply_int(c, cmd->arity);
-	reply_flags(c, cmd->flags);
+	reply_flags(c, cmd);
 	reply_int(c, cmd->first);
 	reply_int(c, cmd->last);
 	reply_int(c, cmd->step);
 	reply_categories(c, cmd);
 	reply_array(c, 0);
-	reply_array(c, 0);
-	reply_array(c, 0);
+	reply_key_specs(c, cmd);
+	reply_array(c, (long long)nsubs_of(cmd));
+	for (size_t i = 0; i < NSUBCMDS; i++)
+		if (strcmp(subcmds[i].parent, cmd->name) == 0)
+			reply_sub_info(c, cmd, &subcmds[i]);
+}
+
+/* COMMAND INFO/DOCS name: a command, or "parent|sub". */
+static const struct kv_cmd *lookup_full(const struct kv_arg *a, const struct subcmd **sub)
+{
+	const char *bar = memchr(a->p, '|', a->len);
+
+	*sub = NULL;
+	if (!bar)
+		return cmd_lookup(a->p, a->len);
+	for (size_t i = 0; i < NSUBCMDS; i++) {
+		size_t pl = (size_t)(bar - a->p);
+
+		if (strlen(subcmds[i].parent) == pl && strncasecmp(subcmds[i].parent, a->p, pl) == 0 &&
+		    strcasecmp(subcmds[i].name, bar + 1) == 0) {
+			*sub = &subcmds[i];
+			return cmd_lookup(a->p, pl);
+		}
+	}
+	return NULL;
+}
+
+/* COMMAND GETKEYS: the keys of a command line. */
+static void command_getkeys(struct client *c)
+{
+	const struct kv_cmd *cmd = cmd_lookup(c->argv[2].p, c->argv[2].len);
+	int argc = c->argc - 2, first, last, step;
+	const struct movable *mv;
+	struct obuf *h;
+	long long n = 0;
+
+	if (!cmd) {
+		reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
+		reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	mv = movable_of(cmd);
+	if (mv) {
+		long long nk;
+
+		if (mv->num >= argc || !resp_str2ll(c->argv[2 + mv->num].p,
+						    c->argv[2 + mv->num].len, &nk) ||
+		    nk < 1 || nk > argc - mv->num - 1) {
+			reply_error(c, "ERR Invalid arguments specified for command");
+			return;
+		}
+		reply_array(c, nk + (mv->first > 0));
+		if (mv->first)
+			reply_bulk(c, c->argv[2 + mv->first].p, c->argv[2 + mv->first].len);
+		for (long long i = 0; i < nk; i++) {
+			const struct kv_arg *a = &c->argv[2 + mv->num + 1 + i];
+
+			reply_bulk(c, a->p, a->len);
+		}
+		return;
+	}
+	if (!cmd_key_range(cmd, argc, &first, &last, &step)) {
+		reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	h = reply_defer(c);
+	for (int i = first; i <= last; i += step, n++)
+		reply_bulk(c, c->argv[2 + i].p, c->argv[2 + i].len);
+	reply_defer_set(c, h, n);
+}
+
+/* Does cmd pass COMMAND LIST's FILTERBY? */
+static bool list_filter(struct client *c, const struct kv_cmd *cmd, const char *full)
+{
+	const char *cat[8];
+	int n;
+
+	if (c->argc != 5)
+		return true;
+	if (arg_is(c, 3, "module"))
+		return false;	/* no modules */
+	if (arg_is(c, 3, "pattern"))
+		return glob_match(c->argv[4].p, c->argv[4].len, full, strlen(full), true);
+	n = categories(cmd, cat);
+	for (int i = 0; i < n; i++)
+		if (strcasecmp(cat[i], c->argv[4].p) == 0)
+			return true;
+	return false;
+}
+
+/* COMMAND LIST [FILTERBY MODULE name | ACLCAT cat | PATTERN pattern] */
+static void command_list(struct client *c, struct kv_cmd *t, size_t n)
+{
+	struct obuf *h;
+	long long k = 0;
+
+	if (c->argc != 2 && !(c->argc == 5 && arg_is(c, 2, "filterby") &&
+			      (arg_is(c, 3, "module") || arg_is(c, 3, "aclcat") ||
+			       arg_is(c, 3, "pattern")))) {
+		reply_syntax(c);
+		return;
+	}
+	h = reply_defer(c);
+	for (size_t i = 0; i < n; i++) {
+		if (list_filter(c, &t[i], t[i].name)) {
+			reply_bulk_str(c, t[i].name);
+			k++;
+		}
+		for (size_t j = 0; j < NSUBCMDS; j++) {
+			char full[64];
+
+			if (strcmp(subcmds[j].parent, t[i].name))
+				continue;
+			snprintf(full, sizeof full, "%s|%s", subcmds[j].parent, subcmds[j].name);
+			if (list_filter(c, &t[i], full)) {
+				reply_bulk_str(c, full);
+				k++;
+			}
+		}
+	}
+	reply_defer_set(c, h, k);
+}
+
+/* COMMAND DOCS: what cowkv knows of a command (group; arity as syntax
+ * hints are not tabulated yet), as a map per command. */
+static void reply_docs(struct client *c, const char *name, const struct kv_cmd *cmd,
+		       const struct subcmd *sub)
+{
+	reply_bulk_str(c, name);
+	reply_array(c, sub || !nsubs_of(cmd) ? 4 : 6);
+	reply_bulk_str(c, "summary");
+	{
+		char s[160];
+
+		snprintf(s, sizeof s, "%s%s%s (cowkv; arity %d)", cmd->name, sub ? " " : "",
+			 sub ? sub->name : "", sub ? sub->arity : cmd->arity);
+		reply_bulk_str(c, s);
+	}
+	reply_bulk_str(c, "group");
+	reply_bulk_str(c, strcmp(cmd->group, "keyspace") == 0 ? "generic" : cmd->group);
+	if (!sub && nsubs_of(cmd)) {
+		reply_bulk_str(c, "subcommands");
+		reply_array(c, 2 * (long long)nsubs_of(cmd));
+		for (size_t i = 0; i < NSUBCMDS; i++) {
+			char full[64];
+
+			if (strcmp(subcmds[i].parent, cmd->name))
+				continue;
+			snprintf(full, sizeof full, "%s|%s", subcmds[i].parent, subcmds[i].name);
+			reply_docs(c, full, cmd, &subcmds[i]);
+		}
+	}
+}
+
+static void command_docs(struct client *c, struct kv_cmd *t, size_t n)
+{
+	struct obuf *h = reply_defer(c);
+	long long k = 0;
+
+	if (c->argc == 2) {
+		for (size_t i = 0; i < n; i++, k++)
+			reply_docs(c, t[i].name, &t[i], NULL);
+	} else {
+		for (int i = 2; i < c->argc; i++) {
+			const struct subcmd *sub;
+			const struct kv_cmd *cmd = lookup_full(&c->argv[i], &sub);
+			char low[64];
+
+			if (!cmd)
+				continue;
+			snprintf(low, sizeof low, "%s", c->argv[i].p);
+			for (char *p = low; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			reply_docs(c, low, cmd, sub);
+			k++;
+		}
+	}
+	reply_defer_set(c, h, 2 * k);
 }
 
 static const char *command_help[] = {
@@ -399,12 +725,14 @@ static const char *command_help[] = {
 	"    Return details about all cowkv commands.",
 	"COUNT",
 	"    Return the total number of commands in this cowkv server.",
-	"LIST",
+	"LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
 	"    Return a list of all commands in this cowkv server.",
 	"INFO [<command-name> ...]",
 	"    Return details about multiple cowkv commands.",
 	"DOCS [<command-name> ...]",
-	"    Return documentation details about multiple cowkv commands (none).",
+	"    Return documentation details about multiple cowkv commands.",
+	"GETKEYS <full-command>",
+	"    Return the keys from a full cowkv command.",
 	"HELP",
 	"    Print this help.",
 };
@@ -420,27 +748,37 @@ void cmd_command(struct client *c)
 			reply_command_info(c, &t[i]);
 	} else if (arg_is(c, 1, "count") && c->argc == 2) {
 		reply_int(c, (long long)n);
-	} else if (arg_is(c, 1, "list") && c->argc == 2) {
-		reply_array(c, (long long)n);
-		for (size_t i = 0; i < n; i++)
-			reply_bulk_str(c, t[i].name);
+	} else if (arg_is(c, 1, "list")) {
+		command_list(c, t, n);
 	} else if (arg_is(c, 1, "info")) {
-		reply_array(c, c->argc - 2);
-		for (int i = 2; i < c->argc; i++) {
-			const struct kv_cmd *cmd = cmd_lookup(c->argv[i].p, c->argv[i].len);
+		struct obuf *h = reply_defer(c);
+		long long k = 0;
 
-			if (cmd)
+		if (c->argc == 2) {
+			for (size_t i = 0; i < n; i++, k++)
+				reply_command_info(c, &t[i]);
+		}
+		for (int i = 2; i < c->argc; i++, k++) {
+			const struct subcmd *sub;
+			const struct kv_cmd *cmd = lookup_full(&c->argv[i], &sub);
+
+			if (cmd && sub)
+				reply_sub_info(c, cmd, sub);
+			else if (cmd)
 				reply_command_info(c, cmd);
 			else
 				reply_nil_array(c);
 		}
+		reply_defer_set(c, h, k);
 	} else if (arg_is(c, 1, "docs")) {
-		reply_array(c, 0);
+		command_docs(c, t, n);
+	} else if (arg_is(c, 1, "getkeys") && c->argc >= 3) {
+		command_getkeys(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof command_help / sizeof command_help[0]);
 		for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
 			reply_status(c, command_help[i]);
-	} else if (arg_is(c, 1, "count") || arg_is(c, 1, "list") || arg_is(c, 1, "help")) {
+	} else if (arg_is(c, 1, "count") || arg_is(c, 1, "getkeys") || arg_is(c, 1, "help")) {
 		char name[48];
 
 		snprintf(name, sizeof name, "command|%s", c->argv[1].p);

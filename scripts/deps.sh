@@ -3,7 +3,8 @@
 # Does nothing when they are all present. Needs root (or sudo) only then.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libxxhash-dev clang
-      redis-server redis-tools gnuplot-nox procps python3)
+      redis-server redis-tools gnuplot-nox procps python3
+      tcl python3-redis)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
