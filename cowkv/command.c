@@ -255,13 +255,8 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 	uint64_t dirty = srv.dirty;
 	int64_t t0 = srv_mono_us(), usec;
 
-	srv.db.now_ms = srv_unix_ms();
-	cmd->fn(c);
-	usec = srv_mono_us() - t0;
-	cmd->usec += (uint64_t)usec;
-	cmd->calls++;
-	srv.cmds_total++;
-	c->ncmds++;
+	/* The command is the client's current one while it runs (CLIENT INFO
+	 * shows cmd=client|info, as Redis does). */
 	c->lastcmd = cmd->name;
 	c->lastsub[0] = '\0';
 	if (c->argc > 1 && has_subcommands(cmd->name)) {
@@ -272,6 +267,13 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 			c->lastsub[i] = (char)tolower((unsigned char)c->argv[1].p[i]);
 		c->lastsub[n] = '\0';
 	}
+	srv.db.now_ms = srv_unix_ms();
+	cmd->fn(c);
+	usec = srv_mono_us() - t0;
+	cmd->usec += (uint64_t)usec;
+	cmd->calls++;
+	srv.cmds_total++;
+	c->ncmds++;
 	if ((cmd->flags & CMD_WRITE) && srv.dirty != dirty)
 		keys_changed(c, cmd);
 	introspect_after_call(c, cmd, usec);
@@ -423,9 +425,9 @@ static int categories(const struct kv_cmd *cmd, const char *out[8])
 		out[n++] = "admin";
 		out[n++] = "dangerous";
 	}
-	if ((cmd->flags & CMD_BLOCKING) && strcmp(cmd->group, "blocking"))
-		out[n++] = "blocking";
 	out[n++] = (cmd->flags & CMD_FAST) ? "fast" : "slow";
+	if (cmd->flags & CMD_BLOCKING)
+		out[n++] = "blocking";
 	return n;
 }
 
@@ -457,8 +459,10 @@ static void reply_key_specs(struct client *c, const struct kv_cmd *cmd)
 		reply_array(c, 6);
 		reply_bulk_str(c, "flags");
 		reply_array(c, 2);
+		/* Generic flags: Redis refines them per command (OW, RM,
+		 * insert, delete...), cowkv's table does not say that much. */
 		reply_status(c, w ? "RW" : "RO");
-		reply_status(c, w ? "UPDATE" : "ACCESS");
+		reply_status(c, w ? "update" : "access");
 		reply_bulk_str(c, "begin_search");
 		reply_array(c, 4);
 		reply_bulk_str(c, "type");
@@ -767,12 +771,12 @@ void cmd_command(struct client *c)
 			else if (cmd)
 				reply_command_info(c, cmd);
 			else
-				reply_nil_array(c);
+				reply_nil(c);
 		}
 		reply_defer_set(c, h, k);
 	} else if (arg_is(c, 1, "docs")) {
 		command_docs(c, t, n);
-	} else if (arg_is(c, 1, "getkeys") && c->argc >= 3) {
+	} else if (arg_is(c, 1, "getkeys") && c->argc >= 4) {
 		command_getkeys(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof command_help / sizeof command_help[0]);

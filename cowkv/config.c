@@ -409,7 +409,7 @@ void config_set(struct client *c)
 		for (int k = 2; k < i; k += 2) {
 			const struct cfg *o = config_find(c->argv[k].p);
 
-			if (o == cf || (o->ptr && o->ptr == cf->ptr)) {
+			if (o == cf) {	/* an alias is another parameter */
 				reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
 					     "'%s') - duplicate parameter", c->argv[i].p);
 				return;
