@@ -46,16 +46,24 @@ struct pat_sub {
 
 static struct strmap channels[NKINDS];          /* channel -> struct chan */
 static struct pat_sub *pats_head, *pats_tail;
-static size_t npats;
 
 size_t pubsub_channels(void)
 {
 	return channels[K_PLAIN].count;
 }
 
+/* Distinct patterns (PUBSUB NUMPAT, INFO pubsub_patterns), as Redis
+ * counts them: O(subscriptions). */
 size_t pubsub_patterns(void)
 {
-	return npats;
+	struct strmap seen = { 0 };
+	size_t n;
+
+	for (struct pat_sub *s = pats_head; s; s = s->next)
+		strmap_add(&seen, s->pat, s->len);
+	n = seen.count;
+	strmap_clear(&seen);
+	return n;
 }
 
 /* c's channel maps (allocated on first use), or NULL. */
@@ -88,9 +96,22 @@ static void update_mode(struct client *c)
 		c->flags &= ~(unsigned)CF_PUBSUB;
 }
 
+/* Pushes (subscription replies, messages) reach a client even under
+ * CLIENT REPLY OFF|SKIP, as in Redis. */
+static void push_begin(struct client *c)
+{
+	c->flags |= CF_PUSHING;
+}
+
+static void push_end(struct client *c)
+{
+	c->flags &= ~(unsigned)CF_PUSHING;
+}
+
 static void reply_sub(struct client *c, const char *what, const char *ch, size_t n,
 		      long long count)
 {
+	push_begin(c);
 	reply_array(c, 3);
 	reply_bulk_str(c, what);
 	if (ch)
@@ -98,6 +119,7 @@ static void reply_sub(struct client *c, const char *what, const char *ch, size_t
 	else
 		reply_nil(c);
 	reply_int(c, count);
+	push_end(c);
 }
 
 /* Subscribe c to ch; false if it already was (or out of memory). */
@@ -259,7 +281,6 @@ static void psubscribe(struct client *c, const char *p, size_t n)
 	s->cnext = c->psubs;
 	c->psubs = s;
 	c->npsubs++;
-	npats++;
 }
 
 static void punsubscribe(struct client *c, struct pat_sub *s)
@@ -278,7 +299,6 @@ static void punsubscribe(struct client *c, struct pat_sub *s)
 	else
 		pats_tail = s->prev;
 	c->npsubs--;
-	npats--;
 	free(s);
 }
 
@@ -354,10 +374,12 @@ static long long publish_kind(int kind, const char *ch, size_t chlen, const char
 
 	if (ge) {
 		for (struct csub *s = ((struct chan *)ge->val)->head; s; s = s->next) {
+			push_begin(s->c);
 			reply_array(s->c, 3);
 			reply_bulk_str(s->c, kinds[kind].msg);
 			reply_bulk(s->c, ch, chlen);
 			reply_bulk(s->c, msg, mlen);
+			push_end(s->c);
 			client_check_output(s->c);
 			n++;
 		}
@@ -367,11 +389,13 @@ static long long publish_kind(int kind, const char *ch, size_t chlen, const char
 	for (struct pat_sub *s = pats_head; s; s = s->next) {
 		if (!glob_match(s->pat, s->len, ch, chlen, false))
 			continue;
+		push_begin(s->c);
 		reply_array(s->c, 4);
 		reply_bulk_str(s->c, "pmessage");
 		reply_bulk(s->c, s->pat, s->len);
 		reply_bulk(s->c, ch, chlen);
 		reply_bulk(s->c, msg, mlen);
+		push_end(s->c);
 		client_check_output(s->c);
 		n++;
 	}
@@ -463,7 +487,7 @@ void cmd_pubsub(struct client *c)
 	} else if (arg_is(c, 1, "shardnumsub")) {
 		numsub(c, K_SHARD);
 	} else if (arg_is(c, 1, "numpat") && c->argc == 2) {
-		reply_int(c, (long long)npats);
+		reply_int(c, (long long)pubsub_patterns());
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof pubsub_help / sizeof pubsub_help[0]);
 		for (size_t i = 0; i < sizeof pubsub_help / sizeof pubsub_help[0]; i++)

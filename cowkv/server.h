@@ -54,6 +54,7 @@ struct obuf {
 #define CF_NO_EVICT          0x1000  /* CLIENT NO-EVICT ON */
 #define CF_MONITOR           0x2000  /* MONITOR: receives every command */
 #define CF_IN_EXEC           0x4000  /* running EXEC's queue: nothing blocks */
+#define CF_PUSHING           0x8000  /* a pub/sub push: sent despite CLIENT REPLY OFF */
 
 struct client {
 	int fd;
