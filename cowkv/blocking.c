@@ -283,6 +283,15 @@ void blocking_key_changed(const char *key, size_t klen)
 	ready_tail = &r->next;
 }
 
+void blocking_all_changed(void)
+{
+	struct strmap_ent *ke, *cur = NULL;
+	size_t pos = 0;
+
+	while ((ke = strmap_next(&blocked, &pos, &cur)))
+		blocking_key_changed(ke->key, ke->klen);
+}
+
 /* Re-run c's blocked command; true if it was served (and unblocked). */
 static bool serve(struct client *c)
 {

@@ -237,6 +237,7 @@ void keyspace_changed(const char *key, size_t klen)
 void keyspace_all_changed(void)
 {
 	multi_touch_all();
+	blocking_all_changed();
 }
 
 /* A write that changed the dataset: every key it names changed. */

@@ -184,6 +184,9 @@ struct block_state;
 void blocking_serve_ready(void);
 /* The key changed: if clients block on it, it is ready to be tried. */
 void blocking_key_changed(const char *key, size_t klen);
+/* The dataset was replaced (ROLLBACK, DEBUG RELOAD): every key clients
+ * block on is to be tried. */
+void blocking_all_changed(void);
 /* Time out the clients whose deadline passed; ms until the next deadline
  * (or -1 if none). */
 int64_t blocking_timeouts(void);
