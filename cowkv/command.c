@@ -667,23 +667,17 @@ static void command_list(struct client *c, struct kv_cmd *t, size_t n)
 	reply_defer_set(c, h, k);
 }
 
-/* COMMAND DOCS: what cowkv knows of a command (group; arity as syntax
- * hints are not tabulated yet), as a map per command. */
+/* COMMAND DOCS of one command or subcommand: a map (cmd_docs.c). */
 static void reply_docs(struct client *c, const char *name, const struct kv_cmd *cmd,
 		       const struct subcmd *sub)
 {
-	reply_bulk_str(c, name);
-	reply_array(c, sub || !nsubs_of(cmd) ? 4 : 6);
-	reply_bulk_str(c, "summary");
-	{
-		char s[160];
+	const char *group = strcmp(cmd->group, "keyspace") == 0 ? "generic" : cmd->group;
+	struct obuf *h;
+	int pairs;
 
-		snprintf(s, sizeof s, "%s%s%s (cowkv; arity %d)", cmd->name, sub ? " " : "",
-			 sub ? sub->name : "", sub ? sub->arity : cmd->arity);
-		reply_bulk_str(c, s);
-	}
-	reply_bulk_str(c, "group");
-	reply_bulk_str(c, strcmp(cmd->group, "keyspace") == 0 ? "generic" : cmd->group);
+	reply_bulk_str(c, name);
+	h = reply_defer(c);
+	pairs = cmd_docs_reply(c, sub ? name : cmd->name, group);
 	if (!sub && nsubs_of(cmd)) {
 		reply_bulk_str(c, "subcommands");
 		reply_array(c, 2 * (long long)nsubs_of(cmd));
@@ -695,7 +689,9 @@ static void reply_docs(struct client *c, const char *name, const struct kv_cmd *
 			snprintf(full, sizeof full, "%s|%s", subcmds[i].parent, subcmds[i].name);
 			reply_docs(c, full, cmd, &subcmds[i]);
 		}
+		pairs++;
 	}
+	reply_defer_set(c, h, 2LL * pairs);
 }
 
 static void command_docs(struct client *c, struct kv_cmd *t, size_t n)

@@ -252,6 +252,10 @@ int notify_parse(const char *s);
 void notify_string(char *buf, size_t len);
 extern int notify_flags;
 
+/* cmd_docs.c: COMMAND DOCS of one command (summary, group, arguments from
+ * its syntax line); replies that many map pairs and returns how many. */
+int cmd_docs_reply(struct client *c, const char *name, const char *group);
+
 /* cmd_introspect.c */
 CMD_DECL(cmd_debug); CMD_DECL(cmd_memory); CMD_DECL(cmd_slowlog);
 CMD_DECL(cmd_latency); CMD_DECL(cmd_monitor);
