@@ -113,6 +113,7 @@ void client_close_async(struct client *c)
 {
 	if (c->flags & CF_CLOSE_ASAP)
 		return;
+	blocking_forget(c);	/* a closing client is served nothing more */
 	c->flags |= CF_CLOSE_ASAP;
 	c->free_next = srv.to_free;
 	srv.to_free = c;

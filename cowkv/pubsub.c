@@ -359,6 +359,9 @@ void pubsub_reset_client(struct client *c)
 	unsubscribe_cmd(c, K_PLAIN, true);
 	unsubscribe_cmd(c, K_SHARD, true);
 	punsubscribe_cmd(c, true);
+	if (c->subs)
+		for (int k = 0; k < NKINDS; k++)
+			strmap_clear(&c->subs[k]);
 	free(c->subs);
 	c->subs = NULL;
 	update_mode(c);

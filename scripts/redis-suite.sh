@@ -18,7 +18,9 @@
 #
 # Environment: COWKV (default build/cowkv), REDIS_SERVER (redis-server),
 # PORT_COWKV, PORT_REDIS (30000 + pid-derived, and the next one), SUITE_TIMEOUT (per test, 120 s),
-# KEEP=1 keeps the temporary directory (logs of every run).
+# KEEP=1 keeps the temporary directory (logs of every run), RUNTEST_ARGS
+# more options for runtest, the same for both servers (e.g. "--tags -resp3"
+# runs unit/type/list's blocking tests in RESP2 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -84,7 +86,7 @@ start redis
 run() {
 	local log="$tmp/logs/$1.$(echo "$3" | tr / _).log" ok err exc
 	(cd "$tmp/suite" && timeout 1800 tclsh tests/test_helper.tcl --host 127.0.0.1 \
-		--port "$2" --baseport "$baseport" --portcount 16 --singledb --single "$3" --clients 1 --timeout "$tmo" --durable \
+		--port "$2" --baseport "$baseport" --portcount 16 --singledb --single "$3" --clients 1 --timeout "$tmo" --durable ${RUNTEST_ARGS:-} \
 		>"$log" 2>&1) || true
 	sed -i 's/\x1b\[[0-9;]*m//g' "$log"
 	ok=$(grep -c '^\[ok\]:' "$log" || true)
