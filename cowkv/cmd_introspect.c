@@ -400,6 +400,154 @@ static void client_no_evict(struct client *c)
 	}
 }
 
+/* ---- CLIENT PAUSE / UNPAUSE ---------------------------------------------------- */
+
+static int64_t pause_end_ms;    /* unix ms; 0 = not paused */
+static bool pause_all;          /* ALL (else WRITE) */
+
+/* A held command: its client and a copy of its arguments, in arrival order. */
+static struct held {
+	struct client *c;
+	int argc;
+	struct kv_arg *argv;
+	struct held *next;
+} *held_head, **held_tail = &held_head;
+
+static void held_free(struct held *h)
+{
+	for (int i = 0; i < h->argc; i++)
+		free(h->argv[i].p);
+	free(h->argv);
+	free(h);
+}
+
+/* Does the pause hold cmd? WRITE mode holds what may change the dataset or
+ * reach other clients: writes, PUBLISH, EXEC of a queue with a write. */
+static bool paused_cmd(const struct client *c, const struct kv_cmd *cmd)
+{
+	if (!pause_end_ms)
+		return false;
+	if (pause_all)
+		return true;
+	if (c->flags & CF_MULTI)
+		return cmd->fn == cmd_exec_ && multi_writes(c);
+	return (cmd->flags & CMD_WRITE) || cmd->fn == cmd_publish || cmd->fn == cmd_spublish;
+}
+
+bool pause_holds(struct client *c, const struct kv_cmd *cmd)
+{
+	struct held *h;
+
+	if (!paused_cmd(c, cmd) || !(h = calloc(1, sizeof *h)))
+		return false;
+	if (!(h->argv = calloc((size_t)c->argc, sizeof *h->argv))) {
+		free(h);
+		return false;
+	}
+	h->c = c;
+	for (int i = 0; i < c->argc; i++, h->argc++) {
+		if (!(h->argv[i].p = malloc(c->argv[i].len + 1))) {
+			held_free(h);
+			return false;
+		}
+		memcpy(h->argv[i].p, c->argv[i].p, c->argv[i].len + 1);
+		h->argv[i].len = c->argv[i].len;
+	}
+	*held_tail = h;
+	held_tail = &h->next;
+	c->flags |= CF_PAUSED;
+	return true;
+}
+
+/* The pause is over: run the held commands in order. */
+static void unpause(void)
+{
+	pause_end_ms = 0;
+	while (held_head) {
+		struct held *h = held_head;
+		struct client *c = h->c;
+		struct kv_arg *argv = c->argv;
+		int argc = c->argc;
+
+		held_head = h->next;
+		if (!held_head)
+			held_tail = &held_head;
+		c->flags &= ~(unsigned)CF_PAUSED;
+		c->argv = h->argv;
+		c->argc = h->argc;
+		cmd_call(c);
+		c->argv = argv;
+		c->argc = argc;
+		held_free(h);
+		client_unblocked(c);	/* the input it sent meanwhile */
+	}
+}
+
+int64_t pause_cron(void)
+{
+	int64_t now;
+
+	if (!pause_end_ms)
+		return -1;
+	now = srv_unix_ms();
+	if (now < pause_end_ms)
+		return pause_end_ms - now;
+	unpause();
+	return -1;
+}
+
+/* Forget c's held command (c is being freed). */
+static void pause_forget(struct client *c)
+{
+	for (struct held **link = &held_head; *link; ) {
+		struct held *h = *link;
+
+		if (h->c != c) {
+			link = &h->next;
+			continue;
+		}
+		*link = h->next;
+		held_free(h);
+	}
+	held_tail = &held_head;
+	while (*held_tail)
+		held_tail = &(*held_tail)->next;
+}
+
+/* CLIENT PAUSE timeout [WRITE|ALL] */
+static void client_pause(struct client *c)
+{
+	long long ms;
+	bool all = true;
+
+	if (!resp_str2ll(c->argv[2].p, c->argv[2].len, &ms)) {
+		reply_error(c, "ERR timeout is not an integer or out of range");
+		return;
+	}
+	if (ms < 0) {
+		reply_error(c, "ERR timeout is negative");
+		return;
+	}
+	if (c->argc == 4) {
+		if (arg_is(c, 3, "write"))
+			all = false;
+		else if (!arg_is(c, 3, "all")) {
+			reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+			return;
+		}
+	} else if (c->argc > 4) {
+		reply_syntax(c);
+		return;
+	}
+	/* A pause extends the one running, as in Redis; ALL wins over WRITE. */
+	if (!pause_end_ms || srv_unix_ms() + ms > pause_end_ms)
+		pause_end_ms = srv_unix_ms() + ms;
+	pause_all = all || (pause_all && pause_end_ms);
+	if (!ms)
+		pause_end_ms = srv_unix_ms();	/* over at the next turn */
+	reply_ok(c);
+}
+
 /* Arity of CLIENT sub as Redis gives it; replies the error when wrong. */
 static bool sub_arity_ok(struct client *c, int arity, const char *sub)
 {
@@ -435,6 +583,15 @@ bool client_sub_introspect(struct client *c)
 	} else if (arg_is(c, 1, "unblock")) {
 		if (sub_arity_ok(c, -3, "unblock"))
 			client_unblock_cmd(c);
+	} else if (arg_is(c, 1, "pause")) {
+		if (sub_arity_ok(c, -3, "pause"))
+			client_pause(c);
+	} else if (arg_is(c, 1, "unpause")) {
+		if (sub_arity_ok(c, 2, "unpause")) {
+			if (pause_end_ms)
+				pause_end_ms = srv_unix_ms();	/* the held run next turn */
+			reply_ok(c);
+		}
 	} else if (arg_is(c, 1, "getredir")) {
 		if (sub_arity_ok(c, 2, "getredir"))
 			reply_int(c, -1);
@@ -480,6 +637,7 @@ void cmd_monitor(struct client *c)
 
 void introspect_client_gone(struct client *c)
 {
+	pause_forget(c);
 	for (int i = 0; i < nmonitors; i++)
 		if (monitors[i] == c) {
 			monitors[i] = monitors[--nmonitors];

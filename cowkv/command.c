@@ -323,6 +323,8 @@ static void call_checked(struct client *c)
 			refused(c);
 		return;
 	}
+	if (pause_holds(c, cmd))
+		return;		/* runs when CLIENT PAUSE ends */
 	if (multi_queues(c, cmd)) {
 		multi_queue(c, cmd);
 		return;

@@ -209,6 +209,11 @@ void multi_flag_error(struct client *c)
 	c->flags |= CF_DIRTY_EXEC;
 }
 
+bool multi_writes(const struct client *c)
+{
+	return c->mstate && (c->mstate->flags & CMD_WRITE);
+}
+
 bool multi_denyoom(const struct client *c)
 {
 	return c->mstate && (c->mstate->flags & CMD_DENYOOM);

@@ -323,7 +323,7 @@ static void client_process_input(struct client *c)
 	while (!(c->flags & (CF_CLOSE_AFTER_REPLY | CF_CLOSE_ASAP)) && !srv.shutdown_asap) {
 		int r;
 
-		if (c->flags & CF_BLOCKED) {
+		if (c->flags & (CF_BLOCKED | CF_PAUSED)) {
 			/* The rest waits until it is unblocked; a peer that
 			 * left will not read the answer. */
 			if (c->flags & CF_EOF)
@@ -519,7 +519,7 @@ static void resume_unblocked(void)
 
 		resume_head = c->resume_next;
 		c->resume = false;
-		if (!(c->flags & CF_CLOSE_ASAP) && !(c->flags & CF_BLOCKED))
+		if (!(c->flags & (CF_CLOSE_ASAP | CF_BLOCKED | CF_PAUSED)))
 			client_process_input(c);
 	}
 }
@@ -597,12 +597,14 @@ int net_loop(void)
 	int64_t next_tick = 0;
 
 	while (!srv.shutdown_asap) {
-		int64_t now = srv_mono_us() / 1000, bt = blocking_timeouts();
+		int64_t now = srv_mono_us() / 1000, bt = blocking_timeouts(), pt = pause_cron();
 		int timeout = next_tick > now ? (int)(next_tick - now) : 0;
 		int n;
 
 		if (bt >= 0 && bt < timeout)
 			timeout = (int)bt;	/* a blocked client's deadline comes first */
+		if (pt >= 0 && pt < timeout)
+			timeout = (int)pt;	/* so does the end of a CLIENT PAUSE */
 		resume_unblocked();
 		write_pending();
 		n = epoll_wait(srv.epfd, evs, MAX_EVENTS, timeout);
@@ -621,6 +623,7 @@ int net_loop(void)
 			next_tick = now + 1000 / srv.hz;
 		}
 		blocking_timeouts();
+		pause_cron();
 		resume_unblocked();
 		write_pending();
 		free_closed();

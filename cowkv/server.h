@@ -55,6 +55,7 @@ struct obuf {
 #define CF_MONITOR           0x2000  /* MONITOR: receives every command */
 #define CF_IN_EXEC           0x4000  /* running EXEC's queue: nothing blocks */
 #define CF_PUSHING           0x8000  /* a pub/sub push: sent despite CLIENT REPLY OFF */
+#define CF_PAUSED            0x10000 /* its command waits for CLIENT PAUSE's end */
 
 struct client {
 	int fd;
@@ -161,6 +162,8 @@ bool multi_queues(const struct client *c, const struct kv_cmd *cmd);
 void multi_queue(struct client *c, const struct kv_cmd *cmd);
 /* A queued command was refused (unknown, arity, OOM): EXEC will abort. */
 void multi_flag_error(struct client *c);
+/* True if c's queue holds a write. */
+bool multi_writes(const struct client *c);
 /* True if c's queue holds a command flagged CMD_DENYOOM. */
 bool multi_denyoom(const struct client *c);
 /* Drop c's queue and WATCHes, leave MULTI. */
@@ -268,6 +271,12 @@ extern bool active_expire_enabled;
 /* CLIENT subcommands implemented there: REPLY, NO-EVICT, PAUSE/UNPAUSE,
  * the filters of LIST and KILL. Returns false if sub is not one. */
 bool client_sub_introspect(struct client *c);
+/* CLIENT PAUSE: if cmd must wait, keep c's command for later and return
+ * true (c's input waits too). */
+bool pause_holds(struct client *c, const struct kv_cmd *cmd);
+/* Run the held commands when the pause is over (from the loop); ms until
+ * the pause ends, or -1. */
+int64_t pause_cron(void);
 /* Bytes of client buffers (query and output) of every client, for INFO. */
 uint64_t clients_buffer_bytes(uint64_t *qbufs, uint64_t *obufs);
 
