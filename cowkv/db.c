@@ -341,6 +341,8 @@ struct kv_ent *kv_rename(struct kvdb *db, struct kv_ent *e, const char *newkey,
 	}
 	dict_unlink(db, &db->root->keys, e);
 	cow_heap_free(db->heap, kv_offof(db, e));	/* its value lives on in n */
+	if (kv_new_hook)
+		kv_new_hook(db, n);
 	return n;
 }
 

@@ -38,10 +38,21 @@ command -v tclsh >/dev/null || { echo "tclsh missing (Debian package tcl: script
 [ -x "$cowkv" ] || { echo "no cowkv at $cowkv (build first)" >&2; exit 2; }
 [ -n "$redis" ] || { echo "no redis-server" >&2; exit 2; }
 # Ports away from the harness's defaults (21111 and below), so that runs of
-# other users of the machine do not collide.
-pk=${PORT_COWKV:-$((30000 + $$ % 300 * 64))}
+# other users of the machine do not collide: a block of 64 ports nobody
+# listens on (the harness takes its own port in the block, below baseport).
+free_block() {
+	local p
+	for _ in $(seq 50); do
+		p=$((30000 + RANDOM % 300 * 64))
+		ss -Htan | awk '{print $4}' | sed 's/.*://' |
+			awk -v lo="$p" -v hi=$((p + 63)) '$1 >= lo && $1 <= hi {f=1} END {exit !f}' ||
+			{ echo "$p"; return; }
+	done
+	echo 30000
+}
+pk=${PORT_COWKV:-$(free_block)}
 pr=${PORT_REDIS:-$((pk + 1))}
-baseport=$((pk + 40))	# the harness takes its own port below it
+baseport=$((pk + 40))
 tmo=${SUITE_TIMEOUT:-120}
 
 tmp=$(mktemp -d /tmp/redis-suite.XXXXXX)
@@ -79,8 +90,11 @@ start() {
 	echo "$1 did not start" >&2
 	exit 1
 }
-start cowkv
-start redis
+# stop PID: end one server we started, wait for it.
+stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
 
 # run NAME PORT FILE: one file against one server; prints "ok err exc".
 run() {
@@ -98,14 +112,21 @@ run() {
 printf '%-22s | %27s | %27s\n' "" "cowkv" "redis-server $("$redis" --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 printf '%-22s | %8s %8s %9s | %8s %8s %9s\n' file passed failed exception passed failed exception
 tk=0; tr=0; crashes=0
+# Fresh servers for every file: a file that stops half-way leaves settings
+# behind (list.tcl's proto-max-bulk-len 10gb would hang protocol.tcl).
 for f in "${files[@]}"; do
+	rm -rf "$tmp/cowkv" "$tmp/redis"
+	mkdir -p "$tmp/cowkv" "$tmp/redis"
+	start cowkv
+	start redis
 	read -r ok1 err1 exc1 < <(run cowkv "$pk" "$f")
 	if ! ping "$pk"; then
 		echo "cowkv stopped answering during $f (see $tmp/logs/cowkv.log)" >&2
-		crashes=$((crashes + 1)); KEEP=1; start cowkv
+		crashes=$((crashes + 1)); KEEP=1
 	fi
 	read -r ok2 err2 exc2 < <(run redis "$pr" "$f")
-	ping "$pr" || start redis
+	stop "$cpid"
+	stop "$rpid"
 	printf '%-22s | %8s %8s %9s | %8s %8s %9s\n' "$f" "$ok1" "$err1" "$exc1" "$ok2" "$err2" "$exc2"
 	tk=$((tk + ok1)); tr=$((tr + ok2))
 done
