@@ -57,7 +57,8 @@ void notify_string(char *buf, size_t len)
 	for (size_t i = 0; i < sizeof letters / sizeof letters[0] && n + 1 < len; i++) {
 		bool in_all = (letters[i].flag & NOTIFY_ALL) != 0;
 
-		if ((notify_flags & letters[i].flag) &&
+		/* Redis 7.0 takes 'n' but does not show it */
+		if ((notify_flags & letters[i].flag) && letters[i].flag != NOTIFY_NEW &&
 		    !(in_all && (notify_flags & NOTIFY_ALL) == NOTIFY_ALL))
 			buf[n++] = letters[i].ch;
 	}
