@@ -21,8 +21,8 @@ static const struct { char ch; int flag; } letters[] = {
 	{ 'g', NOTIFY_GENERIC }, { '$', NOTIFY_STRING }, { 'l', NOTIFY_LIST },
 	{ 's', NOTIFY_SET }, { 'h', NOTIFY_HASH }, { 'z', NOTIFY_ZSET },
 	{ 'x', NOTIFY_EXPIRED }, { 'e', NOTIFY_EVICTED }, { 't', NOTIFY_STREAM },
-	{ 'd', NOTIFY_MODULE }, { 'K', NOTIFY_KEYSPACE }, { 'E', NOTIFY_KEYEVENT },
-	{ 'm', NOTIFY_KEY_MISS }, { 'n', NOTIFY_NEW },
+	{ 'd', NOTIFY_MODULE }, { 'n', NOTIFY_NEW }, { 'K', NOTIFY_KEYSPACE },
+	{ 'E', NOTIFY_KEYEVENT }, { 'm', NOTIFY_KEY_MISS },
 };
 
 int notify_parse(const char *s)
@@ -46,22 +46,28 @@ int notify_parse(const char *s)
 	return flags;
 }
 
+/* As Redis 7.0 shows them: 'A' or the class letters (n among them, last),
+ * then K, E, m. */
 void notify_string(char *buf, size_t len)
 {
+	static const char classes[] = "g$lshzxetdn", after[] = "KEm";
 	size_t n = 0;
 
 	if (len == 0)
 		return;
-	if ((notify_flags & NOTIFY_ALL) == NOTIFY_ALL && n + 1 < len)
+	if ((notify_flags & NOTIFY_ALL) == NOTIFY_ALL)
 		buf[n++] = 'A';
 	for (size_t i = 0; i < sizeof letters / sizeof letters[0] && n + 1 < len; i++) {
-		bool in_all = (letters[i].flag & NOTIFY_ALL) != 0;
+		bool is_class = strchr(classes, letters[i].ch) != NULL;
 
-		/* Redis 7.0 takes 'n' but does not show it */
-		if ((notify_flags & letters[i].flag) && letters[i].flag != NOTIFY_NEW &&
-		    !(in_all && (notify_flags & NOTIFY_ALL) == NOTIFY_ALL))
+		if (is_class && (notify_flags & NOTIFY_ALL) == NOTIFY_ALL)
+			continue;
+		if (is_class && (notify_flags & letters[i].flag))
 			buf[n++] = letters[i].ch;
 	}
+	for (size_t i = 0; i < sizeof letters / sizeof letters[0] && n + 1 < len; i++)
+		if (strchr(after, letters[i].ch) && (notify_flags & letters[i].flag))
+			buf[n++] = letters[i].ch;
 	buf[n] = '\0';
 }
 

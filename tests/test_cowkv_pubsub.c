@@ -240,7 +240,7 @@ static void test_notifications(void **state)
 {
 	struct pair p;
 	static char a[65536], b[65536];
-	static const char *const flags[] = { "KEA", "El", "Kg$", "Ex", "AKE", "KEAn", "En", "" };
+	static const char *const flags[] = { "KEA", "El", "Kg$", "Ex", "AKE", "KEAn", "En", "Kn", "KEm", "" };
 
 	(void)state;
 	if (!open_pair(&p))
