@@ -1224,12 +1224,13 @@ void cmd_debug(struct client *c)
 	} else if (arg_is(c, 1, "quicklist-packed-threshold") && c->argc == 3) {
 		uint64_t v;
 
-		if (config_parse_memory(c->argv[2].p, &v) || v < 1 || v > (1ull << 32)) {
+		/* Redis's bounds; 0 restores the default */
+		if (config_parse_memory(c->argv[2].p, &v) || v > (1ull << 32) - (1u << 20)) {
 			reply_error(c, "ERR argument must be a memory value bigger than 1 and "
 				    "smaller than 4gb");
 			return;
 		}
-		quicklist_packed_threshold = (long long)v;
+		quicklist_packed_threshold = v ? (long long)v : 1LL << 30;
 		reply_ok(c);
 	} else if (arg_is(c, 1, "reload")) {
 		int err = debug_reload();
