@@ -71,6 +71,11 @@ size_t blocking_clients(void)
 	return nblocked;
 }
 
+bool blocking_serving(const struct client *c)
+{
+	return c == serving;
+}
+
 bool blocking_may_block(const struct client *c)
 {
 	return !(c->flags & (CF_MULTI | CF_IN_EXEC));

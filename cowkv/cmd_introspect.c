@@ -969,6 +969,8 @@ void cmd_latency(struct client *c)
 
 void introspect_after_call(struct client *c, const struct kv_cmd *cmd, int64_t usec)
 {
+	if (blocking_serving(c))
+		return;		/* seen when it blocked, as in Redis */
 	if (nmonitors && !(cmd->flags & (CMD_ADMIN | CMD_SKIPMON)))
 		feed_monitors(c);
 	if (slowlog_slower_than >= 0 && usec >= slowlog_slower_than && cmd->fn != cmd_exec_)

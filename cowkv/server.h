@@ -201,6 +201,9 @@ bool block_client(struct client *c, int first, int last, int step, enum kv_type 
 /* True while c's command is re-run for a ready key: it must not block
  * again but return false to stay blocked (block_client() is then a no-op). */
 bool blocking_may_block(const struct client *c);
+/* True while c's blocked command runs again to be served (MONITOR and the
+ * slow log saw it when it blocked). */
+bool blocking_serving(const struct client *c);
 /* Unblock c (its reply was given, or RESET); its pending input resumes. */
 void unblock_client(struct client *c);
 /* Forget c's blocking state, nothing else (c is being freed). */
