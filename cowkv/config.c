@@ -31,7 +31,7 @@ struct cfg {
  * representation (OBJECT ENCODING, PART A, may report from them). Aliases
  * share one value. */
 extern long slowlog_slower_than, slowlog_max_len, latency_threshold_ms;
-long enc_hash_entries = 128, enc_hash_value = 64, enc_list_size = -2, enc_list_depth = 0;
+long enc_hash_entries = 512, enc_hash_value = 64, enc_list_size = -2, enc_list_depth = 0;
 long enc_set_intset = 512, enc_zset_entries = 128, enc_zset_value = 64;
 long enc_stream_bytes = 4096, enc_stream_entries = 100, enc_hll_sparse = 3000;
 static long cfg_activerehashing = 1, cfg_lazyfree = 0, cfg_lazyfree_user = 0;
