@@ -297,6 +297,21 @@ static void test_introspection(void **state)
 		assert_non_null(strstr(info, " cmd=client|info "));
 		assert_non_null(strstr(info, " flags=e "));
 	}
+	/* the encoding settings' defaults, one by one (Redis's order of a
+	 * pattern's matches differs) */
+	{
+		static const char *const enc[] = {
+			"hash-max-listpack-entries", "hash-max-listpack-value",
+			"hash-max-ziplist-entries", "zset-max-listpack-entries",
+			"zset-max-listpack-value", "list-max-listpack-size", "list-compress-depth",
+			"set-max-intset-entries", "stream-node-max-bytes", "stream-node-max-entries",
+			"hll-sparse-max-bytes", "notify-keyspace-events", "slowlog-max-len",
+			"slowlog-log-slower-than", "latency-monitor-threshold", "replicaof",
+		};
+
+		for (size_t i = 0; i < sizeof enc / sizeof enc[0]; i++)
+			BOTH(p.a, p.b, "CONFIG", "GET", enc[i]);
+	}
 	/* CONFIG SET: several at once, duplicates refused, aliases, encodings */
 	BOTH(p.a, p.b, "CONFIG", "SET", "hash-max-listpack-entries", "100",
 	     "zset-max-ziplist-entries", "50");
