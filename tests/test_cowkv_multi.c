@@ -373,6 +373,61 @@ static void test_flush_cost(void **state)
 	kc_close(c);
 }
 
+/* CLIENT PAUSE WRITE holds writes (not reads) until it ends or UNPAUSE. */
+static void test_pause(void **state)
+{
+	struct server *s;
+	struct kc *a, *b;
+	int64_t t0;
+
+	(void)state;
+	s = start_cowkv(NULL, NULL);
+	a = kc_open(s->port);
+	b = kc_open(s->port);
+	EXPECT(a, "-ERR timeout is not an integer or out of range", "CLIENT", "PAUSE", "x");
+	EXPECT(a, "-ERR CLIENT PAUSE mode must be WRITE or ALL", "CLIENT", "PAUSE", "10", "NO");
+	EXPECT(a, "+OK", "CLIENT", "PAUSE", "300", "WRITE");
+	t0 = now_ms();
+	EXPECT(b, "(nil)", "GET", "k");
+	assert_true(now_ms() - t0 < 200);
+	EXPECT(b, "+OK", "SET", "k", "1");
+	assert_true(now_ms() - t0 >= 250);
+	EXPECT(a, "+OK", "CLIENT", "PAUSE", "10000", "WRITE");
+	SEND(b, "INCR", "k");
+	sleep_ms(50);
+	t0 = now_ms();
+	EXPECT(a, "+OK", "CLIENT", "UNPAUSE");
+	assert_string_equal(next(b), ":2");
+	assert_true(now_ms() - t0 < 1000);
+	kc_close(a);
+	kc_close(b);
+}
+
+/* ROLLBACK changes keys: WATCHes break, blocked clients are served. */
+static void test_rollback_events(void **state)
+{
+	struct server *s;
+	struct kc *a, *b;
+
+	(void)state;
+	s = start_cowkv(NULL, NULL);
+	a = kc_open(s->port);
+	b = kc_open(s->port);
+	EXPECT(a, ":2", "RPUSH", "l", "x", "y");
+	EXPECT(a, ":1", "SNAPSHOT");
+	EXPECT(a, ":1", "DEL", "l");
+	SEND(b, "BLPOP", "l", "0");
+	wait_blocked(a, 1);
+	EXPECT(a, "+OK", "WATCH", "l");
+	EXPECT(a, "+OK", "ROLLBACK", "1");
+	assert_string_equal(next(b), "[\"l\",\"x\"]");
+	EXPECT(a, "+OK", "MULTI");
+	EXPECT(a, "+QUEUED", "LRANGE", "l", "0", "-1");
+	EXPECT(a, "(nilarray)", "EXEC");
+	kc_close(a);
+	kc_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +436,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_blocking, teardown),
 		cmocka_unit_test_teardown(test_redis_py, teardown),
 		cmocka_unit_test_teardown(test_flush_cost, teardown),
+		cmocka_unit_test_teardown(test_pause, teardown),
+		cmocka_unit_test_teardown(test_rollback_events, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
