@@ -64,6 +64,9 @@ static struct ready_key {
 } *ready_head, **ready_tail = &ready_head;
 
 static const struct client *serving;    /* the client whose command is re-run */
+/* The earliest deadline of a blocked client, or 0: no scan before it (it
+ * may be early when that client left meanwhile; a scan recomputes it). */
+static int64_t next_deadline;
 static bool reblocked;                  /* ...and it found nothing again */
 
 size_t blocking_clients(void)
@@ -241,6 +244,8 @@ bool block_client(struct client *c, int first, int last, int step, enum kv_type 
 	}
 	c->bstate = b;
 	c->flags |= CF_BLOCKED;
+	if (timeout_ms && (!next_deadline || timeout_ms < next_deadline))
+		next_deadline = timeout_ms;
 	b->bnext = blocked_clients;
 	if (blocked_clients)
 		blocked_clients->bstate->bprev = c;
@@ -362,6 +367,10 @@ int64_t blocking_timeouts(void)
 	int64_t now = srv_unix_ms(), next = -1;
 	struct client *c = blocked_clients;
 
+	if (!next_deadline)
+		return -1;
+	if (now < next_deadline)
+		return next_deadline - now;	/* nobody is due: no scan */
 	while (c) {
 		struct client *after = c->bstate->bnext;
 		int64_t d = c->bstate->deadline_ms;
@@ -374,6 +383,7 @@ int64_t blocking_timeouts(void)
 		}
 		c = after;
 	}
+	next_deadline = next >= 0 ? now + next : 0;
 	return next;
 }
 
