@@ -96,7 +96,8 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
-# run NAME PORT FILE: one file against one server; prints "ok err exc".
+# run NAME PORT FILE: one file against one server; prints the tests passed,
+# failed, and 1 if the file ended early on an exception or a test timeout.
 run() {
 	local log="$tmp/logs/$1.$(echo "$3" | tr / _).log" ok err exc
 	(cd "$tmp/suite" && timeout 1800 tclsh tests/test_helper.tcl --host 127.0.0.1 \
@@ -105,7 +106,7 @@ run() {
 	sed -i 's/\x1b\[[0-9;]*m//g' "$log"
 	ok=$(grep -c '^\[ok\]:' "$log" || true)
 	err=$(grep -c '^\[err\]:' "$log" || true)
-	exc=$(grep -c '^\[exception\]:\|^\[timeout\]\|Killing' "$log" || true)
+	exc=$(grep -c '^\[exception\]:\|^\[TIMEOUT\]:' "$log" || true)	# the file ended there
 	echo "$ok $err $exc"
 }
 
