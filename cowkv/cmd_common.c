@@ -9,10 +9,12 @@ struct kv_ent *lookup_read(struct client *c, int i)
 {
 	struct kv_ent *e = kv_find(&srv.db, c->argv[i].p, c->argv[i].len);
 
-	if (e)
+	if (e) {
 		srv.hits++;
-	else
+	} else {
 		srv.misses++;
+		notify_arg(c, NOTIFY_KEY_MISS, "keymiss", i);	/* issue 13 part B */
+	}
 	return e;
 }
 

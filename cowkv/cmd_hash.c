@@ -58,6 +58,7 @@ void cmd_hset(struct client *c)
 		added += r;
 	}
 	srv_changed((uint64_t)(c->argc - 2) / 2);
+	notify_arg(c, NOTIFY_HASH, "hset", 1);
 	if (hmset)
 		reply_ok(c);
 	else
@@ -83,6 +84,7 @@ void cmd_hsetnx(struct client *c)
 		return;
 	}
 	srv_changed(1);
+	notify_arg(c, NOTIFY_HASH, "hset", 1);
 	reply_int(c, 1);
 }
 
@@ -138,7 +140,12 @@ void cmd_hdel(struct client *c)
 	if (e) {
 		for (int i = 2; i < c->argc; i++)
 			n += hash_del(&srv.db, e, c->argv[i].p, c->argv[i].len);
-		drop_if_empty(e);
+		if (n)
+			notify_arg(c, NOTIFY_HASH, "hdel", 1);
+		if (hash_len(&srv.db, e) == 0) {
+			kv_delete_ent(&srv.db, e);
+			notify_arg(c, NOTIFY_GENERIC, "del", 1);
+		}
 	}
 	srv_changed((uint64_t)n);
 	reply_int(c, n);
@@ -258,5 +265,6 @@ void cmd_hincrby(struct client *c)
 		return;
 	}
 	srv_changed(1);
+	notify_arg(c, NOTIFY_HASH, "hincrby", 1);
 	reply_int(c, v);
 }

@@ -188,10 +188,11 @@ static void info_clients(struct sb *b)
 		  "maxclients:%ld\r\n"
 		  "client_recent_max_input_buffer:%zu\r\n"
 		  "client_recent_max_output_buffer:%zu\r\n"
-		  "blocked_clients:0\r\n"
+		  "blocked_clients:%zu\r\n"
 		  "tracking_clients:0\r\n"
-		  "clients_in_timeout_table:0\r\n",
-		  (unsigned long long)srv.nclients, srv.maxclients, maxin, maxout);
+		  "clients_in_timeout_table:%zu\r\n",
+		  (unsigned long long)srv.nclients, srv.maxclients, maxin, maxout,
+		  blocking_clients(), blocking_clients());
 }
 
 /*
@@ -360,8 +361,8 @@ static void info_stats(struct sb *b)
 		  "evicted_keys:0\r\n"
 		  "keyspace_hits:%llu\r\n"
 		  "keyspace_misses:%llu\r\n"
-		  "pubsub_channels:0\r\n"
-		  "pubsub_patterns:0\r\n"
+		  "pubsub_channels:%zu\r\n"
+		  "pubsub_patterns:%zu\r\n"
 		  "latest_fork_usec:0\r\n"
 		  "total_forks:0\r\n"
 		  "client_query_buffer_limit_disconnections:%llu\r\n"
@@ -370,7 +371,8 @@ static void info_stats(struct sb *b)
 		  srv.ops_per_sec, (unsigned long long)srv.net_in,
 		  (unsigned long long)srv.net_out, (unsigned long long)srv.conns_rejected,
 		  (unsigned long long)srv.db.expired, (unsigned long long)srv.hits,
-		  (unsigned long long)srv.misses, (unsigned long long)srv.qbuf_disconnects,
+		  (unsigned long long)srv.misses, pubsub_channels(), pubsub_patterns(),
+		  (unsigned long long)srv.qbuf_disconnects,
 		  (unsigned long long)srv.obuf_disconnects);
 }
 

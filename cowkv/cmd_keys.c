@@ -17,8 +17,12 @@ void cmd_del(struct client *c)
 {
 	long long n = 0;
 
-	for (int i = 1; i < c->argc; i++)
-		n += kv_delete(&srv.db, c->argv[i].p, c->argv[i].len);
+	for (int i = 1; i < c->argc; i++) {
+		if (kv_delete(&srv.db, c->argv[i].p, c->argv[i].len)) {
+			notify_arg(c, NOTIFY_GENERIC, "del", i);
+			n++;
+		}
+	}
 	srv_changed((uint64_t)n);
 	reply_int(c, n);
 }
@@ -136,9 +140,12 @@ static void expire_generic(struct client *c, long long base, bool secs, const ch
 	}
 	if (when <= srv.db.now_ms) {
 		kv_delete_ent(&srv.db, e);	/* already expired */
+		notify_arg(c, NOTIFY_GENERIC, "del", 1);
 	} else if (kv_set_expire(&srv.db, e, when)) {
 		reply_oom(c);
 		return;
+	} else {
+		notify_arg(c, NOTIFY_GENERIC, "expire", 1);
 	}
 	srv_changed(1);
 	reply_int(c, 1);
@@ -203,6 +210,7 @@ void cmd_persist(struct client *c)
 		return;
 	}
 	kv_set_expire(&srv.db, e, 0);
+	notify_arg(c, NOTIFY_GENERIC, "persist", 1);
 	srv_changed(1);
 	reply_int(c, 1);
 }
@@ -390,6 +398,8 @@ static void rename_generic(struct client *c, bool nx)
 		return;
 	}
 	srv_changed(1);
+	notify_arg(c, NOTIFY_GENERIC, "rename_from", 1);
+	notify_arg(c, NOTIFY_GENERIC, "rename_to", 2);
 	reply_ok_or_one(c, nx);
 }
 
@@ -418,6 +428,7 @@ void cmd_flushdb(struct client *c)
 		return;
 	}
 	srv_changed(kv_count(&srv.db));
+	keyspace_all_changed();		/* WATCHes of existing keys break */
 	if ((err = persist_flush())) {
 		reply_errorf(c, "ERR FLUSH failed: %s", cow_strerror(err));
 		return;

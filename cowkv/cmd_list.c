@@ -32,6 +32,7 @@ static void push_generic(struct client *c, bool left)
 		}
 	}
 	srv_changed((uint64_t)c->argc - 2);
+	notify_arg(c, NOTIFY_LIST, left ? "lpush" : "rpush", 1);
 	reply_int(c, (long long)list_len(&srv.db, e));
 }
 
@@ -89,8 +90,12 @@ static void pop_generic(struct client *c, bool left)
 		for (long long i = 0; i < n; i++)
 			reply_pop(c, e, left);
 	}
-	if (list_len(&srv.db, e) == 0)
+	if (n)
+		notify_arg(c, NOTIFY_LIST, left ? "lpop" : "rpop", 1);
+	if (list_len(&srv.db, e) == 0) {
 		kv_delete_ent(&srv.db, e);
+		notify_arg(c, NOTIFY_GENERIC, "del", 1);
+	}
 	srv_changed((uint64_t)n);
 }
 

@@ -250,6 +250,7 @@ void cmd_rollback(struct client *c)
 		reply_error(c, "ERR no such snapshot");
 		return;
 	}
+	keyspace_all_changed();		/* keys that exist now change... */
 	if (s->gen == srv.db.gen) {
 		/* Same space: copy back only the pages that differ. */
 		err = cow_restore(srv.db.space, s->snap);
@@ -269,6 +270,7 @@ void cmd_rollback(struct client *c)
 		reply_errorf(c, "ERR rollback failed: %s", cow_strerror(err));
 		return;
 	}
+	keyspace_all_changed();		/* ...and so do the keys that exist now */
 	srv.rollbacks++;
 	srv_changed(1);
 	reply_ok(c);

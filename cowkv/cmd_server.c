@@ -14,9 +14,17 @@
 
 void cmd_ping(struct client *c)
 {
-	if (c->argc > 2)
+	if (c->argc > 2) {
 		reply_arity(c, "ping");
-	else if (c->argc == 2)
+	} else if (c->flags & CF_PUBSUB) {
+		/* RESP2 subscribed mode: a pong message */
+		reply_array(c, 2);
+		reply_bulk_str(c, "pong");
+		if (c->argc == 2)
+			reply_bulk(c, c->argv[1].p, c->argv[1].len);
+		else
+			reply_bulk(c, "", 0);
+	} else if (c->argc == 2)
 		reply_bulk(c, c->argv[1].p, c->argv[1].len);
 	else
 		reply_status(c, "PONG");
@@ -54,6 +62,8 @@ void cmd_time(struct client *c)
 	reply_bulk_ll(c, us % 1000000);
 }
 
+/* RESET: the connection's state back to a new one's (issue 13 part B:
+ * MULTI, WATCH, blocking, subscriptions, CLIENT REPLY, MONITOR, name). */
 void cmd_reset(struct client *c)
 {
 	/* ---- issue 15: back to RESP2, unauthenticated if a password is set ---- */
@@ -61,6 +71,14 @@ void cmd_reset(struct client *c)
 	c->authed = !acl_auth_required();
 	free(c->user);
 	c->user = NULL;
+	multi_reset_client(c);
+	unblock_client(c);
+	pubsub_reset_client(c);
+	introspect_client_gone(c);
+	c->flags &= ~(unsigned)(CF_REPLY_OFF | CF_REPLY_SKIP | CF_REPLY_SKIP_NEXT |
+				CF_NO_EVICT | CF_MONITOR);
+	free(c->name);
+	c->name = NULL;
 	reply_status(c, "RESET");
 }
 
@@ -149,103 +167,6 @@ void cmd_hello(struct client *c)
 
 /* ---- CLIENT ------------------------------------------------------------- */
 
-static void client_line(const struct client *c, char *buf, size_t len)
-{
-	snprintf(buf, len,
-		 "id=%llu addr=%s laddr=127.0.0.1:%ld fd=%d name=%s age=%lld idle=%lld "
-		 "flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu "
-		 "argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu "
-		 "events=r cmd=%s user=%s redir=-1 resp=%d\n",
-		 (unsigned long long)c->id, c->addr, srv.port, c->fd,
-		 c->name ? c->name : "",
-		 (long long)(srv.now_ms - c->ctime_ms) / 1000,
-		 (long long)(srv.now_ms - c->last_ms) / 1000,
-		 c->qlen, c->qcap - c->qlen, c->qcap, c->obytes,
-		 c->qcap + c->obytes + sizeof *c, c->lastcmd ? c->lastcmd : "NULL",
-		 c->user ? c->user : "default", c->resp == 3 ? 3 : 2);
-}
-
-/* CLIENT LIST: a line per client, as one bulk. */
-static void client_list(struct client *c)
-{
-	size_t cap = 4096, len = 0;
-	char *out = malloc(cap), line[1024];
-
-	if (!out) {
-		reply_error(c, "ERR out of memory");
-		return;
-	}
-	for (struct client *o = srv.clients; o; o = o->next) {
-		size_t n;
-
-		if (o->flags & CF_CLOSE_ASAP)
-			continue;
-		client_line(o, line, sizeof line);
-		n = strlen(line);
-		if (len + n > cap) {
-			char *more = realloc(out, cap * 2 + n);
-
-			if (!more)
-				break;
-			out = more;
-			cap = cap * 2 + n;
-		}
-		memcpy(out + len, line, n);
-		len += n;
-	}
-	reply_verbatim(c, out, len, "txt");    /* issue 15: RESP3 verbatim */
-	free(out);
-}
-
-/* CLIENT KILL addr, or CLIENT KILL [ID id] [ADDR addr] [SKIPME yes/no]. */
-static void client_kill(struct client *c)
-{
-	const char *addr = NULL;
-	long long id = 0, killed = 0;
-	bool skipme = true, old = c->argc == 3;
-
-	if (old) {
-		addr = c->argv[2].p;
-	} else {
-		if (c->argc % 2 == 1) {
-			reply_syntax(c);
-			return;
-		}
-		for (int i = 2; i < c->argc; i += 2) {
-			if (arg_is(c, i, "id")) {
-				if (!resp_str2ll(c->argv[i + 1].p, c->argv[i + 1].len, &id) || id <= 0) {
-					reply_error(c, "ERR client-id should be greater than 0");
-					return;
-				}
-			} else if (arg_is(c, i, "addr")) {
-				addr = c->argv[i + 1].p;
-			} else if (arg_is(c, i, "skipme")) {
-				skipme = !arg_is(c, i + 1, "no");
-			} else {
-				reply_syntax(c);
-				return;
-			}
-		}
-	}
-	for (struct client *o = srv.clients; o; o = o->next) {
-		if ((id && o->id != (uint64_t)id) || (addr && strcmp(o->addr, addr) != 0))
-			continue;
-		if (o == c && (skipme && !old))
-			continue;
-		if (o == c)
-			c->flags |= CF_CLOSE_AFTER_REPLY;
-		else
-			client_close_async(o);
-		killed++;
-	}
-	if (!old)
-		reply_int(c, killed);
-	else if (killed)
-		reply_ok(c);
-	else
-		reply_error(c, "ERR No such client");
-}
-
 static const char *client_help[] = {
 	"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 	"GETNAME", "    Return the name of the current connection.",
@@ -253,15 +174,28 @@ static const char *client_help[] = {
 	"INFO", "    Return information about the current client connection.",
 	"KILL <ip:port>", "    Kill connection made from <ip:port>.",
 	"KILL <option> <value> [<option> <value> [...]]",
-	"    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, SKIPME (YES|NO).",
-	"LIST", "    Return information about client connections.",
+	"    Kill connections. Options are:",
+	"    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+	"    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+	"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
+	"    * USER <username>", "      Kill connections authenticated by <username>.",
+	"    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+	"    * ID <client-id>", "      Kill connections by client id.",
+	"    * MAXAGE <maxage>", "      Kill connections older than the specified age.",
+	"LIST [options ...]", "    Return information about client connections. Options:",
+	"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
+	"    * ID <client-id> [<client-id> ...]", "      Return clients of specified IDs only.",
+	"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
+	"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+	"    Unblock the specified blocked client.",
+	"GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
 	"SETNAME <name>", "    Assign the name <name> to the current connection.",
 	"HELP", "    Print this help.",
 };
 
 static const struct { const char *name; int arity; } client_subs[] = {
-	{ "id", 2 }, { "getname", 2 }, { "setname", 3 }, { "info", 2 }, { "list", -2 },
-	{ "kill", -3 }, { "help", 2 }, { "setinfo", 4 }, { "no-evict", 3 }, { "reply", 3 },
+	{ "id", 2 }, { "getname", 2 }, { "setname", 3 }, { "help", 2 }, { "setinfo", 4 },
 };
 
 /* Check a subcommand's arity; replies and returns false when wrong. */
@@ -280,9 +214,10 @@ static bool sub_arity(struct client *c, const char *cmd, int arity)
 
 void cmd_client(struct client *c)
 {
-	char line[1024];
 	size_t i;
 
+	if (client_sub_introspect(c))
+		return;		/* LIST, INFO, KILL, REPLY, NO-EVICT, UNBLOCK... */
 	for (i = 0; i < sizeof client_subs / sizeof client_subs[0]; i++)
 		if (arg_is(c, 1, client_subs[i].name))
 			break;
@@ -302,19 +237,12 @@ void cmd_client(struct client *c)
 	} else if (arg_is(c, 1, "setname")) {
 		if (set_name(c, &c->argv[2]))
 			reply_ok(c);
-	} else if (arg_is(c, 1, "info")) {
-		client_line(c, line, sizeof line);
-		reply_verbatim(c, line, strlen(line), "txt");   /* issue 15 */
-	} else if (arg_is(c, 1, "list")) {
-		client_list(c);
-	} else if (arg_is(c, 1, "kill")) {
-		client_kill(c);
 	} else if (arg_is(c, 1, "help")) {
 		reply_array(c, sizeof client_help / sizeof client_help[0]);
 		for (i = 0; i < sizeof client_help / sizeof client_help[0]; i++)
 			reply_status(c, client_help[i]);
 	} else {
-		reply_ok(c);	/* SETINFO, NO-EVICT, REPLY ON: accepted, no effect */
+		reply_ok(c);	/* SETINFO (Redis 7.2's): accepted, no effect */
 	}
 }
 

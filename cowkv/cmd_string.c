@@ -143,6 +143,9 @@ static void set_generic(struct client *c, unsigned flags, long long when,
 		return;
 	}
 	srv_changed(1);
+	notify_arg(c, NOTIFY_STRING, "set", 1);
+	if (when)
+		notify_arg(c, NOTIFY_GENERIC, "expire", 1);
 	if (reply_int_result)
 		reply_int(c, 1);
 	else if (!(flags & SET_GET))
@@ -200,6 +203,7 @@ void cmd_getdel(struct client *c)
 		return;
 	reply_ent_bytes(c, e);
 	kv_delete_ent(&srv.db, e);
+	notify_arg(c, NOTIFY_GENERIC, "del", 1);
 	srv_changed(1);
 }
 
@@ -234,6 +238,7 @@ static void mset_generic(struct client *c, bool nx)
 	for (int i = 1; i < c->argc; i += 2) {
 		if (!set_string(c, i, c->argv[i + 1].p, c->argv[i + 1].len, false))
 			return;
+		notify_arg(c, NOTIFY_STRING, "set", i);
 		srv_changed(1);
 	}
 	reply_ok_or_one(c, nx);
@@ -282,6 +287,7 @@ static void incr_by(struct client *c, long long by)
 	n = resp_ll2str(buf, v);
 	if (!set_string(c, 1, buf, n, true))
 		return;
+	notify_arg(c, NOTIFY_STRING, "incrby", 1);
 	srv_changed(1);
 	reply_int(c, v);
 }
@@ -338,6 +344,7 @@ void cmd_append(struct client *c)
 	if (!e) {
 		if (!set_string(c, 1, a->p, a->len, false))
 			return;
+		notify_arg(c, NOTIFY_STRING, "append", 1);
 		srv_changed(1);
 		reply_int(c, (long long)a->len);
 		return;
@@ -355,6 +362,7 @@ void cmd_append(struct client *c)
 		return;
 	}
 	memcpy(ent_bytes(&srv.db, e) + old, a->p, a->len);
+	notify_arg(c, NOTIFY_STRING, "append", 1);
 	srv_changed(1);
 	reply_int(c, (long long)e->vlen);
 }
@@ -431,6 +439,7 @@ void cmd_setrange(struct client *c)
 		return;
 	}
 	memcpy(ent_bytes(&srv.db, e) + off, a->p, a->len);
+	notify_arg(c, NOTIFY_STRING, "setrange", 1);
 	srv_changed(1);
 	reply_int(c, (long long)e->vlen);
 }

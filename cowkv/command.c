@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server.h"
 #include "script.h"   /* issue 15: busy scripts */
@@ -21,6 +22,8 @@
 #define L CMD_LOADING
 #define S CMD_STALE
 #define X CMD_RANDOM
+#define B CMD_BLOCKING
+#define P CMD_PUBSUB
 
 static struct kv_cmd table[] = {
 	/* strings */
@@ -119,8 +122,31 @@ static struct kv_cmd table[] = {
 	/* ---- issue 15: RDB serialization (rdb.c) ---- */
 	{ "dump", cmd_dump, 2, R, 1, 1, 1, "keyspace", 0, 0 },
 	{ "restore", cmd_restore, -4, W | M, 1, 1, 1, "keyspace", 0, 0 },
-	/* ---- issue 15: DEBUG PROTOCOL / SET-DISABLE-DENY-SCRIPTS (debug.c) ---- */
+	/* ---- issue 13 part B: transactions, blocking, pub/sub, introspection ---- */
+	{ "multi", cmd_multi, 1, F | N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "exec", cmd_exec_, 1, N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "discard", cmd_discard, 1, F | N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "watch", cmd_watch, -2, F | N | L | S, 1, -1, 1, "transaction", 0, 0 },
+	{ "unwatch", cmd_unwatch, 1, F | N | L | S, 0, 0, 0, "transaction", 0, 0 },
+	{ "blpop", cmd_blpop, -3, W | N | B, 1, -2, 1, "list", 0, 0 },
+	{ "brpop", cmd_brpop, -3, W | N | B, 1, -2, 1, "list", 0, 0 },
+	{ "blmove", cmd_blmove, 6, W | M | N | B, 1, 2, 1, "list", 0, 0 },
+	{ "brpoplpush", cmd_brpoplpush, 4, W | M | N | B, 1, 2, 1, "list", 0, 0 },
+	{ "blmpop", cmd_blmpop, -5, W | B, 0, 0, 0, "list", 0, 0 },
+	{ "subscribe", cmd_subscribe, -2, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "unsubscribe", cmd_unsubscribe, -1, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "psubscribe", cmd_psubscribe, -2, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "punsubscribe", cmd_punsubscribe, -1, P | N | L | S, 0, 0, 0, "pubsub", 0, 0 },
+	{ "ssubscribe", cmd_ssubscribe, -2, P | N | L | S, 1, -1, 1, "pubsub", 0, 0 },
+	{ "sunsubscribe", cmd_sunsubscribe, -1, P | N | L | S, 1, -1, 1, "pubsub", 0, 0 },
+	{ "publish", cmd_publish, 3, P | L | S | F, 0, 0, 0, "pubsub", 0, 0 },
+	{ "spublish", cmd_spublish, 3, P | L | S | F, 1, 1, 1, "pubsub", 0, 0 },
+	{ "pubsub", cmd_pubsub, -2, P | L | S, 0, 0, 0, "pubsub", 0, 0 },
 	{ "debug", cmd_debug, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
+	{ "memory", cmd_memory, -2, R, 0, 0, 0, "server", 0, 0 },
+	{ "slowlog", cmd_slowlog, -2, A | L | S, 0, 0, 0, "server", 0, 0 },
+	{ "latency", cmd_latency, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
+	{ "monitor", cmd_monitor, 1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -197,77 +223,345 @@ bool cmd_over_maxmemory(void)
 	return over_maxmemory();
 }
 
-void cmd_call(struct client *c)
+/* ---- issue 13 part B: dispatch through MULTI, pub/sub mode, key events ---- */
+
+/* Commands whose first argument is a subcommand (CLIENT LIST shows
+ * cmd=client|list, SLOWLOG too). */
+static bool has_subcommands(const char *name)
+{
+	static const char *const names[] = {
+		"client", "config", "command", "memory", "slowlog", "latency", "pubsub",
+		"object", "function", "script", "acl", "cluster", "xinfo", "xgroup",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool cmd_key_range(const struct kv_cmd *cmd, int argc, int *first, int *last, int *step)
+{
+	if (cmd->first <= 0 || cmd->first >= argc)
+		return false;
+	*first = cmd->first;
+	*last = cmd->last >= 0 ? cmd->last : argc + cmd->last;
+	*step = cmd->step > 0 ? cmd->step : 1;
+	if (*last >= argc)
+		*last = argc - 1;
+	return *last >= *first;
+}
+
+void keyspace_changed(const char *key, size_t klen)
+{
+	multi_touch_key(key, klen);
+	blocking_key_changed(key, klen);
+}
+
+void keyspace_all_changed(void)
+{
+	multi_touch_all();
+	blocking_all_changed();
+}
+
+/* A write that changed the dataset: every key it names changed. */
+static void keys_changed(struct client *c, const struct kv_cmd *cmd)
+{
+	int first, last, step;
+
+	if (!cmd_key_range(cmd, c->argc, &first, &last, &step))
+		return;
+	for (int i = first; i <= last; i += step)
+		keyspace_changed(c->argv[i].p, c->argv[i].len);
+}
+
+void cmd_exec(struct client *c, struct kv_cmd *cmd)
+{
+	uint64_t dirty = srv.dirty;
+	int64_t t0 = srv_mono_us(), usec;
+
+	/* The command is the client's current one while it runs (CLIENT INFO
+	 * shows cmd=client|info, as Redis does). */
+	c->lastcmd = cmd->name;
+	c->lastsub[0] = '\0';
+	if (c->argc > 1 && has_subcommands(cmd->name)) {
+		size_t n = c->argv[1].len < sizeof c->lastsub - 1 ? c->argv[1].len
+								: sizeof c->lastsub - 1;
+
+		for (size_t i = 0; i < n; i++)
+			c->lastsub[i] = (char)tolower((unsigned char)c->argv[1].p[i]);
+		c->lastsub[n] = '\0';
+	}
+	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
+		srv.db.now_ms = srv_unix_ms();
+	cmd->fn(c);
+	usec = srv_mono_us() - t0;
+	cmd->usec += (uint64_t)usec;
+	cmd->calls++;
+	srv.cmds_total++;
+	c->ncmds++;
+	if ((cmd->flags & CMD_WRITE) && srv.dirty != dirty)
+		keys_changed(c, cmd);
+	introspect_after_call(c, cmd, usec);
+}
+
+/* A command refused before running: inside MULTI, EXEC will abort. */
+static void refused(struct client *c)
+{
+	if (c->flags & CF_MULTI)
+		multi_flag_error(c);
+}
+
+/* The checks of Redis's processCommand, then run or queue. */
+static void call_checked(struct client *c)
 {
 	struct kv_cmd *cmd = (struct kv_cmd *)cmd_lookup(c->argv[0].p, c->argv[0].len);
-	int64_t t0;
 
 	/* ---- issue 15: a script past busy-reply-threshold answers for us ---- */
 	if (script_current && script_busy_intercept(c))
 		return;
 	if (!cmd) {
 		reply_unknown(c);
+		refused(c);
 		return;
 	}
 	if ((cmd->arity > 0 && c->argc != cmd->arity) ||
 	    (cmd->arity < 0 && c->argc < -cmd->arity)) {
 		reply_arity(c, cmd->name);
+		refused(c);
 		return;
 	}
-	if (acl_gate(c, cmd))	/* issue 15: NOAUTH / NOPERM, after lookup and arity as Redis */
+	if (acl_gate(c, cmd)) {	/* issue 15: NOAUTH / NOPERM, after lookup and arity as Redis */
+		refused(c);
 		return;
-	if ((cmd->flags & CMD_DENYOOM) && over_maxmemory() &&
+	}
+	if ((c->flags & CF_PUBSUB) && !pubsub_allowed(cmd)) {
+		reply_errorf(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+			     "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+			     cmd->name);
+		return;
+	}
+	if ((c->flags & CF_MULTI) && (cmd->flags & CMD_NOMULTI)) {
+		reply_error(c, "ERR Command not allowed inside a transaction");
+		refused(c);
+		return;
+	}
+	if (over_maxmemory() && ((cmd->flags & CMD_DENYOOM) ||
+				 (cmd->fn == cmd_exec_ && multi_denyoom(c))) &&
 	    !((c->flags & CF_FAKE) && script_current && script_current->allow_oom)) {
 		reply_oom(c);
+		if (cmd->fn == cmd_exec_)
+			multi_discard(c);
+		else
+			refused(c);
 		return;
 	}
-	t0 = srv_mono_us();
-	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
-		srv.db.now_ms = srv_unix_ms();
-	cmd->fn(c);
-	cmd->usec += (uint64_t)(srv_mono_us() - t0);
-	cmd->calls++;
-	srv.cmds_total++;
-	c->ncmds++;
-	c->lastcmd = cmd->name;
+	if (!(c->flags & CF_FAKE) && pause_holds(c, cmd))
+		return;		/* runs when CLIENT PAUSE ends */
+	if (multi_queues(c, cmd)) {
+		multi_queue(c, cmd);
+		return;
+	}
+	cmd_exec(c, cmd);
 }
 
-/* ---- COMMAND ---------------------------------------------------------- */
-
-static void reply_flags(struct client *c, unsigned flags)
+void cmd_call(struct client *c)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" },
-		{ CMD_DENYOOM, "denyoom" }, { CMD_ADMIN, "admin" },
-		{ CMD_NOSCRIPT, "noscript" }, { CMD_LOADING, "loading" },
-		{ CMD_STALE, "stale" }, { CMD_FAST, "fast" },
-	};
-	long long n = 0;
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		n += (flags & names[i].bit) != 0;
-	reply_array(c, n);
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (flags & names[i].bit)
-			reply_status(c, names[i].name);
+	/* CLIENT REPLY SKIP drops the reply of the command after it. */
+	if (c->flags & CF_REPLY_SKIP_NEXT) {
+		c->flags &= ~(unsigned)CF_REPLY_SKIP_NEXT;
+		c->flags |= CF_REPLY_SKIP;
+	}
+	call_checked(c);
+	c->flags &= ~(unsigned)CF_REPLY_SKIP;
+	if (!(c->flags & CF_FAKE))	/* a script's writes wake waiters after it */
+		blocking_serve_ready();
 }
 
-/* COMMAND's ACL categories of a command. */
+/* ---- COMMAND (issue 13 part B: key specs, subcommands, FILTERBY, GETKEYS,
+ * DOCS; everything is derived from the table above and the two below) ---- */
+
+/* Subcommands of the container commands: name and arity as Redis has them. */
+static const struct subcmd {
+	const char *parent, *name;
+	int arity;
+} subcmds[] = {
+	{ "client", "getname", 2 }, { "client", "getredir", 2 }, { "client", "help", 2 },
+	{ "client", "id", 2 }, { "client", "info", 2 }, { "client", "kill", -3 },
+	{ "client", "list", -2 }, { "client", "no-evict", 3 }, { "client", "reply", 3 },
+	{ "client", "setname", 3 }, { "client", "unblock", -3 },
+	{ "command", "count", 2 }, { "command", "docs", -2 }, { "command", "getkeys", -4 },
+	{ "command", "help", 2 }, { "command", "info", -2 }, { "command", "list", -2 },
+	{ "config", "get", -3 }, { "config", "help", 2 }, { "config", "resetstat", 2 },
+	{ "config", "rewrite", 2 }, { "config", "set", -4 },
+	{ "latency", "doctor", 2 }, { "latency", "help", 2 }, { "latency", "history", 3 },
+	{ "latency", "latest", 2 }, { "latency", "reset", -2 },
+	{ "memory", "doctor", 2 }, { "memory", "help", 2 }, { "memory", "malloc-stats", 2 },
+	{ "memory", "stats", 2 }, { "memory", "usage", -3 },
+	{ "pubsub", "channels", -2 }, { "pubsub", "help", 2 }, { "pubsub", "numpat", 2 },
+	{ "pubsub", "numsub", -2 }, { "pubsub", "shardchannels", -2 },
+	{ "pubsub", "shardnumsub", -2 },
+	{ "slowlog", "get", -2 }, { "slowlog", "help", 2 }, { "slowlog", "len", 2 },
+	{ "slowlog", "reset", 2 },
+};
+
+#define NSUBCMDS (sizeof subcmds / sizeof subcmds[0])
+
+/* Commands whose keys follow a count argument: numkeys at index num; first
+ * is an extra key before it (a destination), or 0. */
+static const struct movable {
+	const char *name;
+	int num, first;
+} movables[] = {
+	{ "blmpop", 2, 0 }, { "lmpop", 1, 0 }, { "bzmpop", 2, 0 }, { "zmpop", 1, 0 },
+	{ "sintercard", 1, 0 }, { "zintercard", 1, 0 }, { "zunion", 1, 0 },
+	{ "zinter", 1, 0 }, { "zdiff", 1, 0 }, { "zunionstore", 2, 1 },
+	{ "zinterstore", 2, 1 }, { "zdiffstore", 2, 1 },
+};
+
+static const struct movable *movable_of(const struct kv_cmd *cmd)
+{
+	for (size_t i = 0; i < sizeof movables / sizeof movables[0]; i++)
+		if (strcmp(movables[i].name, cmd->name) == 0)
+			return &movables[i];
+	return NULL;
+}
+
+static const struct { unsigned bit; const char *name; } flag_names[] = {
+	{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
+	{ CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" }, { CMD_NOSCRIPT, "noscript" },
+	{ CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" },
+	{ CMD_FAST, "fast" }, { CMD_NOMULTI, "no_multi" },
+};
+
+static void reply_flags(struct client *c, const struct kv_cmd *cmd)
+{
+	long long n = movable_of(cmd) != NULL;
+
+	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+		n += (cmd->flags & flag_names[i].bit) != 0;
+	reply_array(c, n);
+	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+		if (cmd->flags & flag_names[i].bit)
+			reply_status(c, flag_names[i].name);
+	if (movable_of(cmd))
+		reply_status(c, "movablekeys");
+}
+
+/* The ACL categories of a command, without their '@'; returns how many. */
+static int categories(const struct kv_cmd *cmd, const char *out[8])
+{
+	int n = 0;
+
+	if (cmd->flags & CMD_WRITE)
+		out[n++] = "write";
+	else if (cmd->flags & CMD_READONLY)
+		out[n++] = "read";
+	out[n++] = cmd->group;
+	if (cmd->flags & CMD_ADMIN) {
+		out[n++] = "admin";
+		out[n++] = "dangerous";
+	}
+	out[n++] = (cmd->flags & CMD_FAST) ? "fast" : "slow";
+	if (cmd->flags & CMD_BLOCKING)
+		out[n++] = "blocking";
+	return n;
+}
+
 static void reply_categories(struct client *c, const struct kv_cmd *cmd)
 {
-	char g[32];
-	long long n = 2;
+	const char *cat[8];
+	int n = categories(cmd, cat);
+	char g[40];
 
-	if (cmd->flags & (CMD_WRITE | CMD_READONLY))
-		n++;
 	reply_array(c, n);
-	if (cmd->flags & CMD_WRITE)
-		reply_status(c, "@write");
-	else if (cmd->flags & CMD_READONLY)
-		reply_status(c, "@read");
-	snprintf(g, sizeof g, "@%s", cmd->group);
-	reply_status(c, g);
-	reply_status(c, (cmd->flags & CMD_FAST) ? "@fast" : "@slow");
+	for (int i = 0; i < n; i++) {
+		snprintf(g, sizeof g, "@%s", cat[i]);
+		reply_status(c, g);
+	}
+}
+
+/* Key specifications (Redis 7), from first/last/step or the movable table. */
+static void reply_key_specs(struct client *c, const struct kv_cmd *cmd)
+{
+	const struct movable *mv = movable_of(cmd);
+	bool w = cmd->flags & CMD_WRITE;
+	int nspecs = mv ? 1 + (mv->first > 0) : cmd->first > 0;
+
+	reply_array(c, nspecs);
+	for (int k = 0; k < nspecs; k++) {
+		bool range = !mv || (mv->first > 0 && k == 0);
+		int begin = !mv ? cmd->first : (range ? mv->first : mv->num);
+
+		reply_array(c, 6);
+		reply_bulk_str(c, "flags");
+		reply_array(c, 2);
+		/* Generic flags: Redis refines them per command (OW, RM,
+		 * insert, delete...), cowkv's table does not say that much. */
+		reply_status(c, w ? "RW" : "RO");
+		reply_status(c, w ? "update" : "access");
+		reply_bulk_str(c, "begin_search");
+		reply_array(c, 4);
+		reply_bulk_str(c, "type");
+		reply_bulk_str(c, "index");
+		reply_bulk_str(c, "spec");
+		reply_array(c, 2);
+		reply_bulk_str(c, "index");
+		reply_int(c, begin);
+		reply_bulk_str(c, "find_keys");
+		reply_array(c, 4);
+		reply_bulk_str(c, "type");
+		reply_bulk_str(c, range ? "range" : "keynum");
+		reply_bulk_str(c, "spec");
+		reply_array(c, 6);
+		if (range) {
+			int last = !mv ? cmd->last : mv->first;
+
+			reply_bulk_str(c, "lastkey");
+			reply_int(c, last >= 0 ? last - begin : last);
+			reply_bulk_str(c, "keystep");
+			reply_int(c, !mv ? cmd->step : 1);
+			reply_bulk_str(c, "limit");
+			reply_int(c, 0);
+		} else {
+			reply_bulk_str(c, "keynumidx");
+			reply_int(c, 0);
+			reply_bulk_str(c, "firstkey");
+			reply_int(c, 1);
+			reply_bulk_str(c, "keystep");
+			reply_int(c, 1);
+		}
+	}
+}
+
+static size_t nsubs_of(const struct kv_cmd *cmd)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NSUBCMDS; i++)
+		n += strcmp(subcmds[i].parent, cmd->name) == 0;
+	return n;
+}
+
+static void reply_command_info(struct client *c, const struct kv_cmd *cmd);
+
+/* A subcommand as COMMAND INFO describes it (the parent's flags). */
+static void reply_sub_info(struct client *c, const struct kv_cmd *cmd, const struct subcmd *s)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "%s|%s", s->parent, s->name);
+	reply_array(c, 10);
+	reply_bulk_str(c, name);
+	reply_int(c, s->arity);
+	reply_flags(c, cmd);
+	reply_int(c, 0);
+	reply_int(c, 0);
+	reply_int(c, 0);
+	reply_categories(c, cmd);
+	reply_array(c, 0);
+	reply_array(c, 0);
+	reply_array(c, 0);
 }
 
 /* One command as Redis 7 describes it: name, arity, flags, first key, last
@@ -277,14 +571,189 @@ static void reply_command_info(struct client *c, const struct kv_cmd *cmd)
 	reply_array(c, 10);
 	reply_bulk_str(c, cmd->name);
 	reply_int(c, cmd->arity);
-	reply_flags(c, cmd->flags);
+	reply_flags(c, cmd);
 	reply_int(c, cmd->first);
 	reply_int(c, cmd->last);
 	reply_int(c, cmd->step);
 	reply_categories(c, cmd);
 	reply_array(c, 0);
-	reply_array(c, 0);
-	reply_array(c, 0);
+	reply_key_specs(c, cmd);
+	reply_array(c, (long long)nsubs_of(cmd));
+	for (size_t i = 0; i < NSUBCMDS; i++)
+		if (strcmp(subcmds[i].parent, cmd->name) == 0)
+			reply_sub_info(c, cmd, &subcmds[i]);
+}
+
+/* COMMAND INFO/DOCS name: a command, or "parent|sub". */
+static const struct kv_cmd *lookup_full(const struct kv_arg *a, const struct subcmd **sub)
+{
+	const char *bar = memchr(a->p, '|', a->len);
+
+	*sub = NULL;
+	if (!bar)
+		return cmd_lookup(a->p, a->len);
+	for (size_t i = 0; i < NSUBCMDS; i++) {
+		size_t pl = (size_t)(bar - a->p);
+
+		if (strlen(subcmds[i].parent) == pl && strncasecmp(subcmds[i].parent, a->p, pl) == 0 &&
+		    strcasecmp(subcmds[i].name, bar + 1) == 0) {
+			*sub = &subcmds[i];
+			return cmd_lookup(a->p, pl);
+		}
+	}
+	return NULL;
+}
+
+/* COMMAND GETKEYS: the keys of a command line. */
+static void command_getkeys(struct client *c)
+{
+	const struct kv_cmd *cmd = cmd_lookup(c->argv[2].p, c->argv[2].len);
+	int argc = c->argc - 2, first, last, step;
+	const struct movable *mv;
+	struct obuf *h;
+	long long n = 0;
+
+	if (!cmd) {
+		reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
+		reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	mv = movable_of(cmd);
+	if (mv) {
+		long long nk;
+
+		if (mv->num >= argc || !resp_str2ll(c->argv[2 + mv->num].p,
+						    c->argv[2 + mv->num].len, &nk) ||
+		    nk < 1 || nk > argc - mv->num - 1) {
+			reply_error(c, "ERR Invalid arguments specified for command");
+			return;
+		}
+		reply_array(c, nk + (mv->first > 0));
+		if (mv->first)
+			reply_bulk(c, c->argv[2 + mv->first].p, c->argv[2 + mv->first].len);
+		for (long long i = 0; i < nk; i++) {
+			const struct kv_arg *a = &c->argv[2 + mv->num + 1 + i];
+
+			reply_bulk(c, a->p, a->len);
+		}
+		return;
+	}
+	if (!cmd_key_range(cmd, argc, &first, &last, &step)) {
+		reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	h = reply_defer(c);
+	for (int i = first; i <= last; i += step, n++)
+		reply_bulk(c, c->argv[2 + i].p, c->argv[2 + i].len);
+	reply_defer_set(c, h, n);
+}
+
+/* Does cmd pass COMMAND LIST's FILTERBY? */
+static bool list_filter(struct client *c, const struct kv_cmd *cmd, const char *full)
+{
+	const char *cat[8];
+	int n;
+
+	if (c->argc != 5)
+		return true;
+	if (arg_is(c, 3, "module"))
+		return false;	/* no modules */
+	if (arg_is(c, 3, "pattern"))
+		return glob_match(c->argv[4].p, c->argv[4].len, full, strlen(full), true);
+	n = categories(cmd, cat);
+	for (int i = 0; i < n; i++)
+		if (strcasecmp(cat[i], c->argv[4].p) == 0)
+			return true;
+	return false;
+}
+
+/* COMMAND LIST [FILTERBY MODULE name | ACLCAT cat | PATTERN pattern] */
+static void command_list(struct client *c, struct kv_cmd *t, size_t n)
+{
+	struct obuf *h;
+	long long k = 0;
+
+	if (c->argc != 2 && !(c->argc == 5 && arg_is(c, 2, "filterby") &&
+			      (arg_is(c, 3, "module") || arg_is(c, 3, "aclcat") ||
+			       arg_is(c, 3, "pattern")))) {
+		reply_syntax(c);
+		return;
+	}
+	h = reply_defer(c);
+	for (size_t i = 0; i < n; i++) {
+		if (list_filter(c, &t[i], t[i].name)) {
+			reply_bulk_str(c, t[i].name);
+			k++;
+		}
+		for (size_t j = 0; j < NSUBCMDS; j++) {
+			char full[64];
+
+			if (strcmp(subcmds[j].parent, t[i].name))
+				continue;
+			snprintf(full, sizeof full, "%s|%s", subcmds[j].parent, subcmds[j].name);
+			if (list_filter(c, &t[i], full)) {
+				reply_bulk_str(c, full);
+				k++;
+			}
+		}
+	}
+	reply_defer_set(c, h, k);
+}
+
+/* COMMAND DOCS of one command or subcommand: a map (cmd_docs.c). */
+static void reply_docs(struct client *c, const char *name, const struct kv_cmd *cmd,
+		       const struct subcmd *sub)
+{
+	const char *group = strcmp(cmd->group, "keyspace") == 0 ? "generic" : cmd->group;
+	struct obuf *h;
+	int pairs;
+
+	reply_bulk_str(c, name);
+	h = reply_defer(c);
+	pairs = cmd_docs_reply(c, sub ? name : cmd->name, group);
+	if (!sub && nsubs_of(cmd)) {
+		reply_bulk_str(c, "subcommands");
+		reply_array(c, 2 * (long long)nsubs_of(cmd));
+		for (size_t i = 0; i < NSUBCMDS; i++) {
+			char full[64];
+
+			if (strcmp(subcmds[i].parent, cmd->name))
+				continue;
+			snprintf(full, sizeof full, "%s|%s", subcmds[i].parent, subcmds[i].name);
+			reply_docs(c, full, cmd, &subcmds[i]);
+		}
+		pairs++;
+	}
+	reply_defer_set(c, h, 2LL * pairs);
+}
+
+static void command_docs(struct client *c, struct kv_cmd *t, size_t n)
+{
+	struct obuf *h = reply_defer(c);
+	long long k = 0;
+
+	if (c->argc == 2) {
+		for (size_t i = 0; i < n; i++, k++)
+			reply_docs(c, t[i].name, &t[i], NULL);
+	} else {
+		for (int i = 2; i < c->argc; i++) {
+			const struct subcmd *sub;
+			const struct kv_cmd *cmd = lookup_full(&c->argv[i], &sub);
+			char low[64];
+
+			if (!cmd)
+				continue;
+			snprintf(low, sizeof low, "%s", c->argv[i].p);
+			for (char *p = low; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			reply_docs(c, low, cmd, sub);
+			k++;
+		}
+	}
+	reply_defer_set(c, h, 2 * k);
 }
 
 static const char *command_help[] = {
@@ -293,12 +762,14 @@ static const char *command_help[] = {
 	"    Return details about all cowkv commands.",
 	"COUNT",
 	"    Return the total number of commands in this cowkv server.",
-	"LIST",
+	"LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
 	"    Return a list of all commands in this cowkv server.",
 	"INFO [<command-name> ...]",
 	"    Return details about multiple cowkv commands.",
 	"DOCS [<command-name> ...]",
-	"    Return documentation details about multiple cowkv commands (none).",
+	"    Return documentation details about multiple cowkv commands.",
+	"GETKEYS <full-command>",
+	"    Return the keys from a full cowkv command.",
 	"HELP",
 	"    Print this help.",
 };
@@ -314,27 +785,37 @@ void cmd_command(struct client *c)
 			reply_command_info(c, &t[i]);
 	} else if (arg_is(c, 1, "count") && c->argc == 2) {
 		reply_int(c, (long long)n);
-	} else if (arg_is(c, 1, "list") && c->argc == 2) {
-		reply_array(c, (long long)n);
-		for (size_t i = 0; i < n; i++)
-			reply_bulk_str(c, t[i].name);
+	} else if (arg_is(c, 1, "list")) {
+		command_list(c, t, n);
 	} else if (arg_is(c, 1, "info")) {
-		reply_array(c, c->argc - 2);
-		for (int i = 2; i < c->argc; i++) {
-			const struct kv_cmd *cmd = cmd_lookup(c->argv[i].p, c->argv[i].len);
+		struct obuf *h = reply_defer(c);
+		long long k = 0;
 
-			if (cmd)
+		if (c->argc == 2) {
+			for (size_t i = 0; i < n; i++, k++)
+				reply_command_info(c, &t[i]);
+		}
+		for (int i = 2; i < c->argc; i++, k++) {
+			const struct subcmd *sub;
+			const struct kv_cmd *cmd = lookup_full(&c->argv[i], &sub);
+
+			if (cmd && sub)
+				reply_sub_info(c, cmd, sub);
+			else if (cmd)
 				reply_command_info(c, cmd);
 			else
-				reply_nil_array(c);
+				reply_nil(c);
 		}
+		reply_defer_set(c, h, k);
 	} else if (arg_is(c, 1, "docs")) {
-		reply_array(c, 0);
+		command_docs(c, t, n);
+	} else if (arg_is(c, 1, "getkeys") && c->argc >= 4) {
+		command_getkeys(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof command_help / sizeof command_help[0]);
 		for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
 			reply_status(c, command_help[i]);
-	} else if (arg_is(c, 1, "count") || arg_is(c, 1, "list") || arg_is(c, 1, "help")) {
+	} else if (arg_is(c, 1, "count") || arg_is(c, 1, "getkeys") || arg_is(c, 1, "help")) {
 		char name[48];
 
 		snprintf(name, sizeof name, "command|%s", c->argv[1].p);

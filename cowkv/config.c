@@ -15,7 +15,7 @@
 #include "script.h"   /* issue 15: busy-reply-threshold */
 #include "acl.h"      /* issue 15: requirepass, protected-mode */
 
-enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST, C_BOOL };
+enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST, C_NOTIFY, C_BOOL };
 
 #define IMMUTABLE 1
 
@@ -28,7 +28,43 @@ struct cfg {
 	const char *fixed;      /* C_CONST: the value */
 };
 
+/* ---- issue 13 part B: settings of other modules, encoding settings ----
+ * The encoding settings (hash-max-listpack-entries...) are taken and shown
+ * as Redis does; cowkv has one encoding per type, so they change no
+ * representation (OBJECT ENCODING, PART A, may report from them). Aliases
+ * share one value. */
+extern long slowlog_slower_than, slowlog_max_len, latency_threshold_ms;
+long enc_hash_entries = 512, enc_hash_value = 64, enc_list_size = -2, enc_list_depth = 0;
+long enc_set_intset = 512, enc_zset_entries = 128, enc_zset_value = 64;
+long enc_stream_bytes = 4096, enc_stream_entries = 100, enc_hll_sparse = 3000;
+static bool cfg_activerehashing = true, cfg_lazyfree = false, cfg_lazyfree_user = false;
+
 static const struct cfg configs[] = {
+	{ "notify-keyspace-events", C_NOTIFY, NULL, 0, 0, 0, NULL },
+	{ "slowlog-log-slower-than", C_INT, &slowlog_slower_than, -1, LLONG_MAX, 0, NULL },
+	{ "slowlog-max-len", C_INT, &slowlog_max_len, 0, LONG_MAX, 0, NULL },
+	{ "latency-monitor-threshold", C_INT, &latency_threshold_ms, 0, LLONG_MAX, 0, NULL },
+	{ "hash-max-listpack-entries", C_INT, &enc_hash_entries, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-ziplist-entries", C_INT, &enc_hash_entries, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-listpack-value", C_INT, &enc_hash_value, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-ziplist-value", C_INT, &enc_hash_value, 0, LONG_MAX, 0, NULL },
+	{ "list-max-listpack-size", C_INT, &enc_list_size, INT_MIN, INT_MAX, 0, NULL },
+	{ "list-max-ziplist-size", C_INT, &enc_list_size, INT_MIN, INT_MAX, 0, NULL },
+	{ "list-compress-depth", C_INT, &enc_list_depth, 0, INT_MAX, 0, NULL },
+	{ "set-max-intset-entries", C_INT, &enc_set_intset, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-listpack-entries", C_INT, &enc_zset_entries, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-ziplist-entries", C_INT, &enc_zset_entries, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-listpack-value", C_INT, &enc_zset_value, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-ziplist-value", C_INT, &enc_zset_value, 0, LONG_MAX, 0, NULL },
+	{ "stream-node-max-bytes", C_INT, &enc_stream_bytes, 0, LLONG_MAX, 0, NULL },
+	{ "stream-node-max-entries", C_INT, &enc_stream_entries, 0, LLONG_MAX, 0, NULL },
+	{ "hll-sparse-max-bytes", C_INT, &enc_hll_sparse, 0, LONG_MAX, 0, NULL },
+	{ "activerehashing", C_BOOL, &cfg_activerehashing, 0, 0, 0, NULL },
+	{ "lazyfree-lazy-expire", C_BOOL, &cfg_lazyfree, 0, 0, 0, NULL },
+	{ "lazyfree-lazy-user-del", C_BOOL, &cfg_lazyfree_user, 0, 0, 0, NULL },
+	{ "replicaof", C_CONST, NULL, 0, 0, IMMUTABLE, "" },
+	{ "slaveof", C_CONST, NULL, 0, 0, IMMUTABLE, "" },
+	/* ---- end of issue 13 part B settings ---- */
 	{ "bind", C_STR, &srv.bind, 0, 0, IMMUTABLE, NULL },
 	{ "port", C_INT, &srv.port, 0, 65535, IMMUTABLE, NULL },
 	{ "dir", C_STR, &srv.dir, 0, 0, IMMUTABLE, NULL },
@@ -239,6 +275,9 @@ static void config_value(const struct cfg *cf, char *buf, size_t len)
 	case C_CONST:
 		snprintf(buf, len, "%s", cf->fixed);
 		break;
+	case C_NOTIFY:
+		notify_string(buf, len);
+		break;
 	case C_BOOL:
 		snprintf(buf, len, "%s", *(bool *)cf->ptr ? "yes" : "no");
 		break;
@@ -317,6 +356,12 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 		if (apply)
 			srv.verbosity = k;
 		return NULL;
+	case C_NOTIFY:
+		if ((k = notify_parse(v)) < 0)
+			return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+		if (apply)
+			notify_flags = k;
+		return NULL;
 	case C_BOOL:
 		if (strcasecmp(v, "yes") && strcasecmp(v, "no"))
 			return "argument must be 'yes' or 'no'";
@@ -378,6 +423,15 @@ void config_set(struct client *c)
 			reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
 				     "can't set immutable config", cf->name);
 			return;
+		}
+		for (int k = 2; k < i; k += 2) {
+			const struct cfg *o = config_find(c->argv[k].p);
+
+			if (o == cf) {	/* an alias is another parameter */
+				reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+					     "'%s') - duplicate parameter", c->argv[i].p);
+				return;
+			}
 		}
 		if ((why = config_apply(cf, c->argv[i + 1].p, false))) {
 			reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",

@@ -45,6 +45,8 @@ static int root_check(struct kvdb *db)
 	return 0;
 }
 
+static int root_make(struct kvdb *db);
+
 static void bind_space(struct kvdb *db, cow_space *s, cow_heap *h)
 {
 	db->space = s;
@@ -57,9 +59,7 @@ static void bind_space(struct kvdb *db, cow_space *s, cow_heap *h)
 int kvdb_create(struct kvdb *db, size_t size)
 {
 	cow_space *s = cow_space_create(size, 0);
-	struct kv_root *root;
 	cow_heap *h;
-	kv_off r;
 	int err;
 
 	if (!s)
@@ -70,19 +70,10 @@ int kvdb_create(struct kvdb *db, size_t size)
 		return err;
 	}
 	bind_space(db, s, h);
-	r = cow_heap_calloc(h, 1, sizeof *root);
-	if (!r || cow_heap_set_root(h, r)) {
+	if (root_make(db)) {
 		kvdb_close(db);
 		return -ENOMEM;
 	}
-	root = kv_ptr(db, r);
-	root->magic = KV_MAGIC;
-	root->version = KV_VERSION;
-	if (getrandom(&root->seed, sizeof root->seed, 0) != sizeof root->seed)
-		root->seed = (uint64_t)unix_ms() * 0x9e3779b97f4a7c15ull;
-	root->created_ms = unix_ms();
-	dict_init(&root->keys);
-	db->root = root;
 	return 0;
 }
 
@@ -133,6 +124,51 @@ uint64_t kvdb_used(const struct kvdb *db)
 	if (cow_heap_stats_get(db->heap, &hs))
 		return 0;
 	return hs.used_bytes;
+}
+
+void (*kv_expire_hook)(struct kvdb *db, const struct kv_ent *e);
+void (*kv_new_hook)(struct kvdb *db, const struct kv_ent *e);
+
+/* Delete e because it expired: tell the hook, then count it. */
+static void delete_expired(struct kvdb *db, struct kv_ent *e)
+{
+	if (kv_expire_hook)
+		kv_expire_hook(db, e);
+	kv_delete_ent(db, e);
+	db->expired++;
+}
+
+/* A new root (identity, fresh seed, empty keyspace) in db's heap. 0 or
+ * -ENOMEM. */
+static int root_make(struct kvdb *db)
+{
+	kv_off r = cow_heap_calloc(db->heap, 1, sizeof(struct kv_root));
+	struct kv_root *root;
+
+	if (!r || cow_heap_set_root(db->heap, r))
+		return -ENOMEM;
+	root = kv_ptr(db, r);
+	root->magic = KV_MAGIC;
+	root->version = KV_VERSION;
+	if (getrandom(&root->seed, sizeof root->seed, 0) != sizeof root->seed)
+		root->seed = (uint64_t)unix_ms() * 0x9e3779b97f4a7c15ull;
+	root->created_ms = unix_ms();
+	dict_init(&root->keys);
+	db->root = root;
+	return 0;
+}
+
+int kvdb_reset(struct kvdb *db)
+{
+	cow_heap *h;
+
+	cow_heap_close(db->heap);
+	db->heap = NULL;
+	db->root = NULL;
+	if (!(h = cow_heap_init(db->space)))
+		return -errno;
+	db->heap = h;
+	return root_make(db);
 }
 
 uint64_t kv_hash(const struct kvdb *db, const void *key, size_t len)
@@ -255,8 +291,7 @@ struct kv_ent *kv_find(struct kvdb *db, const char *key, size_t klen)
 				     kv_hash(db, key, klen), NULL);
 
 	if (e && kv_expired(db, e)) {
-		kv_delete_ent(db, e);
-		db->expired++;
+		delete_expired(db, e);
 		return NULL;
 	}
 	return e;
@@ -274,6 +309,8 @@ struct kv_ent *kv_add(struct kvdb *db, const char *key, size_t klen,
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (kv_new_hook)
+		kv_new_hook(db, e);
 	return e;
 }
 
@@ -315,6 +352,8 @@ struct kv_ent *kv_rename(struct kvdb *db, struct kv_ent *e, const char *newkey,
 	}
 	dict_unlink(db, &db->root->keys, e);
 	cow_heap_free(db->heap, kv_offof(db, e));	/* its value lives on in n */
+	if (kv_new_hook)
+		kv_new_hook(db, n);
 	return n;
 }
 
@@ -337,8 +376,7 @@ size_t kv_expire_cycle(struct kvdb *db, size_t max)
 
 		if (e->expire > db->now_ms)
 			break;
-		kv_delete_ent(db, e);
-		db->expired++;
+		delete_expired(db, e);
 		n++;
 	}
 	return n;
@@ -351,7 +389,6 @@ struct kv_ent *kv_random(struct kvdb *db, uint64_t (*rnd)(void))
 
 		if (!e || !kv_expired(db, e))
 			return e;
-		kv_delete_ent(db, e);
-		db->expired++;
+		delete_expired(db, e);
 	}
 }

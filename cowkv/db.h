@@ -137,6 +137,26 @@ void kvdb_replace(struct kvdb *db, struct kvdb *fresh);
 int kvdb_reload(struct kvdb *db);
 /* Bytes allocated in the heap (used_memory), and the heap's size. */
 uint64_t kvdb_used(const struct kvdb *db);
+/* Empty the dataset in place (FLUSHALL): the heap is formatted again in the
+ * same space and a new root made, in time independent of the space's size
+ * and of the data (the old blocks are simply forgotten; their pages are
+ * reused by later allocations). The space, its generation and SNAPSHOTs of
+ * it stay valid. 0 or -errno (then the dataset may be gone: the caller
+ * replaces it with kvdb_create()). */
+int kvdb_reset(struct kvdb *db);
+
+/* ---- the key-event hook (issue 13 part B) ------------------------------ */
+
+/* Called by db.c just before it deletes an entry because it expired (lazy
+ * expiry in kv_find/kv_random, active expiry in kv_expire_cycle), with the
+ * entry still whole. The server sets it once at start (WATCH, keyspace
+ * notifications); NULL means nobody listens. It must not change the
+ * keyspace. Every other change is signalled by the command layer
+ * (cmd_call() and keyspace_changed(), see server.h). */
+extern void (*kv_expire_hook)(struct kvdb *db, const struct kv_ent *e);
+/* Called by kv_add() after a new key entered the keyspace (the "new"
+ * keyspace event). Same rules as kv_expire_hook. */
+extern void (*kv_new_hook)(struct kvdb *db, const struct kv_ent *e);
 
 /* ---- keyspace ---------------------------------------------------------- */
 

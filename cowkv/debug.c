@@ -77,23 +77,26 @@ static void debug_protocol(struct client *c, const char *name)
 	}
 }
 
-void cmd_debug(struct client *c)
+/*
+ * debug_script_subcommand — DEBUG PROTOCOL <type> and DEBUG
+ * SET-DISABLE-DENY-SCRIPTS <0|1> (issue 15), called by cmd_debug
+ * (cmd_introspect.c). Returns true when c's subcommand was one of them
+ * (answered), false otherwise.
+ */
+bool debug_script_subcommand(struct client *c)
 {
 	if (arg_is(c, 1, "protocol") && c->argc == 3) {
 		debug_protocol(c, c->argv[2].p);
-	} else if (arg_is(c, 1, "set-disable-deny-scripts") && c->argc == 3) {
+		return true;
+	}
+	if (arg_is(c, 1, "set-disable-deny-scripts") && c->argc == 3) {
 		long long v;
 
-		if (!arg_ll(c, 2, &v))
-			return;
-		script_deny_disabled = v != 0;
-		reply_ok(c);
-	} else if (arg_is(c, 1, "help")) {
-		reply_array(c, 3);
-		reply_status(c, "DEBUG <subcommand> [<arg> ...]. Subcommands (cowkv) are:");
-		reply_status(c, "PROTOCOL <type>: one reply of the given RESP3 type.");
-		reply_status(c, "SET-DISABLE-DENY-SCRIPTS <0|1>: let scripts call every command.");
-	} else {
-		reply_errorf(c, "ERR DEBUG %.64s is not supported by cowkv", c->argv[1].p);
+		if (arg_ll(c, 2, &v)) {
+			script_deny_disabled = v != 0;
+			reply_ok(c);
+		}
+		return true;
 	}
+	return false;
 }

@@ -520,6 +520,46 @@ void func_sync(void)
 			"loaded: %s", err);
 }
 
+/*
+ * func_stash — a malloc'd copy of db's function libraries (the caller frees
+ * it), or NULL when there are none (or no memory: they are then lost, and
+ * said so in the log). *n gets its size.
+ */
+void *func_stash(void *db_, size_t *n)
+{
+	struct kvdb *db = db_;
+	struct func_block *b = stored(db);
+	void *copy;
+
+	*n = 0;
+	if (!b)
+		return NULL;
+	*n = cow_heap_usable_size(db->heap, db->root->funcs);
+	if (!(copy = malloc(*n)))
+		srv_log(LL_WARNING, "FLUSHALL: no memory to keep the function libraries: dropped");
+	else
+		memcpy(copy, b, *n);
+	return copy;
+}
+
+/* func_unstash — put a func_stash() copy back into db (a fresh dataset);
+ * frees it. */
+void func_unstash(void *db_, void *copy, size_t n)
+{
+	struct kvdb *db = db_;
+	kv_off off;
+
+	if (!copy)
+		return;
+	if (db->root && (off = cow_heap_alloc(db->heap, n))) {
+		memcpy(kv_ptr(db, off), copy, n);
+		db->root->funcs = off;
+	} else {
+		srv_log(LL_WARNING, "FLUSHALL: no room for the function libraries: dropped");
+	}
+	free(copy);
+}
+
 void func_carry_over(void *from_db, void *to_db)
 {
 	struct kvdb *from = from_db, *to = to_db;

@@ -80,6 +80,9 @@ static void expire_tick(void)
 {
 	int64_t t0 = srv_mono_us(), budget = 250000 / srv.hz;	/* 25% of CPU at most */
 
+	if (!active_expire_enabled)
+		return;		/* DEBUG SET-ACTIVE-EXPIRE 0 */
+
 	while (kv_expire_cycle(&srv.db, 64) == 64 && srv_mono_us() - t0 < budget)
 		;
 }

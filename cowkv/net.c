@@ -115,6 +115,7 @@ void client_close_async(struct client *c)
 {
 	if (c->flags & CF_CLOSE_ASAP)
 		return;
+	blocking_forget(c);	/* a closing client is served nothing more */
 	c->flags |= CF_CLOSE_ASAP;
 	c->free_next = srv.to_free;
 	srv.to_free = c;
@@ -123,6 +124,11 @@ void client_close_async(struct client *c)
 /* Close c's socket and free it (only from free_closed()). */
 static void client_free(struct client *c)
 {
+	/* issue 13 part B: transactions, blocking, pub/sub, MONITOR */
+	multi_reset_client(c);
+	blocking_forget(c);
+	pubsub_reset_client(c);
+	introspect_client_gone(c);
 	close(c->fd);	/* also leaves the epoll set */
 	if (c->prev)
 		c->prev->next = c->next;
@@ -321,6 +327,14 @@ static void client_process_input(struct client *c)
 	while (!(c->flags & (CF_CLOSE_AFTER_REPLY | CF_CLOSE_ASAP)) && !srv.shutdown_asap) {
 		int r;
 
+		if (c->flags & (CF_BLOCKED | CF_PAUSED)) {
+			/* The rest waits until it is unblocked; a peer that
+			 * left will not read the answer. */
+			if (c->flags & CF_EOF)
+				client_close_async(c);
+			more = true;
+			break;
+		}
 		if (c->obytes >= OBUF_PAUSE) {
 			more = true;
 			break;
@@ -487,6 +501,33 @@ static void client_write(struct client *c)
 	client_update_events(c);
 }
 
+/* ---- issue 13 part B: clients unblocked during the turn ------------------ */
+
+static struct client *resume_head;
+
+void client_unblocked(struct client *c)
+{
+	if (c->resume)
+		return;
+	c->resume = true;
+	c->resume_next = resume_head;
+	resume_head = c;
+}
+
+/* Run the input that unblocked clients sent while they waited (which may
+ * unblock more). Before free_closed(): the list names no freed client. */
+static void resume_unblocked(void)
+{
+	while (resume_head) {
+		struct client *c = resume_head;
+
+		resume_head = c->resume_next;
+		c->resume = false;
+		if (!(c->flags & (CF_CLOSE_ASAP | CF_BLOCKED | CF_PAUSED)))
+			client_process_input(c);
+	}
+}
+
 /* Before waiting: write the replies produced during this turn. */
 static void write_pending(void)
 {
@@ -505,6 +546,7 @@ void net_close_all(void)
 {
 	for (struct client *c = srv.clients; c; c = c->next)
 		client_close_async(c);
+	resume_head = NULL;
 	free_closed();
 	srv.pending = NULL;
 }
@@ -559,9 +601,17 @@ int net_loop(void)
 	int64_t next_tick = 0;
 
 	while (!srv.shutdown_asap) {
-		int64_t now = srv_mono_us() / 1000;
+		int64_t now = srv_mono_us() / 1000, bt = blocking_timeouts(), pt = pause_cron();
 		int timeout = next_tick > now ? (int)(next_tick - now) : 0;
-		int n = epoll_wait(srv.epfd, evs, MAX_EVENTS, timeout);
+		int n;
+
+		if (bt >= 0 && bt < timeout)
+			timeout = (int)bt;	/* a blocked client's deadline comes first */
+		if (pt >= 0 && pt < timeout)
+			timeout = (int)pt;	/* so does the end of a CLIENT PAUSE */
+		resume_unblocked();
+		write_pending();
+		n = epoll_wait(srv.epfd, evs, MAX_EVENTS, timeout);
 
 		if (n < 0 && errno != EINTR) {
 			srv_log(LL_WARNING, "epoll_wait: %s", strerror(errno));
@@ -576,6 +626,9 @@ int net_loop(void)
 			srv_tick();
 			next_tick = now + 1000 / srv.hz;
 		}
+		blocking_timeouts();
+		pause_cron();
+		resume_unblocked();
 		write_pending();
 		free_closed();
 	}

@@ -54,8 +54,9 @@ void reply_raw(struct client *c, const void *p, size_t n)
 	struct obuf *b = c->otail;
 	const char *s = p;
 
-	if (n == 0 || (c->flags & CF_CLOSE_ASAP))
-		return;
+	if (n == 0 || (c->flags & CF_CLOSE_ASAP) ||
+	    ((c->flags & (CF_REPLY_OFF | CF_REPLY_SKIP)) && !(c->flags & CF_PUSHING)))
+		return;		/* CLIENT REPLY OFF|SKIP: nothing but pushes is sent */
 	c->obytes += n;
 	if (b && b->cap > b->len) {
 		size_t k = b->cap - b->len < n ? b->cap - b->len : n;
@@ -71,6 +72,11 @@ void reply_raw(struct client *c, const void *p, size_t n)
 			return;
 		memcpy(b->data, s, n);
 		b->len = n;
+		/* The hard output limit holds while a reply grows (KEYS *, a
+		 * huge HGETALL): past it the client is closed and the rest of
+		 * the reply is dropped instead of being built first. */
+		if (srv.obuf_hard && c->obytes > srv.obuf_hard)
+			client_check_output(c);
 	}
 	mark_pending(c);
 }
@@ -207,7 +213,7 @@ struct obuf *reply_defer(struct client *c)
 {
 	struct obuf *b;
 
-	if (c->flags & CF_CLOSE_ASAP)
+	if (c->flags & (CF_CLOSE_ASAP | CF_REPLY_OFF | CF_REPLY_SKIP))
 		return NULL;
 	b = obuf_new(c, 32);
 	if (b)

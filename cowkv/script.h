@@ -115,5 +115,7 @@ void func_sync(void);
 /* function.c: copy the stored libraries of the dataset from into to
  * (FLUSHALL keeps functions, as in Redis). */
 void func_carry_over(void *from_db, void *to_db);
+void *func_stash(void *db, size_t *n);
+void func_unstash(void *db, void *copy, size_t n);
 
 #endif

@@ -44,7 +44,21 @@ struct obuf {
 #define CF_EOF               0x04  /* the peer shut its side: no more input */
 #define CF_PENDING           0x08  /* on the pending-write list */
 /* ---- issue 15 (scripting, RESP3, auth) ---- */
-#define CF_FAKE              0x100 /* a script's client: no socket, never pending */
+#define CF_FAKE              0x20000 /* a script's client: no socket, never pending */
+/* ---- issue 13 part B: client states (multi.c, blocking.c, pubsub.c) ---- */
+#define CF_MULTI             0x0010  /* between MULTI and EXEC/DISCARD */
+#define CF_DIRTY_CAS         0x0020  /* a WATCHed key changed: EXEC fails */
+#define CF_DIRTY_EXEC        0x0040  /* a queued command was refused: EXECABORT */
+#define CF_BLOCKED           0x0080  /* waits in a blocking command */
+#define CF_PUBSUB            0x0100  /* subscribed to a channel or pattern */
+#define CF_REPLY_OFF         0x0200  /* CLIENT REPLY OFF */
+#define CF_REPLY_SKIP_NEXT   0x0400  /* CLIENT REPLY SKIP: skip the next command's reply */
+#define CF_REPLY_SKIP        0x0800  /* the reply of the running command is dropped */
+#define CF_NO_EVICT          0x1000  /* CLIENT NO-EVICT ON */
+#define CF_MONITOR           0x2000  /* MONITOR: receives every command */
+#define CF_IN_EXEC           0x4000  /* running EXEC's queue: nothing blocks */
+#define CF_PUSHING           0x8000  /* a pub/sub push: sent despite CLIENT REPLY OFF */
+#define CF_PAUSED            0x10000 /* its command waits for CLIENT PAUSE's end */
 
 struct client {
 	int fd;
@@ -75,6 +89,17 @@ struct client {
 	int resp;                       /* protocol: 2 (default) or 3 (HELLO 3) */
 	bool authed;                    /* AUTH/HELLO AUTH done, or no password needed */
 	char *user;                     /* ACL user name (NULL: "default") */
+	/* ---- issue 13 part B: transactions, blocking, pub/sub ------------ */
+	struct multi_state *mstate;     /* MULTI's queue (multi.c), or NULL */
+	struct watch_key *watched;      /* WATCHed keys (multi.c), a list */
+	struct block_state *bstate;     /* what it waits for (blocking.c), or NULL */
+	struct strmap *subs;            /* SUBSCRIBEd channels (pubsub.c), or NULL */
+	struct pat_sub *psubs;          /* PSUBSCRIBEd patterns, a list */
+	size_t nsubs, npsubs;
+	char lastsub[32];               /* subcommand of lastcmd (CLIENT LIST cmd=) */
+	size_t argv_mem;                /* bytes of the arguments of the last command */
+	struct client *resume_next;     /* on the list of unblocked clients (net.c) */
+	bool resume;                    /* ...is on it */
 };
 
 /* ---- commands -------------------------------------------------------------- */
@@ -88,6 +113,13 @@ struct client {
 #define CMD_LOADING  0x040
 #define CMD_STALE    0x080
 #define CMD_RANDOM   0x100
+/* issue 13 part B */
+#define CMD_BLOCKING 0x200  /* may block (COMMAND flag "blocking") */
+#define CMD_PUBSUB   0x400  /* pub/sub ("pubsub") */
+#define CMD_NOMULTI  0x800  /* refused inside MULTI ("no-multi") */
+#define CMD_SKIPMON  0x1000 /* not shown to MONITOR ("skip-monitor") */
+
+#define CMD_DECL(x) void x(struct client *c)
 
 struct kv_cmd {
 	const char *name;       /* lower case */
@@ -105,6 +137,158 @@ const struct kv_cmd *cmd_lookup(const char *name, size_t len);
 void cmd_call(struct client *c);
 /* The table, for COMMAND and INFO commandstats. */
 struct kv_cmd *cmd_table(size_t *n);
+
+/* ---- issue 13 part B: dispatch, key events --------------------------- */
+
+/* Run command cmd with c's current argv, no checks (EXEC, serving a blocked
+ * client): statistics, then the key events of a write that changed the
+ * dataset (see keyspace_changed). */
+void cmd_exec(struct client *c, struct kv_cmd *cmd);
+/* The positions of cmd's keys in an argv of argc arguments, from its
+ * first/last/step: *first .. *last (inclusive) by *step; false if none. */
+bool cmd_key_range(const struct kv_cmd *cmd, int argc, int *first, int *last, int *step);
+
+/*
+ * The key-modified hook (Redis's signalModifiedKey). Every change of key
+ * must reach it: it breaks WATCHes of key and wakes clients blocked on it.
+ * cmd_exec() calls it for every key position of a CMD_WRITE command that
+ * changed srv.dirty (srv_changed() with n > 0), so a new write command gets
+ * it by declaring its keys in the table; a command that writes a key outside
+ * its first/last/step range (SORT ... STORE, ZUNIONSTORE's destination is in
+ * range) calls it itself. Expiry reaches it through kv_expire_hook.
+ */
+void keyspace_changed(const char *key, size_t klen);
+/* The whole dataset is about to be emptied or replaced (FLUSHALL, ROLLBACK):
+ * every WATCH of a key that exists now breaks. */
+void keyspace_all_changed(void);
+
+/* multi.c */
+/* True if the command must be queued instead of run (c is in MULTI). */
+bool multi_queues(const struct client *c, const struct kv_cmd *cmd);
+/* Queue c's command (checked already); replies +QUEUED. */
+void multi_queue(struct client *c, const struct kv_cmd *cmd);
+/* A queued command was refused (unknown, arity, OOM): EXEC will abort. */
+void multi_flag_error(struct client *c);
+/* True if c's queue holds a write. */
+bool multi_writes(const struct client *c);
+/* True if c's queue holds a command flagged CMD_DENYOOM. */
+bool multi_denyoom(const struct client *c);
+/* Drop c's queue and WATCHes, leave MULTI. */
+void multi_discard(struct client *c);
+void multi_touch_key(const char *key, size_t klen);
+void multi_touch_all(void);
+/* Forget c's MULTI state and WATCHes (RESET, close). */
+void multi_reset_client(struct client *c);
+/* Bytes held by c's queue (CLIENT LIST multi-mem), commands queued. */
+size_t multi_mem(const struct client *c);
+int multi_count(const struct client *c);
+/* Keys watched by some client (INFO watching_clients... ). */
+size_t multi_watched_keys(void);
+CMD_DECL(cmd_multi); CMD_DECL(cmd_exec_); CMD_DECL(cmd_discard);
+CMD_DECL(cmd_watch); CMD_DECL(cmd_unwatch);
+
+/* blocking.c: the generic machinery, keyed by (key, type). */
+struct block_state;
+/* Serve the clients blocked on keys that became ready (after each top-level
+ * command; a served command may make more keys ready). */
+void blocking_serve_ready(void);
+/* The key changed: if clients block on it, it is ready to be tried. */
+void blocking_key_changed(const char *key, size_t klen);
+/* The dataset was replaced (ROLLBACK, DEBUG RELOAD): every key clients
+ * block on is to be tried. */
+void blocking_all_changed(void);
+/* Time out the clients whose deadline passed; ms until the next deadline
+ * (or -1 if none). */
+int64_t blocking_timeouts(void);
+/* Block c on the keys argv[first..last] (by step) expecting type, until
+ * timeout_ms (unix ms, 0 = forever). c's command runs again when one of
+ * them is ready; cmd_timeout replies on timeout. False after replying OOM. */
+bool block_client(struct client *c, int first, int last, int step, enum kv_type type,
+		  int64_t timeout_ms, void (*on_timeout)(struct client *c));
+/* True while c's command is re-run for a ready key: it must not block
+ * again but return false to stay blocked (block_client() is then a no-op). */
+bool blocking_may_block(const struct client *c);
+/* True while c's blocked command runs again to be served (MONITOR and the
+ * slow log saw it when it blocked). */
+bool blocking_serving(const struct client *c);
+/* Unblock c (its reply was given, or RESET); its pending input resumes. */
+void unblock_client(struct client *c);
+/* Forget c's blocking state, nothing else (c is being freed). */
+void blocking_forget(struct client *c);
+/* CLIENT UNBLOCK <id> [TIMEOUT|ERROR]. */
+void client_unblock_cmd(struct client *c);
+/* Parse argument i as a blocking timeout in seconds (float, 0 = forever)
+ * into a unix-ms deadline (0 = forever); replies the error and returns
+ * false when invalid. */
+bool arg_timeout(struct client *c, int i, int64_t *deadline_ms);
+size_t blocking_clients(void);
+CMD_DECL(cmd_blpop); CMD_DECL(cmd_brpop); CMD_DECL(cmd_blmove);
+CMD_DECL(cmd_brpoplpush); CMD_DECL(cmd_blmpop);
+
+/* pubsub.c */
+/* In RESP2 subscribed mode only these run: true if cmd may. */
+bool pubsub_allowed(const struct kv_cmd *cmd);
+/* Send message to channel's subscribers and matching patterns; returns how
+ * many clients received it. */
+long long pubsub_publish(const char *ch, size_t chlen, const char *msg, size_t mlen);
+void pubsub_reset_client(struct client *c);
+/* sub=, psub=, ssub= of CLIENT LIST. */
+void pubsub_client_counts(const struct client *c, size_t *sub, size_t *psub, size_t *ssub);
+size_t pubsub_channels(void);
+size_t pubsub_patterns(void);
+CMD_DECL(cmd_subscribe); CMD_DECL(cmd_unsubscribe); CMD_DECL(cmd_psubscribe);
+CMD_DECL(cmd_punsubscribe); CMD_DECL(cmd_publish); CMD_DECL(cmd_pubsub);
+CMD_DECL(cmd_ssubscribe); CMD_DECL(cmd_sunsubscribe); CMD_DECL(cmd_spublish);
+
+/* notify.c: keyspace notifications (notify-keyspace-events). */
+#define NOTIFY_KEYSPACE (1 << 0)    /* K */
+#define NOTIFY_KEYEVENT (1 << 1)    /* E */
+#define NOTIFY_GENERIC  (1 << 2)    /* g */
+#define NOTIFY_STRING   (1 << 3)    /* $ */
+#define NOTIFY_LIST     (1 << 4)    /* l */
+#define NOTIFY_SET      (1 << 5)    /* s */
+#define NOTIFY_HASH     (1 << 6)    /* h */
+#define NOTIFY_ZSET     (1 << 7)    /* z */
+#define NOTIFY_EXPIRED  (1 << 8)    /* x */
+#define NOTIFY_EVICTED  (1 << 9)    /* e */
+#define NOTIFY_STREAM   (1 << 10)   /* t */
+#define NOTIFY_KEY_MISS (1 << 11)   /* m */
+#define NOTIFY_MODULE   (1 << 12)   /* d */
+#define NOTIFY_NEW      (1 << 13)   /* n */
+/* Publish event (Redis's name: "set", "lpush", "expired"...) on key, if
+ * the class type is enabled. Cheap when notifications are off. */
+void notify_event(int type, const char *event, const char *key, size_t klen);
+/* notify_event() for argument i of c. */
+void notify_arg(struct client *c, int type, const char *event, int i);
+/* notify-keyspace-events: parse flags (-1 if invalid), print them. */
+int notify_parse(const char *s);
+void notify_string(char *buf, size_t len);
+extern int notify_flags;
+
+/* cmd_docs.c: COMMAND DOCS of one command (summary, group, arguments from
+ * its syntax line); replies that many map pairs and returns how many. */
+int cmd_docs_reply(struct client *c, const char *name, const char *group);
+
+/* cmd_introspect.c */
+CMD_DECL(cmd_debug); CMD_DECL(cmd_memory); CMD_DECL(cmd_slowlog);
+CMD_DECL(cmd_latency); CMD_DECL(cmd_monitor);
+/* c is being freed: leave the MONITOR list. */
+void introspect_client_gone(struct client *c);
+/* Feed MONITOR clients and the slow log with a command that ran. */
+void introspect_after_call(struct client *c, const struct kv_cmd *cmd, int64_t usec);
+/* DEBUG SET-ACTIVE-EXPIRE: false stops active expiry. */
+extern bool active_expire_enabled;
+/* CLIENT subcommands implemented there: REPLY, NO-EVICT, PAUSE/UNPAUSE,
+ * the filters of LIST and KILL. Returns false if sub is not one. */
+bool client_sub_introspect(struct client *c);
+/* CLIENT PAUSE: if cmd must wait, keep c's command for later and return
+ * true (c's input waits too). */
+bool pause_holds(struct client *c, const struct kv_cmd *cmd);
+/* Run the held commands when the pause is over (from the loop); ms until
+ * the pause ends, or -1. */
+int64_t pause_cron(void);
+/* Bytes of client buffers (query and output) of every client, for INFO. */
+uint64_t clients_buffer_bytes(uint64_t *qbufs, uint64_t *obufs);
 
 /* ---- the server ------------------------------------------------------------ */
 
@@ -231,6 +415,9 @@ void net_close_all(void);
 void net_busy_poll(struct client *running);
 /* Close c at the end of this loop turn. */
 void client_close_async(struct client *c);
+/* c was unblocked (served, timed out, CLIENT UNBLOCK): process the input
+ * it sent meanwhile, later in this loop turn. */
+void client_unblocked(struct client *c);
 /* Output limits: close c if over them (called after each reply). */
 void client_check_output(struct client *c);
 void client_describe(const struct client *c, char *buf, size_t len);
@@ -307,7 +494,6 @@ static inline void srv_changed(uint64_t n) { srv.dirty += n; }
 
 /* ---- commands (cmd_*.c) -------------------------------------------------------------- */
 
-#define CMD_DECL(x) void x(struct client *c)
 /* strings */
 CMD_DECL(cmd_get); CMD_DECL(cmd_set); CMD_DECL(cmd_setnx); CMD_DECL(cmd_setex);
 CMD_DECL(cmd_psetex); CMD_DECL(cmd_getset); CMD_DECL(cmd_getdel); CMD_DECL(cmd_mget);
@@ -338,7 +524,7 @@ CMD_DECL(cmd_snapshot); CMD_DECL(cmd_rollback);
 CMD_DECL(cmd_eval); CMD_DECL(cmd_evalsha); CMD_DECL(cmd_eval_ro); CMD_DECL(cmd_evalsha_ro);
 CMD_DECL(cmd_script); CMD_DECL(cmd_function); CMD_DECL(cmd_fcall); CMD_DECL(cmd_fcall_ro);
 CMD_DECL(cmd_auth); CMD_DECL(cmd_acl); CMD_DECL(cmd_dump); CMD_DECL(cmd_restore);
-CMD_DECL(cmd_debug);
+bool debug_script_subcommand(struct client *c);
 
 /* ---- configuration (config.c) ----------------------------------------------------- */
 

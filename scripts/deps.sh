@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcmocka-dev libxxhash-dev clang
       redis-server redis-tools gnuplot-nox procps python3 scdoc man-db
-      liblua5.1-0-dev lua-cjson-dev lua-bitop-dev libssl-dev python3-redis)
+      liblua5.1-0-dev lua-cjson-dev lua-bitop-dev libssl-dev python3-redis tcl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
