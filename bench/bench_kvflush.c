@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench_kvflush.c — what cowkv's FLUSHALL costs, at the libcow level:
  *   baseline: a new space of the same size and a new heap in it, the old

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * blocking.c — clients that wait for a key (BLPOP and the other blocking
  * commands), keyed by (key, type) so that any type's blocking commands use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_blist.c — the blocking list commands: BLPOP, BRPOP, BLMOVE,
  * BRPOPLPUSH, BLMPOP. Each tries its keys now; when none holds a list and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_docs.c — what COMMAND DOCS says about each command: a summary and the
  * syntax as Redis's documentation writes it ("key [key ...] timeout"), from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_introspect.c — introspection as Redis 7.0 does it: the CLIENT
  * subcommands with state (REPLY, NO-EVICT, LIST/INFO with filters, KILL

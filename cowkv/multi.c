@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * multi.c — transactions as Redis 7.0 runs them: MULTI queues the commands
  * (each checked when queued: unknown, arity, OOM refuse it and EXEC then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * notify.c — keyspace notifications (Redis's notify-keyspace-events): a
  * change of key k by event e publishes e on __keyspace@0__:k (flag K) and k

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pubsub.c — publish/subscribe as Redis 7.0 does it in RESP2: channels,
  * patterns (glob_match) and shard channels (SSUBSCRIBE, SPUBLISH: one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * strmap.c — see strmap.h. Chained buckets, doubled when the load passes 1.
  */

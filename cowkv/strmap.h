@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * strmap.h — a small hash map from byte strings to pointers, in ordinary
  * process memory (not the space): WATCHed keys, keys clients block on,

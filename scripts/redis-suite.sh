@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Run Redis's own Tcl test suite (external mode) against cowkv and against
 # redis-server in the same run, and print a table per test file: tests
 # passed, failed ([err]) and whether the file ended in an exception, for each

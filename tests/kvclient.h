@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kvclient.h — what the cowkv tests share: starting cowkv and redis-server
  * on free ports (killed at teardown and at exit), a RESP client (kc_*), and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv_multi.c — cowkv's transactions and blocking commands (issue 13
  * part B), replies compared byte for byte with Debian's redis-server where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv_pubsub.c — cowkv's pub/sub, keyspace notifications and
  * introspection (issue 13 part B), replies compared byte for byte with
