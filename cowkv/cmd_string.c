@@ -344,6 +344,7 @@ void cmd_append(struct client *c)
 	if (!check_type(c, e, KV_STRING) ||
 	    !length_ok(c, (long long)e->vlen, (long long)a->len))
 		return;
+	e->enc |= ENC_RAW;	/* Redis unshares the string: "raw" (part A) */
 	if (a->len == 0) {
 		reply_int(c, (long long)e->vlen);
 		return;
@@ -430,6 +431,7 @@ void cmd_setrange(struct client *c)
 		return;
 	}
 	memcpy(ent_bytes(&srv.db, e) + off, a->p, a->len);
+	e->enc |= ENC_RAW;	/* OBJECT ENCODING "raw" (part A) */
 	srv_changed(1);
 	reply_int(c, (long long)e->vlen);
 }
