@@ -471,9 +471,7 @@ void cmd_sdiffstore(struct client *c) { setop_cmd(c, SOP_DIFF, 1); }
 
 bool parse_numkeys(struct client *c, int i, long long *numkeys, bool mpop)
 {
-	if (!arg_ll(c, i, numkeys))
-		return false;
-	if (*numkeys <= 0) {
+	if (!resp_str2ll(c->argv[i].p, c->argv[i].len, numkeys) || *numkeys <= 0) {
 		reply_error(c, "ERR numkeys should be greater than 0");
 		return false;
 	}
@@ -492,9 +490,8 @@ bool parse_card_limit(struct client *c, int i, long long *limit)
 {
 	for (; i < c->argc; i += 2) {
 		if (arg_is(c, i, "limit") && i + 1 < c->argc) {
-			if (!arg_ll(c, i + 1, limit))
-				return false;
-			if (*limit < 0) {
+			if (!resp_str2ll(c->argv[i + 1].p, c->argv[i + 1].len, limit) ||
+			    *limit < 0) {
 				reply_error(c, "ERR LIMIT can't be negative");
 				return false;
 			}

@@ -86,20 +86,25 @@ void sv_free(struct strvec *s)
 
 bool parse_double(const char *s, size_t n, double *out)
 {
-	char buf[256], *end;
+	char small[128], *buf = small, *end;
 	double v;
+	bool ok;
 
-	if (n == 0 || n >= sizeof buf || isspace((unsigned char)s[0]))
+	if (n == 0 || isspace((unsigned char)s[0]))
+		return false;
+	if (n >= sizeof small && !(buf = malloc(n + 1)))
 		return false;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	errno = 0;
 	v = strtod(buf, &end);
-	if ((size_t)(end - buf) != n || isnan(v) ||
-	    (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)))
-		return false;
-	*out = v;
-	return true;
+	ok = (size_t)(end - buf) == n && !isnan(v) &&
+	     !(errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO));
+	if (buf != small)
+		free(buf);
+	if (ok)
+		*out = v;
+	return ok;
 }
 
 bool arg_double(struct client *c, int i, double *out)

@@ -758,9 +758,8 @@ void cmd_zmpop(struct client *c)
 	max = arg_is(c, i, "max");
 	for (i++; i < c->argc; i += 2) {
 		if (arg_is(c, i, "count") && i + 1 < c->argc && count == 1 && i == 3 + (int)numkeys) {
-			if (!arg_ll(c, i + 1, &count))
-				return;
-			if (count <= 0) {
+			if (!resp_str2ll(c->argv[i + 1].p, c->argv[i + 1].len, &count) ||
+			    count <= 0) {
 				reply_error(c, "ERR count should be greater than 0");
 				return;
 			}

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "server.h"
+#include "types.h"	/* kv_enc (part A) */
 
 enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST };
 
@@ -48,6 +49,17 @@ static const struct cfg configs[] = {
 	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
 	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
 	{ "protected-mode", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
+	/* ---- encoding limits, as OBJECT ENCODING reports them (part A) ---- */
+	{ "hash-max-listpack-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-listpack-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL },
+	{ "set-max-intset-entries", C_INT, &kv_enc.set_intset, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-listpack-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-listpack-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL },
+	/* their old names, which Redis 7.0 still takes */
+	{ "hash-max-ziplist-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-ziplist-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-ziplist-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-ziplist-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL },
 };
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])

@@ -61,9 +61,9 @@ bool parse_ld(const char *s, size_t n, long double *out);
 /* ---- encodings (cmd_object.c) --------------------------------------------- */
 
 struct kv_enc_limits {
-	long long hash_entries, hash_value;     /* hash-max-listpack-* */
-	long long set_intset;                   /* set-max-intset-entries */
-	long long zset_entries, zset_value;     /* zset-max-listpack-* */
+	long hash_entries, hash_value;          /* hash-max-listpack-* */
+	long set_intset;                        /* set-max-intset-entries */
+	long zset_entries, zset_value;          /* zset-max-listpack-* */
 };
 extern struct kv_enc_limits kv_enc;
 
