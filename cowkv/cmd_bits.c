@@ -137,6 +137,13 @@ void cmd_bitcount(struct client *c)
 	const unsigned char *p;
 	long long len;
 
+	e = lookup_read(c, 1);
+	if (!e) {
+		reply_int(c, 0);
+		return;
+	}
+	if (!check_type(c, e, KV_STRING))
+		return;
 	if (c->argc == 3 || c->argc > 5) {
 		reply_syntax(c);
 		return;
@@ -151,16 +158,10 @@ void cmd_bitcount(struct client *c)
 			return;
 		}
 	}
-	e = lookup_read(c, 1);
-	if (!check_type(c, e, KV_STRING))
-		return;
-	if (!e) {
-		reply_int(c, 0);
-		return;
-	}
 	p = (const unsigned char *)ent_bytes(&srv.db, e);
 	len = (long long)e->vlen * (isbit ? 8 : 1);
-	if (!norm_range(&start, &end, len)) {
+	/* Both ends from the end and crossed: empty before clamping (Redis). */
+	if ((start < 0 && end < 0 && start > end) || !norm_range(&start, &end, len)) {
 		reply_int(c, 0);
 		return;
 	}
@@ -193,6 +194,13 @@ void cmd_bitpos(struct client *c)
 		reply_error(c, "ERR The bit argument must be 1 or 0.");
 		return;
 	}
+	e = lookup_read(c, 1);
+	if (!e) {
+		reply_int(c, bit ? -1 : 0);
+		return;
+	}
+	if (!check_type(c, e, KV_STRING))
+		return;
 	if (c->argc >= 4 && !arg_ll(c, 3, &start))
 		return;
 	if (c->argc >= 5 && !arg_ll(c, 4, &end))
@@ -204,13 +212,6 @@ void cmd_bitpos(struct client *c)
 			reply_syntax(c);
 			return;
 		}
-	}
-	e = lookup_read(c, 1);
-	if (!check_type(c, e, KV_STRING))
-		return;
-	if (!e) {
-		reply_int(c, bit ? -1 : 0);
-		return;
 	}
 	p = (const unsigned char *)ent_bytes(&srv.db, e);
 	len = (long long)e->vlen * (isbit ? 8 : 1);

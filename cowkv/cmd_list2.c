@@ -88,14 +88,12 @@ void cmd_lset(struct client *c)
 	long long i;
 	struct kv_ent *e;
 
-	if (!arg_ll(c, 2, &i))
-		return;
 	e = lookup_write(c, 1);
 	if (!e) {
 		reply_error(c, "ERR no such key");
 		return;
 	}
-	if (!check_type(c, e, KV_LIST))
+	if (!check_type(c, e, KV_LIST) || !arg_ll(c, 2, &i))
 		return;
 	if (i < 0)
 		i += (long long)list_len(&srv.db, e);
@@ -234,16 +232,14 @@ void cmd_lpos(struct client *c)
 				return;
 			}
 		} else if (arg_is(c, i, "count")) {
-			if (!arg_ll(c, i + 1, &count))
-				return;
-			if (count < 0) {
+			if (!resp_str2ll(c->argv[i + 1].p, c->argv[i + 1].len, &count) ||
+			    count < 0) {
 				reply_error(c, "ERR COUNT can't be negative");
 				return;
 			}
 		} else if (arg_is(c, i, "maxlen")) {
-			if (!arg_ll(c, i + 1, &maxlen))
-				return;
-			if (maxlen < 0) {
+			if (!resp_str2ll(c->argv[i + 1].p, c->argv[i + 1].len, &maxlen) ||
+			    maxlen < 0) {
 				reply_error(c, "ERR MAXLEN can't be negative");
 				return;
 			}

@@ -12,7 +12,7 @@
 
 #include "types.h"
 
-struct kv_enc_limits kv_enc = { 128, 64, 512, 128, 64 };
+struct kv_enc_limits kv_enc = { 128, 64, 512, 128, 64, -2, 0 };
 
 static bool is_int(const char *p, size_t n)
 {

@@ -176,9 +176,7 @@ void cmd_spop(struct client *c)
 		return;
 	}
 	if (c->argc == 3) {
-		if (!arg_ll(c, 2, &count))
-			return;
-		if (count < 0) {
+		if (!resp_str2ll(c->argv[2].p, c->argv[2].len, &count) || count < 0) {
 			reply_error(c, "ERR value is out of range, must be positive");
 			return;
 		}
@@ -286,15 +284,13 @@ void cmd_smove(struct client *c)
 	const struct kv_arg *m = &c->argv[3];
 	bool created;
 
-	if (!check_type(c, src, KV_SET))
-		return;
-	dst = lookup_write(c, 2);
-	if (!check_type(c, dst, KV_SET))
-		return;
 	if (!src) {
 		reply_int(c, 0);
 		return;
 	}
+	dst = lookup_write(c, 2);
+	if (!check_type(c, src, KV_SET) || !check_type(c, dst, KV_SET))
+		return;
 	if (src == dst) {
 		reply_int(c, set_has(&srv.db, src, m->p, m->len));
 		return;

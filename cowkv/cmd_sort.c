@@ -345,6 +345,16 @@ static void sort_generic(struct client *c, bool ro)
 		reply_wrongtype(c);
 		goto out;
 	}
+	/* Redis sorts a set "by nosort" into a STORE alphabetically (stable
+	 * across replicas), and converts a sorted set to a skiplist for good. */
+	if (e && e->type == KV_SET && dontsort && storei) {
+		dontsort = false;
+		o.alpha = true;
+		o.bypattern = false;
+		by = NULL;
+	}
+	if (e && e->type == KV_ZSET)
+		e->enc |= ENC_BIG;
 	n = e ? obj_len(e) : 0;
 	s.v = calloc(n ? n : 1, sizeof *s.v);
 	if (!s.v) {

@@ -253,6 +253,10 @@ void cmd_hincrbyfloat(struct client *c)
 		reply_error(c, "ERR value is not a valid float");
 		return;
 	}
+	if (isinf(by)) {
+		reply_error(c, "ERR value is NaN or Infinity");
+		return;
+	}
 	if (!(e = obj_for_write(c, 1, KV_HASH, &created)))
 		return;
 	f = hash_get(&srv.db, e, c->argv[2].p, c->argv[2].len);

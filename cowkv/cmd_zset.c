@@ -512,7 +512,7 @@ static void zrange_generic(struct client *c, int srci, int dsti)
 			return;
 		}
 	}
-	if (has_limit && q.by == ZR_RANK) {
+	if (has_limit && q.limit != -1 && q.by == ZR_RANK) {
 		reply_error(c, "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
 		return;
 	}
@@ -722,9 +722,7 @@ static void zpop_generic(struct client *c, bool max)
 		return;
 	}
 	if (c->argc == 3) {
-		if (!arg_ll(c, 2, &count))
-			return;
-		if (count < 0) {
+		if (!resp_str2ll(c->argv[2].p, c->argv[2].len, &count) || count < 0) {
 			reply_error(c, "ERR value is out of range, must be positive");
 			return;
 		}

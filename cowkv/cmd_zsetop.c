@@ -103,6 +103,7 @@ struct set_walk {
 	struct zop_items *out;
 	int input;
 	double w;
+	bool reset_nan;
 };
 
 static void set_visit(struct kvdb *db, struct kv_ent *f, void *arg)
@@ -111,16 +112,20 @@ static void set_visit(struct kvdb *db, struct kv_ent *f, void *arg)
 	double s = w->w * 1.0;
 
 	(void)db;
-	zi_push(w->out, f->key, f->klen, isnan(s) ? 0 : s, w->input);
+	zi_push(w->out, f->key, f->klen, isnan(s) && w->reset_nan ? 0 : s, w->input);
 }
 
-/* Copy every element of input j (weighted) into out. */
-static void input_collect(const struct zop_in *in, int j, struct zop_items *out)
+/* Copy every element of input j (weighted) into out. A NaN product
+ * (0 * inf) counts as 0 when reset_nan, as Redis does for the first input
+ * of an intersection and every input of a union; later inputs of an
+ * intersection keep it and the aggregation decides. */
+static void input_collect(const struct zop_in *in, int j, struct zop_items *out,
+			  bool reset_nan)
 {
 	if (!in->e)
 		return;
 	if (in->e->type == KV_SET) {
-		struct set_walk w = { out, j, in->weight };
+		struct set_walk w = { out, j, in->weight, reset_nan };
 
 		if (set_len(&srv.db, in->e))
 			dict_each(&srv.db, hash_dict(&srv.db, in->e, false), set_visit, &w);
@@ -131,7 +136,7 @@ static void input_collect(const struct zop_in *in, int j, struct zop_items *out)
 		double s = in->weight * n->score;
 
 		zi_push(out, zn_ent(&srv.db, n)->key, zn_ent(&srv.db, n)->klen,
-			isnan(s) ? 0 : s, j);
+			isnan(s) && reset_nan ? 0 : s, j);
 	}
 }
 
@@ -151,6 +156,22 @@ static bool input_has(const struct zop_in *in, const char *p, size_t n)
 	return zset_get(&srv.db, in->e, p, n) != NULL;
 }
 
+/* Order inputs by cardinality, smallest first, keeping ties in place
+ * (insertion sort: a handful of keys). */
+static void sort_by_cardinality(struct zop_in *in, int n)
+{
+	for (int i = 1; i < n; i++) {
+		struct zop_in x = in[i];
+		int k = i;
+
+		while (k > 0 && input_len(&in[k - 1]) > input_len(&x)) {
+			in[k] = in[k - 1];
+			k--;
+		}
+		in[k] = x;
+	}
+}
+
 /* The result of op over in[0..n) into out (by score, member). limit > 0:
  * ZINTERCARD's early stop (then out is not sorted). */
 static void zop_compute(enum zop op, enum zagg a, struct zop_in *in, int n,
@@ -160,7 +181,7 @@ static void zop_compute(enum zop op, enum zagg a, struct zop_in *in, int n,
 
 	if (op == ZOP_DIFF) {
 		if (input_len(&in[0])) {
-			input_collect(&in[0], 0, &all);
+			input_collect(&in[0], 0, &all, true);
 			for (size_t i = 0; i < all.len; i++) {
 				bool other = false;
 
@@ -175,8 +196,11 @@ static void zop_compute(enum zop op, enum zagg a, struct zop_in *in, int n,
 			for (int j = 0; j < n; j++)
 				if (!input_len(&in[j]))
 					goto done;
+		/* Redis aggregates the inputs from the smallest to the largest
+		 * (a stable order): sums then round the same way. */
+		sort_by_cardinality(in, n);
 		for (int j = 0; j < n; j++)
-			input_collect(&in[j], j, &all);
+			input_collect(&in[j], j, &all, op == ZOP_UNION || j == 0);
 		if (all.len)
 			qsort(all.v, all.len, sizeof all.v[0], by_member_input);
 		for (size_t i = 0; i < all.len;) {

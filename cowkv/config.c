@@ -55,6 +55,11 @@ static const struct cfg configs[] = {
 	{ "set-max-intset-entries", C_INT, &kv_enc.set_intset, 0, LONG_MAX, 0, NULL },
 	{ "zset-max-listpack-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL },
 	{ "zset-max-listpack-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL },
+	/* lists: cowkv's list is one ring of offsets, not a quicklist of
+	 * listpack nodes; these are kept and shown for clients that set them */
+	{ "list-max-listpack-size", C_INT, &kv_enc.list_size, -5, LONG_MAX, 0, NULL },
+	{ "list-max-ziplist-size", C_INT, &kv_enc.list_size, -5, LONG_MAX, 0, NULL },
+	{ "list-compress-depth", C_INT, &kv_enc.list_compress, 0, LONG_MAX, 0, NULL },
 	/* their old names, which Redis 7.0 still takes */
 	{ "hash-max-ziplist-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL },
 	{ "hash-max-ziplist-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL },

@@ -64,6 +64,7 @@ struct kv_enc_limits {
 	long hash_entries, hash_value;          /* hash-max-listpack-* */
 	long set_intset;                        /* set-max-intset-entries */
 	long zset_entries, zset_value;          /* zset-max-listpack-* */
+	long list_size, list_compress;          /* list-max-listpack-size, list-compress-depth */
 };
 extern struct kv_enc_limits kv_enc;
 
