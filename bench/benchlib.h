@@ -78,5 +78,6 @@ int b_image_main(int argc, char **argv);
 int b_vfork_main(int argc, char **argv);
 int b_store_main(int argc, char **argv);
 int b_cowkv_main(int argc, char **argv);
+int b_cowkv_types_main(int argc, char **argv);	/* issue 13 part A */
 
 #endif

@@ -254,6 +254,25 @@ void cmd_srandmember(struct client *c)
 		reply_array(c, 0);
 		return;
 	}
+	if (count > 0 && (uint64_t)count * 3 < set_len(&srv.db, e) && count <= 64) {
+		/* A few distinct members of a big set: random picks, no copy. */
+		struct kv_ent *picked[64];
+		long long k = 0;
+
+		while (k < count) {
+			struct kv_ent *m = set_random(&srv.db, e, srv_random);
+			long long j;
+
+			for (j = 0; j < k && picked[j] != m; j++)
+				;
+			if (j == k)
+				picked[k++] = m;
+		}
+		reply_array(c, count);
+		for (long long j = 0; j < count; j++)
+			reply_bulk(c, picked[j]->key, picked[j]->klen);
+		return;
+	}
 	set_collect(e, &all);
 	if (all.nomem) {
 		sv_free(&all);
@@ -349,8 +368,10 @@ int sv_cmp_bytes(const void *a, const void *b)
 /* Is p/n a member of every set of s[0..n) but skip? */
 static bool in_all(struct kv_ent **s, int n, int skip, const char *p, size_t len)
 {
+	/* The same set twice: no lookup (a lookup may step a rehash of the
+	 * dict being walked). */
 	for (int j = 0; j < n; j++)
-		if (j != skip && !set_has(&srv.db, s[j], p, len))
+		if (j != skip && s[j] != s[skip] && !set_has(&srv.db, s[j], p, len))
 			return false;
 	return true;
 }
@@ -364,13 +385,49 @@ static bool in_other(struct kv_ent **s, int n, const char *p, size_t len)
 	return false;
 }
 
+struct inter_walk {
+	struct kv_ent **s;
+	int n, small;
+	struct strvec *out;     /* NULL: count only */
+	long long count, limit;
+};
+
+/* A member of the smallest set: kept if every other set has it. */
+static void inter_visit(struct kvdb *db, struct kv_ent *f, void *arg)
+{
+	struct inter_walk *w = arg;
+
+	(void)db;
+	if (w->limit && w->count >= w->limit)
+		return;
+	if (!in_all(w->s, w->n, w->small, f->key, f->klen))
+		return;
+	w->count++;
+	if (w->out)
+		sv_push(w->out, f->key, f->klen, 0);
+}
+
+/* SINTER's core: walk the smallest set, keep members present in all. */
+static long long set_inter(struct kv_ent **s, int n, struct strvec *out, long long limit)
+{
+	struct inter_walk w = { s, n, 0, out, 0, limit };
+
+	for (int j = 0; j < n; j++) {
+		if (!s[j])
+			return 0;
+		if (set_len(&srv.db, s[j]) < set_len(&srv.db, s[w.small]))
+			w.small = j;
+	}
+	dict_each(&srv.db, hash_dict(&srv.db, s[w.small], false), inter_visit, &w);
+	return w.count;
+}
+
 /* The members of op over sets s[0..n) into out (copies). limit: stop after
  * that many (0 = no limit, for SINTERCARD). */
 static void setop_compute(enum setop op, struct kv_ent **s, int n, struct strvec *out,
 			  long long limit)
 {
 	struct strvec cand = { 0 };
-	int small = 0;
 
 	if (op == SOP_UNION) {
 		for (int j = 0; j < n; j++)
@@ -381,21 +438,7 @@ static void setop_compute(enum setop op, struct kv_ent **s, int n, struct strvec
 			if (i == 0 || sv_cmp_bytes(&cand.v[i], &cand.v[i - 1]))
 				sv_push(out, cand.v[i].p, cand.v[i].n, 0);
 	} else if (op == SOP_INTER) {
-		for (int j = 0; j < n; j++) {
-			if (!s[j]) {
-				sv_free(&cand);
-				return;
-			}
-			if (set_len(&srv.db, s[j]) < set_len(&srv.db, s[small]))
-				small = j;
-		}
-		set_collect(s[small], &cand);
-		for (size_t i = 0; i < cand.len; i++) {
-			if (limit && (long long)out->len >= limit)
-				break;
-			if (in_all(s, n, small, cand.v[i].p, cand.v[i].n))
-				sv_push(out, cand.v[i].p, cand.v[i].n, 0);
-		}
+		set_inter(s, n, out, limit);
 	} else {
 		set_collect(s[0], &cand);
 		for (size_t i = 0; i < cand.len; i++)
@@ -503,18 +546,12 @@ void cmd_sintercard(struct client *c)
 {
 	long long numkeys, limit = 0;
 	struct kv_ent **s;
-	struct strvec out = { 0 };
 
 	if (!parse_numkeys(c, 1, &numkeys, false) ||
 	    !parse_card_limit(c, 2 + (int)numkeys, &limit))
 		return;
 	if (!(s = sets_of(c, 2, (int)numkeys)))
 		return;
-	setop_compute(SOP_INTER, s, (int)numkeys, &out, limit);
+	reply_int(c, set_inter(s, (int)numkeys, NULL, limit));
 	free(s);
-	if (out.nomem)
-		reply_oom(c);
-	else
-		reply_int(c, (long long)out.len);
-	sv_free(&out);
 }

@@ -366,9 +366,30 @@ static bool zr_in(const struct zr_query *q, struct kv_znode *n)
 		      : zlex_lte_max(&q->lr, m->key, m->klen);
 }
 
-/* The elements of zset e that q selects, in order, into out. */
-static void zr_collect(struct kv_ent *e, const struct zr_query *q, struct strvec *out)
+/* One selected element: copied into out, or replied directly to c. */
+static void zr_emit(struct strvec *out, struct client *c, const struct zr_query *q,
+		    struct kv_znode *n, size_t *count)
 {
+	struct kv_ent *m = zn_ent(&srv.db, n);
+
+	if (c) {
+		reply_bulk(c, m->key, m->klen);
+		if (q->withscores)
+			reply_double(c, n->score);
+	} else {
+		sv_push(out, m->key, m->klen, n->score);
+	}
+	(*count)++;
+}
+
+/* The elements of zset e that q selects, in order: into out (copies), or
+ * replied to direct when not NULL (the caller wrote a deferred length).
+ * Returns how many. */
+static size_t zr_walk(struct kv_ent *e, const struct zr_query *q, struct strvec *out,
+		      struct client *direct)
+{
+	size_t count = 0;
+
 	struct kv_zset *z = zset_of(&srv.db, e, false);
 	struct kvdb *db = &srv.db;
 	struct kv_znode *n;
@@ -385,18 +406,18 @@ static void zr_collect(struct kv_ent *e, const struct zr_query *q, struct strvec
 		if (s < 0)
 			s = 0;
 		if (s > t || s >= len)
-			return;
+			return 0;
 		if (t >= len)
 			t = len - 1;
 		n = zset_at(db, z, (uint64_t)(q->rev ? len - 1 - s : s));
 		for (long long i = s; i <= t && n; i++) {
-			sv_push(out, zn_ent(db, n)->key, zn_ent(db, n)->klen, n->score);
+			zr_emit(out, direct, q, n, &count);
 			n = q->rev ? zn_prev(db, n) : zn_next(db, n);
 		}
-		return;
+		return count;
 	}
 	if (off > 0 && off >= len)
-		return;
+		return 0;
 	if (q->by == ZR_SCORE)
 		n = q->rev ? zset_last_in(db, z, &q->sr) : zset_first_in(db, z, &q->sr);
 	else
@@ -405,9 +426,10 @@ static void zr_collect(struct kv_ent *e, const struct zr_query *q, struct strvec
 	while (n && off--)	/* a negative offset skips everything, as in Redis */
 		n = q->rev ? zn_prev(db, n) : zn_next(db, n);
 	while (n && lim-- && zr_in(q, n)) {
-		sv_push(out, zn_ent(db, n)->key, zn_ent(db, n)->klen, n->score);
+		zr_emit(out, direct, q, n, &count);
 		n = q->rev ? zn_prev(db, n) : zn_next(db, n);
 	}
+	return count;
 }
 
 static void reply_zitems(struct client *c, const struct strvec *v, bool withscores)
@@ -459,8 +481,16 @@ static void zr_run(struct client *c, int srci, int dsti, const struct zr_query *
 		ok = check_type(c, e, KV_ZSET);
 	if (!ok)
 		return;
+	if (e && !dsti) {
+		/* Straight from the nodes into the reply. */
+		struct obuf *h = reply_defer(c);
+		size_t n = zr_walk(e, q, NULL, c);
+
+		reply_defer_set(c, h, (long long)(q->withscores ? 2 * n : n));
+		return;
+	}
 	if (e)
-		zr_collect(e, q, &out);
+		zr_walk(e, q, &out, NULL);
 	if (out.nomem)
 		reply_oom(c);
 	else if (dsti)
@@ -658,7 +688,7 @@ static void zremrange_generic(struct client *c, enum zr_by by)
 		reply_int(c, 0);
 		return;
 	}
-	zr_collect(e, &q, &out);
+	zr_walk(e, &q, &out, NULL);
 	if (out.nomem)
 		reply_oom(c);
 	else
