@@ -329,6 +329,24 @@ void cmd_rpoplpush(struct client *c)
 	lmove_generic(c, false, true);
 }
 
+void list_mpop_reply(struct client *c, struct kv_ent *e, bool left, long long count)
+{
+	long long n = count < (long long)list_len(&srv.db, e) ? count
+			: (long long)list_len(&srv.db, e);
+
+	reply_array(c, 2);
+	reply_bulk(c, e->key, e->klen);
+	reply_array(c, n);
+	for (long long j = 0; j < n; j++) {
+		struct kv_elem *el = list_pop(&srv.db, e, left);
+
+		reply_bulk(c, el->data, el->len);
+		list_elem_free(&srv.db, el);
+	}
+	obj_drop_if_empty(e);
+	srv_changed((uint64_t)n);
+}
+
 void cmd_lmpop(struct client *c)
 {
 	long long numkeys, count = 1;
@@ -354,24 +372,12 @@ void cmd_lmpop(struct client *c)
 	}
 	for (int k = 2; k < 2 + (int)numkeys; k++) {
 		struct kv_ent *e = lookup_write(c, k);
-		long long n;
 
 		if (!check_type(c, e, KV_LIST))
 			return;
 		if (!e)
 			continue;
-		n = count < (long long)list_len(&srv.db, e) ? count : (long long)list_len(&srv.db, e);
-		reply_array(c, 2);
-		reply_bulk(c, c->argv[k].p, c->argv[k].len);
-		reply_array(c, n);
-		for (long long j = 0; j < n; j++) {
-			struct kv_elem *el = list_pop(&srv.db, e, left);
-
-			reply_bulk(c, el->data, el->len);
-			list_elem_free(&srv.db, el);
-		}
-		obj_drop_if_empty(e);
-		srv_changed((uint64_t)n);
+		list_mpop_reply(c, e, left, count);
 		return;
 	}
 	reply_nil_array(c);

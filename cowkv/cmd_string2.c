@@ -314,7 +314,7 @@ void cmd_hrandfield(struct client *c)
 	if (!check_type(c, e, KV_HASH))
 		return;
 	if (c->argc == 2) {
-		struct kv_ent *f = e ? dict_random(&srv.db, hash_dict(&srv.db, e, false), srv_random) : NULL;
+		struct kv_ent *f = e ? dict_fair_random(&srv.db, hash_dict(&srv.db, e, false), srv_random) : NULL;
 
 		if (f)
 			reply_bulk(c, f->key, f->klen);

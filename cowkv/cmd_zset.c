@@ -703,8 +703,9 @@ void cmd_zremrangebylex(struct client *c) { zremrange_generic(c, ZR_LEX); }
 /* ---- pops ------------------------------------------------------------------------ */
 
 void zset_pop_reply(struct client *c, struct kv_ent *e, bool max, long long count,
-		    bool with_key, bool flat)
+		    enum zpop_form form)
 {
+	bool with_key = form != ZPOP_FLAT, flat = form != ZPOP_MPOP;
 	struct kv_zset *z = zset_of(&srv.db, e, false);
 	struct strvec v = { 0 };
 	char *key = NULL;
@@ -723,12 +724,17 @@ void zset_pop_reply(struct client *c, struct kv_ent *e, bool max, long long coun
 		reply_oom(c);
 		return;
 	}
-	if (with_key) {
+	if (form == ZPOP_KEYED) {
+		memcpy(key, e->key, klen);
+		reply_array(c, 1 + 2 * (long long)v.len);
+		reply_bulk(c, key, klen);
+	} else if (with_key) {
 		memcpy(key, e->key, klen);
 		reply_array(c, 2);
 		reply_bulk(c, key, klen);
 	}
-	reply_array(c, (long long)(flat ? 2 * v.len : v.len));
+	if (form != ZPOP_KEYED)
+		reply_array(c, (long long)(flat ? 2 * v.len : v.len));
 	for (size_t i = 0; i < v.len; i++) {
 		if (!flat)
 			reply_array(c, 2);
@@ -764,7 +770,7 @@ static void zpop_generic(struct client *c, bool max)
 		reply_array(c, 0);
 		return;
 	}
-	zset_pop_reply(c, e, max, count, false, true);
+	zset_pop_reply(c, e, max, count, ZPOP_FLAT);
 }
 
 void cmd_zpopmin(struct client *c) { zpop_generic(c, false); }
@@ -802,7 +808,7 @@ void cmd_zmpop(struct client *c)
 		if (!check_type(c, e, KV_ZSET))
 			return;
 		if (e) {
-			zset_pop_reply(c, e, max, count, true, false);
+			zset_pop_reply(c, e, max, count, ZPOP_MPOP);
 			return;
 		}
 	}

@@ -306,6 +306,9 @@ int set_add(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
 int set_del(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
 bool set_has(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
 uint64_t set_len(struct kvdb *db, struct kv_ent *e);
+/* A random entry of d (not empty), each as likely as the others (when no
+ * chain is longer than 8). */
+struct kv_ent *dict_fair_random(struct kvdb *db, struct kv_dict *d, uint64_t (*rnd)(void));
 /* A random member's entry (set not empty). */
 struct kv_ent *set_random(struct kvdb *db, struct kv_ent *e, uint64_t (*rnd)(void));
 

@@ -86,11 +86,20 @@ void list_pop_reply(struct client *c, struct kv_ent *e, bool left);
  * to be a list or absent. */
 void list_move_reply(struct client *c, struct kv_ent *src, int dsti, bool from_left,
 		     bool to_left);
-/* Sorted sets: pop count members at the min (or max) of e and reply them
- * (array of member, score); e deleted when emptied. with_key: LMPOP/ZMPOP
- * form ([key, [[m, s]...]]). */
+/* LMPOP's core: pop up to count elements of list e (not empty) at one end
+ * and reply [key, [elements]]; e deleted when emptied (BLMPOP too). */
+void list_mpop_reply(struct client *c, struct kv_ent *e, bool left, long long count);
+
+/* The reply forms of a sorted-set pop. */
+enum zpop_form {
+	ZPOP_FLAT,      /* ZPOPMIN/ZPOPMAX: [m1, s1, m2, s2...] */
+	ZPOP_MPOP,      /* ZMPOP, BZMPOP: [key, [[m1, s1], ...]] */
+	ZPOP_KEYED,     /* BZPOPMIN/BZPOPMAX: [key, m, s] (count 1) */
+};
+/* Pop count (>= 1) members at the min (or max) of zset e (not empty) and
+ * reply them in the given form; e is deleted when emptied (invalid after). */
 void zset_pop_reply(struct client *c, struct kv_ent *e, bool max, long long count,
-		    bool with_key, bool flat);
+		    enum zpop_form form);
 
 /* ---- commands ------------------------------------------------------------------ */
 
