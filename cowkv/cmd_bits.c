@@ -46,9 +46,12 @@ static struct kv_ent *string_for_write(struct client *c)
 	return e;
 }
 
-/* Grow e to hold byte index last (zero-filled). */
-static bool ensure_bytes(struct client *c, struct kv_ent *e, uint64_t bytes)
+/* Grow e to hold bytes (zero-filled); *grown (if not NULL) tells whether
+ * it grew. False after replying OOM. */
+static bool ensure_bytes(struct client *c, struct kv_ent *e, uint64_t bytes, bool *grown)
 {
+	if (grown)
+		*grown = bytes > e->vlen;
 	if (bytes <= e->vlen)
 		return true;
 	if (ent_resize_bytes(&srv.db, e, bytes)) {
@@ -66,6 +69,7 @@ void cmd_setbit(struct client *c)
 	long long bit;
 	struct kv_ent *e;
 	unsigned char *b;
+	bool grown;
 	int old;
 
 	if (!bit_offset(c, 2, &off, false, 1))
@@ -74,14 +78,16 @@ void cmd_setbit(struct client *c)
 		reply_error(c, "ERR bit is not an integer or out of range");
 		return;
 	}
-	if (!(e = string_for_write(c)) || !ensure_bytes(c, e, off / 8 + 1))
+	if (!(e = string_for_write(c)) || !ensure_bytes(c, e, off / 8 + 1, &grown))
 		return;
 	e->enc |= ENC_RAW;
 	b = (unsigned char *)ent_bytes(&srv.db, e) + off / 8;
 	old = (*b >> (7 - off % 8)) & 1;
 	if (old != bit)
 		*b ^= (unsigned char)(1u << (7 - off % 8));
-	srv_changed(1);
+	/* A change only when the bit or the length changed (as Redis counts). */
+	if (old != bit || grown)
+		srv_changed(1);
 	reply_int(c, old);
 }
 
@@ -406,7 +412,8 @@ static void bitfield_generic(struct client *c, bool ro)
 	struct bf_step *steps = calloc((size_t)c->argc, sizeof *steps);
 	enum bf_ovf ovf = OVF_WRAP;
 	int n = 0;
-	bool writes = false;
+	bool writes = false, grown = false;
+	uint64_t changes = 0;
 	struct kv_ent *e;
 	uint64_t need = 0;
 
@@ -466,7 +473,7 @@ static void bitfield_generic(struct client *c, bool ro)
 	if (writes) {
 		if (!e && !(e = set_string(c, 1, "", 0, false)))
 			goto out;
-		if (!ensure_bytes(c, e, (need + 7) / 8))
+		if (!ensure_bytes(c, e, (need + 7) / 8, &grown))
 			goto out;
 		e->enc |= ENC_RAW;
 	}
@@ -482,13 +489,16 @@ static void bitfield_generic(struct client *c, bool ro)
 			reply_nil(c);
 		} else {
 			bf_write(p, s->off, s->bits, nv);
-			srv_changed(1);
+			/* Redis counts every INCRBY, and a SET that changed bits. */
+			changes += s->op == BF_INCRBY || nv != cur;
 			if (s->op == BF_SET)
 				reply_int(c, s->sign ? (long long)to_signed(cur, s->bits) : (long long)cur);
 			else
 				reply_int(c, s->sign ? (long long)to_signed(nv, s->bits) : (long long)nv);
 		}
 	}
+	/* A string created or grown counts once even when no bits changed. */
+	srv_changed(changes ? changes : grown);
 out:
 	free(steps);
 }
