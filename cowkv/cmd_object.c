@@ -7,6 +7,7 @@
  * collection outgrows the limits and never back; kv_ent.enc remembers the
  * conversion so the name sticks as it does in Redis.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,13 +109,29 @@ static const char *object_help[] = {
 	"    Return the number of references of the value associated with the specified",
 	"    <key>.",
 	"HELP",
-	"    Print this help.",
+	"    Prints this help.",
 };
 
 void cmd_object(struct client *c)
 {
 	struct kv_ent *e;
 
+	bool known = arg_is(c, 1, "encoding") || arg_is(c, 1, "freq") ||
+		     arg_is(c, 1, "idletime") || arg_is(c, 1, "refcount");
+
+	if (known && c->argc != 3) {
+		char name[32];
+
+		snprintf(name, sizeof name, "object|%s", c->argv[1].p);
+		for (char *p = name; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		reply_arity(c, name);
+		return;
+	}
+	if (arg_is(c, 1, "help") && c->argc != 2) {
+		reply_arity(c, "object|help");
+		return;
+	}
 	if (c->argc == 2 && arg_is(c, 1, "help")) {
 		size_t n = sizeof object_help / sizeof object_help[0];
 
@@ -123,8 +140,7 @@ void cmd_object(struct client *c)
 			reply_status(c, object_help[i]);
 		return;
 	}
-	if (c->argc != 3 || !(arg_is(c, 1, "encoding") || arg_is(c, 1, "freq") ||
-			      arg_is(c, 1, "idletime") || arg_is(c, 1, "refcount"))) {
+	if (!known) {
 		reply_subcommand(c, "OBJECT");
 		return;
 	}
