@@ -64,18 +64,19 @@ enum cmp_mode {
 	CMP_PAIRS = 2,          /* unordered field/value pairs */
 	CMP_SHAPE = 3,          /* random: type and element count only */
 	CMP_SCAN = 4,           /* [cursor, pairs]: the pairs unordered */
+	CMP_SCAN1 = 5,          /* [cursor, members]: the members unordered */
 };
 
 static void render_mode(const struct resp_reply *r, enum cmp_mode m, char *out, size_t len)
 {
 	if (m == CMP_SET || m == CMP_PAIRS)
 		render_group_sorted(r, (size_t)m, out, len);
-	else if (m == CMP_SCAN && r && r->type == RESP_ARRAY && r->n == 2) {
+	else if ((m == CMP_SCAN || m == CMP_SCAN1) && r && r->type == RESP_ARRAY && r->n == 2) {
 		size_t at;
 
 		render(r->elem[0], out, len);
 		at = strlen(out);
-		render_group_sorted(r->elem[1], 2, out + at, len - at);
+		render_group_sorted(r->elem[1], m == CMP_SCAN ? 2 : 1, out + at, len - at);
 	} else if (m == CMP_SHAPE && r && r->type == RESP_ARRAY)
 		snprintf(out, len, "array of %zu", r->n);
 	else if (m == CMP_SHAPE && r && r->type == RESP_BULK)
@@ -188,6 +189,10 @@ static int gen_set(struct gen *g, const char **v, enum cmp_mode *m)
 	case 14:
 		v[0] = "SINTERCARD"; v[1] = PICK(g, ints); v[2] = SK(g); return 3;
 	case 15:
+		if (t_rng_below(&g->rng, 2)) {
+			*m = CMP_SCAN1; v[0] = "SSCAN"; v[1] = SK(g); v[2] = "0"; v[3] = "COUNT";
+			v[4] = "1000"; return 5;
+		}
 		v[0] = "OBJECT"; v[1] = "ENCODING"; v[2] = SK(g); return 3;
 	default:
 		v[0] = "SORT"; v[1] = SK(g);
@@ -545,7 +550,20 @@ static int gen_str(struct gen *g, const char **v, enum cmp_mode *m)
 		}
 		return 3;
 	case 18:
-		v[0] = "SUBSTR"; v[1] = STK(g); v[2] = PICK(g, ints); v[3] = PICK(g, ints); return 4;
+		switch (t_rng_below(&g->rng, 4)) {
+		case 0:
+			*m = CMP_SCAN; v[0] = "HSCAN"; v[1] = HK(g); v[2] = "0"; v[3] = "COUNT";
+			v[4] = "1000"; return 5;
+		case 1:
+			v[0] = "BITFIELD_RO"; v[1] = STK(g); v[2] = "GET";
+			v[3] = PICK(g, ((const char *const[]){ "i5", "u4", "i64", "u8" }));
+			v[4] = small_int(g, 30); return 5;
+		case 2:
+			v[0] = "OBJECT"; v[1] = "REFCOUNT"; v[2] = STK(g); return 3;
+		default:
+			v[0] = "SUBSTR"; v[1] = STK(g); v[2] = PICK(g, ints); v[3] = PICK(g, ints);
+			return 4;
+		}
 	default:
 		v[0] = "HDEL"; v[1] = HK(g); v[2] = PICK(g, members); return 3;
 	}
