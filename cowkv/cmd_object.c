@@ -155,7 +155,8 @@ void cmd_object(struct client *c)
 		/* Redis shares small integers (0..9999) as one object. */
 		long long v;
 
-		reply_int(c, e->type == KV_STRING && !(e->enc & (ENC_RAW | ENC_NOTINT)) &&
+		reply_int(c, e->type == KV_STRING &&
+			     !(e->enc & (ENC_RAW | ENC_NOTINT | ENC_UNSHARED)) &&
 			     resp_str2ll(ent_bytes(&srv.db, e), e->vlen, &v) &&
 			     v >= 0 && v < 10000 ? 2147483647 : 1);
 	} else if (arg_is(c, 1, "freq")) {

@@ -28,7 +28,7 @@ static int value_copy(struct kvdb *db, struct kv_ent *src, struct kv_ent *dst)
 {
 	struct copy_walk w = { dst, 0 };
 
-	dst->enc = src->enc;
+	dst->enc = src->enc | (src->type == KV_STRING ? ENC_UNSHARED : 0);
 	switch (src->type) {
 	case KV_STRING:
 		return ent_set_bytes(db, dst, ent_bytes(db, src), src->vlen);

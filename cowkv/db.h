@@ -120,6 +120,7 @@ struct kv_zset {
 #define ENC_BIG    0x01     /* hashtable / skiplist (not listpack/intset) */
 #define ENC_RAW    0x02     /* string: raw (APPEND, SETRANGE, SETBIT...) */
 #define ENC_NOTINT 0x04     /* set: not an intset any more; string: never "int" */
+#define ENC_UNSHARED 0x08   /* string: an own copy (COPY), not a shared integer */
 
 #define KV_MAGIC 0x31766b776f63ull   /* "cowkv1" */
 #define KV_VERSION 1u
