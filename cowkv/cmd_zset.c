@@ -422,7 +422,8 @@ static size_t zr_walk(struct kv_ent *e, const struct zr_query *q, struct strvec 
 		n = q->rev ? zset_last_in(db, z, &q->sr) : zset_first_in(db, z, &q->sr);
 	else
 		n = lex_empty(&q->lr) ? NULL
-		    : q->rev ? zset_last_lex(db, z, &q->lr) : zset_first_lex(db, z, &q->lr);
+		    : q->rev ? zset_last_lex(db, z, &q->lr, enc_small(e))
+			     : zset_first_lex(db, z, &q->lr, enc_small(e));
 	while (n && off--)	/* a negative offset skips everything, as in Redis */
 		n = q->rev ? zn_prev(db, n) : zn_next(db, n);
 	while (n && lim-- && zr_in(q, n)) {
@@ -599,13 +600,18 @@ void cmd_zrevrangebyscore(struct client *c) { zrangeby_generic(c, ZR_SCORE, true
 void cmd_zrangebylex(struct client *c) { zrangeby_generic(c, ZR_LEX, false); }
 void cmd_zrevrangebylex(struct client *c) { zrangeby_generic(c, ZR_LEX, true); }
 
-/* Elements between first and last (inclusive, both in z). */
+/* Elements from first to last (inclusive) as Redis counts them: from
+ * first to the end, less what follows last (all of it when no last). */
 static long long span_count(struct kv_zset *z, struct kv_znode *first, struct kv_znode *last)
 {
-	if (!first || !last)
+	long long n;
+
+	if (!first)
 		return 0;
-	return (long long)(zset_rank(&srv.db, z, zn_ent(&srv.db, last)) -
-			   zset_rank(&srv.db, z, zn_ent(&srv.db, first))) + 1;
+	n = (long long)(z->length - zset_rank(&srv.db, z, zn_ent(&srv.db, first)));
+	if (last)
+		n -= (long long)(z->length - zset_rank(&srv.db, z, zn_ent(&srv.db, last)) - 1);
+	return n;
 }
 
 void cmd_zcount(struct client *c)
@@ -639,7 +645,19 @@ void cmd_zlexcount(struct client *c)
 		return;
 	}
 	z = zset_of(&srv.db, e, false);
-	reply_int(c, span_count(z, zset_first_lex(&srv.db, z, &r), zset_last_lex(&srv.db, z, &r)));
+	if (enc_small(e)) {
+		/* A listpack in Redis: counted by walking from the first in range. */
+		long long n = 0;
+
+		for (struct kv_znode *x = zset_first_lex(&srv.db, z, &r, true);
+		     x && zlex_lte_max(&r, zn_ent(&srv.db, x)->key, zn_ent(&srv.db, x)->klen);
+		     x = zn_next(&srv.db, x))
+			n++;
+		reply_int(c, n);
+		return;
+	}
+	reply_int(c, span_count(z, zset_first_lex(&srv.db, z, &r, false),
+				zset_last_lex(&srv.db, z, &r, false)));
 }
 
 static void zrank_generic(struct client *c, bool rev)

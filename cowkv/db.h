@@ -366,8 +366,15 @@ bool zlex_lte_max(const struct zlex_spec *r, const char *s, size_t n);
 /* First/last node within the range, or NULL. */
 struct kv_znode *zset_first_in(struct kvdb *db, struct kv_zset *z, const struct zrange_spec *r);
 struct kv_znode *zset_last_in(struct kvdb *db, struct kv_zset *z, const struct zrange_spec *r);
-struct kv_znode *zset_first_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r);
-struct kv_znode *zset_last_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r);
+/* Lex ranges are defined on members of one score; on mixed scores the
+ * answer depends on the walk, so these follow Redis's: linear (a listpack:
+ * the first node from the start, or the end, passing the near bound) or
+ * the skiplist descent, both after Redis's "is the range in the set" test
+ * on the first and last members. */
+struct kv_znode *zset_first_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r,
+				bool linear);
+struct kv_znode *zset_last_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r,
+			       bool linear);
 /* Free a zset value (value.c calls it). */
 void zset_free(struct kvdb *db, struct kv_zset *z);
 

@@ -346,36 +346,67 @@ struct kv_znode *zset_last_in(struct kvdb *db, struct kv_zset *z, const struct z
 	return zspec_gte_min(r, x->score) ? x : NULL;
 }
 
-struct kv_znode *zset_first_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r)
+/* Redis's zslIsInLexRange/zzlIsInLexRange, past the empty-range test the
+ * callers do: the last member passes min and the first passes max. */
+static bool lex_overlaps(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r)
+{
+	struct kv_znode *first = zn_next(db, node(db, z->header)), *last = node(db, z->tail);
+
+	return first && last &&
+	       zlex_gte_min(r, zn_ent(db, last)->key, zn_ent(db, last)->klen) &&
+	       zlex_lte_max(r, zn_ent(db, first)->key, zn_ent(db, first)->klen);
+}
+
+struct kv_znode *zset_first_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r,
+				bool linear)
 {
 	struct kv_znode *x = node(db, z->header);
 
-	for (int i = (int)z->level - 1; i >= 0; i--)
-		while (x->lv[i].fwd) {
-			struct kv_ent *fe = zn_ent(db, node(db, x->lv[i].fwd));
-
-			if (zlex_gte_min(r, fe->key, fe->klen))
+	if (!lex_overlaps(db, z, r))
+		return NULL;
+	if (linear) {
+		for (x = zn_next(db, x); x; x = zn_next(db, x))
+			if (zlex_gte_min(r, zn_ent(db, x)->key, zn_ent(db, x)->klen))
 				break;
-			x = node(db, x->lv[i].fwd);
-		}
-	x = zn_next(db, x);
+	} else {
+		for (int i = (int)z->level - 1; i >= 0; i--)
+			while (x->lv[i].fwd) {
+				struct kv_ent *fe = zn_ent(db, node(db, x->lv[i].fwd));
+
+				if (zlex_gte_min(r, fe->key, fe->klen))
+					break;
+				x = node(db, x->lv[i].fwd);
+			}
+		x = zn_next(db, x);
+	}
 	return x && zlex_lte_max(r, zn_ent(db, x)->key, zn_ent(db, x)->klen) ? x : NULL;
 }
 
-struct kv_znode *zset_last_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r)
+struct kv_znode *zset_last_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r,
+			       bool linear)
 {
 	struct kv_znode *x = node(db, z->header);
 
-	for (int i = (int)z->level - 1; i >= 0; i--)
-		while (x->lv[i].fwd) {
-			struct kv_ent *fe = zn_ent(db, node(db, x->lv[i].fwd));
-
-			if (!zlex_lte_max(r, fe->key, fe->klen))
-				break;
-			x = node(db, x->lv[i].fwd);
-		}
-	if (kv_offof(db, x) == z->header)
+	if (!lex_overlaps(db, z, r))
 		return NULL;
+	if (linear) {
+		for (x = node(db, z->tail); x; x = zn_prev(db, x))
+			if (zlex_lte_max(r, zn_ent(db, x)->key, zn_ent(db, x)->klen))
+				break;
+		if (!x)
+			return NULL;
+	} else {
+		for (int i = (int)z->level - 1; i >= 0; i--)
+			while (x->lv[i].fwd) {
+				struct kv_ent *fe = zn_ent(db, node(db, x->lv[i].fwd));
+
+				if (!zlex_lte_max(r, fe->key, fe->klen))
+					break;
+				x = node(db, x->lv[i].fwd);
+			}
+		if (kv_offof(db, x) == z->header)
+			return NULL;
+	}
 	return zlex_gte_min(r, zn_ent(db, x)->key, zn_ent(db, x)->klen) ? x : NULL;
 }
 
