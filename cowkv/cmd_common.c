@@ -55,6 +55,7 @@ struct kv_ent *set_string(struct client *c, int i, const char *v, size_t n,
 	}
 	if (!keepttl)
 		kv_set_expire(db, e, 0);
+	e->enc = 0;	/* a new string object: int/embstr by its bytes (part A) */
 	return e;
 }
 

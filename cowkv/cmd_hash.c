@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "server.h"
+#include "types.h"	/* enc_note_add (part A) */
 
 /* The hash at argv[1] for writing, created if missing; NULL after
  * replying (WRONGTYPE, OOM). *created tells whether it is new. */
@@ -55,6 +56,8 @@ void cmd_hset(struct client *c)
 			reply_oom(c);
 			return;
 		}
+		enc_note_add(e, c->argv[i].p, c->argv[i].len);		/* part A */
+		enc_note_add(e, c->argv[i + 1].p, c->argv[i + 1].len);
 		added += r;
 	}
 	srv_changed((uint64_t)(c->argc - 2) / 2);
@@ -83,6 +86,8 @@ void cmd_hsetnx(struct client *c)
 		reply_oom(c);
 		return;
 	}
+	enc_note_add(e, c->argv[2].p, c->argv[2].len);		/* part A */
+	enc_note_add(e, c->argv[3].p, c->argv[3].len);
 	srv_changed(1);
 	notify_arg(c, NOTIFY_HASH, "hset", 1);
 	reply_int(c, 1);

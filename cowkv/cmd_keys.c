@@ -52,6 +52,8 @@ static const char *type_name(const struct kv_ent *e)
 	case KV_STRING: return "string";
 	case KV_HASH: return "hash";
 	case KV_LIST: return "list";
+	case KV_SET: return "set";	/* part A */
+	case KV_ZSET: return "zset";	/* part A */
 	default: return "none";
 	}
 }

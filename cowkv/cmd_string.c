@@ -352,6 +352,7 @@ void cmd_append(struct client *c)
 	if (!check_type(c, e, KV_STRING) ||
 	    !length_ok(c, (long long)e->vlen, (long long)a->len))
 		return;
+	e->enc |= ENC_RAW;	/* Redis unshares the string: "raw" (part A) */
 	if (a->len == 0) {
 		reply_int(c, (long long)e->vlen);
 		return;
@@ -439,6 +440,7 @@ void cmd_setrange(struct client *c)
 		return;
 	}
 	memcpy(ent_bytes(&srv.db, e) + off, a->p, a->len);
+	e->enc |= ENC_RAW;	/* OBJECT ENCODING "raw" (part A) */
 	notify_arg(c, NOTIFY_STRING, "setrange", 1);
 	srv_changed(1);
 	reply_int(c, (long long)e->vlen);

@@ -14,6 +14,7 @@
 #include "server.h"
 #include "script.h"   /* issue 15: busy-reply-threshold */
 #include "acl.h"      /* issue 15: requirepass, protected-mode */
+#include "types.h"	/* kv_enc (part A) */
 
 enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST, C_NOTIFY, C_BOOL };
 
@@ -34,8 +35,6 @@ struct cfg {
  * representation (OBJECT ENCODING, PART A, may report from them). Aliases
  * share one value. */
 extern long slowlog_slower_than, slowlog_max_len, latency_threshold_ms;
-long enc_hash_entries = 512, enc_hash_value = 64, enc_list_size = -2, enc_list_depth = 0;
-long enc_set_intset = 512, enc_zset_entries = 128, enc_zset_value = 64;
 long enc_stream_bytes = 4096, enc_stream_entries = 100, enc_hll_sparse = 3000;
 static bool cfg_activerehashing = true, cfg_lazyfree = false, cfg_lazyfree_user = false;
 
@@ -44,18 +43,6 @@ static const struct cfg configs[] = {
 	{ "slowlog-log-slower-than", C_INT, &slowlog_slower_than, -1, LLONG_MAX, 0, NULL },
 	{ "slowlog-max-len", C_INT, &slowlog_max_len, 0, LONG_MAX, 0, NULL },
 	{ "latency-monitor-threshold", C_INT, &latency_threshold_ms, 0, LLONG_MAX, 0, NULL },
-	{ "hash-max-listpack-entries", C_INT, &enc_hash_entries, 0, LONG_MAX, 0, NULL },
-	{ "hash-max-ziplist-entries", C_INT, &enc_hash_entries, 0, LONG_MAX, 0, NULL },
-	{ "hash-max-listpack-value", C_INT, &enc_hash_value, 0, LONG_MAX, 0, NULL },
-	{ "hash-max-ziplist-value", C_INT, &enc_hash_value, 0, LONG_MAX, 0, NULL },
-	{ "list-max-listpack-size", C_INT, &enc_list_size, INT_MIN, INT_MAX, 0, NULL },
-	{ "list-max-ziplist-size", C_INT, &enc_list_size, INT_MIN, INT_MAX, 0, NULL },
-	{ "list-compress-depth", C_INT, &enc_list_depth, 0, INT_MAX, 0, NULL },
-	{ "set-max-intset-entries", C_INT, &enc_set_intset, 0, LONG_MAX, 0, NULL },
-	{ "zset-max-listpack-entries", C_INT, &enc_zset_entries, 0, LONG_MAX, 0, NULL },
-	{ "zset-max-ziplist-entries", C_INT, &enc_zset_entries, 0, LONG_MAX, 0, NULL },
-	{ "zset-max-listpack-value", C_INT, &enc_zset_value, 0, LONG_MAX, 0, NULL },
-	{ "zset-max-ziplist-value", C_INT, &enc_zset_value, 0, LONG_MAX, 0, NULL },
 	{ "stream-node-max-bytes", C_INT, &enc_stream_bytes, 0, LLONG_MAX, 0, NULL },
 	{ "stream-node-max-entries", C_INT, &enc_stream_entries, 0, LLONG_MAX, 0, NULL },
 	{ "hll-sparse-max-bytes", C_INT, &enc_hll_sparse, 0, LONG_MAX, 0, NULL },
@@ -96,6 +83,22 @@ static const struct cfg configs[] = {
 	/* ---- issue 15: scripting ---- */
 	{ "busy-reply-threshold", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
 	{ "lua-time-limit", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL },
+	/* ---- encoding limits, as OBJECT ENCODING reports them (part A) ---- */
+	{ "hash-max-listpack-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-listpack-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL },
+	{ "set-max-intset-entries", C_INT, &kv_enc.set_intset, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-listpack-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-listpack-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL },
+	/* lists: cowkv's list is one ring of offsets, not a quicklist of
+	 * listpack nodes; these are kept and shown for clients that set them */
+	{ "list-max-listpack-size", C_INT, &kv_enc.list_size, -5, LONG_MAX, 0, NULL },
+	{ "list-max-ziplist-size", C_INT, &kv_enc.list_size, -5, LONG_MAX, 0, NULL },
+	{ "list-compress-depth", C_INT, &kv_enc.list_compress, 0, LONG_MAX, 0, NULL },
+	/* their old names, which Redis 7.0 still takes */
+	{ "hash-max-ziplist-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL },
+	{ "hash-max-ziplist-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-ziplist-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL },
+	{ "zset-max-ziplist-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL },
 };
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])

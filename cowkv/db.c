@@ -346,6 +346,7 @@ struct kv_ent *kv_rename(struct kvdb *db, struct kv_ent *e, const char *newkey,
 	}
 	n->val = e->val;
 	n->vlen = e->vlen;
+	n->enc = e->enc;	/* the encoding sticks (PART A) */
 	if (e->expire) {
 		n->expire = e->expire;
 		ttl_place(db, e->ttl_pos, kv_offof(db, n));

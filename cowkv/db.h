@@ -43,6 +43,10 @@ enum kv_type {
 	KV_HASH = 2,
 	KV_LIST = 3,
 	KV_FIELD = 4,   /* an entry of a hash's dict */
+	/* ---- sets and sorted sets (t_set.c, t_zset.c) ---- */
+	KV_SET = 5,     /* val = a kv_dict of KV_FIELD entries without bytes */
+	KV_ZSET = 6,    /* val = a kv_zset */
+	KV_ZMEMBER = 7, /* an entry of a zset's dict: val = its skiplist node */
 };
 
 struct kv_dict {
@@ -61,7 +65,8 @@ struct kv_ent {
 	uint64_t ttl_pos;       /* index in the TTL heap when expire != 0 */
 	uint32_t klen;
 	uint8_t type;
-	uint8_t pad[3];
+	uint8_t enc;            /* ENC_* flags: an encoding that sticks (OBJECT ENCODING) */
+	uint8_t pad[2];
 	char key[];             /* klen bytes, then a NUL */
 };
 
@@ -82,6 +87,41 @@ struct kv_ttl {
 	uint64_t cap;
 	kv_off arr;             /* entry offsets, a min-heap on kv_ent.expire */
 };
+
+/* ---- sorted sets (t_zset.c) ----
+ * A dict member -> entry (KV_ZMEMBER, whose val is its node) plus a skiplist
+ * ordered by (score, member) with spans for ranks, as Redis's zset, by
+ * offsets. A node's member bytes are its entry's key. */
+#define ZSL_MAXLEVEL 32
+
+struct kv_zlevel {
+	kv_off fwd;
+	uint64_t span;          /* nodes skipped by fwd */
+};
+
+struct kv_znode {
+	double score;
+	kv_off ent;             /* the member's entry (0 for the header) */
+	kv_off back;
+	uint32_t level;
+	uint32_t pad;
+	struct kv_zlevel lv[];
+};
+
+struct kv_zset {
+	struct kv_dict dict;
+	kv_off header;
+	kv_off tail;
+	uint64_t length;
+	uint32_t level;
+	uint32_t pad;
+};
+
+/* kv_ent.enc flags: Redis converts an encoding one way only. */
+#define ENC_BIG    0x01     /* hashtable / skiplist (not listpack/intset) */
+#define ENC_RAW    0x02     /* string: raw (APPEND, SETRANGE, SETBIT...) */
+#define ENC_NOTINT 0x04     /* set: not an intset any more; string: never "int" */
+#define ENC_UNSHARED 0x08   /* string: an own copy (COPY), not a shared integer */
 
 #define KV_MAGIC 0x31766b776f63ull   /* "cowkv1" */
 #define KV_VERSION 2u   /* 2: kv_root.funcs (issue 15); version 1 roots are upgraded */
@@ -268,5 +308,97 @@ void list_elem_free(struct kvdb *db, struct kv_elem *el);
 /* Element i (0 = head), or NULL. */
 struct kv_elem *list_at(struct kvdb *db, struct kv_ent *e, uint64_t i);
 uint64_t list_len(struct kvdb *db, struct kv_ent *e);
+
+/* ---- lists, more (t_list.c) --------------------------------------------- */
+
+/* Insert n bytes at p before position i (0..count). 0 or -ENOMEM. */
+int list_insert(struct kvdb *db, struct kv_ent *e, uint64_t i, const char *p, size_t n);
+/* Remove and free the element at i (< count). */
+void list_remove(struct kvdb *db, struct kv_ent *e, uint64_t i);
+/* Replace the element at i (< count) by n bytes at p. 0 or -ENOMEM. */
+int list_replace(struct kvdb *db, struct kv_ent *e, uint64_t i, const char *p, size_t n);
+/* LREM: remove up to |count| elements equal to p/n (all if 0), from the
+ * head (count >= 0) or the tail. Returns how many. */
+uint64_t list_remove_matching(struct kvdb *db, struct kv_ent *e, const char *p, size_t n,
+			      long long count);
+
+/* ---- sets (t_set.c): a dict of members, like a hash without values ------ */
+
+/* Add member m; 1 (added), 0 (present), -ENOMEM. */
+int set_add(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
+/* Remove member m; 1 if it was there. */
+int set_del(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
+bool set_has(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
+uint64_t set_len(struct kvdb *db, struct kv_ent *e);
+/* A random entry of d (not empty), each as likely as the others (when no
+ * chain is longer than 8). */
+struct kv_ent *dict_fair_random(struct kvdb *db, struct kv_dict *d, uint64_t (*rnd)(void));
+/* A random member's entry (set not empty). */
+struct kv_ent *set_random(struct kvdb *db, struct kv_ent *e, uint64_t (*rnd)(void));
+
+/* ---- sorted sets (t_zset.c) -------------------------------------------- */
+
+struct kv_zset *zset_of(struct kvdb *db, struct kv_ent *e, bool create);
+/* The member entry of m, or NULL; its score is zm_score(). */
+struct kv_ent *zset_get(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
+static inline struct kv_znode *zm_node(const struct kvdb *db, const struct kv_ent *m)
+{
+	return kv_ptr(db, m->val);
+}
+static inline double zm_score(const struct kvdb *db, const struct kv_ent *m)
+{
+	return zm_node(db, m)->score;
+}
+static inline struct kv_ent *zn_ent(const struct kvdb *db, const struct kv_znode *n)
+{
+	return kv_ptr(db, n->ent);
+}
+/* Set m's score (adding m if new): 1 added, 0 updated, -ENOMEM. */
+int zset_set(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen, double score);
+/* Remove member m: 1 if it was there. */
+int zset_del(struct kvdb *db, struct kv_ent *e, const char *m, size_t mlen);
+uint64_t zset_len(struct kvdb *db, struct kv_ent *e);
+/* 0-based rank of member entry m (ascending). */
+uint64_t zset_rank(struct kvdb *db, struct kv_zset *z, struct kv_ent *m);
+/* The node at 0-based rank r (< length), or NULL. */
+struct kv_znode *zset_at(struct kvdb *db, struct kv_zset *z, uint64_t r);
+static inline struct kv_znode *zn_next(const struct kvdb *db, const struct kv_znode *n)
+{
+	return kv_ptr(db, n->lv[0].fwd);
+}
+static inline struct kv_znode *zn_prev(const struct kvdb *db, const struct kv_znode *n)
+{
+	return kv_ptr(db, n->back);
+}
+/* Score ranges ([min, max], either end exclusive) and lex ranges (an end
+ * with inf -1 is "-", +1 is "+"). */
+struct zrange_spec {
+	double min, max;
+	bool minex, maxex;
+};
+struct zlex_spec {
+	const char *min, *max;
+	size_t minlen, maxlen;
+	bool minex, maxex;
+	int mininf, maxinf;
+};
+bool zspec_gte_min(const struct zrange_spec *r, double v);
+bool zspec_lte_max(const struct zrange_spec *r, double v);
+bool zlex_gte_min(const struct zlex_spec *r, const char *s, size_t n);
+bool zlex_lte_max(const struct zlex_spec *r, const char *s, size_t n);
+/* First/last node within the range, or NULL. */
+struct kv_znode *zset_first_in(struct kvdb *db, struct kv_zset *z, const struct zrange_spec *r);
+struct kv_znode *zset_last_in(struct kvdb *db, struct kv_zset *z, const struct zrange_spec *r);
+/* Lex ranges are defined on members of one score; on mixed scores the
+ * answer depends on the walk, so these follow Redis's: linear (a listpack:
+ * the first node from the start, or the end, passing the near bound) or
+ * the skiplist descent, both after Redis's "is the range in the set" test
+ * on the first and last members. */
+struct kv_znode *zset_first_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r,
+				bool linear);
+struct kv_znode *zset_last_lex(struct kvdb *db, struct kv_zset *z, const struct zlex_spec *r,
+			       bool linear);
+/* Free a zset value (value.c calls it). */
+void zset_free(struct kvdb *db, struct kv_zset *z);
 
 #endif

@@ -42,8 +42,10 @@ static void value_free(struct kvdb *db, struct kv_ent *e)
 {
 	if (!e->val)
 		return;
-	if (e->type == KV_HASH)
+	if (e->type == KV_HASH || e->type == KV_SET)	/* sets: PART A */
 		hash_free(db, kv_ptr(db, e->val));
+	else if (e->type == KV_ZSET)			/* sorted sets: PART A */
+		zset_free(db, kv_ptr(db, e->val));
 	else if (e->type == KV_LIST)
 		list_free(db, kv_ptr(db, e->val));
 	cow_heap_free(db->heap, e->val);

@@ -1,0 +1,3 @@
+#include "benchlib.h"
+
+int main(int argc, char **argv) { return b_cowkv_types_main(argc, argv); }
