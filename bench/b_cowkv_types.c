@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench cowkv_types: 100,000 random sorted-set and set operations against
  * cowkv and Debian's redis-server in the same run (issue 13, part A).

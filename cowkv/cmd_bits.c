@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_bits.c — bit commands on strings: SETBIT, GETBIT, BITCOUNT, BITPOS,
  * BITOP, BITFIELD and BITFIELD_RO. Bit 0 is the most significant bit of

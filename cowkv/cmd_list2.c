@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_list2.c — the list commands beyond the ends (cmd_list.c): LSET,
  * LREM, LTRIM, LINSERT, LPOS, LMOVE/RPOPLPUSH, LMPOP, LPUSHX/RPUSHX.

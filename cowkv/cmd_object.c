@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_object.c — the encodings OBJECT ENCODING names (Redis 7.0's choice
  * for the sizes: cowkv stores every type one way, but clients and tests

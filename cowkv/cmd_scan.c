@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_scan.c — SSCAN, HSCAN and ZSCAN: a cursor over a collection's dict,
  * with MATCH and COUNT. A collection Redis would hold in a small encoding

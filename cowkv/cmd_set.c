@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_set.c — set commands. A set whose last member goes is deleted, as in
  * Redis. Set algebra copies members out of the space first (a STORE may

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_sort.c — COPY and MOVE (a deep copy of a value inside the space),
  * SORT and SORT_RO.

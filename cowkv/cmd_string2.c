@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_string2.c — INCRBYFLOAT, GETEX and LCS; HINCRBYFLOAT and HRANDFIELD
  * for hashes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_types.c — helpers shared by the commands of part A (types.h): typed
  * lookups, copied string vectors, and numbers as Redis parses and prints

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_zset.c — sorted-set commands (t_zset.c holds the structure). Results
  * of ranges are collected as copies first (struct strvec), then replied or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmd_zsetop.c — ZUNION, ZINTER, ZDIFF (and their STORE forms), ZINTERCARD.
  * Inputs are sorted sets or sets (a set's members score 1). The result is

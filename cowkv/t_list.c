@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_list.c — list operations in the middle of the ring (value.c has the
  * ends): insertion, removal, replacement, and LREM's filtered removal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_set.c — sets in the space: a kv_dict of member entries (KV_FIELD, no
  * bytes), the same dict a hash uses; only the value bytes are absent.

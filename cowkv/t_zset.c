@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_zset.c — sorted sets in the space: a dict (member -> entry) and a
  * skiplist ordered by (score, member) whose links carry spans, so ranks are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * types.h — what the commands of sets, sorted sets and the other Redis 7.0
  * data commands (issue 13, part A) share: typed lookups, a vector of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kvharness.h — what the cowkv tests share (test_cowkv.c, test_cowkv_types.c):
  * starting build/cowkv and Debian's redis-server on free ports (killed by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cowkv_types.c — cowkv's sets, sorted sets and the rest of Redis
  * 7.0's data commands (issue 13, part A), driven from outside:
