@@ -379,6 +379,7 @@ void cmd_lmpop(struct client *c)
 		if (!e)
 			continue;
 		list_mpop_reply(c, e, left, count);
+		keyspace_changed(c->argv[k].p, c->argv[k].len);	/* movable keys */
 		return;
 	}
 	reply_nil_array(c);

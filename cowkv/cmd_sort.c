@@ -423,6 +423,8 @@ static void sort_generic(struct client *c, bool ro)
 			if (dst)
 				kv_delete_ent(&srv.db, dst);
 			srv_changed(1);
+			/* the destination is not among the declared keys */
+			keyspace_changed(c->argv[storei].p, c->argv[storei].len);
 			if (k * (ngets ? ngets : 1) == 0) {
 				reply_int(c, 0);
 				goto out;

@@ -828,6 +828,7 @@ void cmd_zmpop(struct client *c)
 			return;
 		if (e) {
 			zset_pop_reply(c, e, max, count, ZPOP_MPOP);
+			keyspace_changed(c->argv[k].p, c->argv[k].len);	/* movable keys */
 			return;
 		}
 	}

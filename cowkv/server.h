@@ -224,6 +224,7 @@ bool arg_timeout(struct client *c, int i, int64_t *deadline_ms);
 size_t blocking_clients(void);
 CMD_DECL(cmd_blpop); CMD_DECL(cmd_brpop); CMD_DECL(cmd_blmove);
 CMD_DECL(cmd_brpoplpush); CMD_DECL(cmd_blmpop);
+CMD_DECL(cmd_bzpopmin); CMD_DECL(cmd_bzpopmax); CMD_DECL(cmd_bzmpop);
 
 /* pubsub.c */
 /* In RESP2 subscribed mode only these run: true if cmd may. */
