@@ -1163,6 +1163,24 @@ void script_kill(struct client *c, bool is_eval)
 	}
 }
 
+/*
+ * Refuse c's command while a script is busy, as Redis's rejectCommand: in a
+ * transaction, EXEC aborts it ("EXECABORT Transaction discarded because
+ * of: BUSY ...") and leaves the MULTI state; any other command flags it, so
+ * that the EXEC after it aborts.
+ */
+static void busy_refuse(struct client *c, const char *err)
+{
+	if ((c->flags & CF_MULTI) && arg_is(c, 0, "exec")) {
+		reply_errorf(c, "EXECABORT Transaction discarded because of: %s", err);
+		multi_discard(c);
+		return;
+	}
+	reply_error(c, err);
+	if (c->flags & CF_MULTI)
+		multi_flag_error(c);
+}
+
 bool script_busy_intercept(struct client *c)
 {
 	struct script_run *run = script_current;
@@ -1179,12 +1197,16 @@ bool script_busy_intercept(struct client *c)
 	}
 	if (arg_is(c, 0, "function") && arg_is(c, 1, "stats"))
 		return false;
+	/* Redis 7.0's ALLOW_BUSY transaction commands go through. */
+	if (arg_is(c, 0, "multi") || arg_is(c, 0, "discard") || arg_is(c, 0, "watch") ||
+	    arg_is(c, 0, "unwatch"))
+		return false;
 	if (arg_is(c, 0, "shutdown") && arg_is(c, 1, "nosave")) {
 		srv_log(LL_WARNING, "SHUTDOWN NOSAVE while a script runs: exiting now, "
 			"nothing saved.");
 		_exit(0);
 	}
-	reply_error(c, run->is_func ?
+	busy_refuse(c, run->is_func ?
 		    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE." :
 		    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.");
 	return true;
