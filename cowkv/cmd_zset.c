@@ -367,6 +367,23 @@ static bool zr_in(const struct zr_query *q, struct kv_znode *n)
 		      : zlex_lte_max(&q->lr, m->key, m->klen);
 }
 
+/*
+ * Replies of (member, score) lists as Redis 7.0 gives them: under RESP2 a
+ * flat array (member, score, member, score...); under RESP3 with scores an
+ * array of [member, score] pairs. zpairs_count is the array's length for n
+ * members; zpair_begin starts one member's entry.
+ */
+long long zpairs_count(const struct client *c, long long n, bool withscores)
+{
+	return withscores && c->resp != 3 ? 2 * n : n;
+}
+
+void zpair_begin(struct client *c, bool withscores)
+{
+	if (withscores && c->resp == 3)
+		reply_array(c, 2);
+}
+
 /* One selected element: copied into out, or replied directly to c. */
 static void zr_emit(struct strvec *out, struct client *c, const struct zr_query *q,
 		    struct kv_znode *n, size_t *count)
@@ -374,6 +391,7 @@ static void zr_emit(struct strvec *out, struct client *c, const struct zr_query 
 	struct kv_ent *m = zn_ent(&srv.db, n);
 
 	if (c) {
+		zpair_begin(c, q->withscores);
 		reply_bulk(c, m->key, m->klen);
 		if (q->withscores)
 			reply_double(c, n->score);
@@ -436,8 +454,9 @@ static size_t zr_walk(struct kv_ent *e, const struct zr_query *q, struct strvec 
 
 static void reply_zitems(struct client *c, const struct strvec *v, bool withscores)
 {
-	reply_array(c, (long long)(withscores ? 2 * v->len : v->len));
+	reply_array(c, zpairs_count(c, (long long)v->len, withscores));
 	for (size_t i = 0; i < v->len; i++) {
+		zpair_begin(c, withscores);
 		reply_bulk(c, v->v[i].p, v->v[i].n);
 		if (withscores)
 			reply_double(c, v->v[i].score);
@@ -488,7 +507,7 @@ static void zr_run(struct client *c, int srci, int dsti, const struct zr_query *
 		struct obuf *h = reply_defer(c);
 		size_t n = zr_walk(e, q, NULL, c);
 
-		reply_defer_set(c, h, (long long)(q->withscores ? 2 * n : n));
+		reply_defer_set(c, h, zpairs_count(c, (long long)n, q->withscores));
 		return;
 	}
 	if (e)
@@ -724,7 +743,9 @@ void cmd_zremrangebylex(struct client *c) { zremrange_generic(c, ZR_LEX); }
 void zset_pop_reply(struct client *c, struct kv_ent *e, bool max, long long count,
 		    enum zpop_form form)
 {
-	bool with_key = form != ZPOP_FLAT, flat = form != ZPOP_MPOP;
+	bool with_key = form != ZPOP_FLAT && form != ZPOP_COUNTED;
+	bool flat = form == ZPOP_FLAT || form == ZPOP_KEYED ||
+		    (form == ZPOP_COUNTED && c->resp != 3);
 	struct kv_zset *z = zset_of(&srv.db, e, false);
 	struct strvec v = { 0 };
 	char *key = NULL;
@@ -789,7 +810,7 @@ static void zpop_generic(struct client *c, bool max)
 		reply_array(c, 0);
 		return;
 	}
-	zset_pop_reply(c, e, max, count, ZPOP_FLAT);
+	zset_pop_reply(c, e, max, count, c->argc == 3 ? ZPOP_COUNTED : ZPOP_FLAT);
 }
 
 void cmd_zpopmin(struct client *c) { zpop_generic(c, false); }
@@ -894,17 +915,19 @@ void cmd_zrandmember(struct client *c)
 			all.v[i] = all.v[j];
 			all.v[j] = t;
 		}
-		reply_array(c, withscores ? 2 * count : count);
+		reply_array(c, zpairs_count(c, count, withscores));
 		for (long long i = 0; i < count; i++) {
+			zpair_begin(c, withscores);
 			reply_bulk(c, all.v[i].p, all.v[i].n);
 			if (withscores)
 				reply_double(c, all.v[i].score);
 		}
 	} else {
-		reply_array(c, withscores ? -2 * count : -count);
+		reply_array(c, zpairs_count(c, -count, withscores));
 		for (long long i = 0; i < -count; i++) {
 			struct sv_item *it = &all.v[srv_random() % all.len];
 
+			zpair_begin(c, withscores);
 			reply_bulk(c, it->p, it->n);
 			if (withscores)
 				reply_double(c, it->score);

@@ -342,8 +342,9 @@ static void zop_generic(struct client *c, enum zop op, int dsti)
 	} else if (dsti) {
 		store_result(c, dsti, &out);
 	} else {
-		reply_array(c, (long long)(withscores ? 2 * out.len : out.len));
+		reply_array(c, zpairs_count(c, (long long)out.len, withscores));
 		for (size_t i = 0; i < out.len; i++) {
+			zpair_begin(c, withscores);
 			reply_bulk(c, out.v[i].p, out.v[i].n);
 			if (withscores)
 				reply_double(c, out.v[i].score);

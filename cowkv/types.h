@@ -94,9 +94,12 @@ enum zpop_form {
 	ZPOP_FLAT,      /* ZPOPMIN/ZPOPMAX: [m1, s1, m2, s2...] */
 	ZPOP_MPOP,      /* ZMPOP, BZMPOP: [key, [[m1, s1], ...]] */
 	ZPOP_KEYED,     /* BZPOPMIN/BZPOPMAX: [key, m, s] (count 1) */
+	ZPOP_COUNTED,   /* ZPOPMIN/ZPOPMAX with a count: flat, [[m1, s1], ...] in RESP3 */
 };
 /* Pop count (>= 1) members at the min (or max) of zset e (not empty) and
  * reply them in the given form; e is deleted when emptied (invalid after). */
+long long zpairs_count(const struct client *c, long long n, bool withscores);
+void zpair_begin(struct client *c, bool withscores);
 void zset_pop_reply(struct client *c, struct kv_ent *e, bool max, long long count,
 		    enum zpop_form form);
 

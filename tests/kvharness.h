@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * kvharness.h — what the cowkv tests share (test_cowkv.c, test_cowkv_types.c):
+ * kvharness.h — what the cowkv tests share (tests/test_cowkv*.c):
  * starting build/cowkv and Debian's redis-server on free ports (killed by
  * the teardown and at exit), a RESP client on the project's own parser
  * (cowkv/resp.c), and compact rendering of replies for comparisons.
  *
  * Header-only: every helper is static; a test file includes it once.
+ * kc_read() also keeps the raw bytes of the last reply (kc->raw), so tests
+ * can compare cowkv's replies with redis-server's byte for byte.
  */
 #ifndef COWKV_KVHARNESS_H
 #define COWKV_KVHARNESS_H
@@ -325,6 +327,8 @@ struct kc {
 	int fd;
 	char *buf;
 	size_t len, cap;
+	char raw[65536];        /* bytes of the last reply read (cut at the size) */
+	size_t rawlen;
 };
 
 static struct kc *kc_open(int port)
@@ -401,6 +405,8 @@ static struct resp_reply *kc_read(struct kc *c)
 
 		assert_true(k >= 0);
 		if (k == 1) {
+			c->rawlen = used < sizeof c->raw ? used : sizeof c->raw;
+			memcpy(c->raw, c->buf, c->rawlen);
 			memmove(c->buf, c->buf + used, c->len - used);
 			c->len -= used;
 			return r;

@@ -8,7 +8,7 @@
  * CLIENT UNBLOCK; redis-py's default pipeline() (MULTI/EXEC); FLUSHALL's
  * cost on a large, empty space.
  */
-#include "kvclient.h"
+#include "kvharness.h"
 
 /* Send the same command to cowkv (a) and redis-server (b); the raw replies
  * must be equal. Returns cowkv's reply rendered. */

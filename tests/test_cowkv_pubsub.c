@@ -7,7 +7,7 @@
  * command cowkv has; CLIENT REPLY ON|OFF|SKIP, CLIENT LIST/KILL filters and
  * errors, CONFIG SET rules, COMMAND GETKEYS/COUNT, MONITOR, SLOWLOG.
  */
-#include "kvclient.h"
+#include "kvharness.h"
 
 /* Send the same command to cowkv (a) and redis-server (b); the raw replies
  * must be equal. Returns cowkv's reply rendered. */
