@@ -30,6 +30,8 @@ void cmd_sadd(struct client *c)
 			enc_note_add(e, c->argv[i].p, c->argv[i].len);
 		added += r;
 	}
+	if (added)
+		notify_arg(c, NOTIFY_SET, "sadd", 1);
 	srv_changed((uint64_t)added);
 	reply_int(c, added);
 }
@@ -42,9 +44,16 @@ void cmd_srem(struct client *c)
 	if (!check_type(c, e, KV_SET))
 		return;
 	if (e) {
+		bool empty;
+
 		for (int i = 2; i < c->argc && set_len(&srv.db, e); i++)
 			n += set_del(&srv.db, e, c->argv[i].p, c->argv[i].len);
+		empty = set_len(&srv.db, e) == 0;
 		obj_drop_if_empty(e);
+		if (n)
+			notify_arg(c, NOTIFY_SET, "srem", 1);
+		if (empty)
+			notify_arg(c, NOTIFY_GENERIC, "del", 1);
 	}
 	srv_changed((uint64_t)n);
 	reply_int(c, n);

@@ -170,6 +170,8 @@ static void zadd_generic(struct client *c, unsigned fl, int first)
 	}
 	free(scores);
 	obj_drop_if_empty(e);
+	if (added + changed)
+		notify_arg(c, NOTIFY_ZSET, (fl & ZADD_INCR) ? "zincr" : "zadd", 1);
 	srv_changed((uint64_t)(added + changed));
 	if (fl & ZADD_INCR) {
 		if (skip)
@@ -203,9 +205,16 @@ void cmd_zrem(struct client *c)
 	if (!check_type(c, e, KV_ZSET))
 		return;
 	if (e) {
+		bool empty;
+
 		for (int i = 2; i < c->argc && zset_len(&srv.db, e); i++)
 			n += zset_del(&srv.db, e, c->argv[i].p, c->argv[i].len);
+		empty = zset_len(&srv.db, e) == 0;
 		obj_drop_if_empty(e);
+		if (n)
+			notify_arg(c, NOTIFY_ZSET, "zrem", 1);
+		if (empty)
+			notify_arg(c, NOTIFY_GENERIC, "del", 1);
 	}
 	srv_changed((uint64_t)n);
 	reply_int(c, n);
