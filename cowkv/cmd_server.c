@@ -195,7 +195,7 @@ static const char *client_help[] = {
 };
 
 static const struct { const char *name; int arity; } client_subs[] = {
-	{ "id", 2 }, { "getname", 2 }, { "setname", 3 }, { "help", 2 }, { "setinfo", 4 },
+	{ "id", 2 }, { "getname", 2 }, { "setname", 3 }, { "help", 2 },
 };
 
 /* Check a subcommand's arity; replies and returns false when wrong. */
@@ -241,8 +241,6 @@ void cmd_client(struct client *c)
 		reply_array(c, sizeof client_help / sizeof client_help[0]);
 		for (i = 0; i < sizeof client_help / sizeof client_help[0]; i++)
 			reply_status(c, client_help[i]);
-	} else {
-		reply_ok(c);	/* SETINFO (Redis 7.2's): accepted, no effect */
 	}
 }
 
