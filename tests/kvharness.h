@@ -531,4 +531,77 @@ static long long info_field(struct kc *c, const char *section, const char *field
 	return strtoll(at + strlen(field) + 1, NULL, 10);
 }
 
+/* ---- both servers side by side (test_cowkv_multi.c, test_cowkv_pubsub.c) ---- */
+
+/* Send one command to cowkv (a) and redis-server (b); fail unless the two
+ * replies are the same bytes; the rendered reply. */
+static const char *both(struct kc *a, struct kc *b, const char *first, ...)
+{
+	const char *argv[64];
+	size_t lens[64];
+	int argc = 0;
+	struct resp_reply *ra, *rb;
+	char *out = ring[ring_at++ % RING];
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *x = first; x && argc < 64; x = va_arg(ap, const char *)) {
+		argv[argc] = x;
+		lens[argc] = strlen(x);
+		argc++;
+	}
+	va_end(ap);
+	kc_sendv(a, argc, argv, lens);
+	kc_sendv(b, argc, argv, lens);
+	ra = kc_read(a);
+	rb = kc_read(b);
+	render(ra, out, sizeof ring[0]);
+	if (a->rawlen != b->rawlen || memcmp(a->raw, b->raw, a->rawlen) != 0) {
+		char rr[8192];
+
+		render(rb, rr, sizeof rr);
+		fail_msg("%s: cowkv %s, redis %s", first, out, rr);
+	}
+	resp_reply_free(ra);
+	resp_reply_free(rb);
+	return out;
+}
+
+#define BOTH(a, b, ...) both((a), (b), __VA_ARGS__, (const char *)NULL)
+
+/* A cowkv and a redis-server, and a connection to each. */
+struct pair {
+	struct server *k, *r;
+	struct kc *a, *b;
+};
+
+static bool open_pair(struct pair *p)
+{
+	if (!have_program("redis-server"))
+		return false;
+	p->k = start_cowkv(NULL, NULL);
+	p->r = start_redis();
+	p->a = kc_open(p->k->port);
+	p->b = kc_open(p->r->port);
+	return true;
+}
+
+static void close_pair(struct pair *p)
+{
+	kc_close(p->a);
+	kc_close(p->b);
+}
+
+/* Wait until the server counts n blocked clients. */
+static void wait_blocked(struct kc *c, long long n)
+{
+	int64_t deadline = now_ms() + IO_TIMEOUT_MS;
+
+	while (info_field(c, "clients", "blocked_clients") != n) {
+		if (now_ms() > deadline)
+			fail_msg("blocked_clients never reached %lld", n);
+		sleep_ms(5);
+	}
+}
+
 #endif
