@@ -115,37 +115,6 @@ static void test_watch(void **state)
 	close_pair(&p);
 }
 
-/* A blocking command sent without waiting for its reply. */
-static void send_cmd(struct kc *c, const char *first, ...)
-{
-	const char *argv[16];
-	size_t lens[16];
-	int argc = 0;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *x = first; x && argc < 16; x = va_arg(ap, const char *)) {
-		argv[argc] = x;
-		lens[argc] = strlen(x);
-		argc++;
-	}
-	va_end(ap);
-	kc_sendv(c, argc, argv, lens);
-}
-
-#define SEND(c, ...) send_cmd((c), __VA_ARGS__, (const char *)NULL)
-
-/* The next reply of c, rendered. */
-static const char *next(struct kc *c)
-{
-	char *out = ring[ring_at++ % RING];
-	struct resp_reply *r = kc_read(c);
-
-	render(r, out, sizeof ring[0]);
-	resp_reply_free(r);
-	return out;
-}
-
 /* Append s and a separator to out (calls in order: C leaves the order of
  * a call's arguments open). */
 static void add(char *out, size_t len, const char *s)

@@ -9,37 +9,6 @@
  */
 #include "kvharness.h"
 
-/* A blocking command sent without waiting for its reply. */
-static void send_cmd(struct kc *c, const char *first, ...)
-{
-	const char *argv[16];
-	size_t lens[16];
-	int argc = 0;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *x = first; x && argc < 16; x = va_arg(ap, const char *)) {
-		argv[argc] = x;
-		lens[argc] = strlen(x);
-		argc++;
-	}
-	va_end(ap);
-	kc_sendv(c, argc, argv, lens);
-}
-
-#define SEND(c, ...) send_cmd((c), __VA_ARGS__, (const char *)NULL)
-
-/* The next reply of c, rendered. */
-static const char *next(struct kc *c)
-{
-	char *out = ring[ring_at++ % RING];
-	struct resp_reply *r = kc_read(c);
-
-	render(r, out, sizeof ring[0]);
-	resp_reply_free(r);
-	return out;
-}
-
 
 /* Read replies of c until none comes within ms; rendered, joined by '|'. */
 static void drain(struct kc *c, int ms, char *out, size_t len)
