@@ -3,7 +3,9 @@
  * check.c — the engine's invariants, checked from scratch. For tests and
  * debugging: slow (it visits every page of every member).
  *
- *   1. Each frame's count equals the number of page-table entries that hold it.
+ *   1. Each frame's count equals the number of page-table leaves that hold
+ *      it; each page-table node's count, the page tables and inner nodes
+ *      that point at it.
  *   2. A page of a mapped space whose frame is shared, or a page of an image
  *      file, is write-protected.
  *   3. A member's home frame that it does not use is used by no one either.
@@ -60,7 +62,7 @@ static int check_mmu_uffd(const struct cow__member *m, char *msg, size_t len)
 		err = 0;	/* cannot see: nothing to say */
 	else
 		for (size_t i = 0; i < m->npages && !err; i++)
-			if (cow__wp_test(m, i) && !cow__frame_is_image(m->pt[i]) &&
+			if (cow__wp_test(m, i) && !cow__frame_is_image(cow__frame_at(m, i)) &&
 			    !((pm[i] >> 57) & 1))
 				err = bad(msg, len, "page %zu: protected for libcow, writable in the MMU", i);
 	if (fd >= 0)
@@ -108,8 +110,10 @@ static int check_reference(const struct cow__member *m, char *msg, size_t len)
 					  cow__pages_changed_since(m, x) : NULL;
 
 		for (size_t i = 0; changed && i < m->npages && !err; i++) {
-			if (((changed[i >> 6] >> (i & 63)) & 1) || m->pt[i] == x->pt[i] ||
-			    x->pt[i] == COW__NO_FRAME)
+			cow__frame g = cow__frame_at(x, i);
+
+			if (((changed[i >> 6] >> (i & 63)) & 1) || cow__frame_at(m, i) == g ||
+			    g == COW__NO_FRAME)
 				continue;
 			if (cow__read_pages(m, i, 1, a) || cow__read_pages(x, i, 1, b))
 				continue;
@@ -141,7 +145,7 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 	size_t maps = m->maps;
 
 	for (size_t i = 0; i < m->npages; i++) {
-		cow__frame f = m->pt[i], h = m->home == COW__NO_FRAME ? f : cow__home(m, i);
+		cow__frame f = cow__frame_at(m, i), h = m->home == COW__NO_FRAME ? f : cow__home(m, i);
 
 		if (f == COW__NO_FRAME)
 			continue;
@@ -149,7 +153,7 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 		if (cow__frame_ref(f) != counted[f])
 			return bad(msg, len, "frame %u: count %u, referenced %u times",
 				   f, cow__frame_ref(f), counted[f]);
-		if (m->kind == COW__KIND_SPACE && m->addr && cow__frame_ref(f) > 1 &&
+		if (m->kind == COW__KIND_SPACE && m->addr && cow__page_shared(m, i) &&
 		    !cow__wp_test(m, i))
 			return bad(msg, len, "page %zu: shared frame %u is writable", i, f);
 		if (m->kind == COW__KIND_SPACE && m->addr && cow__frame_is_image(f) &&
@@ -174,6 +178,7 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 
 int cow__check(char *msg, size_t len)
 {
+	struct cow__pt_census *census;
 	uint64_t span;
 	uint32_t *counted;
 	int err = 0;
@@ -183,15 +188,18 @@ int cow__check(char *msg, size_t len)
 	cow__engine_lock();
 	span = cow__frames_span();
 	counted = calloc(span ? span : 1, sizeof *counted);
-	if (!counted) {
+	census = cow__pt_census_new();
+	if (!counted || !census) {
 		cow__engine_unlock();
+		free(counted);
+		if (census)
+			cow__pt_census_check(census, NULL, 0, bad);
 		return -ENOMEM;
 	}
 	for (struct cow__family *fam = cow__families(); fam; fam = fam->next)
 		for (struct cow__member *m = fam->head; m; m = m->fam_next)
-			for (size_t i = 0; i < m->npages; i++)
-				if (m->pt[i] != COW__NO_FRAME)	/* a save's written page */
-					counted[m->pt[i]]++;
+			cow__pt_census_add(census, m->pt, counted);
+	err = cow__pt_census_check(census, msg, len, bad);
 	for (struct cow__family *fam = cow__families(); fam && !err; fam = fam->next)
 		for (struct cow__member *m = fam->head; m && !err; m = m->fam_next)
 		{

@@ -101,7 +101,7 @@ static bool image_page(const struct cow__member *m, const void *addr)
 {
 	size_t i = (size_t)((const char *)addr - m->addr) >> COW__PAGE_SHIFT;
 
-	return cow__frame_is_image(m->pt[i]);
+	return cow__frame_is_image(cow__frame_at(m, i));
 }
 
 static void on_fault(int sig, siginfo_t *si, void *uc)

@@ -267,12 +267,51 @@ static int reserve(size_t n, cow__frame *first)
 	return 0;
 }
 
-/* Punch the frames [first, first+n) out of the memfd. */
-static void punch(uint64_t first, uint64_t n)
+static void punch_now(uint64_t first, uint64_t n)
 {
 	if (n)
 		fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
+}
+
+/* While a member's frames are let go in a batch: the run still to punch. */
+static bool batching;
+static uint64_t pending_first, pending_n;
+
+/*
+ * Punch the frames [first, first+n) out of the memfd — in a batch, as part
+ * of one run of consecutive frames, so that releasing a space costs a
+ * syscall per run rather than per page.
+ */
+static void punch(uint64_t first, uint64_t n)
+{
+	if (!n)
+		return;
+	if (!batching) {
+		punch_now(first, n);
+		return;
+	}
+	if (pending_n && first == pending_first + pending_n) {
+		pending_n += n;
+		return;
+	}
+	punch_now(pending_first, pending_n);
+	pending_first = first;
+	pending_n = n;
+}
+
+/*
+ * cow__frames_batch — between on and off, frames are released (counts
+ * dropping to 0) and nothing is written or allocated: their punches are
+ * made run by run, the last one at off.
+ */
+void cow__frames_batch(bool on)
+{
+	if (!on) {
+		punch_now(pending_first, pending_n);
+		pending_n = 0;
+	}
+	batching = on;
 }
 
 /*

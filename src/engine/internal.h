@@ -61,6 +61,7 @@ int cow__frames_init(void);
 int cow__frames_reserve(size_t n, cow__frame *first);
 int cow__frame_alloc(cow__frame *f);
 void cow__frames_trim(void);
+void cow__frames_batch(bool on);
 void cow__frames_unhome(cow__frame first, size_t n);
 void *cow__frame_addr(cow__frame f);
 uint32_t cow__frame_ref(cow__frame f);
@@ -75,6 +76,55 @@ uint64_t cow__frames_in_use(void);
 int cow__frames_reserve_image(size_t n, cow__frame *first);
 void cow__frames_release_range(cow__frame first, size_t n);
 bool cow__frame_is_image(cow__frame f);
+
+/* ======================================================================
+ * Page tables (pt.c): page index -> frame, radix trees of 4 KiB nodes that
+ * members share and copy one node at a time (copy-on-write of the tables).
+ * A frame's count is the number of leaves that hold it.
+ * ====================================================================== */
+
+#define COW__PT_BITS 10u
+#define COW__PT_FAN (1u << COW__PT_BITS)	/* entries per node */
+
+typedef uint32_t cow__node;			/* 0: none (no frames below) */
+
+struct cow__pt {
+	cow__node root;
+	unsigned depth;				/* inner levels above the leaves */
+};
+
+extern uint32_t *cow__pt_pool;
+
+/* cow__pt_get — the frame page i of t holds (COW__NO_FRAME: none). */
+static inline cow__frame cow__pt_get(const struct cow__pt *t, size_t i)
+{
+	cow__node n = t->root;
+
+	for (unsigned l = t->depth; l; l--) {
+		if (!n)
+			return COW__NO_FRAME;
+		n = cow__pt_pool[(size_t)n * COW__PT_FAN +
+				 ((i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1))];
+	}
+	return n ? cow__pt_pool[(size_t)n * COW__PT_FAN + (i & (COW__PT_FAN - 1))]
+		 : COW__NO_FRAME;
+}
+
+int cow__pt_init(struct cow__pt *t, size_t npages);
+int cow__pt_own(struct cow__pt *t, size_t i);
+void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f);
+bool cow__pt_shared(const struct cow__pt *t, size_t i);
+size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end);
+void cow__pt_share(struct cow__pt *dst, const struct cow__pt *src);
+void cow__pt_release(struct cow__pt *t);
+void cow__pt_diff(const struct cow__pt *a, const struct cow__pt *b, size_t npages,
+		  uint64_t *bits);
+uint64_t cow__pt_nodes_live(void);
+struct cow__pt_census;
+struct cow__pt_census *cow__pt_census_new(void);
+void cow__pt_census_add(struct cow__pt_census *c, const struct cow__pt *t, uint32_t *frames);
+int cow__pt_census_check(struct cow__pt_census *c, char *msg, size_t len,
+			 int (*bad)(char *, size_t, const char *, ...));
 
 /* ======================================================================
  * Images (image.c): frames that are pages of a file.
@@ -153,7 +203,8 @@ struct cow__member {
 	size_t npages;
 	cow__frame home;             /* first frame of the home range (COW__NO_FRAME:
 					an unmapped snapshot has none) */
-	cow__frame *pt;              /* page table: page -> frame */
+	struct cow__pt *pt;          /* its page table (a vfork child: its parent's) */
+	struct cow__pt ptab;         /* the page table it owns */
 	uint64_t *wp;                /* write-protected pages (mapped spaces) */
 	char *addr;                  /* the mapping, or NULL */
 	size_t maps;                 /* mappings the mapping is made of */
@@ -226,6 +277,13 @@ static inline bool cow__wp_test(const struct cow__member *m, size_t i)
 	return (m->wp[i >> 6] >> (i & 63)) & 1;
 }
 void cow__wp_set(struct cow__member *m, size_t i, bool on);
+/* cow__frame_at — the frame page i of member m holds. */
+static inline cow__frame cow__frame_at(const struct cow__member *m, size_t i)
+{
+	return cow__pt_get(m->pt, i);
+}
+bool cow__page_shared(const struct cow__member *m, size_t i);
+uint32_t cow__page_sharers(const struct cow__member *m, size_t i);
 
 /* Consistency check for tests (check.c): 0, or -EBADMSG with a message. */
 int cow__check(char *msg, size_t len);
@@ -238,6 +296,8 @@ int cow__map_range(struct cow__member *m, size_t first, size_t n);
 int cow__map_whole(struct cow__member *m);
 int cow__fit_budget(struct cow__member *m);
 int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect);
+void cow__remap_begin(struct cow__member *m, size_t i);
+int cow__remap_end(struct cow__member *m, size_t i, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
 int cow__protect_writable(struct cow__member *m);

@@ -47,7 +47,7 @@ static size_t boundary(const struct cow__member *m, size_t i)
 {
 	if (i + 1 >= m->npages)
 		return 0;
-	if (!cow__frames_follow(m->pt[i], m->pt[i + 1]))
+	if (!cow__frames_follow(cow__frame_at(m, i), cow__frame_at(m, i + 1)))
 		return 1;
 	return is_space(m) && cow__be->prot_splits &&
 	       cow__wp_test(m, i) != cow__wp_test(m, i + 1);
@@ -65,15 +65,48 @@ size_t cow__boundaries_at(const struct cow__member *m, size_t i)
 	return boundaries_at(m, i);
 }
 
-/* cow__maps_count — recount m's mappings from scratch. */
+/*
+ * The end of the run of pages from i (< end) that one mmap can map: frames
+ * consecutive in the memfd, or in one image at consecutive offsets. Image
+ * ranges have guard frames no page table holds, so a run of consecutive
+ * frame numbers never mixes the two kinds.
+ */
+static size_t run_end(const struct cow__member *m, size_t i, size_t end)
+{
+	size_t j = cow__pt_run(m->pt, i, end);
+
+	if (cow__frame_is_image(cow__frame_at(m, i)))
+		for (size_t k = i + 1; k < j; k++)
+			if (!cow__frames_follow(cow__frame_at(m, k - 1), cow__frame_at(m, k)))
+				return k;
+	return j;
+}
+
+/* Protection changes inside [i, j) of space m, when they split mappings. */
+static size_t prot_changes(const struct cow__member *m, size_t i, size_t j)
+{
+	size_t n = 0;
+
+	if (!is_space(m) || !cow__be->prot_splits)
+		return 0;
+	for (size_t k = i + 1; k < j; k++)
+		n += cow__wp_test(m, k) != cow__wp_test(m, k - 1);
+	return n;
+}
+
+/* cow__maps_count — recount m's mappings from scratch, run by run. */
 void cow__maps_count(struct cow__member *m)
 {
-	size_t n = 1;
+	size_t n = 0;
 
-	for (size_t i = 0; i + 1 < m->npages; i++)
-		n += boundary(m, i);
-	m->maps = n;
-	m->st.maps = n;
+	for (size_t i = 0; i < m->npages;) {
+		size_t j = run_end(m, i, m->npages);
+
+		n += 1 + prot_changes(m, i, j);
+		i = j;
+	}
+	m->maps = n ? n : 1;
+	m->st.maps = m->maps;
 }
 
 /*
@@ -172,7 +205,7 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
 {
 	int err;
 
-	if (!is_space(m) || cow__frame_is_image(m->pt[first]))
+	if (!is_space(m) || cow__frame_is_image(cow__frame_at(m, first)))
 		return 0;
 	err = cow__be->attach(page_addr(m, first), (end - first) << COW__PAGE_SHIFT);
 	if (err || cow__be->prot_splits)
@@ -199,13 +232,16 @@ int cow__map_range(struct cow__member *m, size_t first, size_t n)
 	int err;
 
 	while (i < end) {
-		size_t j = i + 1;
+		size_t j = run_end(m, i, end);
 		int prot = page_prot(m, i);
 
-		while (j < end && cow__frames_follow(m->pt[j - 1], m->pt[j]) &&
-		       page_prot(m, j) == prot)
-			j++;
-		err = map_run(m, i, j - i, m->pt[i], prot);
+		if (prot_changes(m, i, j))
+			for (size_t k = i + 1; k < j; k++)
+				if (page_prot(m, k) != prot) {
+					j = k;
+					break;
+				}
+		err = map_run(m, i, j - i, cow__frame_at(m, i), prot);
 		if (!err)
 			err = arm_run(m, i, j);
 		if (err)
@@ -265,26 +301,44 @@ void cow__unmap_member(struct cow__member *m)
 }
 
 /*
- * cow__remap_page — page i of m now points at frame f (the caller has moved
- * the references), write-protected or not (for a space). If m is mapped,
- * page i is remapped onto f. Returns 0 or -errno from the kernel.
+ * cow__remap_begin, cow__remap_end — around a change of page i's entry in
+ * m's page table (possibly through a leaf m shares with others): begin
+ * before (m's mapping count forgets the page's boundaries), end after (the
+ * page is write-protected or not, for a space, and mapped onto its new
+ * frame). Unmapped members need neither. end returns 0 or -errno from the
+ * kernel.
  */
-int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
+void cow__remap_begin(struct cow__member *m, size_t i)
+{
+	if (m->addr)
+		m->maps -= boundaries_at(m, i);
+}
+
+int cow__remap_end(struct cow__member *m, size_t i, bool protect)
 {
 	int err;
 
-	if (!m->addr) {
-		m->pt[i] = f;
+	if (!m->addr)
 		return 0;
-	}
-	m->maps -= boundaries_at(m, i);
-	m->pt[i] = f;
 	if (is_space(m))
 		cow__wp_set(m, i, protect);
 	m->maps += boundaries_at(m, i);
 	err = cow__map_range(m, i, 1);
 	budget_check(m);
 	return err;
+}
+
+/*
+ * cow__remap_page — page i of m, whose path m owns (cow__pt_own), now
+ * points at frame f (the caller has moved the references), write-protected
+ * or not (for a space). If m is mapped, page i is remapped onto f. Returns
+ * 0 or -errno from the kernel.
+ */
+int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
+{
+	cow__remap_begin(m, i);
+	cow__pt_set(m->pt, i, f);
+	return cow__remap_end(m, i, protect);
 }
 
 /* Set protection of pages [first, first+n) of space m to on, run by run. */
@@ -302,12 +356,12 @@ static int set_protection(struct cow__member *m, size_t first, size_t n, bool on
 		size_t j;
 
 		/* Image pages are read-only mappings: always protected. */
-		if (cow__wp_test(m, i) == on || cow__frame_is_image(m->pt[i])) {
+		if (cow__wp_test(m, i) == on || cow__frame_is_image(cow__frame_at(m, i))) {
 			i++;
 			continue;
 		}
 		for (j = i; j < end && cow__wp_test(m, j) != on &&
-			    !cow__frame_is_image(m->pt[j]); j++)
+			    !cow__frame_is_image(cow__frame_at(m, j)); j++)
 			cow__wp_set(m, j, on);
 		err = on ? cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT)
 			 : cow__be->unprotect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
@@ -444,7 +498,7 @@ static int take_home(struct cow__member *m, uint64_t *copies)
 	for (size_t i = 0; i < m->npages; i++) {
 		int err;
 
-		if (m->pt[i] == cow__home(m, i))
+		if (cow__frame_at(m, i) == cow__home(m, i))
 			continue;
 		if ((err = cow__page_take_home(m, i)))
 			return err;

@@ -37,11 +37,6 @@ static void *zalloc_pages(size_t bytes)
 	return p;
 }
 
-static size_t pt_bytes(size_t npages)
-{
-	return npages * sizeof(cow__frame);
-}
-
 static size_t wp_bytes(size_t npages)
 {
 	return ((npages + 63) / 64) * sizeof(uint64_t);
@@ -133,17 +128,18 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->kind = kind;
 	m->npages = npages;
 	m->gen = cow__gen;
-	m->pt = zalloc_pages(pt_bytes(npages));
+	m->pt = &m->ptab;
+	if (cow__pt_init(m->pt, npages))
+		goto nomem;
 	m->wp = zalloc_pages(wp_bytes(npages));
 	if (kind == COW__KIND_SPACE) {
 		m->dirty = zalloc_pages(wp_bytes(npages));
 	}
-	if (!m->pt || !m->wp || (kind == COW__KIND_SPACE && !m->dirty))
+	if (!m->wp || (kind == COW__KIND_SPACE && !m->dirty))
 		goto nomem;
 	if (m->dirty)
 		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
 	m->serial = ++serials;
-	memset(m->pt, 0xff, pt_bytes(npages));
 	/*
 	 * A snapshot gets no home range until it is mapped: its preserved
 	 * pages take single frames wherever they are free (an unmapped member
@@ -168,8 +164,6 @@ nomem:
 	errno = ENOMEM;
 fail:
 	if (m) {
-		if (m->pt)
-			munmap(m->pt, pt_bytes(npages));
 		if (m->wp)
 			munmap(m->wp, wp_bytes(npages));
 		if (m->dirty)
@@ -180,14 +174,13 @@ fail:
 }
 
 /*
- * cow__member_share — dst's page table becomes a copy of src's, every frame
- * count + 1 (dst's entries must be empty). Always succeeds: returns 0.
+ * cow__member_share — dst's page table becomes src's: the tables share
+ * every node (one reference to src's root), so this costs nothing per page
+ * (dst's table must be empty). Always succeeds: returns 0.
  */
 int cow__member_share(struct cow__member *dst, const struct cow__member *src)
 {
-	memcpy(dst->pt, src->pt, pt_bytes(src->npages));
-	for (size_t i = 0; i < src->npages; i++)
-		cow__frame_get(src->pt[i]);
+	cow__pt_share(dst->pt, src->pt);
 	return 0;
 }
 
@@ -220,13 +213,12 @@ void cow__member_free(struct cow__member *m)
 	/* Give up the home first, so that frames reaching 0 below are freed. */
 	if (m->home != COW__NO_FRAME)
 		cow__frames_unhome(m->home, n);
-	for (size_t i = 0; i < n; i++)
-		if (m->pt[i] != COW__NO_FRAME)
-			cow__frame_put(m->pt[i]);
+	cow__frames_batch(true);
+	cow__pt_release(m->pt);
+	cow__frames_batch(false);
 	family_remove(m);
 	if (m->kind == COW__KIND_SPACE)
 		cow__page_space_gone(m);
-	munmap(m->pt, pt_bytes(n));
 	munmap(m->wp, wp_bytes(n));
 	if (m->dirty)
 		munmap(m->dirty, wp_bytes(n));
@@ -278,20 +270,14 @@ void cow__member_leave(struct cow__member *m)
 int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 {
 	size_t n = m->npages;
-	cow__frame *pt = zalloc_pages(pt_bytes(n)), home;
 	uint64_t *dirty = m->dirty ? m->dirty : zalloc_pages(wp_bytes(n));
+	cow__frame home;
 	int err;
 
-	if (!pt || !dirty) {
-		if (pt)
-			munmap(pt, pt_bytes(n));
-		if (dirty && dirty != m->dirty)
-			munmap(dirty, wp_bytes(n));
+	if (!dirty)
 		return -ENOMEM;
-	}
 	err = cow__frames_reserve(n, &home);
 	if (err) {
-		munmap(pt, pt_bytes(n));
 		if (dirty != m->dirty)
 			munmap(dirty, wp_bytes(n));
 		return err;
@@ -302,12 +288,13 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 		cow__alias_end(m);
 	} else {
 		cow__frames_unhome(m->home, n);
-		for (size_t i = 0; i < n; i++)
-			cow__frame_put(m->pt[i]);
-		munmap(m->pt, pt_bytes(n));
+		cow__frames_batch(true);
+		cow__pt_release(m->pt);
+		cow__frames_batch(false);
 		family_remove(m);
 	}
-	m->pt = pt;
+	m->pt = &m->ptab;
+	cow__pt_init(m->pt, n);	/* the node range exists: cannot fail */
 	m->home = home;
 	cow__member_share(m, x);
 	family_add(x->fam, m);

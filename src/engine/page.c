@@ -4,8 +4,11 @@
  *
  * A page i of a space has five facts (docs/ENGINE.md has the table):
  *
- *   frame       pt[i], at the space's home (home + i) or borrowed;
- *   sharing     the frame's reference count: 1 exclusive, above 1 shared;
+ *   frame       its page-table entry (pt.c), at the space's home (home + i)
+ *               or borrowed;
+ *   sharing     the frame's reference count (leaves holding it) and the
+ *               counts of the page-table nodes on its path: exclusive when
+ *               all are 1 (cow__page_shared);
  *   protection  wp bit i: write-protected in the MMU (uffd or mprotect);
  *   written     dirty bit i: written since the freeze of the last save;
  *   image       the frame is a page of a file (mapped read-only).
@@ -121,7 +124,7 @@ void cow__frames_release(const cow__frame *f, unsigned n)
 /* Wait until no spill is writing out frame pt[i] of m's owner. */
 static void wait_not_busy(struct cow__member *o, size_t i)
 {
-	while (nbusy && frame_busy(o->pt[i]))
+	while (nbusy && frame_busy(cow__frame_at(o, i)))
 		cow__page_wait();
 }
 
@@ -255,21 +258,48 @@ static int make_writable(struct cow__member *m, size_t i)
 }
 
 /*
- * cow__page_preserve — the owner o is about to change page i, whose frame f
- * is at o's home and shared. Copy f once into the home frame of one other
- * sharer (a mapped space if there is one: it then owns its copy and stays
- * compact), and point every other sharer there. Afterwards f is o's alone.
- * 0 or -errno (a remap refused by the kernel).
+ * cow__page_shared — is page i of m's frame seen by another member too
+ * (its frame held by another leaf, or its leaf reached by another page
+ * table)? Then a write must copy.
+ */
+bool cow__page_shared(const struct cow__member *m, size_t i)
+{
+	cow__frame f = cow__frame_at(m, i);
+
+	return f != COW__NO_FRAME && (cow__frame_ref(f) > 1 || cow__pt_shared(m->pt, i));
+}
+
+/* cow__page_sharers — the members of m's family whose page i is m's frame. */
+uint32_t cow__page_sharers(const struct cow__member *m, size_t i)
+{
+	cow__frame f = cow__frame_at(m, i);
+	uint32_t n = 0;
+
+	if (f == COW__NO_FRAME)
+		return 0;
+	for (const struct cow__member *y = m->fam->head; y; y = y->fam_next)
+		n += cow__frame_at(y, i) == f;
+	return n;
+}
+
+/*
+ * cow__page_preserve — the owner o, whose path to page i is its own
+ * (cow__pt_own), is about to change page i, whose frame f is at o's home
+ * and shared. Copy f once into the home frame of one other sharer (a mapped
+ * space if there is one: it then owns its copy and stays compact), and
+ * point every other sharer there: the entry changes in each leaf that holds
+ * f at i (all the members sharing one leaf follow at once). Afterwards f is
+ * o's alone. 0 or -errno (a remap refused by the kernel).
  */
 int cow__page_preserve(struct cow__member *o, size_t i)
 {
-	cow__frame f = o->pt[i], dest;
+	cow__frame f = cow__frame_at(o, i), dest;
 	struct cow__member *best = NULL;
-	uint32_t sharers = 0;
+	uint32_t leaves = 0;
 	int err;
 
 	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
-		if (y == o || y->pt[i] != f)
+		if (y == o || cow__frame_at(y, i) != f)
 			continue;
 		if (!best || (y->addr && (!best->addr || y->kind == COW__KIND_SPACE)))
 			best = y;
@@ -289,20 +319,31 @@ int cow__page_preserve(struct cow__member *o, size_t i)
 		}
 		return err;
 	}
+	/* Mapped sharers count their mapping boundaries before the change... */
+	for (struct cow__member *y = o->fam->head; y; y = y->fam_next)
+		if (y != o && y->addr && cow__frame_at(y, i) == f)
+			cow__remap_begin(y, i);
+	/* ... every leaf holding f at i (but o's) takes dest ... */
+	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
+		if (y != o && cow__frame_at(y, i) == f) {
+			cow__pt_set(y->pt, i, dest);
+			leaves++;
+		}
+	}
+	cow__frame_set_ref(dest, leaves);
+	cow__frame_set_ref(f, 1);
+	/* ... and each sharer is remapped (dest was nobody's before). */
 	for (struct cow__member *y = o->fam->head; y; y = y->fam_next) {
 		int e;
 
-		if (y == o || y->pt[i] != f)
+		if (y == o || cow__frame_at(y, i) != dest)
 			continue;
-		e = cow__remap_page(y, i, dest, true);
-		sharers++;
+		e = cow__remap_end(y, i, true);
 		if (y->save && events && events->preserved)
 			events->preserved(y->save, i);
 		if (e && !err)
 			err = e;
 	}
-	cow__frame_set_ref(dest, sharers);
-	cow__frame_set_ref(f, 1);
 	return err;
 }
 
@@ -314,7 +355,7 @@ int cow__page_preserve(struct cow__member *o, size_t i)
  */
 static bool spill_offloaded(struct cow__member *o, size_t i)
 {
-	cow__frame f = o->pt[i];
+	cow__frame f = cow__frame_at(o, i);
 	void *token;
 	int err;
 
@@ -322,7 +363,7 @@ static bool spill_offloaded(struct cow__member *o, size_t i)
 		return false;
 	token = NULL;
 	for (struct cow__member *y = o->fam->head; y && !token; y = y->fam_next)
-		if (y != o && y->kind == COW__KIND_SNAP && y->save && y->pt[i] == f)
+		if (y != o && y->kind == COW__KIND_SNAP && y->save && cow__frame_at(y, i) == f)
 			token = events->claim_spill(y->save, i);
 	if (!token)
 		return false;
@@ -360,7 +401,7 @@ static int move_home(struct cow__member *m, struct cow__member *o, size_t i, cow
 			err = cow__map_range(m, i, 1);
 	}
 	if (err) {
-		o->pt[i] = f;		/* the kernel kept (or dropped) the old page */
+		cow__pt_set(o->pt, i, f);	/* the kernel kept (or dropped) the old page */
 		cow__wp_set(m, i, true);
 		cow__frame_put(home);
 		cow__maps_count(m);
@@ -399,11 +440,14 @@ int cow__page_write(struct cow__member *m, size_t i)
 			/* Another thread resolved it first; make sure the kernel agrees. */
 			return cow__be->unprotect(page_addr(m, i), COW__PAGE);
 		}
-		if (nbusy && frame_busy(o->pt[i])) {
+		if (nbusy && frame_busy(cow__frame_at(o, i))) {
 			cow__page_wait();
 			continue;
 		}
-		f = o->pt[i];
+		/* The path to the page becomes o's own: counts then tell sharing. */
+		if ((err = cow__pt_own(o->pt, i)))
+			return err;
+		f = cow__frame_at(o, i);
 		if (f == home && cow__frame_ref(f) > 1 && spill_offloaded(o, i))
 			continue;	/* the lock was released: look again */
 		break;
@@ -441,7 +485,9 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 	int err;
 
 	wait_not_busy(m, i);
-	f = m->pt[i];
+	if ((err = cow__pt_own(m->pt, i)))
+		return err;
+	f = cow__frame_at(m, i);
 	cow__page_mark_written(m, i);
 	if (f == home) {
 		if (cow__frame_ref(f) > 1 && (err = cow__page_preserve(m, i)))
@@ -452,7 +498,7 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 		return err;
 	cow__frame_get(home);
 	if ((err = cow__remap_page(m, i, home, true))) {
-		m->pt[i] = f;		/* still on the frame it references */
+		cow__pt_set(m->pt, i, f);	/* still on the frame it references */
 		cow__frame_put(home);
 		cow__maps_count(m);
 		return err;
@@ -469,15 +515,15 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
  */
 int cow__page_take_home(struct cow__member *m, size_t i)
 {
-	cow__frame f = m->pt[i], h = cow__home(m, i);
+	cow__frame f = cow__frame_at(m, i), h = cow__home(m, i);
 	int err;
 
 	if (f == h)
 		return 0;
-	if ((err = cow__frame_copy(h, f)))
+	if ((err = cow__pt_own(m->pt, i)) || (err = cow__frame_copy(h, f)))
 		return err;
 	cow__frame_get(h);
-	m->pt[i] = h;
+	cow__pt_set(m->pt, i, h);
 	cow__frame_put(f);
 	if (m->kind == COW__KIND_SPACE)
 		cow__wp_set(m, i, true);

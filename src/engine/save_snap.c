@@ -64,16 +64,20 @@ bool cow__save_running(const struct cow__member *m)
  * dropped). */
 cow__frame cow__snap_frame(const struct cow__member *x, size_t i)
 {
-	return x->pt[i];
+	return cow__frame_at(x, i);
 }
 
 /* cow__snap_drop — snapshot x lets go of page i (the checkpoint has it). */
 void cow__snap_drop(struct cow__member *x, size_t i)
 {
-	if (x->pt[i] == COW__NO_FRAME)
+	cow__frame f = cow__frame_at(x, i);
+
+	/* x shares its table with the space: it takes its own path first (if
+	 * no node is left, it keeps the page until it is released). */
+	if (f == COW__NO_FRAME || cow__pt_own(x->pt, i))
 		return;
-	cow__frame_put(x->pt[i]);
-	x->pt[i] = COW__NO_FRAME;
+	cow__frame_put(f);
+	cow__pt_set(x->pt, i, COW__NO_FRAME);
 }
 
 /*

@@ -93,19 +93,23 @@ int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *b
 	int err = 0;
 
 	while (i < end && !err) {
-		const struct cow__image *img = cow__image_of(x->pt[i]);
+		cow__frame f = cow__frame_at(x, i), last = f;
+		const struct cow__image *img = cow__image_of(f);
 		size_t j = i + 1;
 
 		if (img) {
-			err = cow__image_read(img, x->pt[i], buf);
+			err = cow__image_read(img, f, buf);
 			buf += COW__PAGE;
 			i++;
 			continue;
 		}
-		while (j < end && x->pt[j] == x->pt[j - 1] + 1 && !cow__frame_is_image(x->pt[j]))
+		while (j < end && cow__frame_at(x, j) == last + 1 &&
+		       !cow__frame_is_image(last + 1)) {
+			last++;
 			j++;
+		}
 		err = pread_all(cow__frames_fd(), buf, (j - i) << COW__PAGE_SHIFT,
-				(off_t)x->pt[i] << COW__PAGE_SHIFT);
+				(off_t)f << COW__PAGE_SHIFT);
 		buf += (j - i) << COW__PAGE_SHIFT;
 		i = j;
 	}
@@ -192,12 +196,14 @@ static int restore_pages(struct cow__member *m, const struct cow__member *x,
 
 		while (bits) {
 			size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+			cow__frame g;
 			int err;
 
 			bits &= bits - 1;
-			if (i >= m->npages || m->pt[i] == x->pt[i])
+			g = i < m->npages ? cow__frame_at(x, i) : COW__NO_FRAME;
+			if (g == COW__NO_FRAME || cow__frame_at(m, i) == g)
 				continue;	/* same frame: same content */
-			if ((err = cow__page_restore(m, i, x->pt[i])))
+			if ((err = cow__page_restore(m, i, g)))
 				return err;
 			(*copies)++;
 		}
@@ -283,9 +289,7 @@ int cow__snap_diff(const cow_snap *a, const cow_snap *b, uint64_t *bits)
 	if (a->m.npages != b->m.npages)
 		return -EINVAL;
 	cow__engine_lock();
-	for (size_t i = 0; i < a->m.npages; i++)
-		if (a->m.pt[i] != b->m.pt[i])
-			bits[i >> 6] |= 1ull << (i & 63);
+	cow__pt_diff(a->m.pt, b->m.pt, a->m.npages, bits);
 	cow__engine_unlock();
 	return 0;
 }
@@ -325,9 +329,15 @@ static cow_snap *snap_of_image(struct cow__image *img, size_t npages,
 	}
 	for (size_t i = 0; i < npages; i++) {
 		bool zero = i >= img->n || (offs && offs[i] == COW__ZERO_BLOCK);
+		cow__frame f = zero ? cow__home(x, i) : img->first + (cow__frame)i;
 
-		x->pt[i] = zero ? cow__home(x, i) : img->first + (cow__frame)i;
-		cow__frame_get(x->pt[i]);
+		if ((err = cow__pt_own(x->pt, i))) {
+			cow__member_free(x);
+			errno = -err;
+			return NULL;
+		}
+		cow__pt_set(x->pt, i, f);
+		cow__frame_get(f);
 	}
 	return (cow_snap *)x;
 }

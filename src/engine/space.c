@@ -42,8 +42,12 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 			cow__pages_set_reference(m, src);
 	} else {
 		for (size_t i = 0; i < npages; i++) {
-			m->pt[i] = cow__home(m, i);
-			cow__frame_get(m->pt[i]);
+			if ((err = cow__pt_own(m->pt, i))) {
+				cow__member_free(m);
+				return fail(err);
+			}
+			cow__pt_set(m->pt, i, cow__home(m, i));
+			cow__frame_get(cow__home(m, i));
 		}
 	}
 	err = cow__map_member(m, src != NULL);
@@ -210,7 +214,7 @@ static uint64_t count_shared(const struct cow__member *m)
 	uint64_t n = 0;
 
 	for (size_t i = 0; i < m->npages; i++)
-		n += cow__frame_ref(m->pt[i]) > 1;
+		n += cow__page_shared(m, i);
 	return n;
 }
 
@@ -268,9 +272,9 @@ int cow__page_info(const struct cow__member *m, enum cow__kind kind,
 	if (index >= m->npages)
 		return -EINVAL;
 	cow__engine_lock();
-	f = m->pt[index];
+	f = cow__frame_at(m, index);
 	info.frame = f;
-	info.refcount = cow__frame_ref(f);
+	info.refcount = cow__page_sharers(m, index);
 	info.writable = m->kind == COW__KIND_SPACE && !cow__wp_test(m, index);
 	info.home = m->home != COW__NO_FRAME && f == cow__home(m, index);
 	cow__engine_unlock();

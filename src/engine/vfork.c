@@ -51,7 +51,7 @@ static size_t wp_bytes(size_t npages)
 static void alias_mark(struct cow__member *c)
 {
 	for (size_t i = 0; i < c->npages; i++)
-		if (cow__frame_ref(c->pt[i]) > 1 || cow__frame_is_image(c->pt[i]))
+		if (cow__page_shared(c, i) || cow__frame_is_image(cow__frame_at(c, i)))
 			cow__wp_set(c, i, true);
 }
 

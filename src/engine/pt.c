@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pt.c — page tables: radix trees of nodes that members share, copied one
+ * node at a time when a member changes what it shares.
+ *
+ * A page table maps page index -> frame. It is a tree of 4 KiB nodes of
+ * 1,024 entries: a leaf holds frames (4 MiB of a space), an inner node holds
+ * nodes; a space of up to 4 GiB has one inner level, up to 4 TiB two. Each
+ * node has a reference count: the page tables (roots) and inner nodes that
+ * point at it. Taking a snapshot or forking shares the root (one count + 1);
+ * a member about to change an entry first makes the path to it its own
+ * (cow__pt_own), copying each shared node on the way — the copy takes a
+ * reference to everything the node points at. So the cost of a snapshot is
+ * one node reference, and the cost of writing after it is one copied node
+ * per level per 4 MiB written, whatever the size of the space. This is what
+ * the store does on disk (src/store: never overwrite a node something still
+ * references), done in memory.
+ *
+ * Frame reference counts count LEAVES: a frame held by one leaf that three
+ * members share has a count of 1. So a page of a member is shared when its
+ * frame's count is above 1 or a node on its path is shared
+ * (cow__pt_shared); once the member owns the path, the frame count alone
+ * tells, as the seed's decision needs it (page.c).
+ *
+ * Nodes live in one reserved range of address space (MAP_NORESERVE: memory
+ * is used as nodes are), numbered from 1; number 0 is "no node", an empty
+ * subtree whose pages hold no frame. Free nodes are kept on a list. Nothing
+ * here calls malloc (the fault handler copies nodes); everything runs with
+ * the engine lock held.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+uint32_t *cow__pt_pool;		/* node n: COW__PT_FAN entries at n * COW__PT_FAN */
+static uint32_t *node_ref;	/* reference count per node */
+static uint32_t pool_nodes;	/* nodes the reserved range can hold */
+static uint32_t pool_next = 1;	/* nodes handed out so far (0 is "none") */
+static uint32_t free_head;	/* free nodes, linked through entry 0 */
+static uint32_t live_nodes;
+
+#define POOL_NODES_MAX (1u << 22)	/* 16 GiB of nodes: 16 TiB of pages */
+
+static inline uint32_t *entries(cow__node n)
+{
+	return cow__pt_pool + (size_t)n * COW__PT_FAN;
+}
+
+/* Reserve the node range: as large as the kernel allows, up to the max. */
+static int pool_init(void)
+{
+	for (uint32_t n = POOL_NODES_MAX; n >= 1024; n /= 2) {
+		size_t bytes = (size_t)n * COW__PT_FAN * sizeof(uint32_t);
+		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *r;
+
+		if (p == MAP_FAILED)
+			continue;
+		r = mmap(NULL, (size_t)n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r == MAP_FAILED) {
+			munmap(p, bytes);
+			continue;
+		}
+		/* A fork() child starts with no members: it needs no nodes. */
+		madvise(p, bytes, MADV_DONTFORK);
+		madvise(r, (size_t)n * sizeof(uint32_t), MADV_DONTFORK);
+		cow__pt_pool = p;
+		node_ref = r;
+		pool_nodes = n;
+		return 0;
+	}
+	return -ENOMEM;
+}
+
+/* In a fork() child: the node range was not inherited. */
+static void pt_reset(void)
+{
+	cow__pt_pool = NULL;
+	node_ref = NULL;
+	pool_nodes = 0;
+	pool_next = 1;
+	free_head = 0;
+	live_nodes = 0;
+}
+COW__AT_FORK_CHILD(pt_reset)
+
+/* A new node with a count of 1, its entries uninitialised. 0 when none. */
+static cow__node node_alloc(void)
+{
+	cow__node n;
+
+	if (free_head) {
+		n = free_head;
+		free_head = entries(n)[0];
+	} else {
+		if (pool_next >= pool_nodes)
+			return 0;
+		n = pool_next++;
+	}
+	node_ref[n] = 1;
+	live_nodes++;
+	return n;
+}
+
+static void node_free(cow__node n)
+{
+	entries(n)[0] = free_head;
+	free_head = n;
+	node_ref[n] = 0;
+	live_nodes--;
+}
+
+/* Drop one reference to node n at level (0: a leaf), freeing what it alone held. */
+static void node_put(cow__node n, unsigned level)
+{
+	uint32_t *e;
+
+	if (!n || --node_ref[n])
+		return;
+	e = entries(n);
+	for (unsigned k = 0; k < COW__PT_FAN; k++) {
+		if (level)
+			node_put(e[k], level - 1);
+		else if (e[k] != COW__NO_FRAME)
+			cow__frame_put(e[k]);
+	}
+	node_free(n);
+}
+
+/*
+ * cow__pt_init — t becomes an empty page table of npages pages (every page
+ * holds no frame). 0, or -ENOMEM when no node range can be reserved.
+ */
+int cow__pt_init(struct cow__pt *t, size_t npages)
+{
+	unsigned depth = 0;
+
+	if (!cow__pt_pool && pool_init())
+		return -ENOMEM;
+	while (((size_t)COW__PT_FAN << (COW__PT_BITS * depth)) < npages)
+		depth++;
+	t->root = 0;
+	t->depth = depth;
+	return 0;
+}
+
+/*
+ * A node of its own for the parent entry *slot at level: an empty subtree
+ * gets a fresh node, a shared node is copied (the copy references all its
+ * children), an exclusive one is kept. 0 or -ENOMEM.
+ */
+static int own_node(uint32_t *slot, unsigned level)
+{
+	cow__node old = *slot, n;
+	uint32_t *e;
+
+	if (old && node_ref[old] == 1)
+		return 0;
+	if (!(n = node_alloc()))
+		return -ENOMEM;
+	e = entries(n);
+	if (!old) {
+		memset(e, level ? 0 : 0xff, COW__PT_FAN * sizeof *e);
+	} else {
+		memcpy(e, entries(old), COW__PT_FAN * sizeof *e);
+		for (unsigned k = 0; k < COW__PT_FAN; k++) {
+			if (level && e[k])
+				node_ref[e[k]]++;
+			else if (!level && e[k] != COW__NO_FRAME)
+				cow__frame_get(e[k]);
+		}
+		node_ref[old]--;	/* was above 1: still referenced */
+	}
+	*slot = n;
+	return 0;
+}
+
+/*
+ * cow__pt_own — make every node on the path to page i of t t's alone
+ * (copying the shared ones), so that cow__pt_set changes t and nothing
+ * else. Costs nothing when the path is already t's. 0 or -ENOMEM (no node
+ * left; t unchanged past the nodes already copied, which is harmless).
+ */
+int cow__pt_own(struct cow__pt *t, size_t i)
+{
+	uint32_t *slot = &t->root;
+	int err;
+
+	for (unsigned l = t->depth;; l--) {
+		if ((err = own_node(slot, l)))
+			return err;
+		if (!l)
+			return 0;
+		slot = &entries(*slot)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+	}
+}
+
+/*
+ * cow__pt_set — page i of t now holds frame f (reference counts are the
+ * caller's to move). The entry is changed in the leaf t reaches: every
+ * member sharing that leaf sees the change. Call cow__pt_own first unless
+ * that is what is wanted (page.c's preserve). The leaf must exist (page i
+ * holds a frame, or the path is owned).
+ */
+void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f)
+{
+	cow__node n = t->root;
+
+	for (unsigned l = t->depth; l; l--)
+		n = entries(n)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+	entries(n)[i & (COW__PT_FAN - 1)] = f;
+}
+
+/* The leaf's entries for page i of t, or NULL (an empty subtree). */
+static const uint32_t *leaf_of(const struct cow__pt *t, size_t i)
+{
+	cow__node n = t->root;
+
+	for (unsigned l = t->depth; l && n; l--)
+		n = entries(n)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+	return n ? entries(n) : NULL;
+}
+
+/*
+ * cow__pt_run — where the run of consecutive frames that starts at page i
+ * of t ends: the first j in (i, end] such that page j's frame is not page
+ * j-1's plus one (end if none). Scans the leaves directly, a node walk per
+ * 1,024 pages.
+ */
+size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
+{
+	const uint32_t *e = leaf_of(t, i);
+	cow__frame want;
+	size_t j;
+
+	if (!e)
+		return i + 1;
+	want = e[i & (COW__PT_FAN - 1)] + 1;
+	for (j = i + 1; j < end; j++, want++) {
+		if (!(j & (COW__PT_FAN - 1)) && !(e = leaf_of(t, j)))
+			break;
+		if (e[j & (COW__PT_FAN - 1)] != want)
+			break;
+	}
+	return j;
+}
+
+/* cow__pt_shared — does some node on the path to page i of t have other holders? */
+bool cow__pt_shared(const struct cow__pt *t, size_t i)
+{
+	cow__node n = t->root;
+
+	for (unsigned l = t->depth;; l--) {
+		if (!n)
+			return false;
+		if (node_ref[n] > 1)
+			return true;
+		if (!l)
+			return false;
+		n = entries(n)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+	}
+}
+
+/*
+ * cow__pt_share — dst (empty, of src's size) becomes the same page table as
+ * src: one more reference to src's root, nothing copied.
+ */
+void cow__pt_share(struct cow__pt *dst, const struct cow__pt *src)
+{
+	dst->root = src->root;
+	dst->depth = src->depth;
+	if (dst->root)
+		node_ref[dst->root]++;
+}
+
+/*
+ * cow__pt_release — t lets go of its nodes; the nodes and frames only t
+ * held are released (frames to the frame store). t is empty afterwards.
+ */
+void cow__pt_release(struct cow__pt *t)
+{
+	node_put(t->root, t->depth);
+	t->root = 0;
+	if (live_nodes == 0 && pool_next > 1) {
+		/* No table left: the nodes' memory goes back to the kernel. */
+		madvise(cow__pt_pool, (size_t)pool_next * COW__PT_FAN * sizeof(uint32_t),
+			MADV_DONTNEED);
+		pool_next = 1;
+		free_head = 0;
+	}
+}
+
+/* Mark the pages under nodes a and b (at level, covering from first) that differ. */
+static void diff_nodes(cow__node a, cow__node b, unsigned level, size_t first,
+		       size_t npages, uint64_t *bits)
+{
+	size_t span = (size_t)1 << (COW__PT_BITS * level);
+
+	if (a == b)
+		return;		/* one node: the same pages */
+	for (unsigned k = 0; k < COW__PT_FAN && first + k * span < npages; k++) {
+		size_t i = first + k * span;
+
+		if (level) {
+			diff_nodes(a ? entries(a)[k] : 0, b ? entries(b)[k] : 0,
+				   level - 1, i, npages, bits);
+		} else {
+			cow__frame fa = a ? entries(a)[k] : COW__NO_FRAME;
+			cow__frame fb = b ? entries(b)[k] : COW__NO_FRAME;
+
+			if (fa != fb)
+				bits[i >> 6] |= 1ull << (i & 63);
+		}
+	}
+}
+
+/*
+ * cow__pt_diff — set bit i of bits for every page i < npages whose frame
+ * differs between a and b (same size). Shared subtrees are skipped whole:
+ * the cost follows what differs.
+ */
+void cow__pt_diff(const struct cow__pt *a, const struct cow__pt *b, size_t npages,
+		  uint64_t *bits)
+{
+	diff_nodes(a->root, b->root, a->depth, 0, npages, bits);
+}
+
+/* cow__pt_nodes_live — nodes in use by all page tables. */
+uint64_t cow__pt_nodes_live(void)
+{
+	return live_nodes;
+}
+
+/* ---- the census, for the invariant checker (check.c) -------------------- */
+
+struct cow__pt_census {
+	uint32_t *refs;		/* references counted per node */
+	uint32_t nodes;
+};
+
+/* cow__pt_census_new — an empty count of node references. NULL: no memory. */
+struct cow__pt_census *cow__pt_census_new(void)
+{
+	struct cow__pt_census *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->nodes = pool_next;
+	c->refs = calloc(c->nodes ? c->nodes : 1, sizeof *c->refs);
+	if (!c->refs) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void census_node(struct cow__pt_census *c, cow__node n, unsigned level,
+			uint32_t *frames)
+{
+	const uint32_t *e;
+
+	if (!n || n >= c->nodes || c->refs[n]++)
+		return;		/* none, out of range (reported later), or seen */
+	e = entries(n);
+	for (unsigned k = 0; k < COW__PT_FAN; k++) {
+		if (level)
+			census_node(c, e[k], level - 1, frames);
+		else if (e[k] != COW__NO_FRAME)
+			frames[e[k]]++;
+	}
+}
+
+/*
+ * cow__pt_census_add — count t's root, and (once per node) every node and
+ * frame below it: frames[f] grows by the number of distinct leaves that
+ * hold f.
+ */
+void cow__pt_census_add(struct cow__pt_census *c, const struct cow__pt *t, uint32_t *frames)
+{
+	census_node(c, t->root, t->depth, frames);
+}
+
+/*
+ * cow__pt_census_check — every node's count equals the references counted
+ * (roots and inner entries), free nodes have none; c is freed. 0 or
+ * -EBADMSG naming the first node that disagrees (in msg).
+ */
+int cow__pt_census_check(struct cow__pt_census *c, char *msg, size_t len,
+			 int (*bad)(char *, size_t, const char *, ...))
+{
+	int err = 0;
+	uint64_t live = 0;
+
+	for (uint32_t n = 1; n < c->nodes && !err; n++) {
+		live += node_ref[n] != 0;
+		if (node_ref[n] != c->refs[n])
+			err = bad(msg, len, "page-table node %u: count %u, referenced %u times",
+				  n, node_ref[n], c->refs[n]);
+	}
+	if (!err && live != live_nodes)
+		err = bad(msg, len, "page-table nodes: %llu live, %u counted",
+			  (unsigned long long)live_nodes, (unsigned)live);
+	free(c->refs);
+	free(c);
+	return err;
+}
