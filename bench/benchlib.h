@@ -83,5 +83,6 @@ int b_spill_main(int argc, char **argv);
 int b_loop_main(int argc, char **argv);
 int b_scale_main(int argc, char **argv);
 int b_cowkv_types_main(int argc, char **argv);	/* issue 13 part A */
+int b_thp_main(int argc, char **argv);	/* issue 12: anonymous THP spaces */
 
 #endif

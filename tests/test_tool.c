@@ -396,7 +396,7 @@ static void test_bench_all_tiny(void **state)
 {
 	static const char *const benches[][2] = {
 		{ "snapshot", "4M" }, { "fault", "4M" }, { "restore", "4M" }, { "fork", "4M" },
-		{ "save", "4M" }, { "spawn", "4M" }, { "str", "64K" },
+		{ "save", "4M" }, { "spawn", "4M" }, { "str", "64K" }, { "thp", "8M" },
 	};
 
 	for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++) {

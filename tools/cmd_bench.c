@@ -55,6 +55,11 @@ static const struct bench benches[] = {
 	{ "scale", b_scale_main,
 	  "Restore and re-snapshot after 100 written pages at 64M..4G, against memcpy of the pages",
 	  "64M,256M,1G,4G", NULL, NULL },
+	{ "thp", b_thp_main,
+	  "Anonymous THP memory: uffd write-protect against fork(), first writes (SIGBUS copy-out, WP_ASYNC) against the kernel's COW fault, PAGEMAP_SCAN",
+	  "256M,1G,4G",
+	  "  without --size, a sweep of 256M, 1G, 4G (sizes above half the memory\n"
+	  "  available left out); --size N (at least 8M) measures N alone", NULL },
 	{ "spill", b_spill_main,
 	  "First-write latency of one thread while another's writes spill a save, against the same with no save",
 	  "64M,256M,1G", NULL, NULL },
