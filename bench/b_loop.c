@@ -12,7 +12,8 @@
  *     content), as Wasmtime resets instances.
  * for N = 16, 100, 1000, per iteration, medians over repeats.
  *
- * b_scale: restore and re-snapshot after 100 written pages at 64 MiB,
+ * b_scale: restore, re-snapshot and re-fork (cow_fork of a space frozen
+ * before) after 100 written pages at 64 MiB,
  * 256 MiB, 1 GiB and 4 GiB (capped by the memory available): flat means
  * proportional to the pages, not the space. The baseline is a memcpy of
  * the 100 pages.
@@ -164,17 +165,17 @@ int b_loop_main(int argc, char **argv)
 	return 0;
 }
 
-/* restore and re-snapshot after 100 written pages, at one size. */
+/* restore, re-snapshot and re-fork after 100 written pages, at one size. */
 static int scale_one(size_t size, int repeat, double *restore_ns, double *snap_ns,
-		     double *copy_ns)
+		     double *fork_ns, double *copy_ns)
 {
 	cow_space *s = cow_space_create(size, 0);
 	double *a = calloc((size_t)repeat, sizeof *a), *b = calloc((size_t)repeat, sizeof *b);
-	double *m = calloc((size_t)repeat, sizeof *m);
+	double *m = calloc((size_t)repeat, sizeof *m), *fk = calloc((size_t)repeat, sizeof *fk);
 	char *src = malloc(100 * PAGE), *dst = malloc(100 * PAGE);
 	cow_snap *x;
 
-	if (!s || !a || !b || !m || !src || !dst)
+	if (!s || !a || !b || !m || !fk || !src || !dst)
 		return -1;
 	b_touch(cow_base(s), size, 1);
 	x = cow_snapshot(s);
@@ -195,6 +196,17 @@ static int scale_one(size_t size, int repeat, double *restore_ns, double *snap_n
 		if (!y)
 			return -1;
 		cow_snap_release(y);
+		write_pages(cow_base(s), size / PAGE, 100, (char)i);
+		{
+			cow_space *f;
+
+			t0 = b_now_ns();
+			f = cow_fork(s);
+			fk[i] = (double)(b_now_ns() - t0);
+			if (!f)
+				return -1;
+			cow_space_destroy(f);
+		}
 		t0 = b_now_ns();
 		memcpy(dst, src, 100 * PAGE);
 		m[i] = (double)(b_now_ns() - t0);
@@ -202,9 +214,10 @@ static int scale_one(size_t size, int repeat, double *restore_ns, double *snap_n
 	*restore_ns = b_median(a, (size_t)repeat);
 	*snap_ns = b_median(b, (size_t)repeat);
 	*copy_ns = b_median(m, (size_t)repeat);
+	*fork_ns = b_median(fk, (size_t)repeat);
 	cow_snap_release(x);
 	cow_space_destroy(s);
-	free(a); free(b); free(m); free(src); free(dst);
+	free(a); free(b); free(m); free(fk); free(src); free(dst);
 	return 0;
 }
 
@@ -216,10 +229,10 @@ int b_scale_main(int argc, char **argv)
 
 	if ((r = b_args(argc, argv, "bench scale", &size, &repeat)))
 		return r < 0 ? 2 : 0;
-	printf("# restore and re-snapshot after 100 written pages, by space size (backend %s)\n",
+	printf("# restore, re-snapshot and re-fork after 100 written pages, by space size (backend %s)\n",
 	       cow_backend_name());
 	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-		double rs, sn, cp;
+		double rs, sn, fo, cp;
 		char name[64];
 
 		if (size && sizes[k] != size)
@@ -228,7 +241,7 @@ int b_scale_main(int argc, char **argv)
 			printf("# %zu MiB skipped: not enough memory\n", sizes[k] >> 20);
 			continue;
 		}
-		if (scale_one(sizes[k], repeat, &rs, &sn, &cp)) {
+		if (scale_one(sizes[k], repeat, &rs, &sn, &fo, &cp)) {
 			perror("bench scale");
 			return 1;
 		}
@@ -236,6 +249,8 @@ int b_scale_main(int argc, char **argv)
 		b_result(name, rs / 1e3, "us", "memcpy_100_pages", cp / 1e3);
 		snprintf(name, sizeof name, "resnapshot_100_pages_%zuM_us", sizes[k] >> 20);
 		b_result(name, sn / 1e3, "us", "memcpy_100_pages", cp / 1e3);
+		snprintf(name, sizeof name, "refork_100_pages_%zuM_us", sizes[k] >> 20);
+		b_result(name, fo / 1e3, "us", "memcpy_100_pages", cp / 1e3);
 	}
 	return 0;
 }

@@ -43,6 +43,43 @@ static inline void bit_set(uint64_t *map, uint32_t i, bool on)
 		map[i >> 6] &= ~(1ull << (i & 63));
 }
 
+/*
+ * Set bits [from, from+n) of map, whole words where it can; returns how
+ * many were clear before (so counts can follow).
+ */
+static uint32_t bits_set_range(uint64_t *map, uint32_t from, uint32_t n)
+{
+	uint32_t i = from, end = from + n, was_clear = 0;
+
+	while (i < end) {
+		uint32_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
+		uint64_t mask = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
+
+		was_clear += (uint32_t)__builtin_popcountll(~map[w] & mask);
+		map[w] |= mask;
+		i += k;
+	}
+	return was_clear;
+}
+
+/* Mark frames [first, first+n) allocated (when homed is false) or homed,
+ * chunk by chunk, a word at a time. */
+static void frames_mark(uint64_t first, uint64_t n, bool homed)
+{
+	while (n) {
+		struct cow__chunk *ch = chunk_of((cow__frame)first);
+		uint32_t s = slot_of((cow__frame)first);
+		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
+
+		if (homed)
+			bits_set_range(ch->homed, s, k);
+		else
+			ch->nalloc += bits_set_range(ch->allocated, s, k);
+		first += k;
+		n -= k;
+	}
+}
+
 /* Set frame slot i of ch allocated or not, keeping the chunk's count. */
 static inline void alloc_set(struct cow__chunk *ch, uint32_t i, bool on)
 {
@@ -187,8 +224,7 @@ int cow__frames_reserve(size_t n, cow__frame *first)
 
 	if (err)
 		return err;
-	for (uint64_t f = *first; f < (uint64_t)*first + n; f++)
-		bit_set(chunk_of((cow__frame)f)->homed, slot_of((cow__frame)f), true);
+	frames_mark(*first, n, true);
 	return 0;
 }
 
@@ -260,8 +296,7 @@ static int reserve(size_t n, cow__frame *first)
 		if (err)
 			return err;
 	}
-	for (uint64_t f = start; f < start + n; f++)
-		alloc_set(chunk_of((cow__frame)f), slot_of((cow__frame)f), true);
+	frames_mark(start, n, false);
 	frames.hint = start + n;
 	*first = (cow__frame)start;
 	return 0;

@@ -213,8 +213,12 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
 	for (size_t i = first; i < end; i++) {
 		size_t j = i;
 
-		while (j < end && cow__wp_test(m, j))
-			j++;
+		while (j < end && cow__wp_test(m, j)) {
+			if (!(j & 63) && j + 64 <= end && m->wp[j >> 6] == ~0ull)
+				j += 64;	/* a whole word protected */
+			else
+				j++;
+		}
 		if (j > i) {
 			err = cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
 			if (err)

@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "store.h"
@@ -280,6 +283,10 @@ static void wait_spills(struct cow_save *job)
 	cow__engine_unlock();
 }
 
+/* The saver thread's nice value: below the program's threads (Linux nice
+ * is per thread), so that a save costs the foreground little CPU. */
+#define SAVER_NICE 10
+
 static void *saver_main(void *arg)
 {
 	struct cow_save *job = arg;
@@ -288,6 +295,8 @@ static void *saver_main(void *arg)
 	cow__frame *frames = malloc(SAVE_BATCH * sizeof *frames);
 	int err = buf && idx && frames ? 0 : -ENOMEM;
 
+	/* Background: the program's own threads come first for the CPU. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SAVER_NICE);
 	for (uint64_t i = 0; i < job->npages && !err; i += SAVE_BATCH) {
 		uint64_t n = job->npages - i < SAVE_BATCH ? job->npages - i : SAVE_BATCH;
 
