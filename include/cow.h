@@ -734,7 +734,9 @@ struct cow_save_stats {
  *
  * The freeze is a snapshot (as short as cow_snapshot()); then a thread of
  * libcow's writes the pages while the program's threads keep writing the
- * space. A page the program writes before the saver reached it needs its
+ * space. That thread runs at nice +10 (Linux nice values are per thread):
+ * on a busy machine the program's own threads get the CPU first, and the
+ * save takes longer rather than slowing them. A page the program writes before the saver reached it needs its
  * old content kept: a preserved copy, as the kernel copies pages for a
  * forked Redis. At most @p mem_budget bytes of them are held: past that,
  * the writing thread's fault writes the old page into the checkpoint itself
