@@ -19,8 +19,9 @@
  *      is exact.
  *   7. The MMU agrees: every page libcow counts as write-protected is
  *      write-protected in the kernel (uffd: the page's uffd-wp bit in
- *      /proc/self/pagemap; mprotect: its mapping in /proc/self/maps has no
- *      write permission).
+ *      /proc/self/pagemap, or, for a page protected by a read-only mapping,
+ *      that mapping; mprotect: its mapping in /proc/self/maps has no write
+ *      permission).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -63,7 +64,7 @@ static int check_mmu_uffd(const struct cow__member *m, char *msg, size_t len)
 	else
 		for (size_t i = 0; i < m->npages && !err; i++)
 			if (cow__wp_test(m, i) && !cow__frame_is_image(cow__frame_at(m, i)) &&
-			    !((pm[i] >> 57) & 1))
+			    !cow__ro_test(m, i) && !((pm[i] >> 57) & 1))
 				err = bad(msg, len, "page %zu: protected for libcow, writable in the MMU", i);
 	if (fd >= 0)
 		close(fd);
@@ -71,8 +72,10 @@ static int check_mmu_uffd(const struct cow__member *m, char *msg, size_t len)
 	return err;
 }
 
-/* 7, under mprotect: no writable mapping over a protected page. */
-static int check_mmu_mprotect(const struct cow__member *m, char *msg, size_t len)
+/* 7, under mprotect (and under uffd for the pages protected by their
+ * mapping): no writable mapping over such a page. */
+static int check_mmu_maps(const struct cow__member *m, char *msg, size_t len,
+			  bool (*by_mapping)(const struct cow__member *, size_t))
 {
 	FILE *f = fopen("/proc/self/maps", "re");
 	uintptr_t lo = (uintptr_t)m->addr, hi = lo + (m->npages << COW__PAGE_SHIFT);
@@ -91,12 +94,22 @@ static int check_mmu_mprotect(const struct cow__member *m, char *msg, size_t len
 		for (uintptr_t p = a < lo ? lo : a; p < b && p < hi && !err; p += COW__PAGE) {
 			size_t i = (p - lo) >> COW__PAGE_SHIFT;
 
-			if (cow__wp_test(m, i))
+			if (by_mapping(m, i))
 				err = bad(msg, len, "page %zu: protected for libcow, writable in the MMU", i);
 		}
 	}
 	fclose(f);
 	return err;
+}
+
+static bool wp_page(const struct cow__member *m, size_t i)
+{
+	return cow__wp_test(m, i);
+}
+
+static bool ro_page(const struct cow__member *m, size_t i)
+{
+	return cow__ro_test(m, i);
 }
 
 /* 6: pages of m not marked changed equal its reference snapshot's. */
@@ -132,11 +145,14 @@ static int check_space_pages(const struct cow__member *m, char *msg, size_t len)
 	for (size_t i = 0; i < m->npages; i++) {
 		if (!cow__wp_test(m, i) && !written(m, i))
 			return bad(msg, len, "page %zu: writable but not marked written", i);
+		if (cow__ro_test(m, i) && !cow__wp_test(m, i))
+			return bad(msg, len, "page %zu: mapped read-only but not protected", i);
 	}
 	if (!m->alias_of && check_reference(m, msg, len))
 		return -EBADMSG;
-	return cow__be->prot_splits ? check_mmu_mprotect(m, msg, len)
-				    : check_mmu_uffd(m, msg, len);
+	if (cow__be->prot_splits)
+		return check_mmu_maps(m, msg, len, wp_page);
+	return check_mmu_uffd(m, msg, len) ? -EBADMSG : check_mmu_maps(m, msg, len, ro_page);
 }
 
 static int check_member(const struct cow__member *m, const uint32_t *counted,

@@ -206,6 +206,8 @@ struct cow__member {
 	struct cow__pt *pt;          /* its page table (a vfork child: its parent's) */
 	struct cow__pt ptab;         /* the page table it owns */
 	uint64_t *wp;                /* write-protected pages (mapped spaces) */
+	uint64_t *ro;                /* space, uffd: pages protected by a read-only
+					mapping instead of uffd-wp (mapping.c) */
 	char *addr;                  /* the mapping, or NULL */
 	size_t maps;                 /* mappings the mapping is made of */
 	bool needs_defrag;
@@ -277,6 +279,10 @@ static inline bool cow__wp_test(const struct cow__member *m, size_t i)
 	return (m->wp[i >> 6] >> (i & 63)) & 1;
 }
 void cow__wp_set(struct cow__member *m, size_t i, bool on);
+static inline bool cow__ro_test(const struct cow__member *m, size_t i)
+{
+	return m->ro && ((m->ro[i >> 6] >> (i & 63)) & 1);
+}
 /* cow__frame_at — the frame page i of member m holds. */
 static inline cow__frame cow__frame_at(const struct cow__member *m, size_t i)
 {

@@ -42,12 +42,45 @@ static bool is_space(const struct cow__member *m)
 	return m->kind == COW__KIND_SPACE;
 }
 
+/*
+ * Pages protected by their mapping (ro bits, uffd only): a space made by
+ * cow_fork or from a snapshot is mapped read-only as a whole instead of
+ * having every page write-protected by userfaultfd — the kernel would
+ * install a marker per page of the fresh mapping, O(pages). A write there
+ * faults (SIGSEGV) like any protected page; making such a page writable
+ * maps it again (mapping.c), after which it follows its wp bit. A page
+ * with its ro bit set always has its wp bit set.
+ */
+static void ro_set(struct cow__member *m, size_t i, bool on)
+{
+	if (on)
+		m->ro[i >> 6] |= 1ull << (i & 63);
+	else
+		m->ro[i >> 6] &= ~(1ull << (i & 63));
+}
+
+static void ro_clear_range(struct cow__member *m, size_t first, size_t n)
+{
+	if (!m->ro)
+		return;
+	for (size_t i = first; i < first + n; i++) {
+		if (!(i & 63) && i + 64 <= first + n) {
+			m->ro[i >> 6] = 0;
+			i += 63;
+			continue;
+		}
+		ro_set(m, i, false);
+	}
+}
+
 /* 1 if pages i and i+1 of m cannot be in one mapping. */
 static size_t boundary(const struct cow__member *m, size_t i)
 {
 	if (i + 1 >= m->npages)
 		return 0;
 	if (!cow__frames_follow(cow__frame_at(m, i), cow__frame_at(m, i + 1)))
+		return 1;
+	if (cow__ro_test(m, i) != cow__ro_test(m, i + 1))
 		return 1;
 	return is_space(m) && cow__be->prot_splits &&
 	       cow__wp_test(m, i) != cow__wp_test(m, i + 1);
@@ -82,15 +115,28 @@ static size_t run_end(const struct cow__member *m, size_t i, size_t end)
 	return j;
 }
 
-/* Protection changes inside [i, j) of space m, when they split mappings. */
+/* Protection changes inside [i, j) of space m, when they split mappings
+ * (mprotect protection, or read-only mappings under uffd). */
 static size_t prot_changes(const struct cow__member *m, size_t i, size_t j)
 {
 	size_t n = 0;
 
-	if (!is_space(m) || !cow__be->prot_splits)
+	if (!is_space(m))
 		return 0;
-	for (size_t k = i + 1; k < j; k++)
-		n += cow__wp_test(m, k) != cow__wp_test(m, k - 1);
+	if (cow__be->prot_splits)
+		for (size_t k = i + 1; k < j; k++)
+			n += cow__wp_test(m, k) != cow__wp_test(m, k - 1);
+	else if (m->ro)
+		for (size_t k = i + 1; k < j; k++) {
+			bool prev = cow__ro_test(m, k - 1);
+			uint64_t w = m->ro[k >> 6];
+
+			if (!(k & 63) && k + 64 <= j && w == (prev ? ~0ull : 0)) {
+				k += 63;	/* a whole word like the page before */
+				continue;
+			}
+			n += cow__ro_test(m, k) != prev;
+		}
 	return n;
 }
 
@@ -189,7 +235,7 @@ static int map_run(struct cow__member *m, size_t i, size_t n, cow__frame f, int 
 /* The protection a page of m is mapped with. */
 static int page_prot(const struct cow__member *m, size_t i)
 {
-	if (!is_space(m))
+	if (!is_space(m) || cow__ro_test(m, i))
 		return PROT_READ;
 	return cow__wp_test(m, i) ? cow__be->map_prot_protected
 				  : PROT_READ | PROT_WRITE;
@@ -213,8 +259,13 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
 	for (size_t i = first; i < end; i++) {
 		size_t j = i;
 
-		while (j < end && cow__wp_test(m, j)) {
-			if (!(j & 63) && j + 64 <= end && m->wp[j >> 6] == ~0ull)
+		if (!(i & 63) && i + 64 <= end && m->ro && m->ro[i >> 6] == ~0ull) {
+			i += 63;	/* protected by the mapping: nothing to arm */
+			continue;
+		}
+		while (j < end && cow__wp_test(m, j) && !cow__ro_test(m, j)) {
+			if (!(j & 63) && j + 64 <= end && m->wp[j >> 6] == ~0ull &&
+			    (!m->ro || !m->ro[j >> 6]))
 				j += 64;	/* a whole word protected */
 			else
 				j++;
@@ -229,22 +280,26 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
 	return 0;
 }
 
-/* Map pages [first, first+n) of m as its page table says, run by run. */
-int cow__map_range(struct cow__member *m, size_t first, size_t n)
+/* Map pages [first, first+n) of m as its page table and bits say, run by run. */
+static int map_pages(struct cow__member *m, size_t first, size_t n)
 {
 	size_t i = first, end = first + n;
 	int err;
 
-	while (i < end) {
-		size_t j = run_end(m, i, end);
-		int prot = page_prot(m, i);
+	size_t frames_end = first;	/* end of the run of frames i is in */
+	bool prot_varies = is_space(m) && (cow__be->prot_splits || m->ro);
 
-		if (prot_changes(m, i, j))
-			for (size_t k = i + 1; k < j; k++)
-				if (page_prot(m, k) != prot) {
-					j = k;
-					break;
-				}
+	while (i < end) {
+		int prot = page_prot(m, i);
+		size_t j;
+
+		/* Each page is looked at once: a run of frames is found once, and
+		 * cut where the protection changes. */
+		if (i >= frames_end)
+			frames_end = run_end(m, i, end);
+		j = prot_varies ? i + 1 : frames_end;
+		while (j < frames_end && page_prot(m, j) == prot)
+			j++;
 		err = map_run(m, i, j - i, cow__frame_at(m, i), prot);
 		if (!err)
 			err = arm_run(m, i, j);
@@ -253,6 +308,17 @@ int cow__map_range(struct cow__member *m, size_t first, size_t n)
 		i = j;
 	}
 	return 0;
+}
+
+/*
+ * cow__map_range — map pages [first, first+n) of m again as its page table
+ * says; the pages follow their wp bits (a read-only mapping's protection
+ * is replaced). 0 or -errno.
+ */
+int cow__map_range(struct cow__member *m, size_t first, size_t n)
+{
+	ro_clear_range(m, first, n);
+	return map_pages(m, first, n);
 }
 
 /*
@@ -275,8 +341,15 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 			m->wp[w] = protect_all ? ~0ull : 0;
 	err = cow__fit_budget(m);
+	if (m->ro) {
+		/* Under uffd, a protected space is mapped read-only: O(1). */
+		bool by_mapping = protect_all && !cow__be->prot_splits;
+
+		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
+			m->ro[w] = by_mapping ? ~0ull : 0;
+	}
 	if (!err)
-		err = cow__map_range(m, 0, m->npages);
+		err = map_pages(m, 0, m->npages);
 	if (!err && is_space(m))
 		err = cow__registry_add(m);
 	if (err) {
@@ -326,8 +399,9 @@ int cow__remap_end(struct cow__member *m, size_t i, bool protect)
 		return 0;
 	if (is_space(m))
 		cow__wp_set(m, i, protect);
+	ro_clear_range(m, i, 1);	/* its own mapping now: it follows wp */
 	m->maps += boundaries_at(m, i);
-	err = cow__map_range(m, i, 1);
+	err = map_pages(m, i, 1);
 	budget_check(m);
 	return err;
 }
@@ -346,10 +420,33 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 }
 
 /* Set protection of pages [first, first+n) of space m to on, run by run. */
+/*
+ * Page i of space m, protected by a read-only mapping, becomes writable:
+ * it is mapped again on its own, writable (registered, not
+ * write-protected). 0 or -errno.
+ */
+static int unprotect_by_mapping(struct cow__member *m, size_t i)
+{
+	int err;
+
+	m->maps -= boundaries_at(m, i);
+	cow__wp_set(m, i, false);
+	ro_set(m, i, false);
+	m->maps += boundaries_at(m, i);
+	err = map_pages(m, i, 1);
+	budget_check(m);
+	return err;
+}
+
 static int set_protection(struct cow__member *m, size_t first, size_t n, bool on)
 {
 	size_t end = first + n;
 	int err;
+
+	for (size_t i = first; !on && m->ro && i < end; i++)
+		if (cow__ro_test(m, i) && !cow__frame_is_image(cow__frame_at(m, i)) &&
+		    (err = unprotect_by_mapping(m, i)))
+			return err;
 
 	if (cow__be->prot_splits) {
 		m->maps -= boundaries_at(m, first);

@@ -134,8 +134,9 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->wp = zalloc_pages(wp_bytes(npages));
 	if (kind == COW__KIND_SPACE) {
 		m->dirty = zalloc_pages(wp_bytes(npages));
+		m->ro = zalloc_pages(wp_bytes(npages));
 	}
-	if (!m->wp || (kind == COW__KIND_SPACE && !m->dirty))
+	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro)))
 		goto nomem;
 	if (m->dirty)
 		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
@@ -168,6 +169,8 @@ fail:
 			munmap(m->wp, wp_bytes(npages));
 		if (m->dirty)
 			munmap(m->dirty, wp_bytes(npages));
+		if (m->ro)
+			munmap(m->ro, wp_bytes(npages));
 		free(m);
 	}
 	return NULL;
@@ -222,6 +225,8 @@ void cow__member_free(struct cow__member *m)
 	munmap(m->wp, wp_bytes(n));
 	if (m->dirty)
 		munmap(m->dirty, wp_bytes(n));
+	if (m->ro)
+		munmap(m->ro, wp_bytes(n));
 	cow__pages_forget_references(m);
 	cow__member_quarantine(m);
 	cow__images_reap();
