@@ -275,9 +275,11 @@ int cow_cmd_demo(int argc, char **argv)
 		return COW_EXIT_FAIL;
 	}
 	c = cow_base(child);
-	step(2, "cow_fork(): the child gets a page table pointing at the same frames.\n"
-		"   Nothing is copied; every count becomes 2 and both sides are\n"
-		"   write-protected, like parent and child after fork().");
+	step(2, "cow_fork(): the child's page table points at the same frames. It is\n"
+		"   the parent's own table, shared (a page table node is copied only when\n"
+		"   one side changes an entry in it). Nothing is copied; every count\n"
+		"   becomes 2 and both sides are write-protected, like parent and child\n"
+		"   after fork().");
 	show_space("parent", parent);
 	show_space("child", child);
 

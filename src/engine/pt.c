@@ -341,6 +341,7 @@ uint64_t cow__pt_nodes_live(void)
 struct cow__pt_census {
 	uint32_t *refs;		/* references counted per node */
 	uint32_t nodes;
+	cow__node bad;		/* a node number out of range (0: none) */
 };
 
 /* cow__pt_census_new — an empty count of node references. NULL: no memory. */
@@ -364,8 +365,12 @@ static void census_node(struct cow__pt_census *c, cow__node n, unsigned level,
 {
 	const uint32_t *e;
 
-	if (!n || n >= c->nodes || c->refs[n]++)
-		return;		/* none, out of range (reported later), or seen */
+	if (n >= c->nodes) {
+		c->bad = n;	/* reported by cow__pt_census_check */
+		return;
+	}
+	if (!n || c->refs[n]++)
+		return;		/* none, or seen */
 	e = entries(n);
 	for (unsigned k = 0; k < COW__PT_FAN; k++) {
 		if (level)
@@ -396,6 +401,8 @@ int cow__pt_census_check(struct cow__pt_census *c, char *msg, size_t len,
 	int err = 0;
 	uint64_t live = 0;
 
+	if (c->bad)
+		err = bad(msg, len, "page-table node %u: referenced, never handed out", c->bad);
 	for (uint32_t n = 1; n < c->nodes && !err; n++) {
 		live += node_ref[n] != 0;
 		if (node_ref[n] != c->refs[n])
