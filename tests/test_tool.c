@@ -283,6 +283,23 @@ static void test_inspect_errors(void **state)
 	assert_non_null(strstr(R.err, "no process"));
 }
 
+/* ---- cow demo: the README's main command ------------------------------ */
+
+static void test_demo(void **state)
+{
+	cow(NULL, "demo", NULL);
+	assert_int_equal(R.status, 0);
+	/* After cow_fork both sides share every frame, protected. */
+	assert_non_null(strstr(R.out, "child    [A f0   n=2 ro]"));
+	/* The child's write copied one page; the parent's then reused its frame. */
+	assert_non_null(strstr(R.out, "1 copied, 0 reused"));
+	assert_non_null(strstr(R.out, "0 copied, 1 reused"));
+	assert_non_null(strstr(R.out, "pages copied back: 2"));
+	/* A vfork child's page counts are its parent's. */
+	assert_non_null(strstr(R.out, "child    [V f0   n=1 rw]"));
+	assert_non_null(strstr(R.out, "All released: 0 frames in use."));
+}
+
 /* ---- cow fork-demo -------------------------------------------------- */
 
 static void test_fork_demo(void **state)
@@ -594,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_without_pagemap_scan),
 		cmocka_unit_test(test_inspect_table),
 		cmocka_unit_test(test_inspect_errors),
+		cmocka_unit_test(test_demo),
 		cmocka_unit_test(test_fork_demo),
 		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_bench_spawn),

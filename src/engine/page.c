@@ -269,15 +269,17 @@ bool cow__page_shared(const struct cow__member *m, size_t i)
 	return f != COW__NO_FRAME && (cow__frame_ref(f) > 1 || cow__pt_shared(m->pt, i));
 }
 
-/* cow__page_sharers — the members of m's family whose page i is m's frame. */
+/* cow__page_sharers — the members of m's family whose page i is m's frame
+ * (a vfork child holds none itself: its parent's family is counted). */
 uint32_t cow__page_sharers(const struct cow__member *m, size_t i)
 {
+	const struct cow__member *o = m->alias_of ? m->alias_of : m;
 	cow__frame f = cow__frame_at(m, i);
 	uint32_t n = 0;
 
-	if (f == COW__NO_FRAME)
+	if (f == COW__NO_FRAME || !o->fam)
 		return 0;
-	for (const struct cow__member *y = m->fam->head; y; y = y->fam_next)
+	for (const struct cow__member *y = o->fam->head; y; y = y->fam_next)
 		n += cow__frame_at(y, i) == f;
 	return n;
 }
