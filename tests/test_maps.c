@@ -76,10 +76,57 @@ static void scattered_writes_on_a_forked_gib(void **state)
 	assert_int_equal(cow_frames_in_use(), 0);
 }
 
+/*
+ * A fork whose parent is gone owns its frames outright: its writes reuse
+ * them in place. They must not fragment its mapping (under uffd a fork
+ * starts mapped read-only as a whole; the first write in place must not
+ * make each later write a mapping of its own), so nothing is copied under
+ * uffd.
+ */
+static void an_orphaned_fork_writes_in_place(void **state)
+{
+	T_START();
+	size_t size = 256ul << 20, pages = size / P, writes = 20000;
+	cow_space *s = cow_space_create(size, 0), *f;
+	unsigned char *b, *expect = malloc(pages);
+	struct cow_stats st;
+	struct t_rng r;
+
+	assert_non_null(s);
+	memset(cow_base(s), 7, size);
+	f = cow_fork(s);
+	assert_non_null(f);
+	cow_space_destroy(s);
+	b = cow_base(f);
+	memset(expect, 7, pages);
+	t_rng_seed(&r, t_seed("orphan"));
+	for (size_t k = 0; k < writes; k++) {
+		size_t i = t_rng_below(&r, pages);
+
+		b[i * P] = expect[i] = (unsigned char)t_rng_next(&r);
+	}
+	for (size_t i = 0; i < pages; i++)
+		if (b[i * P] != expect[i])
+			fail_msg("page %zu: %u, want %u", i, b[i * P], expect[i]);
+	assert_int_equal(cow_stats_get(f, &st), 0);
+	assert_int_equal(st.copies, 0);
+	/* Under mprotect each writable page is a mapping of its own (the
+	 * budget then takes copies); under uffd protection splits nothing. */
+	if (!strcmp(cow_backend_name(), "uffd")) {
+		assert_int_equal(st.defrag_copies, 0);
+		assert_true(st.maps <= 2);
+	}
+	t_check_invariants();
+	cow_space_destroy(f);
+	free(expect);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scattered_writes_on_a_forked_gib),
+		cmocka_unit_test(an_orphaned_fork_writes_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

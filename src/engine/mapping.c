@@ -421,19 +421,23 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 
 /* Set protection of pages [first, first+n) of space m to on, run by run. */
 /*
- * Page i of space m, protected by a read-only mapping, becomes writable:
- * it is mapped again on its own, writable (registered, not
- * write-protected). 0 or -errno.
+ * Page i of space m, protected by a read-only mapping, becomes writable in
+ * place (its frame is m's alone: a reuse). Mapping such pages one by one
+ * would split the mapping at every write and soon force a
+ * de-fragmentation that copies every borrowed page; instead m leaves
+ * read-only mapping altogether, once: it is mapped again as its bits say
+ * (its protected pages write-protected by userfaultfd, the cost the
+ * read-only mapping had deferred), and later writes cost one ioctl each.
+ * 0 or -errno.
  */
 static int unprotect_by_mapping(struct cow__member *m, size_t i)
 {
 	int err;
 
-	m->maps -= boundaries_at(m, i);
 	cow__wp_set(m, i, false);
-	ro_set(m, i, false);
-	m->maps += boundaries_at(m, i);
-	err = map_pages(m, i, 1);
+	ro_clear_range(m, 0, m->npages);
+	err = map_pages(m, 0, m->npages);
+	cow__maps_count(m);
 	budget_check(m);
 	return err;
 }
@@ -444,9 +448,11 @@ static int set_protection(struct cow__member *m, size_t first, size_t n, bool on
 	int err;
 
 	for (size_t i = first; !on && m->ro && i < end; i++)
-		if (cow__ro_test(m, i) && !cow__frame_is_image(cow__frame_at(m, i)) &&
-		    (err = unprotect_by_mapping(m, i)))
-			return err;
+		if (cow__ro_test(m, i) && !cow__frame_is_image(cow__frame_at(m, i))) {
+			if ((err = unprotect_by_mapping(m, i)))
+				return err;
+			break;		/* no read-only page is left */
+		}
 
 	if (cow__be->prot_splits) {
 		m->maps -= boundaries_at(m, first);
