@@ -207,13 +207,11 @@ int cow__pt_own(struct cow__pt *t, size_t i)
  * that is what is wanted (page.c's preserve). The leaf must exist (page i
  * holds a frame, or the path is owned).
  */
+static const uint32_t *leaf_of(const struct cow__pt *t, size_t i);
+
 void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f)
 {
-	cow__node n = t->root;
-
-	for (unsigned l = t->depth; l; l--)
-		n = entries(n)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
-	entries(n)[i & (COW__PT_FAN - 1)] = f;
+	((uint32_t *)leaf_of(t, i))[i & (COW__PT_FAN - 1)] = f;
 }
 
 /* The leaf's entries for page i of t, or NULL (an empty subtree). */
