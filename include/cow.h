@@ -187,6 +187,11 @@ size_t cow_size(const cow_space *s);
  * write on either side to a page copies that page only (or reuses it when it
  * is no longer shared). Forks of forks work, at any depth.
  *
+ * Cost: write-protecting the pages written since s was last frozen, plus
+ * mapping the child (its page table is s's, shared node by node; mapping
+ * it scans that table and reserves the child's frame numbers, in time
+ * proportional to the space but small: about 3.5 ms for 4 GiB here).
+ *
  * On failure nothing is made and s keeps its content (its pages may be
  * write-protected: the next write to each faults once and reuses it).
  *
@@ -249,6 +254,10 @@ int cow_stats_get(const cow_space *s, struct cow_stats *out);
  * preserves the old content for the snapshot (one copy, shared by every
  * snapshot taken since that page was last written). Writer threads may keep
  * writing during the call: each write is either in the snapshot or after it.
+ *
+ * Cost: write-protecting the pages written since the space was last frozen;
+ * the page table is shared with the snapshot node by node (a node is copied
+ * when either side first changes it), so nothing is copied per page.
  *
  * @return the snapshot (caller owns it; free with cow_snap_release()), or
  *         NULL with errno EINVAL, ESTALE, ENOMEM.
