@@ -450,6 +450,7 @@ static int gen_list(struct gen *g, const char **v, enum cmp_mode *m)
 		v[0] = "LINDEX"; v[1] = LK(g); v[2] = PICK(g, ints); return 3;
 	case 13: {
 		int n = 2;
+		bool store;
 
 		v[0] = PICK(g, ((const char *const[]){ "SORT", "SORT_RO" })); v[1] = LK(g);
 		if (t_rng_below(&g->rng, 2))
@@ -459,13 +460,20 @@ static int gen_list(struct gen *g, const char **v, enum cmp_mode *m)
 		if (t_rng_below(&g->rng, 3) == 0) {
 			v[n++] = "BY"; v[n++] = "w_*";
 		}
+		/* A STORE keeps only GET #: stored weights ("6", "-1", ...)
+		 * would be list members without a weight of their own, and
+		 * members that tie under BY ... ALPHA have no defined order. */
+		store = v[0][4] != '_' && t_rng_below(&g->rng, 3) == 0;
 		if (t_rng_below(&g->rng, 3) == 0) {
-			v[n++] = "GET"; v[n++] = "#"; v[n++] = "GET"; v[n++] = "w_*";
+			v[n++] = "GET"; v[n++] = "#";
+			if (!store) {
+				v[n++] = "GET"; v[n++] = "w_*";
+			}
 		}
 		if (t_rng_below(&g->rng, 3) == 0) {
 			v[n++] = "LIMIT"; v[n++] = PICK(g, ints); v[n++] = PICK(g, ints);
 		}
-		if (v[0][4] != '_' && t_rng_below(&g->rng, 3) == 0) {
+		if (store) {
 			v[n++] = "STORE"; v[n++] = LK(g);
 		}
 		return n;
