@@ -55,7 +55,10 @@ static uint32_t bits_set_range(uint64_t *map, uint32_t from, uint32_t n)
 		uint32_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
 		uint64_t mask = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
 
-		was_clear += (uint32_t)__builtin_popcountll(~map[w] & mask);
+		if (map[w] & mask)
+			was_clear += (uint32_t)__builtin_popcountll(~map[w] & mask);
+		else
+			was_clear += k;		/* all clear: the common case */
 		map[w] |= mask;
 		i += k;
 	}
@@ -549,12 +552,28 @@ static void chunk_unmap(struct cow__chunk *ch)
 
 /*
  * cow__frames_trim — give back the chunks at the end of the frame store
- * that hold no allocated frame: their window, counts and bitmaps are
- * unmapped and the memfd shrinks. Not in the fault handler (it unmaps).
+ * that hold no allocated frame, but for as many as hold some: their
+ * window, counts and bitmaps are unmapped and the memfd shrinks. Not in
+ * the fault handler (it unmaps).
  */
 void cow__frames_trim(void)
 {
-	while (frames.nchunks && frames.chunk[frames.nchunks - 1].nalloc == 0) {
+	uint32_t used = 0, empty_tail = 0;
+
+	for (uint32_t c = frames.nchunks; c-- > 0;) {
+		if (frames.chunk[c].nalloc)
+			used++;
+		else if (used == 0)
+			empty_tail++;
+	}
+	/*
+	 * Up to as many empty chunks as are in use stay, for the next home
+	 * range: a fork server reserves and gives back a space-sized range
+	 * per iteration, and new bookkeeping pages cost a fault and a zeroing
+	 * each. With nothing in use, everything goes.
+	 */
+	while (frames.nchunks && frames.chunk[frames.nchunks - 1].nalloc == 0 &&
+	       empty_tail-- > used) {
 		chunk_unmap(&frames.chunk[--frames.nchunks]);
 		if (ftruncate(frames.fd, (off_t)frames.nchunks << (COW__CHUNK_SHIFT + COW__PAGE_SHIFT)))
 			break;	/* the size only; the pages were punched already */

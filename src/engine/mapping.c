@@ -115,29 +115,36 @@ static size_t run_end(const struct cow__member *m, size_t i, size_t end)
 	return j;
 }
 
+/* How many k in (i, j) have bit k of bitmap b unlike bit k-1. */
+static size_t bit_changes(const uint64_t *b, size_t i, size_t j)
+{
+	size_t n = 0, k = i + 1;
+	bool prev = (b[i >> 6] >> (i & 63)) & 1;
+
+	while (k < j) {
+		bool bit;
+
+		if (!(k & 63) && k + 64 <= j && b[k >> 6] == (prev ? ~0ull : 0)) {
+			k += 64;	/* a whole word like the bit before */
+			continue;
+		}
+		bit = (b[k >> 6] >> (k & 63)) & 1;
+		n += bit != prev;
+		prev = bit;
+		k++;
+	}
+	return n;
+}
+
 /* Protection changes inside [i, j) of space m, when they split mappings
  * (mprotect protection, or read-only mappings under uffd). */
 static size_t prot_changes(const struct cow__member *m, size_t i, size_t j)
 {
-	size_t n = 0;
-
 	if (!is_space(m))
 		return 0;
 	if (cow__be->prot_splits)
-		for (size_t k = i + 1; k < j; k++)
-			n += cow__wp_test(m, k) != cow__wp_test(m, k - 1);
-	else if (m->ro)
-		for (size_t k = i + 1; k < j; k++) {
-			bool prev = cow__ro_test(m, k - 1);
-			uint64_t w = m->ro[k >> 6];
-
-			if (!(k & 63) && k + 64 <= j && w == (prev ? ~0ull : 0)) {
-				k += 63;	/* a whole word like the page before */
-				continue;
-			}
-			n += cow__ro_test(m, k) != prev;
-		}
-	return n;
+		return bit_changes(m->wp, i, j);
+	return m->ro ? bit_changes(m->ro, i, j) : 0;
 }
 
 /* cow__maps_count — recount m's mappings from scratch, run by run. */
@@ -242,6 +249,45 @@ static int page_prot(const struct cow__member *m, size_t i)
 }
 
 /*
+ * The protection all 64 pages of word w of space m are mapped with, or -1
+ * when they differ.
+ */
+static int word_prot(const struct cow__member *m, size_t w)
+{
+	uint64_t ro = m->ro ? m->ro[w] : 0, wp = m->wp[w];
+
+	if (ro == ~0ull)
+		return PROT_READ;
+	if (ro)
+		return -1;
+	if (cow__be->map_prot_protected == (PROT_READ | PROT_WRITE))
+		return PROT_READ | PROT_WRITE;	/* protection is not the mapping's */
+	if (wp == ~0ull)
+		return cow__be->map_prot_protected;
+	return wp ? -1 : PROT_READ | PROT_WRITE;
+}
+
+/* The end of the run of pages of m from i (< end) mapped with one protection. */
+static size_t prot_run_end(const struct cow__member *m, size_t i, size_t end)
+{
+	int prot = page_prot(m, i);
+	size_t j = i + 1;
+
+	if (!is_space(m))
+		return end;
+	while (j < end) {
+		if (!(j & 63) && j + 64 <= end && word_prot(m, j >> 6) == prot) {
+			j += 64;	/* a whole word alike */
+			continue;
+		}
+		if (page_prot(m, j) != prot)
+			break;
+		j++;
+	}
+	return j;
+}
+
+/*
  * Make a freshly mapped run of memfd frames of space m ready for faults:
  * register it with the backend and, under uffd, write-protect its
  * protected pages (a page-table bit, set after mapping). Image runs are
@@ -293,13 +339,12 @@ static int map_pages(struct cow__member *m, size_t first, size_t n)
 		int prot = page_prot(m, i);
 		size_t j;
 
-		/* Each page is looked at once: a run of frames is found once, and
-		 * cut where the protection changes. */
+		/* Each page is looked at once (whole words of alike pages at a
+		 * time): a run of frames is found once, and cut where the
+		 * protection changes. */
 		if (i >= frames_end)
 			frames_end = run_end(m, i, end);
-		j = prot_varies ? i + 1 : frames_end;
-		while (j < frames_end && page_prot(m, j) == prot)
-			j++;
+		j = prot_varies ? prot_run_end(m, i, frames_end) : frames_end;
 		err = map_run(m, i, j - i, cow__frame_at(m, i), prot);
 		if (!err)
 			err = arm_run(m, i, j);
@@ -566,17 +611,33 @@ static long writable_runs(struct cow__member *m, long max_runs,
  * of them is protected with one call; only when they lie in very many runs
  * is one call over the whole range cheaper.
  */
+/* The runs one look at the bitmap found (engine lock held). */
+static struct {
+	size_t first, n;
+} found[PROTECT_RUNS_MAX];
+static size_t nfound;
+
+static int note_run(struct cow__member *m, size_t first, size_t n)
+{
+	(void)m;
+	found[nfound].first = first;
+	found[nfound++].n = n;
+	return 0;
+}
+
 int cow__protect_writable(struct cow__member *m)
 {
-	long runs = writable_runs(m, PROTECT_RUNS_MAX, NULL);
+	long runs;
 	int err;
 
-	if (runs <= 0)
-		return (int)runs;
+	/* One look at the bitmap: the runs, or that there are too many. */
+	nfound = 0;
+	runs = writable_runs(m, PROTECT_RUNS_MAX, note_run);
 	if (runs <= PROTECT_RUNS_MAX) {
-		long r = writable_runs(m, PROTECT_RUNS_MAX, cow__protect_range);
-
-		return r < 0 ? (int)r : 0;
+		for (long k = 0; k < runs; k++)
+			if ((err = cow__protect_range(m, found[k].first, found[k].n)))
+				return err;
+		return 0;
 	}
 	/*
 	 * One call for the whole range; uffd refuses it (ENOENT) when the

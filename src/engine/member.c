@@ -42,6 +42,64 @@ static size_t wp_bytes(size_t npages)
 	return ((npages + 63) / 64) * sizeof(uint64_t);
 }
 
+/*
+ * A member's bitmaps (write protection, written since saved, read-only)
+ * are mmap'd, a bit per page. A fork server makes and destroys a space per
+ * iteration, and fresh pages cost a fault and a kernel zeroing each: at
+ * 4 GiB that was a third of cow_fork. So bitmaps let go are kept, a few
+ * and up to BITMAPS_KEPT_BYTES, and given out again (cleared) for the same
+ * size. Not inherited by a fork() child (MADV_DONTFORK), hence forgotten.
+ */
+#define BITMAPS_KEPT 8
+#define BITMAPS_KEPT_BYTES (16u << 20)
+
+static struct {
+	void *p;
+	size_t bytes;
+} kept[BITMAPS_KEPT];
+static size_t kept_bytes;
+
+static void bitmaps_forget(void)
+{
+	memset(kept, 0, sizeof kept);
+	kept_bytes = 0;
+}
+COW__AT_FORK_CHILD(bitmaps_forget)
+
+/* A zeroed bitmap for npages pages: a kept one if one fits. NULL: ENOMEM. */
+static uint64_t *bitmap_new(size_t npages)
+{
+	size_t bytes = wp_bytes(npages);
+
+	for (unsigned k = 0; k < BITMAPS_KEPT; k++)
+		if (kept[k].p && kept[k].bytes == bytes) {
+			void *p = kept[k].p;
+
+			kept[k].p = NULL;
+			kept_bytes -= bytes;
+			return memset(p, 0, bytes);
+		}
+	return zalloc_pages(bytes);
+}
+
+/* Let go of bitmap b of npages pages (NULL: nothing): kept, or unmapped. */
+static void bitmap_free(uint64_t *b, size_t npages)
+{
+	size_t bytes = wp_bytes(npages);
+
+	if (!b)
+		return;
+	if (kept_bytes + bytes <= BITMAPS_KEPT_BYTES)
+		for (unsigned k = 0; k < BITMAPS_KEPT; k++)
+			if (!kept[k].p) {
+				kept[k].p = b;
+				kept[k].bytes = bytes;
+				kept_bytes += bytes;
+				return;
+			}
+	munmap(b, bytes);
+}
+
 static struct cow__family *families;
 static uint64_t serials;	/* the last member serial handed out */
 
@@ -131,10 +189,10 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->pt = &m->ptab;
 	if (cow__pt_init(m->pt, npages))
 		goto nomem;
-	m->wp = zalloc_pages(wp_bytes(npages));
+	m->wp = bitmap_new(npages);
 	if (kind == COW__KIND_SPACE) {
-		m->dirty = zalloc_pages(wp_bytes(npages));
-		m->ro = zalloc_pages(wp_bytes(npages));
+		m->dirty = bitmap_new(npages);
+		m->ro = bitmap_new(npages);
 	}
 	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro)))
 		goto nomem;
@@ -165,12 +223,9 @@ nomem:
 	errno = ENOMEM;
 fail:
 	if (m) {
-		if (m->wp)
-			munmap(m->wp, wp_bytes(npages));
-		if (m->dirty)
-			munmap(m->dirty, wp_bytes(npages));
-		if (m->ro)
-			munmap(m->ro, wp_bytes(npages));
+		bitmap_free(m->wp, npages);
+		bitmap_free(m->dirty, npages);
+		bitmap_free(m->ro, npages);
 		free(m);
 	}
 	return NULL;
@@ -222,11 +277,9 @@ void cow__member_free(struct cow__member *m)
 	family_remove(m);
 	if (m->kind == COW__KIND_SPACE)
 		cow__page_space_gone(m);
-	munmap(m->wp, wp_bytes(n));
-	if (m->dirty)
-		munmap(m->dirty, wp_bytes(n));
-	if (m->ro)
-		munmap(m->ro, wp_bytes(n));
+	bitmap_free(m->wp, n);
+	bitmap_free(m->dirty, n);
+	bitmap_free(m->ro, n);
 	cow__pages_forget_references(m);
 	cow__member_quarantine(m);
 	cow__images_reap();
@@ -275,7 +328,7 @@ void cow__member_leave(struct cow__member *m)
 int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 {
 	size_t n = m->npages;
-	uint64_t *dirty = m->dirty ? m->dirty : zalloc_pages(wp_bytes(n));
+	uint64_t *dirty = m->dirty ? m->dirty : bitmap_new(n);
 	cow__frame home;
 	int err;
 
@@ -284,7 +337,7 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 	err = cow__frames_reserve(n, &home);
 	if (err) {
 		if (dirty != m->dirty)
-			munmap(dirty, wp_bytes(n));
+			bitmap_free(dirty, n);
 		return err;
 	}
 	m->dirty = dirty;	/* a vfork child has none until it execs */

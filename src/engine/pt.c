@@ -22,6 +22,13 @@
  * (cow__pt_shared); once the member owns the path, the frame count alone
  * tells, as the seed's decision needs it (page.c).
  *
+ * A leaf whose 1,024 frames are consecutive (a space that writes in place
+ * stays in its home range, so nearly all of its leaves are) is remembered
+ * as one run (node_run), so that finding the runs to map — every fork and
+ * space made from a snapshot does — costs a look per leaf, not per page.
+ * The mark is the node's: it is cleared when an entry of the leaf changes,
+ * and a copy of the leaf inherits it.
+ *
  * Nodes live in one reserved range of address space (MAP_NORESERVE: memory
  * is used as nodes are), numbered from 1; number 0 is "no node", an empty
  * subtree whose pages hold no frame. Free nodes are kept on a list. Nothing
@@ -37,6 +44,7 @@
 
 uint32_t *cow__pt_pool;		/* node n: COW__PT_FAN entries at n * COW__PT_FAN */
 static uint32_t *node_ref;	/* reference count per node */
+static uint8_t *node_run;	/* per leaf: RUN_UNKNOWN, RUN_YES or RUN_NO */
 static uint32_t pool_nodes;	/* nodes the reserved range can hold */
 static uint32_t pool_next = 1;	/* nodes handed out so far (0 is "none") */
 static uint32_t free_head;	/* free nodes, linked through entry 0 */
@@ -44,9 +52,26 @@ static uint32_t live_nodes;
 
 #define POOL_NODES_MAX (1u << 22)	/* 16 GiB of nodes: 16 TiB of pages */
 
+enum { RUN_UNKNOWN, RUN_YES, RUN_NO };	/* is a leaf one run of frames? */
+
 static inline uint32_t *entries(cow__node n)
 {
 	return cow__pt_pool + (size_t)n * COW__PT_FAN;
+}
+
+/*
+ * bytes of zeroed memory used as touched, not inherited by a fork() child
+ * (which starts with no members: it needs no nodes). NULL: no room.
+ */
+static void *reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_DONTFORK);
+	return p;
 }
 
 /* Reserve the node range: as large as the kernel allows, up to the max. */
@@ -54,23 +79,21 @@ static int pool_init(void)
 {
 	for (uint32_t n = POOL_NODES_MAX; n >= 1024; n /= 2) {
 		size_t bytes = (size_t)n * COW__PT_FAN * sizeof(uint32_t);
-		void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		void *r;
+		void *p = reserve(bytes), *r, *u;
 
-		if (p == MAP_FAILED)
+		if (!p)
 			continue;
-		r = mmap(NULL, (size_t)n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (r == MAP_FAILED) {
+		r = reserve((size_t)n * sizeof(uint32_t));
+		u = reserve(n);
+		if (!r || !u) {
 			munmap(p, bytes);
+			if (r)
+				munmap(r, (size_t)n * sizeof(uint32_t));
 			continue;
 		}
-		/* A fork() child starts with no members: it needs no nodes. */
-		madvise(p, bytes, MADV_DONTFORK);
-		madvise(r, (size_t)n * sizeof(uint32_t), MADV_DONTFORK);
 		cow__pt_pool = p;
 		node_ref = r;
+		node_run = u;
 		pool_nodes = n;
 		return 0;
 	}
@@ -82,6 +105,7 @@ static void pt_reset(void)
 {
 	cow__pt_pool = NULL;
 	node_ref = NULL;
+	node_run = NULL;
 	pool_nodes = 0;
 	pool_next = 1;
 	free_head = 0;
@@ -103,6 +127,7 @@ static cow__node node_alloc(void)
 		n = pool_next++;
 	}
 	node_ref[n] = 1;
+	node_run[n] = RUN_UNKNOWN;
 	live_nodes++;
 	return n;
 }
@@ -168,6 +193,7 @@ static int own_node(uint32_t *slot, unsigned level)
 		memset(e, level ? 0 : 0xff, COW__PT_FAN * sizeof *e);
 	} else {
 		memcpy(e, entries(old), COW__PT_FAN * sizeof *e);
+		node_run[n] = node_run[old];
 		for (unsigned k = 0; k < COW__PT_FAN; k++) {
 			if (level && e[k])
 				node_ref[e[k]]++;
@@ -207,28 +233,58 @@ int cow__pt_own(struct cow__pt *t, size_t i)
  * that is what is wanted (page.c's preserve). The leaf must exist (page i
  * holds a frame, or the path is owned).
  */
-static const uint32_t *leaf_of(const struct cow__pt *t, size_t i);
+static cow__node leaf_node(const struct cow__pt *t, size_t i);
 
 void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f)
 {
-	((uint32_t *)leaf_of(t, i))[i & (COW__PT_FAN - 1)] = f;
+	cow__node n = leaf_node(t, i);
+
+	entries(n)[i & (COW__PT_FAN - 1)] = f;
+	node_run[n] = RUN_UNKNOWN;
 }
 
-/* The leaf's entries for page i of t, or NULL (an empty subtree). */
-static const uint32_t *leaf_of(const struct cow__pt *t, size_t i)
+/* The leaf for page i of t, or 0 (an empty subtree). */
+static cow__node leaf_node(const struct cow__pt *t, size_t i)
 {
 	cow__node n = t->root;
 
 	for (unsigned l = t->depth; l && n; l--)
 		n = entries(n)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+	return n;
+}
+
+/* The leaf's entries for page i of t, or NULL (an empty subtree). */
+static const uint32_t *leaf_of(const struct cow__pt *t, size_t i)
+{
+	cow__node n = leaf_node(t, i);
+
 	return n ? entries(n) : NULL;
+}
+
+/* Are a leaf's entries e[0], e[0]+1, ..., e[0]+1023? */
+static bool entries_are_run(const uint32_t *e)
+{
+	unsigned k = 1;
+
+	while (k < COW__PT_FAN && e[k] == e[0] + k)
+		k++;
+	return k == COW__PT_FAN;
+}
+
+/* Is leaf n one run of frames? Looked at once per change of the leaf. */
+static bool leaf_is_run(cow__node n)
+{
+	if (node_run[n] == RUN_UNKNOWN)
+		node_run[n] = entries_are_run(entries(n)) ? RUN_YES : RUN_NO;
+	return node_run[n] == RUN_YES;
 }
 
 /*
  * cow__pt_run — where the run of consecutive frames that starts at page i
  * of t ends: the first j in (i, end] such that page j's frame is not page
  * j-1's plus one (end if none). Scans the leaves directly, a node walk per
- * 1,024 pages.
+ * 1,024 pages; a leaf known to be one run that continues the run is passed
+ * over whole.
  */
 size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
 {
@@ -240,8 +296,18 @@ size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
 		return i + 1;
 	want = e[i & (COW__PT_FAN - 1)] + 1;
 	for (j = i + 1; j < end; j++, want++) {
-		if (!(j & (COW__PT_FAN - 1)) && !(e = leaf_of(t, j)))
-			break;
+		if (!(j & (COW__PT_FAN - 1))) {
+			cow__node n = leaf_node(t, j);
+
+			if (!n)
+				break;
+			e = entries(n);
+			if (j + COW__PT_FAN <= end && e[0] == want && leaf_is_run(n)) {
+				j += COW__PT_FAN - 1;	/* the loop adds the last one */
+				want += COW__PT_FAN - 1;
+				continue;
+			}
+		}
 		if (e[j & (COW__PT_FAN - 1)] != want)
 			break;
 	}
@@ -340,6 +406,7 @@ struct cow__pt_census {
 	uint32_t *refs;		/* references counted per node */
 	uint32_t nodes;
 	cow__node bad;		/* a node number out of range (0: none) */
+	cow__node badrun;	/* a leaf whose run mark is wrong (0: none) */
 };
 
 /* cow__pt_census_new — an empty count of node references. NULL: no memory. */
@@ -376,6 +443,9 @@ static void census_node(struct cow__pt_census *c, cow__node n, unsigned level,
 		else if (e[k] != COW__NO_FRAME)
 			frames[e[k]]++;
 	}
+	if (!level && node_run[n] != RUN_UNKNOWN &&
+	    entries_are_run(e) != (node_run[n] == RUN_YES))
+		c->badrun = n;
 }
 
 /*
@@ -401,6 +471,9 @@ int cow__pt_census_check(struct cow__pt_census *c, char *msg, size_t len,
 
 	if (c->bad)
 		err = bad(msg, len, "page-table node %u: referenced, never handed out", c->bad);
+	else if (c->badrun)
+		err = bad(msg, len, "page-table leaf %u: marked %s one run of frames",
+			  c->badrun, node_run[c->badrun] == RUN_YES ? "as" : "as not");
 	for (uint32_t n = 1; n < c->nodes && !err; n++) {
 		live += node_ref[n] != 0;
 		if (node_ref[n] != c->refs[n])
