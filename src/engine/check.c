@@ -216,6 +216,8 @@ int cow__check(char *msg, size_t len)
 		for (struct cow__member *m = fam->head; m; m = m->fam_next)
 			cow__pt_census_add(census, m->pt, counted);
 	err = cow__pt_census_check(census, msg, len, bad);
+	if (!err)
+		err = cow__frames_check(msg, len, bad);
 	for (struct cow__family *fam = cow__families(); fam && !err; fam = fam->next)
 		for (struct cow__member *m = fam->head; m && !err; m = m->fam_next)
 		{

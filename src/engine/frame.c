@@ -55,11 +55,13 @@ static uint32_t bits_set_range(uint64_t *map, uint32_t from, uint32_t n)
 		uint32_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
 		uint64_t mask = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
 
-		if (map[w] & mask)
+		if (k == 64 && !map[w]) {
+			map[w] = ~0ull;		/* a whole clear word: the common case */
+			was_clear += 64;
+		} else {
 			was_clear += (uint32_t)__builtin_popcountll(~map[w] & mask);
-		else
-			was_clear += k;		/* all clear: the common case */
-		map[w] |= mask;
+			map[w] |= mask;
+		}
 		i += k;
 	}
 	return was_clear;
@@ -148,10 +150,12 @@ static int chunk_add(void)
 	ch->allocated = map_anon(COW__CHUNK_FRAMES / 8);
 	ch->homed = map_anon(COW__CHUNK_FRAMES / 8);
 	ch->image = map_anon(COW__CHUNK_FRAMES / 8);
+	ch->live = map_anon(COW__CHUNK_FRAMES / 8);
 	ch->window = mmap(NULL, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
 			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			  frames.fd, end - ((off_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT));
-	if (!ch->ref || !ch->allocated || !ch->homed || !ch->image || ch->window == MAP_FAILED) {
+	if (!ch->ref || !ch->allocated || !ch->homed || !ch->image || !ch->live ||
+	    ch->window == MAP_FAILED) {
 		if (ch->ref)
 			munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
 		if (ch->allocated)
@@ -160,6 +164,8 @@ static int chunk_add(void)
 			munmap(ch->homed, COW__CHUNK_FRAMES / 8);
 		if (ch->image)
 			munmap(ch->image, COW__CHUNK_FRAMES / 8);
+		if (ch->live)
+			munmap(ch->live, COW__CHUNK_FRAMES / 8);
 		if (ch->window != MAP_FAILED && ch->window)
 			munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
 		memset(ch, 0, sizeof *ch);
@@ -378,22 +384,34 @@ static void frame_free(cow__frame f)
  */
 void cow__frames_unhome(cow__frame first, size_t n)
 {
-	uint64_t run = 0, run_start = first;
+	uint64_t run = 0, run_start = first, end = (uint64_t)first + n;
 
-	for (uint64_t f = first; f < (uint64_t)first + n; f++) {
+	for (uint64_t f = first; f < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
-		uint32_t s = slot_of((cow__frame)f);
+		uint32_t s = slot_of((cow__frame)f), w = s >> 6;
 
+		/* A whole word nobody references (a fork that wrote little). */
+		if (!(s & 63) && f + 64 <= end && !ch->live[w]) {
+			ch->homed[w] = 0;
+			ch->nalloc -= (uint32_t)__builtin_popcountll(ch->allocated[w]);
+			ch->allocated[w] = 0;
+			if (!run)
+				run_start = f;
+			run += 64;
+			f += 64;
+			continue;
+		}
 		bit_set(ch->homed, s, false);
-		if (ch->ref[s] == 0) {
+		if (!bit_test(ch->live, s)) {
 			alloc_set(ch, s, false);
 			if (!run)
 				run_start = f;
 			run++;
-			continue;
+		} else {
+			punch(run_start, run);
+			run = 0;
 		}
-		punch(run_start, run);
-		run = 0;
+		f++;
 	}
 	punch(run_start, run);
 	if (first < frames.hint)
@@ -419,6 +437,7 @@ uint32_t cow__frame_ref(cow__frame f)
  */
 static void frame_born(cow__frame f)
 {
+	bit_set(chunk_of(f)->live, slot_of(f), true);
 	if (bit_test(chunk_of(f)->image, slot_of(f)))
 		((struct cow__image *)cow__image_of(f))->live++;
 	else
@@ -430,6 +449,7 @@ static void frame_died(cow__frame f)
 	struct cow__chunk *ch = chunk_of(f);
 	uint32_t s = slot_of(f);
 
+	bit_set(ch->live, s, false);
 	if (!bit_test(ch->image, s))
 		frames.in_use--;
 	if (bit_test(ch->homed, s))
@@ -546,6 +566,7 @@ static void chunk_unmap(struct cow__chunk *ch)
 	munmap(ch->allocated, COW__CHUNK_FRAMES / 8);
 	munmap(ch->homed, COW__CHUNK_FRAMES / 8);
 	munmap(ch->image, COW__CHUNK_FRAMES / 8);
+	munmap(ch->live, COW__CHUNK_FRAMES / 8);
 	munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
 	memset(ch, 0, sizeof *ch);
 }
@@ -580,6 +601,29 @@ void cow__frames_trim(void)
 	}
 	if (frames.hint > ((uint64_t)frames.nchunks << COW__CHUNK_SHIFT))
 		frames.hint = (uint64_t)frames.nchunks << COW__CHUNK_SHIFT;
+}
+
+/*
+ * cow__frames_check — for the invariant checker: a frame's live bit is set
+ * exactly when its count is above 0, and only allocated frames are live.
+ * 0, or -EBADMSG naming the first frame that disagrees (in msg).
+ */
+int cow__frames_check(char *msg, size_t len,
+		      int (*bad)(char *, size_t, const char *, ...))
+{
+	for (uint64_t f = 0; f < cow__frames_span(); f++) {
+		struct cow__chunk *ch = chunk_of((cow__frame)f);
+		uint32_t s = slot_of((cow__frame)f);
+		bool live = bit_test(ch->live, s);
+
+		if (live != (ch->ref[s] > 0))
+			return bad(msg, len, "frame %llu: count %u, live bit %d",
+				   (unsigned long long)f, ch->ref[s], live);
+		if (live && !bit_test(ch->allocated, s))
+			return bad(msg, len, "frame %llu: referenced, not allocated",
+				   (unsigned long long)f);
+	}
+	return 0;
 }
 
 /* cow__frames_span — frames the frame store spans (allocated or not). */

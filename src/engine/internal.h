@@ -46,6 +46,7 @@ struct cow__chunk {
 	uint64_t *allocated;   /* bit per frame */
 	uint64_t *homed;       /* bit per frame */
 	uint64_t *image;       /* bit per frame: a page of an image file */
+	uint64_t *live;        /* bit per frame: its count is above 0 */
 	uint32_t nalloc;       /* frames allocated in the chunk */
 };
 
@@ -295,6 +296,8 @@ uint32_t cow__page_sharers(const struct cow__member *m, size_t i);
 int cow__check(char *msg, size_t len);
 struct cow__family *cow__families(void);
 uint64_t cow__frames_span(void);
+int cow__frames_check(char *msg, size_t len,
+		      int (*bad)(char *, size_t, const char *, ...));
 
 /* Mappings (mapping.c). Call with the engine lock held. */
 int cow__map_member(struct cow__member *m, bool protect_all);
