@@ -38,6 +38,13 @@ extern long slowlog_slower_than, slowlog_max_len, latency_threshold_ms;
 long enc_stream_bytes = 4096, enc_stream_entries = 100, enc_hll_sparse = 3000;
 static bool cfg_activerehashing = true, cfg_lazyfree = false, cfg_lazyfree_user = false;
 
+/* config_activerehashing — CONFIG SET activerehashing: does the server tick
+ * move a rehash under way along (main.c)? Lookups always take their step. */
+bool config_activerehashing(void)
+{
+	return cfg_activerehashing;
+}
+
 static const struct cfg configs[] = {
 	{ "notify-keyspace-events", C_NOTIFY, NULL, 0, 0, 0, NULL },
 	{ "slowlog-log-slower-than", C_INT, &slowlog_slower_than, -1, LLONG_MAX, 0, NULL },

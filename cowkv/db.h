@@ -254,6 +254,11 @@ int dict_link(struct kvdb *db, struct kv_dict *d, struct kv_ent *e);
 void dict_unlink(struct kvdb *db, struct kv_dict *d, struct kv_ent *e);
 /* Move up to n buckets of an incremental rehash; true if more remain. */
 bool dict_rehash(struct kvdb *db, struct kv_dict *d, size_t n);
+/* dict_table_entries — entries in d's array t (0: main, 1: the rehash
+ * target) by walking its chains, and its buckets in *buckets_out (0: no
+ * such array). O(buckets): for DEBUG HTSTATS. */
+uint64_t dict_table_entries(const struct kvdb *db, const struct kv_dict *d, int t,
+			    uint64_t *buckets_out);
 /* Shrink d's table when it is mostly empty (starts a rehash). */
 void dict_maybe_shrink(struct kvdb *db, struct kv_dict *d);
 /* Call fn on every entry (fn must not change d). */

