@@ -66,12 +66,16 @@ static void bitmaps_forget(void)
 }
 COW__AT_FORK_CHILD(bitmaps_forget)
 
-/* A zeroed bitmap for npages pages: a kept one if one fits. NULL: ENOMEM. */
-static uint64_t *bitmap_new(size_t npages)
+/*
+ * A zeroed bitmap for npages pages: a kept one if one fits and the caller
+ * writes all of it anyway (a space's: reused memory is memset, where fresh
+ * pages that are never written cost nothing — a snapshot's). NULL: ENOMEM.
+ */
+static uint64_t *bitmap_new(size_t npages, bool filled)
 {
 	size_t bytes = wp_bytes(npages);
 
-	for (unsigned k = 0; k < BITMAPS_KEPT; k++)
+	for (unsigned k = 0; filled && k < BITMAPS_KEPT; k++)
 		if (kept[k].p && kept[k].bytes == bytes) {
 			void *p = kept[k].p;
 
@@ -189,10 +193,10 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->pt = &m->ptab;
 	if (cow__pt_init(m->pt, npages))
 		goto nomem;
-	m->wp = bitmap_new(npages);
+	m->wp = bitmap_new(npages, kind == COW__KIND_SPACE);
 	if (kind == COW__KIND_SPACE) {
-		m->dirty = bitmap_new(npages);
-		m->ro = bitmap_new(npages);
+		m->dirty = bitmap_new(npages, true);
+		m->ro = bitmap_new(npages, true);
 	}
 	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro)))
 		goto nomem;
@@ -328,7 +332,7 @@ void cow__member_leave(struct cow__member *m)
 int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 {
 	size_t n = m->npages;
-	uint64_t *dirty = m->dirty ? m->dirty : bitmap_new(n);
+	uint64_t *dirty = m->dirty ? m->dirty : bitmap_new(n, true);
 	cow__frame home;
 	int err;
 
