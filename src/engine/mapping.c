@@ -605,12 +605,6 @@ static long writable_runs(struct cow__member *m, long max_runs,
 /* Runs protected one call each; past this, one call covers the space. */
 #define PROTECT_RUNS_MAX 4096
 
-/*
- * cow__protect_writable — write-protect every page of space m, so that its
- * frames can be shared. Costs in proportion to the writable pages: each run
- * of them is protected with one call; only when they lie in very many runs
- * is one call over the whole range cheaper.
- */
 /* The runs one look at the bitmap found (engine lock held). */
 static struct {
 	size_t first, n;
@@ -625,6 +619,12 @@ static int note_run(struct cow__member *m, size_t first, size_t n)
 	return 0;
 }
 
+/*
+ * cow__protect_writable — write-protect every page of space m, so that its
+ * frames can be shared. Costs in proportion to the writable pages: each run
+ * of them is protected with one call; only when they lie in very many runs
+ * is one call over the whole range cheaper.
+ */
 int cow__protect_writable(struct cow__member *m)
 {
 	long runs;
