@@ -628,7 +628,7 @@ static void restart(struct srv *s, uint64_t keys, uint64_t space, struct figures
 {
 	struct conn *c;
 	struct resp_reply *r;
-	char key[32], want[VALUE], rm[200];
+	char key[32], want[VALUE], rm[2 * PATH_MAX + 64];
 	double t0;
 
 	stop(s);

@@ -315,7 +315,7 @@ fail:
 static int parse(int argc, char **argv, struct heap_opts *o)
 {
 	*o = (struct heap_opts){ 32u << 20, 400000, 8192, 5 };
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {	/* an option and its value */
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -334,7 +334,6 @@ static int parse(int argc, char **argv, struct heap_opts *o)
 			o->repeat = (unsigned)b_size_arg(v, 0);
 		else
 			return -1;
-		i++;
 	}
 	if (o->size < (1u << 20) || o->ops < 4 * WINDOW || !o->live ||
 	    o->live > UINT32_MAX || !o->repeat)
