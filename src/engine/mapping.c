@@ -51,26 +51,12 @@ static bool is_space(const struct cow__member *m)
  * maps it again (mapping.c), after which it follows its wp bit. A page
  * with its ro bit set always has its wp bit set.
  */
-static void ro_set(struct cow__member *m, size_t i, bool on)
-{
-	if (on)
-		m->ro[i >> 6] |= 1ull << (i & 63);
-	else
-		m->ro[i >> 6] &= ~(1ull << (i & 63));
-}
+static void bit_fill(uint64_t *b, size_t i, size_t j, bool v);
 
 static void ro_clear_range(struct cow__member *m, size_t first, size_t n)
 {
-	if (!m->ro)
-		return;
-	for (size_t i = first; i < first + n; i++) {
-		if (!(i & 63) && i + 64 <= first + n) {
-			m->ro[i >> 6] = 0;
-			i += 63;
-			continue;
-		}
-		ro_set(m, i, false);
-	}
+	if (m->ro)
+		bit_fill(m->ro, first, first + n, false);
 }
 
 /* 1 if pages i and i+1 of m cannot be in one mapping. */
@@ -487,6 +473,61 @@ static int unprotect_by_mapping(struct cow__member *m, size_t i)
 	return err;
 }
 
+/* The first k in [i, j) whose bit of b is v (j if none), whole words at a time. */
+static size_t bit_find(const uint64_t *b, size_t i, size_t j, bool v)
+{
+	while (i < j) {
+		if (!(i & 63) && i + 64 <= j && b[i >> 6] == (v ? 0 : ~0ull)) {
+			i += 64;
+			continue;
+		}
+		if (((b[i >> 6] >> (i & 63)) & 1) == v)
+			return i;
+		i++;
+	}
+	return j;
+}
+
+/* Set bits [i, j) of b to v, whole words at a time. */
+static void bit_fill(uint64_t *b, size_t i, size_t j, bool v)
+{
+	for (; i < j; i++) {
+		if (!(i & 63) && i + 64 <= j) {
+			b[i >> 6] = v ? ~0ull : 0;
+			i += 63;
+		} else if (v) {
+			b[i >> 6] |= 1ull << (i & 63);
+		} else {
+			b[i >> 6] &= ~(1ull << (i & 63));
+		}
+	}
+}
+
+/*
+ * From page i of m (not yet as on, not an image page), the end of the pages
+ * whose protection one call changes to on, before end: as far as their wp
+ * bits are not on yet and they are not image pages; their bits are set. A
+ * run of consecutive frames is all image or all memfd (image ranges have
+ * guard frames), so the image test is made once per run of frames.
+ */
+static size_t to_change(struct cow__member *m, size_t i, size_t end, bool on)
+{
+	size_t j = i;
+
+	while (j < end) {
+		size_t r = cow__pt_run(m->pt, j, end), k;
+
+		if (cow__frame_is_image(cow__frame_at(m, j)))
+			break;
+		k = bit_find(m->wp, j, r, on);
+		bit_fill(m->wp, j, k, on);
+		j = k;
+		if (k < r)
+			break;
+	}
+	return j;
+}
+
 static int set_protection(struct cow__member *m, size_t first, size_t n, bool on)
 {
 	size_t end = first + n;
@@ -512,9 +553,7 @@ static int set_protection(struct cow__member *m, size_t first, size_t n, bool on
 			i++;
 			continue;
 		}
-		for (j = i; j < end && cow__wp_test(m, j) != on &&
-			    !cow__frame_is_image(cow__frame_at(m, j)); j++)
-			cow__wp_set(m, j, on);
+		j = to_change(m, i, end, on);
 		err = on ? cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT)
 			 : cow__be->unprotect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
 		if (err)
