@@ -165,17 +165,23 @@ int b_loop_main(int argc, char **argv)
 	return 0;
 }
 
-/* restore, re-snapshot and re-fork after 100 written pages, at one size. */
-static int scale_one(size_t size, int repeat, double *restore_ns, double *snap_ns,
-		     double *fork_ns, double *copy_ns)
+/* Medians at one size, in ns. */
+struct scale_fig {
+	double restore, snap, fork, destroy, copy;
+};
+
+/* restore, re-snapshot, re-fork and destroying the fork after 100 written
+ * pages, at one size. */
+static int scale_one(size_t size, int repeat, struct scale_fig *out)
 {
 	cow_space *s = cow_space_create(size, 0);
 	double *a = calloc((size_t)repeat, sizeof *a), *b = calloc((size_t)repeat, sizeof *b);
 	double *m = calloc((size_t)repeat, sizeof *m), *fk = calloc((size_t)repeat, sizeof *fk);
+	double *de = calloc((size_t)repeat, sizeof *de);
 	char *src = malloc(100 * PAGE), *dst = malloc(100 * PAGE);
 	cow_snap *x;
 
-	if (!s || !a || !b || !m || !fk || !src || !dst)
+	if (!s || !a || !b || !m || !fk || !de || !src || !dst)
 		return -1;
 	b_touch(cow_base(s), size, 1);
 	x = cow_snapshot(s);
@@ -205,19 +211,22 @@ static int scale_one(size_t size, int repeat, double *restore_ns, double *snap_n
 			fk[i] = (double)(b_now_ns() - t0);
 			if (!f)
 				return -1;
+			t0 = b_now_ns();
 			cow_space_destroy(f);
+			de[i] = (double)(b_now_ns() - t0);
 		}
 		t0 = b_now_ns();
 		memcpy(dst, src, 100 * PAGE);
 		m[i] = (double)(b_now_ns() - t0);
 	}
-	*restore_ns = b_median(a, (size_t)repeat);
-	*snap_ns = b_median(b, (size_t)repeat);
-	*copy_ns = b_median(m, (size_t)repeat);
-	*fork_ns = b_median(fk, (size_t)repeat);
+	out->restore = b_median(a, (size_t)repeat);
+	out->snap = b_median(b, (size_t)repeat);
+	out->copy = b_median(m, (size_t)repeat);
+	out->fork = b_median(fk, (size_t)repeat);
+	out->destroy = b_median(de, (size_t)repeat);
 	cow_snap_release(x);
 	cow_space_destroy(s);
-	free(a); free(b); free(m); free(fk); free(src); free(dst);
+	free(a); free(b); free(m); free(fk); free(de); free(src); free(dst);
 	return 0;
 }
 
@@ -229,10 +238,10 @@ int b_scale_main(int argc, char **argv)
 
 	if ((r = b_args(argc, argv, "bench scale", &size, &repeat)))
 		return r < 0 ? 2 : 0;
-	printf("# restore, re-snapshot and re-fork after 100 written pages, by space size (backend %s)\n",
-	       cow_backend_name());
+	printf("# restore, re-snapshot, re-fork and destroying the fork after 100 written pages,"
+	       " by space size (backend %s)\n", cow_backend_name());
 	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
-		double rs, sn, fo, cp;
+		struct scale_fig f;
 		char name[64];
 
 		if (size && sizes[k] != size)
@@ -241,16 +250,18 @@ int b_scale_main(int argc, char **argv)
 			printf("# %zu MiB skipped: not enough memory\n", sizes[k] >> 20);
 			continue;
 		}
-		if (scale_one(sizes[k], repeat, &rs, &sn, &fo, &cp)) {
+		if (scale_one(sizes[k], repeat, &f)) {
 			perror("bench scale");
 			return 1;
 		}
 		snprintf(name, sizeof name, "restore_100_pages_%zuM_us", sizes[k] >> 20);
-		b_result(name, rs / 1e3, "us", "memcpy_100_pages", cp / 1e3);
+		b_result(name, f.restore / 1e3, "us", "memcpy_100_pages", f.copy / 1e3);
 		snprintf(name, sizeof name, "resnapshot_100_pages_%zuM_us", sizes[k] >> 20);
-		b_result(name, sn / 1e3, "us", "memcpy_100_pages", cp / 1e3);
+		b_result(name, f.snap / 1e3, "us", "memcpy_100_pages", f.copy / 1e3);
 		snprintf(name, sizeof name, "refork_100_pages_%zuM_us", sizes[k] >> 20);
-		b_result(name, fo / 1e3, "us", "memcpy_100_pages", cp / 1e3);
+		b_result(name, f.fork / 1e3, "us", "memcpy_100_pages", f.copy / 1e3);
+		snprintf(name, sizeof name, "destroy_fork_100_pages_%zuM_us", sizes[k] >> 20);
+		b_result(name, f.destroy / 1e3, "us", "memcpy_100_pages", f.copy / 1e3);
 	}
 	return 0;
 }

@@ -53,7 +53,7 @@ static const struct bench benches[] = {
 	  "The fuzzer loop (write 16/100/1000 pages, restore), against a fork server and the kernel's MAP_PRIVATE reset",
 	  "64M,256M,1G", NULL, NULL },
 	{ "scale", b_scale_main,
-	  "Restore, re-snapshot and re-fork after 100 written pages at 64M..4G, against memcpy of the pages",
+	  "Restore, re-snapshot, re-fork and destroying the fork after 100 written pages at 64M..4G, against memcpy of the pages",
 	  "64M,256M,1G,4G", NULL, NULL },
 	{ "thp", b_thp_main,
 	  "Anonymous THP memory: uffd write-protect against fork(), first writes (SIGBUS copy-out, WP_ASYNC) against the kernel's COW fault, PAGEMAP_SCAN",
