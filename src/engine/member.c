@@ -56,8 +56,10 @@ static size_t wp_bytes(size_t npages)
 static struct {
 	void *p;
 	size_t bytes;
+	uint64_t when;		/* order kept, for eviction */
 } kept[BITMAPS_KEPT];
 static size_t kept_bytes;
+static uint64_t kept_clock;
 
 static void bitmaps_forget(void)
 {
@@ -93,15 +95,32 @@ static void bitmap_free(uint64_t *b, size_t npages)
 
 	if (!b)
 		return;
-	if (kept_bytes + bytes <= BITMAPS_KEPT_BYTES)
-		for (unsigned k = 0; k < BITMAPS_KEPT; k++)
-			if (!kept[k].p) {
-				kept[k].p = b;
-				kept[k].bytes = bytes;
-				kept_bytes += bytes;
-				return;
-			}
-	munmap(b, bytes);
+	if (bytes > BITMAPS_KEPT_BYTES) {
+		munmap(b, bytes);
+		return;
+	}
+	/* Room for it: the oldest kept ones go first (a program that moved on
+	 * to spaces of another size must not keep bitmaps it will not use). */
+	for (;;) {
+		unsigned free_k = BITMAPS_KEPT, old_k = BITMAPS_KEPT;
+
+		for (unsigned k = 0; k < BITMAPS_KEPT; k++) {
+			if (!kept[k].p)
+				free_k = k;
+			else if (old_k == BITMAPS_KEPT || kept[k].when < kept[old_k].when)
+				old_k = k;
+		}
+		if (free_k < BITMAPS_KEPT && kept_bytes + bytes <= BITMAPS_KEPT_BYTES) {
+			kept[free_k].p = b;
+			kept[free_k].bytes = bytes;
+			kept[free_k].when = ++kept_clock;
+			kept_bytes += bytes;
+			return;
+		}
+		munmap(kept[old_k].p, kept[old_k].bytes);
+		kept_bytes -= kept[old_k].bytes;
+		kept[old_k].p = NULL;
+	}
 }
 
 static struct cow__family *families;
