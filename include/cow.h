@@ -191,7 +191,7 @@ size_t cow_size(const cow_space *s);
  * mapping the child (its page table is s's, shared node by node; mapping
  * it looks at that table a 4 MiB leaf at a time and at its bitmaps 64
  * pages at a time, and reserves the child's frame numbers: proportional to
- * the space but small, about 0.5-0.8 ms for 4 GiB here, 0.2 ms for
+ * the space but small, about 0.35-0.6 ms for 4 GiB here, 0.2 ms for
  * 64 MiB). Destroying the child costs about as much plus its own pages.
  *
  * On failure nothing is made and s keeps its content (its pages may be
