@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -60,6 +61,23 @@ void cow__die(const char *what, int err)
 		/* nothing more we can do */
 	}
 	abort();
+}
+
+/*
+ * cow__engine_mem — bytes of zeroed memory for engine bookkeeping, used as
+ * touched (MAP_NORESERVE) and not inherited by a fork() child
+ * (MADV_DONTFORK: a real fork() must not copy engine state; each module
+ * resets what it had with COW__AT_FORK_CHILD). NULL: no address space.
+ */
+void *cow__engine_mem(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_DONTFORK);
+	return p;
 }
 
 /* What each module registered to reset in a fork() child. */

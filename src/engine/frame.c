@@ -94,18 +94,6 @@ static inline void alloc_set(struct cow__chunk *ch, uint32_t i, bool on)
 	ch->nalloc += on ? 1 : -1;
 }
 
-static void *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	/* A real fork() of the process must not copy engine state. */
-	madvise(p, len, MADV_DONTFORK);
-	return p;
-}
-
 /*
  * cow__frames_init — create the memfd if there is none yet.
  * Returns 0 or -errno (EMFILE, ENOMEM, ...).
@@ -146,11 +134,11 @@ static int chunk_add(void)
 		return -ENOMEM;
 	if (ftruncate(frames.fd, end) < 0)
 		return -errno;
-	ch->ref = map_anon(COW__CHUNK_FRAMES * sizeof(uint32_t));
-	ch->allocated = map_anon(COW__CHUNK_FRAMES / 8);
-	ch->homed = map_anon(COW__CHUNK_FRAMES / 8);
-	ch->image = map_anon(COW__CHUNK_FRAMES / 8);
-	ch->live = map_anon(COW__CHUNK_FRAMES / 8);
+	ch->ref = cow__engine_mem(COW__CHUNK_FRAMES * sizeof(uint32_t));
+	ch->allocated = cow__engine_mem(COW__CHUNK_FRAMES / 8);
+	ch->homed = cow__engine_mem(COW__CHUNK_FRAMES / 8);
+	ch->image = cow__engine_mem(COW__CHUNK_FRAMES / 8);
+	ch->live = cow__engine_mem(COW__CHUNK_FRAMES / 8);
 	ch->window = mmap(NULL, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
 			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			  frames.fd, end - ((off_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT));

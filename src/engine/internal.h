@@ -248,6 +248,7 @@ int cow__ensure_init(void);
  * lock (held by the forking thread, released after).
  */
 void cow__at_fork_child(void (*fn)(void));
+void *cow__engine_mem(size_t bytes);
 #define COW__AT_FORK_CHILD(fn) \
 	static void __attribute__((constructor)) fn##_register(void) { cow__at_fork_child(fn); }
 void cow__engine_lock(void);

@@ -253,14 +253,11 @@ static int word_prot(const struct cow__member *m, size_t w)
 	return wp ? -1 : PROT_READ | PROT_WRITE;
 }
 
-/* The end of the run of pages of m from i (< end) mapped with one protection. */
-static size_t prot_run_end(const struct cow__member *m, size_t i, size_t end)
+/* The end of the run of pages of space m from i (< end) mapped with prot, page i's. */
+static size_t prot_run_end(const struct cow__member *m, size_t i, size_t end, int prot)
 {
-	int prot = page_prot(m, i);
 	size_t j = i + 1;
 
-	if (!is_space(m))
-		return end;
 	while (j < end) {
 		if (!(j & 63) && j + 64 <= end && word_prot(m, j >> 6) == prot) {
 			j += 64;	/* a whole word alike */
@@ -330,7 +327,7 @@ static int map_pages(struct cow__member *m, size_t first, size_t n)
 		 * protection changes. */
 		if (i >= frames_end)
 			frames_end = run_end(m, i, end);
-		j = prot_varies ? prot_run_end(m, i, frames_end) : frames_end;
+		j = prot_varies ? prot_run_end(m, i, frames_end, prot) : frames_end;
 		err = map_run(m, i, j - i, cow__frame_at(m, i), prot);
 		if (!err)
 			err = arm_run(m, i, j);
@@ -517,8 +514,8 @@ static size_t to_change(struct cow__member *m, size_t i, size_t end, bool on)
 	while (j < end) {
 		size_t r = cow__pt_run(m->pt, j, end), k;
 
-		if (cow__frame_is_image(cow__frame_at(m, j)))
-			break;
+		if (j > i && cow__frame_is_image(cow__frame_at(m, j)))
+			break;	/* the next run of frames is an image's */
 		k = bit_find(m->wp, j, r, on);
 		bit_fill(m->wp, j, k, on);
 		j = k;

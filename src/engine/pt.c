@@ -59,36 +59,23 @@ static inline uint32_t *entries(cow__node n)
 	return cow__pt_pool + (size_t)n * COW__PT_FAN;
 }
 
-/*
- * bytes of zeroed memory used as touched, not inherited by a fork() child
- * (which starts with no members: it needs no nodes). NULL: no room.
- */
-static void *reserve(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, bytes, MADV_DONTFORK);
-	return p;
-}
-
 /* Reserve the node range: as large as the kernel allows, up to the max. */
 static int pool_init(void)
 {
 	for (uint32_t n = POOL_NODES_MAX; n >= 1024; n /= 2) {
 		size_t bytes = (size_t)n * COW__PT_FAN * sizeof(uint32_t);
-		void *p = reserve(bytes), *r, *u;
+		void *p = cow__engine_mem(bytes), *r, *u;
 
 		if (!p)
 			continue;
-		r = reserve((size_t)n * sizeof(uint32_t));
-		u = reserve(n);
+		r = cow__engine_mem((size_t)n * sizeof(uint32_t));
+		u = cow__engine_mem(n);
 		if (!r || !u) {
 			munmap(p, bytes);
 			if (r)
 				munmap(r, (size_t)n * sizeof(uint32_t));
+			if (u)
+				munmap(u, n);
 			continue;
 		}
 		cow__pt_pool = p;
