@@ -4,7 +4,8 @@
  * shmem, Linux >= 5.19). With UFFD_FEATURE_SIGBUS the kernel raises SIGBUS in
  * the writing thread instead of queueing an event, so the fault is resolved
  * where it happened, with no handler thread. Protection lives in page-table
- * entries: it never splits a memory mapping.
+ * entries: it never splits a memory mapping (mapping.c maps forked spaces
+ * read-only as a whole instead, which is a mapping's protection).
  *
  * The descriptor is opened with UFFD_USER_MODE_ONLY, which unprivileged users
  * may do (Linux >= 5.11); failing that, plainly, then through /dev/userfaultfd.
