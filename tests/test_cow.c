@@ -307,6 +307,90 @@ static void hook_before(void *arg)
 	h->locked = 1;
 }
 
+/*
+ * After a restore the snapshot shares the restored pages with the space
+ * again: a loop of writes and restores keeps the frames of the first
+ * snapshot, not one more per page ever written, and the next restore has
+ * nothing to copy for pages written once.
+ */
+static void restore_shares_the_pages_again(void **state)
+{
+	T_START();
+	enum { PAGES = 64 };
+	cow_space *s = cow_space_create(PAGES * P, 0);
+	unsigned char *b = cow_base(s), *copy = malloc(PAGES * P);
+	struct cow_page_info pi, xi;
+	cow_snap *x;
+	uint64_t frames;
+
+	fill(s, 'a');
+	for (size_t i = 0; i < PAGES; i++)
+		b[i * P] = (unsigned char)i;
+	x = cow_snapshot(s);
+	memcpy(copy, b, PAGES * P);
+	frames = cow_frames_in_use();
+	assert_int_equal(frames, PAGES);
+	for (int k = 0; k < 40; k++) {
+		for (size_t j = 0; j < 5; j++)
+			b[((size_t)(k * 7 + (int)j * 13) % PAGES) * P + 9] = (unsigned char)('b' + k);
+		assert_int_equal(cow_restore(s, x), 0);
+		assert_memory_equal(b, copy, PAGES * P);
+		assert_int_equal(cow_frames_in_use(), frames);
+		t_check_invariants();
+	}
+	assert_int_equal(cow_page_info(s, 7, &pi), 0);
+	assert_int_equal(cow_snap_page_info(x, 7, &xi), 0);
+	assert_int_equal(pi.frame, xi.frame);	/* one frame again */
+	assert_int_equal(pi.refcount, 2);
+	assert_false(pi.writable);
+	b[7 * P] = 'z';				/* the next write copies */
+	assert_int_equal(cow_snap_read(x, 7 * P, b + P, 1), 0);
+	assert_int_equal(b[P], 7);
+	assert_int_equal(cow_restore(s, x), 0);
+	assert_memory_equal(b, copy, PAGES * P);
+	cow_snap_release(x);
+	cow_space_destroy(s);
+	free(copy);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+/*
+ * Frames freed by a released snapshot are kept ready for the next copies,
+ * but never given to a new space, which must read zeroes; the invariant
+ * checker verifies the ready frames after each step.
+ */
+static void freed_frames_are_ready_not_zero_pages(void **state)
+{
+	T_START();
+	enum { PAGES = 32 };
+	cow_space *s = cow_space_create(PAGES * P, 0), *t;
+	unsigned char *z = calloc(1, PAGES * P);
+	cow_snap *x;
+
+	for (int round = 0; round < 3; round++) {
+		fill(s, (unsigned char)('a' + round));
+		x = cow_snapshot(s);
+		fill(s, (unsigned char)('k' + round));	/* every page preserved for x */
+		for (size_t i = 0; i < PAGES; i++) {
+			char c;
+
+			assert_int_equal(cow_snap_read(x, i * P + 5, &c, 1), 0);
+			assert_int_equal(c, 'a' + round);
+		}
+		t_check_invariants();
+		cow_snap_release(x);		/* its frames become ready */
+		t_check_invariants();
+		t = cow_space_create(PAGES * P, 0);
+		assert_non_null(t);
+		assert_memory_equal(cow_base(t), z, PAGES * P);
+		cow_space_destroy(t);
+	}
+	cow_space_destroy(s);
+	assert_int_equal(cow_frames_in_use(), 0);
+	t_check_invariants();
+	free(z);
+}
+
 static void hook_after(void *arg)
 {
 	struct hooks *h = arg;
@@ -345,6 +429,8 @@ int main(void)
 		cmocka_unit_test(snapshots_between_two_writes_share_one_copy),
 		cmocka_unit_test(forks_of_forks),
 		cmocka_unit_test(snapshot_of_a_fork_and_restore),
+		cmocka_unit_test(restore_shares_the_pages_again),
+		cmocka_unit_test(freed_frames_are_ready_not_zero_pages),
 		cmocka_unit_test(space_from_snapshot),
 		cmocka_unit_test(view_stays_frozen),
 		cmocka_unit_test(prefault_resolves_ahead),

@@ -36,6 +36,7 @@
 #define COW__CHUNK_SHIFT 18u
 #define COW__CHUNK_FRAMES (1u << COW__CHUNK_SHIFT)
 #define COW__MAX_CHUNKS 4096u          /* 2^30 frames: 4 TiB of frames */
+#define COW__READY_MAX 1024u           /* freed frames kept ready: 4 MiB */
 #define COW__NO_FRAME UINT32_MAX
 
 typedef uint32_t cow__frame;
@@ -47,6 +48,7 @@ struct cow__chunk {
 	uint64_t *homed;       /* bit per frame */
 	uint64_t *image;       /* bit per frame: a page of an image file */
 	uint64_t *live;        /* bit per frame: its count is above 0 */
+	uint64_t *windowed;    /* bit per frame: the window maps its page (a hint) */
 	uint32_t nalloc;       /* frames allocated in the chunk */
 };
 
@@ -55,6 +57,8 @@ struct cow__frames {
 	uint32_t nchunks;
 	uint64_t in_use;                 /* frames with a count > 0 */
 	uint64_t hint;                   /* where the next home search starts */
+	uint32_t nready;                 /* frames in ready[] */
+	cow__frame ready[COW__READY_MAX]; /* freed, page kept: for the next copy */
 	struct cow__chunk chunk[COW__MAX_CHUNKS];
 };
 

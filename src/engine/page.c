@@ -475,11 +475,44 @@ int cow__page_write(struct cow__member *m, size_t i)
 }
 
 /*
+ * Page i of space m, at home, was just given the content of frame g: the
+ * members holding g at i can hold m's home frame instead, and g is freed
+ * (ready for the next copy). So the space and the snapshot share the page
+ * again, as right after the snapshot: the snapshot keeps no copy of a page
+ * that no longer differs, and the next restore finds one frame, nothing to
+ * copy. Only when every holder of g is a snapshot that is not mapped, has
+ * no home and is no save's (a mapping would have to change; a save lists
+ * its preserved pages); otherwise nothing changes. Cannot fail.
+ */
+static void reshare(struct cow__member *m, size_t i, cow__frame g)
+{
+	cow__frame h = cow__home(m, i);
+	uint32_t leaves = 0;
+
+	if (cow__frame_is_image(g))
+		return;
+	for (const struct cow__member *y = m->fam->head; y; y = y->fam_next)
+		if (y != m && cow__frame_at(y, i) == g &&
+		    (y->kind != COW__KIND_SNAP || y->addr || y->home != COW__NO_FRAME || y->save))
+			return;
+	/* Every leaf holding g at i takes h (members sharing a leaf follow). */
+	for (struct cow__member *y = m->fam->head; y; y = y->fam_next) {
+		if (y != m && cow__frame_at(y, i) == g) {
+			cow__pt_set(y->pt, i, h);
+			leaves++;
+		}
+	}
+	cow__frame_set_ref(h, cow__frame_ref(h) + leaves);
+	cow__frame_set_ref(g, cow__frame_ref(g) - leaves);
+}
+
+/*
  * cow__page_restore — page i of space m takes the content of frame g (a
  * page of the snapshot being restored). The space stays at home: the
  * content is copied into its home frame, after preserving the old content
- * for any other sharer. The page stays write-protected (the next write
- * reuses it) and is marked written. 0 or -errno.
+ * for any other sharer; the snapshot then shares that frame again where it
+ * can (reshare). The page stays write-protected (the next write copies it,
+ * or reuses it if it is not shared) and is marked written. 0 or -errno.
  */
 int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 {
@@ -494,7 +527,10 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 	if (f == home) {
 		if (cow__frame_ref(f) > 1 && (err = cow__page_preserve(m, i)))
 			return err;
-		return cow__frame_copy(home, g);
+		if ((err = cow__frame_copy(home, g)))
+			return err;
+		reshare(m, i, g);
+		return 0;
 	}
 	if ((err = cow__frame_copy(home, g)))
 		return err;
