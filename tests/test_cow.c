@@ -355,6 +355,51 @@ static void restore_shares_the_pages_again(void **state)
 }
 
 /*
+ * The pages written since a protect or a reference are listed while they
+ * are few (then protect and restore cost per page written) and scanned from
+ * the bitmaps when there are more than the lists hold: both ways give the
+ * same content, against two references, with the invariants (which compare
+ * the lists with the bits) after every step.
+ */
+static void restore_by_list_and_by_bitmap(void **state)
+{
+	T_START();
+	enum { PAGES = 6000 };			/* more than COW__LOG_MAX (4096) */
+	cow_space *s = cow_space_create((size_t)PAGES * P, 0);
+	unsigned char *b = cow_base(s), *c0 = malloc((size_t)PAGES * P),
+		      *c1 = malloc((size_t)PAGES * P);
+	cow_snap *x0, *x1;
+
+	for (size_t i = 0; i < PAGES; i++)
+		b[i * P] = (unsigned char)i;
+	x0 = cow_snapshot(s);
+	memcpy(c0, b, (size_t)PAGES * P);
+	for (size_t i = 0; i < PAGES; i += 3)
+		b[i * P + 1] = 'm';		/* 2,000 pages: listed */
+	x1 = cow_snapshot(s);
+	memcpy(c1, b, (size_t)PAGES * P);
+	t_check_invariants();
+	for (int round = 0; round < 4; round++) {
+		size_t n = round & 1 ? 5000 : 7;	/* overflowing, then few */
+
+		for (size_t k = 0; k < n; k++)
+			b[((k * 7919 + (size_t)round) % PAGES) * P + 2] = (unsigned char)round;
+		t_check_invariants();
+		assert_int_equal(cow_restore(s, round < 2 ? x0 : x1), 0);
+		assert_memory_equal(b, round < 2 ? c0 : c1, (size_t)PAGES * P);
+		t_check_invariants();
+		assert_int_equal(cow_restore(s, round < 2 ? x1 : x0), 0);
+		assert_memory_equal(b, round < 2 ? c1 : c0, (size_t)PAGES * P);
+		t_check_invariants();
+	}
+	cow_snap_release(x0);
+	cow_snap_release(x1);
+	cow_space_destroy(s);
+	free(c0);
+	free(c1);
+}
+
+/*
  * Frames freed by a released snapshot are kept ready for the next copies,
  * but never given to a new space, which must read zeroes; the invariant
  * checker verifies the ready frames after each step.
@@ -431,6 +476,7 @@ int main(void)
 		cmocka_unit_test(snapshot_of_a_fork_and_restore),
 		cmocka_unit_test(restore_shares_the_pages_again),
 		cmocka_unit_test(freed_frames_are_ready_not_zero_pages),
+		cmocka_unit_test(restore_by_list_and_by_bitmap),
 		cmocka_unit_test(space_from_snapshot),
 		cmocka_unit_test(view_stays_frozen),
 		cmocka_unit_test(prefault_resolves_ahead),

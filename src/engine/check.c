@@ -22,6 +22,10 @@
  *      /proc/self/pagemap, or, for a page protected by a read-only mapping,
  *      that mapping; mprotect: its mapping in /proc/self/maps has no write
  *      permission).
+ *   8. The lists agree with the bits: while a space keeps its writable log,
+ *      every writable page is in it; while a reference keeps its list, the
+ *      list holds each page marked changed against it, once (so a protect
+ *      or a restore that follows the lists misses nothing).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -139,7 +143,60 @@ static int check_reference(const struct cow__member *m, char *msg, size_t len)
 	return err;
 }
 
-/* Invariants 5 to 7 for mapped space m. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Is page i among the sorted n entries of s? */
+static bool listed(const uint64_t *s, size_t n, size_t i)
+{
+	uint64_t key = i;
+
+	return bsearch(&key, s, n, sizeof *s, cmp_u64) != NULL;
+}
+
+/* 8: m's writable log and its references' lists against the bits. */
+static int check_lists(const struct cow__member *m, char *msg, size_t len)
+{
+	static uint64_t sorted[COW__LOG_MAX];	/* under the engine lock */
+
+	if (m->wlog_ok) {
+		memcpy(sorted, m->wlog, m->nwlog * sizeof *sorted);
+		qsort(sorted, m->nwlog, sizeof *sorted, cmp_u64);
+		for (size_t i = 0; i < m->npages; i++)
+			if (!cow__wp_test(m, i) && !listed(sorted, m->nwlog, i))
+				return bad(msg, len, "page %zu: writable, not in the writable log", i);
+	}
+	for (unsigned r = 0; r < COW__REFS; r++) {
+		const struct cow__space_ref *ref = &m->refs[r];
+		size_t marked = 0;
+
+		if (!ref->serial || !ref->listed)
+			continue;
+		memcpy(sorted, ref->list, ref->nlist * sizeof *sorted);
+		qsort(sorted, ref->nlist, sizeof *sorted, cmp_u64);
+		for (uint32_t k = 1; k < ref->nlist; k++)
+			if (sorted[k] == sorted[k - 1])
+				return bad(msg, len, "page %llu: listed twice as changed",
+					   (unsigned long long)sorted[k]);
+		for (size_t i = 0; i < m->npages; i++) {
+			if (!((ref->changed[i >> 6] >> (i & 63)) & 1))
+				continue;
+			marked++;
+			if (!listed(sorted, ref->nlist, i))
+				return bad(msg, len, "page %zu: marked changed, not listed", i);
+		}
+		if (marked != ref->nlist)
+			return bad(msg, len, "%u pages listed as changed, %zu marked",
+				   ref->nlist, marked);
+	}
+	return 0;
+}
+
+/* Invariants 5 to 8 for mapped space m. */
 static int check_space_pages(const struct cow__member *m, char *msg, size_t len)
 {
 	for (size_t i = 0; i < m->npages; i++) {
@@ -148,7 +205,7 @@ static int check_space_pages(const struct cow__member *m, char *msg, size_t len)
 		if (cow__ro_test(m, i) && !cow__wp_test(m, i))
 			return bad(msg, len, "page %zu: mapped read-only but not protected", i);
 	}
-	if (!m->alias_of && check_reference(m, msg, len))
+	if (!m->alias_of && (check_reference(m, msg, len) || check_lists(m, msg, len)))
 		return -EBADMSG;
 	if (cow__be->prot_splits)
 		return check_mmu_maps(m, msg, len, wp_page);

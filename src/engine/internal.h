@@ -189,6 +189,10 @@ extern const struct cow__backend *cow__be;   /* the one in use */
 enum cow__kind { COW__KIND_SPACE = 1, COW__KIND_SNAP = 2 };
 
 #define COW__REFS 4	/* reference snapshots a space tracks changes against */
+/* Pages a space lists as written since an event (a protect, a reference),
+ * so that what follows costs per page written, not per page of the space;
+ * past this many, a scan of the bitmap (64 pages a word) is as cheap. */
+#define COW__LOG_MAX 4096u
 
 #define COW__MAGIC_LIVE 0x636f776du    /* "cowm" */
 #define COW__MAGIC_DEAD 0xdeadc0deu
@@ -234,7 +238,15 @@ struct cow__member {
 		uint64_t serial;     /* the snapshot's serial (0: slot free) */
 		uint64_t used;       /* when last set or restored to (LRU) */
 		uint64_t *changed;   /* pages changed since (bits) */
+		uint64_t *list;      /* while listed: the pages whose bit is set, once each */
+		uint32_t nlist;
+		bool listed;         /* false once more than COW__LOG_MAX changed */
 	} refs[COW__REFS];
+	/* space: the pages made writable since the last cow__protect_writable,
+	 * while wlog_ok (member.c); past COW__LOG_MAX, the bitmap is scanned */
+	uint64_t *wlog;
+	uint32_t nwlog;
+	bool wlog_ok;
 };
 
 struct cow_space { struct cow__member m; };
@@ -285,6 +297,8 @@ static inline bool cow__wp_test(const struct cow__member *m, size_t i)
 	return (m->wp[i >> 6] >> (i & 63)) & 1;
 }
 void cow__wp_set(struct cow__member *m, size_t i, bool on);
+void cow__wlog_note(struct cow__member *m, size_t first, size_t n);
+void cow__wlog_reset(struct cow__member *m, bool ok);
 static inline bool cow__ro_test(const struct cow__member *m, size_t i)
 {
 	return m->ro && ((m->ro[i >> 6] >> (i & 63)) & 1);
@@ -356,6 +370,8 @@ void cow__pages_set_reference(struct cow__member *m, const struct cow__member *x
 void cow__pages_restored_to(struct cow__member *m, const struct cow__member *x);
 const uint64_t *cow__pages_changed_since(const struct cow__member *m,
 					 const struct cow__member *x);
+const uint64_t *cow__pages_changed_list(const struct cow__member *m,
+					const struct cow__member *x, size_t *n);
 void cow__pages_forget_references(struct cow__member *m);
 void cow__page_wait(void);
 bool cow__frames_hold(const cow__frame *f, unsigned n);

@@ -365,9 +365,11 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 	if (p == MAP_FAILED)
 		return -errno;
 	m->addr = p;
-	if (is_space(m))
+	if (is_space(m)) {
 		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 			m->wp[w] = protect_all ? ~0ull : 0;
+		cow__wlog_reset(m, protect_all);
+	}
 	err = cow__fit_budget(m);
 	if (m->ro) {
 		/* Under uffd, a protected space is mapped read-only: O(1). */
@@ -518,6 +520,8 @@ static size_t to_change(struct cow__member *m, size_t i, size_t end, bool on)
 			break;	/* the next run of frames is an image's */
 		k = bit_find(m->wp, j, r, on);
 		bit_fill(m->wp, j, k, on);
+		if (!on)
+			cow__wlog_note(m, j, k - j);
 		j = k;
 		if (k < r)
 			break;
@@ -656,16 +660,44 @@ static int note_run(struct cow__member *m, size_t first, size_t n)
 }
 
 /*
+ * Protect the pages of m's writable log (it holds every writable page): each
+ * run of writable pages around a logged one with one call, so consecutive
+ * writes still cost one call. Costs in proportion to the pages written,
+ * whatever the size of the space. 0 or -errno (the log is kept then).
+ */
+static int protect_logged(struct cow__member *m)
+{
+	for (uint32_t k = 0; k < m->nwlog; k++) {
+		size_t i = m->wlog[k], j = i + 1;
+		int err;
+
+		if (cow__wp_test(m, i))
+			continue;	/* protected already, with a neighbour's run */
+		while (i > 0 && !cow__wp_test(m, i - 1))
+			i--;
+		while (j < m->npages && !cow__wp_test(m, j))
+			j++;
+		if ((err = cow__protect_range(m, i, j - i)))
+			return err;
+	}
+	cow__wlog_reset(m, true);
+	return 0;
+}
+
+/*
  * cow__protect_writable — write-protect every page of space m, so that its
- * frames can be shared. Costs in proportion to the writable pages: each run
- * of them is protected with one call; only when they lie in very many runs
- * is one call over the whole range cheaper.
+ * frames can be shared. Costs in proportion to the writable pages: from the
+ * writable log while it holds them all, else from one look at the bitmap;
+ * each run of them is protected with one call; only when they lie in very
+ * many runs is one call over the whole range cheaper. 0 or -errno.
  */
 int cow__protect_writable(struct cow__member *m)
 {
 	long runs;
 	int err;
 
+	if (m->wlog_ok)
+		return protect_logged(m);
 	/* One look at the bitmap: the runs, or that there are too many. */
 	nfound = 0;
 	runs = writable_runs(m, PROTECT_RUNS_MAX, note_run);
@@ -673,6 +705,7 @@ int cow__protect_writable(struct cow__member *m)
 		for (long k = 0; k < runs; k++)
 			if ((err = cow__protect_range(m, found[k].first, found[k].n)))
 				return err;
+		cow__wlog_reset(m, true);
 		return 0;
 	}
 	/*
@@ -687,6 +720,7 @@ int cow__protect_writable(struct cow__member *m)
 		return err;
 	for (size_t w = 0; w < (m->npages + 63) / 64; w++)
 		m->wp[w] = ~0ull;
+	cow__wlog_reset(m, true);
 	cow__maps_count(m);
 	return 0;
 }

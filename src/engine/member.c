@@ -123,6 +123,15 @@ static void bitmap_free(uint64_t *b, size_t npages)
 	}
 }
 
+/* Unmap space m's writable log, if it has one. */
+static void wlog_free(struct cow__member *m)
+{
+	if (m->wlog)
+		munmap(m->wlog, COW__LOG_MAX * sizeof *m->wlog);
+	m->wlog = NULL;
+	m->wlog_ok = false;
+}
+
 static struct cow__family *families;
 static uint64_t serials;	/* the last member serial handed out */
 
@@ -216,8 +225,9 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	if (kind == COW__KIND_SPACE) {
 		m->dirty = bitmap_new(npages, true);
 		m->ro = bitmap_new(npages, true);
+		m->wlog = cow__engine_mem(COW__LOG_MAX * sizeof *m->wlog);
 	}
-	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro)))
+	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro || !m->wlog)))
 		goto nomem;
 	if (m->dirty)
 		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
@@ -249,6 +259,7 @@ fail:
 		bitmap_free(m->wp, npages);
 		bitmap_free(m->dirty, npages);
 		bitmap_free(m->ro, npages);
+		wlog_free(m);
 		free(m);
 	}
 	return NULL;
@@ -303,6 +314,7 @@ void cow__member_free(struct cow__member *m)
 	bitmap_free(m->wp, n);
 	bitmap_free(m->dirty, n);
 	bitmap_free(m->ro, n);
+	wlog_free(m);
 	cow__pages_forget_references(m);
 	cow__member_quarantine(m);
 	cow__images_reap();
@@ -320,13 +332,47 @@ int cow__member_give_home(struct cow__member *m)
 	return cow__frames_reserve(m->npages, &m->home);
 }
 
-/* cow__wp_set — record page i of m as write-protected (or not). */
+/* cow__wp_set — record page i of m as write-protected (or not); a page
+ * made writable goes into m's writable log. */
 void cow__wp_set(struct cow__member *m, size_t i, bool on)
 {
-	if (on)
-		m->wp[i >> 6] |= 1ull << (i & 63);
-	else
-		m->wp[i >> 6] &= ~(1ull << (i & 63));
+	uint64_t bit = 1ull << (i & 63);
+
+	if (on) {
+		m->wp[i >> 6] |= bit;
+	} else if (m->wp[i >> 6] & bit) {
+		m->wp[i >> 6] &= ~bit;
+		cow__wlog_note(m, i, 1);
+	}
+}
+
+/*
+ * cow__wlog_note — pages [first, first+n) of space m were just made
+ * writable: they join its writable log, which lets cow__protect_writable
+ * protect them without scanning the bitmap. A log that would overflow is
+ * given up (the next protect scans) until cow__wlog_reset. Cannot fail.
+ */
+void cow__wlog_note(struct cow__member *m, size_t first, size_t n)
+{
+	if (!m->wlog_ok)
+		return;
+	if (n > COW__LOG_MAX - m->nwlog) {
+		m->wlog_ok = false;
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		m->wlog[m->nwlog++] = first + k;
+}
+
+/*
+ * cow__wlog_reset — m's writable log starts empty: ok says that no page of m
+ * is writable now (every page protected), so the log is exact from here;
+ * otherwise it is not kept until the next reset with ok.
+ */
+void cow__wlog_reset(struct cow__member *m, bool ok)
+{
+	m->nwlog = 0;
+	m->wlog_ok = ok && m->wlog;
 }
 
 /* cow__member_join — m (in no family) joins fam. */
@@ -381,6 +427,7 @@ int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 	family_add(x->fam, m);
 	for (size_t w = 0; w < (n + 63) / 64; w++)
 		m->wp[w] = ~0ull;
+	cow__wlog_reset(m, true);		/* nothing writable */
 	memset(m->dirty, 0xff, wp_bytes(n));	/* new content everywhere */
 	m->saved_store = NULL;			/* saved nowhere */
 	m->saved_id = 0;

@@ -128,6 +128,21 @@ static void wait_not_busy(struct cow__member *o, size_t i)
 		cow__page_wait();
 }
 
+/* Page i may differ from reference ref now: its bit, and its place in the
+ * list while the list holds every marked page. */
+static void ref_mark(struct cow__space_ref *ref, size_t i)
+{
+	uint64_t bit = 1ull << (i & 63);
+
+	if (ref->changed[i >> 6] & bit)
+		return;
+	ref->changed[i >> 6] |= bit;
+	if (ref->listed && ref->nlist < COW__LOG_MAX)
+		ref->list[ref->nlist++] = i;
+	else
+		ref->listed = false;
+}
+
 /* cow__page_mark_written — page i of space m was (or may now be) written
  * since the freeze of its last save. */
 void cow__page_mark_written(struct cow__member *m, size_t i)
@@ -138,7 +153,7 @@ void cow__page_mark_written(struct cow__member *m, size_t i)
 		o->dirty[i >> 6] |= 1ull << (i & 63);
 	for (unsigned r = 0; r < COW__REFS; r++)
 		if (o->refs[r].serial)
-			o->refs[r].changed[i >> 6] |= 1ull << (i & 63);
+			ref_mark(&o->refs[r], i);
 }
 
 static uint64_t ref_clock;	/* orders reference slots for reuse */
@@ -146,6 +161,25 @@ static uint64_t ref_clock;	/* orders reference slots for reuse */
 static size_t bitmap_bytes(const struct cow__member *m)
 {
 	return ((m->npages + 63) / 64) * sizeof(uint64_t);
+}
+
+/* A reference slot's memory: its bitmap, then its list. */
+static size_t ref_bytes(const struct cow__member *m)
+{
+	return bitmap_bytes(m) + COW__LOG_MAX * sizeof(uint64_t);
+}
+
+/* Nothing has changed against ref any more: its marks are cleared — by
+ * its list while it has one, so this costs per page changed. */
+static void ref_clear(const struct cow__member *m, struct cow__space_ref *ref)
+{
+	if (ref->listed)
+		for (uint32_t k = 0; k < ref->nlist; k++)
+			ref->changed[ref->list[k] >> 6] = 0;	/* every bit set is listed */
+	else
+		memset(ref->changed, 0, bitmap_bytes(m));
+	ref->nlist = 0;
+	ref->listed = true;
 }
 
 static struct cow__space_ref *ref_of(const struct cow__member *m, const struct cow__member *x)
@@ -179,17 +213,18 @@ void cow__pages_set_reference(struct cow__member *m, const struct cow__member *x
 	if (!ref)
 		ref = lru;
 	if (!ref->changed) {
-		void *p = mmap(NULL, bitmap_bytes(m), PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = cow__engine_mem(ref_bytes(m));
 
-		if (p == MAP_FAILED) {
+		if (!p) {
 			ref->serial = 0;
 			return;
 		}
-		madvise(p, bitmap_bytes(m), MADV_DONTFORK);
-		ref->changed = p;
+		ref->changed = (uint64_t *)p;
+		ref->list = (uint64_t *)(p + bitmap_bytes(m));
+		ref->nlist = 0;
+		ref->listed = true;
 	} else {
-		memset(ref->changed, 0, bitmap_bytes(m));
+		ref_clear(m, ref);
 	}
 	ref->serial = x->serial;
 	ref->used = ++ref_clock;
@@ -209,8 +244,10 @@ void cow__pages_restored_to(struct cow__member *m, const struct cow__member *x)
 	if (!ref) {
 		/* Every page may have changed against the others. */
 		for (unsigned r = 0; r < COW__REFS; r++)
-			if (m->refs[r].serial)
+			if (m->refs[r].serial) {
 				memset(m->refs[r].changed, 0xff, bitmap_bytes(m));
+				m->refs[r].listed = false;
+			}
 		cow__pages_set_reference(m, x);
 		return;
 	}
@@ -219,10 +256,16 @@ void cow__pages_restored_to(struct cow__member *m, const struct cow__member *x)
 
 		if (o == ref || !o->serial)
 			continue;
-		for (size_t w = 0; w < words; w++)
-			o->changed[w] |= ref->changed[w];
+		if (ref->listed) {
+			for (uint32_t k = 0; k < ref->nlist; k++)
+				ref_mark(o, ref->list[k]);
+		} else {
+			for (size_t w = 0; w < words; w++)
+				o->changed[w] |= ref->changed[w];
+			o->listed = false;
+		}
 	}
-	memset(ref->changed, 0, bitmap_bytes(m));
+	ref_clear(m, ref);
 	ref->used = ++ref_clock;
 }
 
@@ -239,13 +282,32 @@ const uint64_t *cow__pages_changed_since(const struct cow__member *m,
 	return ref ? ref->changed : NULL;
 }
 
+/*
+ * cow__pages_changed_list — the same pages as a list (*n of them, each
+ * once, in no order) when m keeps one for x; NULL when it does not (more
+ * than COW__LOG_MAX changed, or x is no reference): then use the bits.
+ */
+const uint64_t *cow__pages_changed_list(const struct cow__member *m,
+					const struct cow__member *x, size_t *n)
+{
+	struct cow__space_ref *ref = ref_of(m, x);
+
+	if (!ref || !ref->listed)
+		return NULL;
+	*n = ref->nlist;
+	return ref->list;
+}
+
 /* cow__pages_forget_references — m tracks no reference any more. */
 void cow__pages_forget_references(struct cow__member *m)
 {
 	for (unsigned r = 0; r < COW__REFS; r++) {
 		if (m->refs[r].changed)
-			munmap(m->refs[r].changed, bitmap_bytes(m));
+			munmap(m->refs[r].changed, ref_bytes(m));
 		m->refs[r].changed = NULL;
+		m->refs[r].list = NULL;
+		m->refs[r].nlist = 0;
+		m->refs[r].listed = false;
 		m->refs[r].serial = 0;
 	}
 }
