@@ -51,28 +51,21 @@ static inline void bit_set(uint64_t *map, uint32_t i, bool on)
 		map[i >> 6] &= ~(1ull << (i & 63));
 }
 
-/*
- * Set bits [from, from+n) of map, whole words where it can; returns how
- * many were clear before (so counts can follow).
- */
-static uint32_t bits_set_range(uint64_t *map, uint32_t from, uint32_t n)
+/* Set bits [from, from+n) of map: the whole words between with memset. */
+static void bits_fill_range(uint64_t *map, uint32_t from, uint32_t n)
 {
-	uint32_t i = from, end = from + n, was_clear = 0;
+	uint32_t end = from + n;
 
-	while (i < end) {
-		uint32_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
-		uint64_t mask = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
-
-		if (k == 64 && !map[w]) {
-			map[w] = ~0ull;		/* a whole clear word: the common case */
-			was_clear += 64;
-		} else {
-			was_clear += (uint32_t)__builtin_popcountll(~map[w] & mask);
-			map[w] |= mask;
-		}
-		i += k;
+	while (from < end && (from & 63)) {
+		map[from >> 6] |= 1ull << (from & 63);
+		from++;
 	}
-	return was_clear;
+	if (end - from >= 64) {
+		memset(&map[from >> 6], 0xff, ((end - from) >> 6) * sizeof *map);
+		from += (end - from) & ~63u;
+	}
+	for (; from < end; from++)
+		map[from >> 6] |= 1ull << (from & 63);
 }
 
 /* Clear bits [from, from+n) of map, whole words where it can. */
@@ -86,8 +79,8 @@ static void bits_clear_range(uint64_t *map, uint32_t from, uint32_t n)
 	}
 }
 
-/* Mark frames [first, first+n) allocated (when homed is false) or homed,
- * chunk by chunk, a word at a time. */
+/* Mark frames [first, first+n) allocated (when homed is false: free ones,
+ * as find_run found them) or homed, chunk by chunk. */
 static void frames_mark(uint64_t first, uint64_t n, bool homed)
 {
 	while (n) {
@@ -95,10 +88,9 @@ static void frames_mark(uint64_t first, uint64_t n, bool homed)
 		uint32_t s = slot_of((cow__frame)first);
 		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
 
-		if (homed)
-			bits_set_range(ch->homed, s, k);
-		else
-			ch->nalloc += bits_set_range(ch->allocated, s, k);
+		bits_fill_range(homed ? ch->homed : ch->allocated, s, k);
+		if (!homed)
+			ch->nalloc += k;
 		first += k;
 		n -= k;
 	}
@@ -327,14 +319,21 @@ static int reserve(size_t n, cow__frame *first)
 	return 0;
 }
 
-/* Punch frames [first, first+n) out of the memfd: the kernel unmaps their
- * pages from the window too. */
+/*
+ * Punch frames [first, first+n) out of the memfd (the kernel unmaps their
+ * pages from the window too). The windowed bits of a short run are
+ * cleared; a long run (a home range let go) keeps them: the bit is only a
+ * hint, and a copy into a frame it wrongly names faults its page in, which
+ * costs what the pwrite would have.
+ */
 static void punch_now(uint64_t first, uint64_t n)
 {
 	if (!n)
 		return;
 	fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
+	if (n > 64)
+		return;
 	for (uint64_t end = first + n; first < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)first);
 		uint32_t s = slot_of((cow__frame)first);
@@ -426,7 +425,8 @@ void cow__frames_unhome(cow__frame first, size_t n)
 		/* A whole word nobody references (a fork that wrote little). */
 		if (!(s & 63) && f + 64 <= end && !ch->live[w]) {
 			ch->homed[w] = 0;
-			ch->nalloc -= (uint32_t)__builtin_popcountll(ch->allocated[w]);
+			ch->nalloc -= ch->allocated[w] == ~0ull ? 64 :
+				(uint32_t)__builtin_popcountll(ch->allocated[w]);
 			ch->allocated[w] = 0;
 			if (!run)
 				run_start = f;
@@ -618,17 +618,25 @@ static void chunk_unmap(struct cow__chunk *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
-/* Give the ready frames back: hole punched, numbers free. */
+/* Give the ready frames back: holes punched, numbers free. Oldest first,
+ * in a batch: frames freed in order become one punch per run. */
 static void ready_drain(void)
 {
-	while (frames.nready) {
-		cow__frame f = frames.ready[--frames.nready];
+	bool was = batching;
+
+	batching = true;
+	for (uint32_t k = 0; k < frames.nready; k++) {
+		cow__frame f = frames.ready[k];
 
 		alloc_set(chunk_of(f), slot_of(f), false);
 		punch(f, 1);
 		if (f < frames.hint)
 			frames.hint = f;
 	}
+	frames.nready = 0;
+	batching = was;
+	if (!was)
+		cow__frames_batch(false);
 }
 
 /*
@@ -708,7 +716,9 @@ static int ready_check(char *msg, size_t len,
 
 /*
  * cow__frames_check — for the invariant checker: a frame's live bit is set
- * exactly when its count is above 0, and only allocated frames are live.
+ * exactly when its count is above 0, only allocated frames are live, each
+ * chunk's count of allocated frames is right, and the ready frames are
+ * what they should be.
  * 0, or -EBADMSG naming the first frame that disagrees (in msg).
  */
 int cow__frames_check(char *msg, size_t len,
@@ -725,6 +735,15 @@ int cow__frames_check(char *msg, size_t len,
 		if (live && !bit_test(ch->allocated, s))
 			return bad(msg, len, "frame %llu: referenced, not allocated",
 				   (unsigned long long)f);
+	}
+	for (uint32_t c = 0; c < frames.nchunks; c++) {
+		uint32_t n = 0;
+
+		for (uint32_t w = 0; w < COW__CHUNK_FRAMES / 64; w++)
+			n += (uint32_t)__builtin_popcountll(frames.chunk[c].allocated[w]);
+		if (n != frames.chunk[c].nalloc)
+			return bad(msg, len, "chunk %u: %u frames allocated, counted %u",
+				   c, n, frames.chunk[c].nalloc);
 	}
 	return ready_check(msg, len, bad);
 }
