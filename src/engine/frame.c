@@ -621,6 +621,13 @@ static void chunk_unmap(struct cow__chunk *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
+/* cow__frames_ready_room — would a frame freed now be kept ready (no
+ * punch, no syscall)? */
+bool cow__frames_ready_room(void)
+{
+	return frames.nready < COW__READY_MAX;
+}
+
 /* Give the ready frames back: holes punched, numbers free. Oldest first,
  * in a batch: frames freed in order become one punch per run. */
 static void ready_drain(void)

@@ -65,6 +65,7 @@ struct cow__frames {
 int cow__frames_init(void);
 int cow__frames_reserve(size_t n, cow__frame *first);
 int cow__frame_alloc(cow__frame *f);
+bool cow__frames_ready_room(void);
 void cow__frames_trim(void);
 void cow__frames_batch(bool on);
 void cow__frames_unhome(cow__frame first, size_t n);
