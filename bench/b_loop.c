@@ -167,8 +167,39 @@ int b_loop_main(int argc, char **argv)
 
 /* Medians at one size, in ns. */
 struct scale_fig {
-	double restore, snap, fork, destroy, copy;
+	double restore, snap, fork, destroy, copy, restore1, copy1;
 };
+
+/* Medians of restoring s to x after one written page, and of a memcpy of
+ * one page, in ns (into out->restore1, out->copy1). 0 or -1. */
+static int scale_one_page(cow_space *s, cow_snap *x, int repeat, struct scale_fig *out)
+{
+	double *a = calloc((size_t)repeat, sizeof *a), *m = calloc((size_t)repeat, sizeof *m);
+	char *src = malloc(PAGE), *dst = malloc(PAGE);
+	int err = !a || !m || !src || !dst ? -1 : 0;
+
+	if (!err && cow_restore(s, x))
+		err = -1;
+	for (int i = 0; !err && i < repeat; i++) {
+		uint64_t t0;
+
+		write_pages(cow_base(s), cow_size(s) / PAGE, 1, (char)(i + 1));
+		t0 = b_now_ns();
+		if (cow_restore(s, x))
+			err = -1;
+		a[i] = (double)(b_now_ns() - t0);
+		memset(src, i, PAGE);
+		t0 = b_now_ns();
+		memcpy(dst, src, PAGE);
+		m[i] = (double)(b_now_ns() - t0);
+	}
+	if (!err) {
+		out->restore1 = b_median(a, (size_t)repeat);
+		out->copy1 = b_median(m, (size_t)repeat);
+	}
+	free(a); free(m); free(src); free(dst);
+	return err;
+}
 
 /* restore, re-snapshot, re-fork and destroying the fork after 100 written
  * pages, at one size. */
@@ -224,6 +255,8 @@ static int scale_one(size_t size, int repeat, struct scale_fig *out)
 	out->copy = b_median(m, (size_t)repeat);
 	out->fork = b_median(fk, (size_t)repeat);
 	out->destroy = b_median(de, (size_t)repeat);
+	if (scale_one_page(s, x, repeat, out))
+		return -1;
 	cow_snap_release(x);
 	cow_space_destroy(s);
 	free(a); free(b); free(m); free(fk); free(de); free(src); free(dst);
@@ -239,7 +272,7 @@ int b_scale_main(int argc, char **argv)
 	if ((r = b_args(argc, argv, "bench scale", &size, &repeat)))
 		return r < 0 ? 2 : 0;
 	printf("# restore, re-snapshot, re-fork and destroying the fork after 100 written pages,"
-	       " by space size (backend %s)\n", cow_backend_name());
+	       " and restore after 1, by space size (backend %s)\n", cow_backend_name());
 	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
 		struct scale_fig f;
 		char name[64];
@@ -262,6 +295,8 @@ int b_scale_main(int argc, char **argv)
 		b_result(name, f.fork / 1e3, "us", "memcpy_100_pages", f.copy / 1e3);
 		snprintf(name, sizeof name, "destroy_fork_100_pages_%zuM_us", sizes[k] >> 20);
 		b_result(name, f.destroy / 1e3, "us", "memcpy_100_pages", f.copy / 1e3);
+		snprintf(name, sizeof name, "restore_1_page_%zuM_us", sizes[k] >> 20);
+		b_result(name, f.restore1 / 1e3, "us", "memcpy_1_page", f.copy1 / 1e3);
 	}
 	return 0;
 }

@@ -191,8 +191,8 @@ size_t cow_size(const cow_space *s);
  * mapping the child (its page table is s's, shared node by node; mapping
  * it looks at that table a 4 MiB leaf at a time and at its bitmaps 64
  * pages at a time, and reserves the child's frame numbers: proportional to
- * the space but small, about 0.35-0.6 ms for 4 GiB here, 0.2 ms for
- * 64 MiB). Destroying the child costs about as much plus its own pages.
+ * the space but small, about 0.3 ms for 4 GiB here, 0.13 ms for 64 MiB).
+ * Destroying the child costs less than that plus its own pages.
  *
  * On failure nothing is made and s keeps its content (its pages may be
  * write-protected: the next write to each faults once and reuses it).
@@ -304,9 +304,13 @@ const void *cow_snap_map(cow_snap *snap);
  * Cost: a space remembers its last four reference snapshots (taken from it
  * with cow_snapshot(), restored to, or that it was made from) and which
  * pages changed since each. Restoring to one of them visits only those
- * pages (and protects only the pages written since the last freeze): the
- * work follows the pages written, not the space's size, however often the
- * space is restored. Restoring to any other snapshot of the same size
+ * pages (and protects only the pages written since the last freeze), from
+ * lists of them while they are at most 4,096: the work follows the pages
+ * written, not the space's size, however often the space is restored (one
+ * written page: about 4 us whether the space has 64 MiB or 4 GiB). A
+ * restored page is shared with the snapshot again, whose copy of it is
+ * freed, while up to 1,024 such copies can be kept ready for the next
+ * copies; so memory does not grow with the pages ever written. Restoring to any other snapshot of the same size
  * compares every page's frame (no page content is read) and copies the
  * pages that differ. The snapshot stays valid. Concurrent writers are
  * blocked during the call; each of their writes lands before or after the
