@@ -186,13 +186,13 @@ static void client_info(struct sbuf *b, const struct client *o)
 		snprintf(cmd, sizeof cmd, "%s|%s", o->lastcmd, o->lastsub);
 	else
 		snprintf(cmd, sizeof cmd, "%s", o->lastcmd);
-	sb_fmt(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
+	sb_fmt(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%u "
 	       "sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu "
 	       "multi-mem=%zu rbs=%zu rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s "
 	       "cmd=%s user=%s redir=-1 resp=%d\n",
 	       (unsigned long long)o->id, o->addr, laddr, o->fd, o->name ? o->name : "",
 	       (long long)(srv.now_ms - o->ctime_ms) / 1000,
-	       (long long)(srv.now_ms - o->last_ms) / 1000, flags, sub, psub, ssub,
+	       (long long)(srv.now_ms - o->last_ms) / 1000, flags, o->db, sub, psub, ssub,
 	       multi_count(o), o->qlen, o->qcap - o->qlen, argv_mem, multi, o->qcap, o->qlen,
 	       obuf_count(o), o->obytes,
 	       o->qcap + o->obytes + multi + argv_mem + sizeof *o,
@@ -653,7 +653,7 @@ static void feed_monitors(struct client *c)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	sb_fmt(&b, "+%lld.%06ld [0 %s]", (long long)ts.tv_sec, ts.tv_nsec / 1000, c->addr);
+	sb_fmt(&b, "+%lld.%06ld [%u %s]", (long long)ts.tv_sec, ts.tv_nsec / 1000, c->db, c->addr);
 	for (int i = 0; i < c->argc; i++) {
 		sb_add(&b, " ", 1);
 		sb_repr(&b, c->argv[i].p, c->argv[i].len);
@@ -1073,7 +1073,7 @@ static void memory_stats(struct client *c)
 {
 	struct cow_heap_stats hs = { 0 };
 	uint64_t qb, ob, clients = clients_buffer_bytes(&qb, &ob);
-	uint64_t keys = kv_count(&srv.db), total;
+	uint64_t keys = kv_count_all(&srv.db), total;
 
 	cow_heap_stats_get(srv.db.heap, &hs);
 	total = hs.used_bytes + clients;
@@ -1208,21 +1208,22 @@ static const char *debug_help[] = {
 	"    Prints this help.",
 };
 
-/* DEBUG HTSTATS <dbid>: Redis's short form, for the keyspace dict; cowkv
- * keeps expiry times in a heap, not a second dict. */
+/* DEBUG HTSTATS <dbid>: Redis's short form, for the keyspace dict of
+ * database dbid; cowkv keeps expiry times in a heap, not a second dict. */
 static void debug_htstats(struct client *c)
 {
-	const struct kv_dict *d = &srv.db.root->keys;
+	const struct kv_dict *d;
 	char out[512];
 	size_t at = 0;
 	long long id;
 
 	if (!arg_ll(c, 2, &id))
 		return;
-	if (id != 0) {
+	if (!db_index_ok(id)) {
 		reply_error(c, "ERR Out of range database");
 		return;
 	}
+	d = &kv_ks_at(&srv.db, (unsigned)id)->keys;
 	at += (size_t)snprintf(out + at, sizeof out - at, "[Dictionary HT]\n");
 	if (d->count == 0)
 		at += (size_t)snprintf(out + at, sizeof out - at,

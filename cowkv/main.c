@@ -93,10 +93,14 @@ static void rehash_tick(void)
 
 	if (srv_saving())
 		return;		/* as Redis's cron while its child runs: see dict.c */
-	while (config_activerehashing() &&
-	       dict_rehash(&srv.db, &srv.db.root->keys, 100) && srv_mono_us() - t0 < 1000)
-		;
-	dict_maybe_shrink(&srv.db, &srv.db.root->keys);
+	for (unsigned i = 0; i < kv_ndb(&srv.db); i++) {
+		struct kv_dict *d = &kv_ks_at(&srv.db, i)->keys;
+
+		while (config_activerehashing() && dict_rehash(&srv.db, d, 100) &&
+		       srv_mono_us() - t0 < 1000)
+			;
+		dict_maybe_shrink(&srv.db, d);
+	}
 }
 
 static void clients_tick(void)
@@ -244,7 +248,7 @@ int main(int argc, char **argv)
 	if (net_listen())
 		return 1;
 	srv_log(LL_NOTICE, "Ready to accept connections tcp %s:%ld (space %zu bytes, %llu keys)",
-		srv.bind, srv.port, srv.db.size, (unsigned long long)kv_count(&srv.db));
+		srv.bind, srv.port, srv.db.size, (unsigned long long)kv_count_all(&srv.db));
 	for (;;) {
 		if (net_loop())
 			break;
