@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t on the stack */
+#include <xxhash.h>
+
 #include "server.h"
 
 bool active_expire_enabled = true;
@@ -1204,6 +1207,8 @@ static const char *debug_help[] = {
 	"    Stop the server for <seconds>. Decimals allowed.",
 	"HTSTATS <dbid>",
 	"    Sizes and entries of the keyspace's hash tables (Redis's short form).",
+	"DIGEST-VALUE <key> [<key> ...]",
+	"    A digest of each key's value (cowkv's own, independent of the encoding).",
 	"HELP",
 	"    Prints this help.",
 };
@@ -1242,6 +1247,102 @@ static void debug_htstats(struct client *c)
 	at += (size_t)snprintf(out + at, sizeof out - at,
 			       "[Expires HT]\nNo stats available for empty dictionaries\n");
 	reply_bulk(c, out, at);
+}
+
+/* ---- DEBUG DIGEST-VALUE ------------------------------------------------------
+ * A digest of a value that does not depend on how it is stored: the same
+ * contents give the same digest, on cowkv (not Redis's SHA1 mix: only
+ * comparisons on one server mean something, as the suite's COPY tests
+ * make). Ordered values (strings, lists, sorted sets) are hashed as a
+ * stream; the members of hashes and sets are hashed one by one and summed,
+ * so their order does not count. */
+
+/* Feed n bytes at p, preceded by their length, into st. */
+static void digest_bytes(XXH3_state_t *st, const void *p, uint64_t n)
+{
+	XXH3_128bits_update(st, &n, sizeof n);
+	if (n)
+		XXH3_128bits_update(st, p, (size_t)n);
+}
+
+struct digest_sum {
+	uint64_t lo, hi;
+	bool with_value;        /* hash fields: their value counts too */
+};
+
+static void digest_member(struct kvdb *db, struct kv_ent *f, void *arg)
+{
+	struct digest_sum *sum = arg;
+	XXH3_state_t st;
+	XXH128_hash_t h;
+
+	XXH3_128bits_reset(&st);
+	digest_bytes(&st, f->key, f->klen);
+	if (sum->with_value)
+		digest_bytes(&st, ent_bytes(db, f), f->vlen);
+	h = XXH3_128bits_digest(&st);
+	sum->lo += h.low64;
+	sum->hi += h.high64;
+}
+
+/* The 40 hex digits of e's value (zeros for no key) into out[41]. */
+static void value_digest(struct kvdb *db, struct kv_ent *e, char out[41])
+{
+	XXH3_state_t st;
+	XXH128_hash_t h;
+	struct digest_sum sum = { 0, 0, e && e->type == KV_HASH };
+	char num[40];
+
+	if (!e) {
+		memset(out, '0', 40);
+		out[40] = '\0';
+		return;
+	}
+	XXH3_128bits_reset(&st);
+	XXH3_128bits_update(&st, &e->type, 1);
+	switch (e->type) {
+	case KV_STRING:
+		digest_bytes(&st, ent_bytes(db, e), e->vlen);
+		break;
+	case KV_LIST:
+		for (uint64_t i = 0; i < list_len(db, e); i++) {
+			struct kv_elem *el = list_at(db, e, i);
+
+			digest_bytes(&st, el->data, el->len);
+		}
+		break;
+	case KV_HASH:
+	case KV_SET:
+		if (hash_len(db, e))
+			dict_each(db, hash_dict(db, e, false), digest_member, &sum);
+		XXH3_128bits_update(&st, &sum, 2 * sizeof(uint64_t));
+		break;
+	case KV_ZSET:
+		for (struct kv_znode *n = zset_at(db, zset_of(db, e, false), 0); n;
+		     n = zn_next(db, n)) {
+			struct kv_ent *m = zn_ent(db, n);
+			int k = snprintf(num, sizeof num, "%.17g", n->score);
+
+			digest_bytes(&st, m->key, m->klen);
+			digest_bytes(&st, num, (uint64_t)k);
+		}
+		break;
+	}
+	h = XXH3_128bits_digest(&st);
+	snprintf(out, 41, "%016llx%016llx%08x", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64, (unsigned)(XXH64(&h, sizeof h, 0) & 0xffffffffu));
+}
+
+/* DEBUG DIGEST-VALUE key [key ...]: one digest per key, as status replies. */
+static void debug_digest_value(struct client *c)
+{
+	char d[41];
+
+	reply_array(c, c->argc - 2);
+	for (int i = 2; i < c->argc; i++) {
+		value_digest(&srv.db, lookup_write(c, i), d);
+		reply_status(c, d);
+	}
 }
 
 void cmd_debug(struct client *c)
@@ -1292,6 +1393,8 @@ void cmd_debug(struct client *c)
 			reply_ok(c);
 	} else if (arg_is(c, 1, "htstats") && (c->argc == 3 || c->argc == 4)) {
 		debug_htstats(c);
+	} else if (arg_is(c, 1, "digest-value")) {
+		debug_digest_value(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof debug_help / sizeof debug_help[0]);
 		for (size_t i = 0; i < sizeof debug_help / sizeof debug_help[0]; i++)

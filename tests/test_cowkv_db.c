@@ -10,7 +10,8 @@
  *                same, and every database's keys and INFO keyspace the same
  *                at checkpoints (COWKV_SEED=n replays a run);
  *   semantics    WATCH, blocking commands, keyspace notifications, scripts,
- *                MULTI, RESET/HELLO, expiry (lazy and active) per database;
+ *                MULTI, RESET/HELLO, expiry (lazy and active) per database,
+ *                CLIENT INFO db=N, DEBUG HTSTATS and DIGEST-VALUE;
  *   restart      several databases back after SIGKILL and a restart on the
  *                same store; --databases smaller than the store's refused,
  *                larger accepted;
@@ -456,6 +457,21 @@ static void test_db_semantics(void **state)
 	s = Q(p.a, "DEBUG", "HTSTATS", "4");
 	assert_non_null(strstr(s, "number of elements: 1"));
 	assert_string_equal(Q(p.a, "DEBUG", "HTSTATS", "16"), "-ERR Out of range database");
+	/* DEBUG DIGEST-VALUE: a copy in another database digests the same */
+	{
+		char d4[128];
+
+		EXPECT(p.a, "+OK", "SELECT", "4");
+		EXPECT(p.a, ":2", "RPUSH", "dl", "a", "b");
+		EXPECT(p.a, ":1", "COPY", "dl", "dl", "DB", "5");
+		snprintf(d4, sizeof d4, "%s", Q(p.a, "DEBUG", "DIGEST-VALUE", "dl", "nokey"));
+		assert_non_null(strstr(d4, ",+0000000000000000000000000000000000000000]"));
+		EXPECT(p.a, "+OK", "SELECT", "5");
+		assert_string_equal(Q(p.a, "DEBUG", "DIGEST-VALUE", "dl", "nokey"), d4);
+		EXPECT(p.a, ":3", "RPUSH", "dl", "c");
+		assert_string_not_equal(Q(p.a, "DEBUG", "DIGEST-VALUE", "dl", "nokey"), d4);
+		EXPECT(p.a, "+OK", "SELECT", "0");
+	}
 
 	/* blocked clients wake on their database only */
 	BOTH(a2, b2, "SELECT", "2");
