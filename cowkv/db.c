@@ -561,14 +561,15 @@ size_t kv_expire_cycle(struct kvdb *db, size_t max)
 {
 	static unsigned first;	/* where the last cycle stopped: each db gets its turn */
 	unsigned cur = db->cur, ndb = kv_ndb(db);
+	unsigned visit = ndb < KV_EXPIRE_DBS ? ndb : KV_EXPIRE_DBS, start = first % ndb;
 	size_t n = 0;
 
-	for (unsigned k = 0; k < ndb && n < max; k++) {
-		unsigned i = (first + k) % ndb;
+	for (unsigned k = 0; k < visit && n < max; k++) {
+		unsigned i = (start + k) % ndb;
 		struct kv_ttl *t = &kv_ks_at(db, i)->ttl;
 
 		db->cur = i;
-		first = i;
+		first = (i + 1) % ndb;	/* the next call starts after this one... */
 		while (n < max && t->count) {
 			struct kv_ent *e = ttl_ent(db, t, 0);
 
@@ -577,6 +578,8 @@ size_t kv_expire_cycle(struct kvdb *db, size_t max)
 			delete_expired(db, e);
 			n++;
 		}
+		if (n == max)
+			first = i;	/* ...unless it stopped with keys left here */
 	}
 	db->cur = cur;
 	return n;

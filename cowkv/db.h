@@ -271,9 +271,12 @@ uint64_t kv_count(const struct kvdb *db);
 uint64_t kv_volatile(const struct kvdb *db);
 /* Keys in all the databases. */
 uint64_t kv_count_all(const struct kvdb *db);
-/* Delete expired keys of every database, oldest first in each, at most max
- * of them in all. db->cur is each database in turn while its keys go (the
- * expiry hook sees it), and is restored. Returns how many. */
+/* Delete expired keys, oldest first in each database, at most max of them
+ * in all, visiting at most KV_EXPIRE_DBS databases: from where the last
+ * call stopped, in turn (as Redis's cycle visits 16 per call). db->cur is
+ * each database while its keys go (the expiry hook sees it), and is
+ * restored. Returns how many. */
+#define KV_EXPIRE_DBS 16
 size_t kv_expire_cycle(struct kvdb *db, size_t max);
 /* MOVE: entry e of the current database goes to database to (!= cur, its
  * key not there), value and expiry with it; the entry stays the same block.

@@ -662,6 +662,18 @@ static void test_db_restart(void **state)
 	EXPECT(c, "-ERR DB index is out of range", "SELECT", "32");
 	EXPECT(c, "[\"databases\",\"32\"]", "CONFIG", "GET", "databases");
 	EXPECT(c, "+OK", "SET", "in31", "1");
+	/* active expiry reaches databases past 16 too (16 a cycle, in turn) */
+	EXPECT(c, "+OK", "SET", "gone", "1", "PX", "10");
+	EXPECT(c, "+OK", "SELECT", "20");
+	EXPECT(c, "+OK", "SET", "gone", "1", "PX", "10");
+	for (int64_t deadline = now_ms() + 5000;;) {
+		keyspace_lines(c, ks, sizeof ks);
+		if (!strstr(ks, "db20:") && !strstr(ks, "db31:keys=2"))
+			break;
+		if (now_ms() > deadline)
+			fail_msg("active expiry left keys: %s", ks);
+		sleep_ms(20);
+	}
 	EXPECT(c, "+OK", "SAVE");
 	kc_close(c);
 	stop_server(s, SIGKILL);
