@@ -1270,6 +1270,8 @@ struct digest_sum {
 	bool with_value;        /* hash fields: their value counts too */
 };
 
+/* dict_each visitor: add the digest of member f (and of its value for a
+ * hash) to the sum at arg. */
 static void digest_member(struct kvdb *db, struct kv_ent *f, void *arg)
 {
 	struct digest_sum *sum = arg;
