@@ -153,7 +153,7 @@ static const char *const categories[] = {
 static bool dangerous(const struct kv_cmd *cmd)
 {
 	static const char *const names[] = {
-		"flushdb", "flushall", "keys", "sort", "info", "client", "config",
+		"flushdb", "flushall", "swapdb", "keys", "sort", "info", "client", "config",
 		"shutdown", "save", "bgsave", "debug", "rollback", "snapshot",
 		"acl", "migrate", "restore", "monitor", "role",
 	};

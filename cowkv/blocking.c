@@ -16,6 +16,10 @@
  * A served command is a write like any other: it can make more keys ready
  * (BLMOVE into a list others wait on), and the loop goes on until none is.
  *
+ * Clients block on a key of their database: the maps are keyed by
+ * (database, key) dbkeys (server.h), and a key is ready in the database
+ * where it changed (srv.db.cur then).
+ *
  * Extension point: a blocking command of another type (BZPOPMIN, BZMPOP...)
  * tries its keys, and when none holds anything and blocking_may_block(c),
  * calls block_client(c, first, last, step, KV_ZSET, deadline, its_timeout).
@@ -52,11 +56,11 @@ struct block_state {
 	struct client *bprev, *bnext;   /* all blocked clients */
 };
 
-static struct strmap blocked;           /* key -> struct bqueue */
+static struct strmap blocked;           /* dbkey -> struct bqueue */
 static struct client *blocked_clients;  /* list, for timeouts */
 static size_t nblocked;
 
-/* The ready list: keys to try, in the order they became ready, once each. */
+/* The ready list: dbkeys to try, in the order they became ready, once each. */
 static struct strmap ready_set;
 static struct ready_key {
 	struct ready_key *next;
@@ -181,12 +185,20 @@ void unblock_client(struct client *c)
 	client_unblocked(c);
 }
 
-/* Queue c (whose bstate is set) on key k. False when out of memory. */
+/* Queue c (whose bstate is set) on key k of its database. False when out
+ * of memory. */
 static bool enqueue(struct client *c, struct bnode *n, const struct kv_arg *k)
 {
-	struct strmap_ent *ke = strmap_add(&blocked, k->p, k->len);
+	char small[256], *dk = NULL;
+	size_t dn;
+	struct strmap_ent *ke = NULL;
 	struct bqueue *q;
 
+	if ((dk = dbkey_make(small, sizeof small, c->db, k->p, k->len, &dn))) {
+		ke = strmap_add(&blocked, dk, dn);
+		if (dk != small)
+			free(dk);
+	}
 	if (!ke)
 		return false;
 	if (!(q = ke->val)) {
@@ -273,13 +285,14 @@ oom:
 
 /* ---- wake-ups ---------------------------------------------------------------- */
 
-void blocking_key_changed(const char *key, size_t klen)
+/* Put dbkey key on the ready list if clients block on it and it is not
+ * there yet. */
+static void mark_ready(const char *key, size_t klen)
 {
 	struct strmap_ent *ke;
 	struct ready_key *r;
 
-	if (!blocked.count || !strmap_find(&blocked, key, klen) ||
-	    strmap_find(&ready_set, key, klen))
+	if (!strmap_find(&blocked, key, klen) || strmap_find(&ready_set, key, klen))
 		return;
 	if (!(ke = strmap_add(&ready_set, key, klen)))
 		return;
@@ -294,13 +307,35 @@ void blocking_key_changed(const char *key, size_t klen)
 	ready_tail = &r->next;
 }
 
+void blocking_key_changed(const char *key, size_t klen)
+{
+	char small[256], *dk;
+	size_t dn;
+
+	if (!blocked.count || !(dk = dbkey_make(small, sizeof small, srv.db.cur, key, klen, &dn)))
+		return;
+	mark_ready(dk, dn);
+	if (dk != small)
+		free(dk);
+}
+
 void blocking_all_changed(void)
 {
 	struct strmap_ent *ke, *cur = NULL;
 	size_t pos = 0;
 
 	while ((ke = strmap_next(&blocked, &pos, &cur)))
-		blocking_key_changed(ke->key, ke->klen);
+		mark_ready(ke->key, ke->klen);
+}
+
+void blocking_db_changed(unsigned dbi)
+{
+	struct strmap_ent *ke, *cur = NULL;
+	size_t pos = 0;
+
+	while ((ke = strmap_next(&blocked, &pos, &cur)))
+		if (dbkey_db(ke->key) == dbi)
+			mark_ready(ke->key, ke->klen);
 }
 
 /* Re-run c's blocked command; true if it was served (and unblocked). */
@@ -324,19 +359,23 @@ static bool serve(struct client *c)
 	return true;
 }
 
-/* Serve key's clients in arrival order while it holds the type they wait
- * for. A client whose re-run found nothing keeps its place; the next one
- * is tried. */
-static void serve_key(const char *key, size_t klen)
+/* Serve the clients of dbkey dk in arrival order while its key holds the
+ * type they wait for. A client whose re-run found nothing keeps its place;
+ * the next one is tried. */
+static void serve_key(const char *dk, size_t dn)
 {
 	struct bnode *n = NULL;
 	bool restart = true;
+	unsigned outer = srv.db.cur;
 
 	for (;;) {
-		struct strmap_ent *ke = strmap_find(&blocked, key, klen);
+		struct strmap_ent *ke = strmap_find(&blocked, dk, dn);
 		struct kv_ent *e;
 
-		if (!ke || !(e = kv_find(&srv.db, key, klen)))
+		srv.db.cur = dbkey_db(dk);
+		e = ke ? kv_find(&srv.db, dk + DBKEY_PFX, dn - DBKEY_PFX) : NULL;
+		srv.db.cur = outer;
+		if (!e)
 			return;
 		n = restart ? ((struct bqueue *)ke->val)->head : n->next;
 		while (n && n->c->bstate->type != e->type)

@@ -103,6 +103,7 @@ static const struct doc {
 	{ "strlen", "Returns the length of a string value.", "key" },
 	{ "subscribe", "Listens for messages published to channels.", "channel [channel ...]" },
 	{ "substr", "Returns a substring from a string value.", "key start end" },
+	{ "swapdb", "Swaps two Redis databases.", "index1 index2" },
 	{ "sunsubscribe", "Stops listening to messages posted to shard channels.", "[shardchannel [shardchannel ...]]" },
 	{ "time", "Returns the server time.", "" },
 	{ "touch", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "key [key ...]" },

@@ -112,9 +112,9 @@ static void proc_mem_read(struct proc_mem *m)
  * avg_ttl from the keys its expire cycle samples. Keys already expired but
  * not yet removed count as 0. 0 when no key expires.
  */
-static uint64_t avg_ttl_ms(const struct kvdb *db, int64_t now_ms)
+static uint64_t avg_ttl_ms(const struct kvdb *db, unsigned dbi, int64_t now_ms)
 {
-	const struct kv_ttl *t = &db->root->ttl;
+	const struct kv_ttl *t = &kv_ks_at(db, dbi)->ttl;
 	const kv_off *arr = kv_ptr(db, t->arr);
 	uint64_t n = t->count, samples = n <= 1024 ? n : 1024;
 	long double sum = 0;
@@ -336,7 +336,7 @@ static void info_persistence(struct sb *b)
 		  (long long)srv.lastsave, srv.last_save_ok ? "ok" : "err",
 		  (long long)srv.last_save_secs, (long long)cur,
 		  (unsigned long long)srv.saves, (unsigned long long)srv.last_cow_bytes,
-		  (unsigned long long)(srv.loaded_checkpoint ? kv_count(&srv.db) : 0),
+		  (unsigned long long)(srv.loaded_checkpoint ? kv_count_all(&srv.db) : 0),
 		  running ? prog : 100.0,
 		  (unsigned long long)srv.save_budget, (long long)srv.freeze_usec,
 		  (unsigned long long)ls->written_pages, (unsigned long long)ls->kept_pages,
@@ -416,12 +416,18 @@ static void info_commandstats(struct sb *b)
 
 static void info_keyspace(struct sb *b)
 {
+	int64_t now = srv_unix_ms();
+
 	sb_printf(b, "# Keyspace\r\n");
-	if (kv_count(&srv.db))
-		sb_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=%llu\r\n",
-			  (unsigned long long)kv_count(&srv.db),
-			  (unsigned long long)kv_volatile(&srv.db),
-			  (unsigned long long)avg_ttl_ms(&srv.db, srv_unix_ms()));
+	for (unsigned i = 0; i < kv_ndb(&srv.db); i++) {
+		const struct kv_keyspace *k = kv_ks_at(&srv.db, i);
+
+		if (k->keys.count)
+			sb_printf(b, "db%u:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", i,
+				  (unsigned long long)k->keys.count,
+				  (unsigned long long)k->ttl.count,
+				  (unsigned long long)avg_ttl_ms(&srv.db, i, now));
+	}
 }
 
 /* ---- issue 15: error replies by code ---- */

@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define XXH_STATIC_LINKING_ONLY	/* XXH3_state_t on the stack */
+#include <xxhash.h>
+
 #include "server.h"
 
 bool active_expire_enabled = true;
@@ -186,13 +189,13 @@ static void client_info(struct sbuf *b, const struct client *o)
 		snprintf(cmd, sizeof cmd, "%s|%s", o->lastcmd, o->lastsub);
 	else
 		snprintf(cmd, sizeof cmd, "%s", o->lastcmd);
-	sb_fmt(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
+	sb_fmt(b, "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%u "
 	       "sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu "
 	       "multi-mem=%zu rbs=%zu rbp=%zu obl=0 oll=%zu omem=%zu tot-mem=%zu events=%s "
 	       "cmd=%s user=%s redir=-1 resp=%d\n",
 	       (unsigned long long)o->id, o->addr, laddr, o->fd, o->name ? o->name : "",
 	       (long long)(srv.now_ms - o->ctime_ms) / 1000,
-	       (long long)(srv.now_ms - o->last_ms) / 1000, flags, sub, psub, ssub,
+	       (long long)(srv.now_ms - o->last_ms) / 1000, flags, o->db, sub, psub, ssub,
 	       multi_count(o), o->qlen, o->qcap - o->qlen, argv_mem, multi, o->qcap, o->qlen,
 	       obuf_count(o), o->obytes,
 	       o->qcap + o->obytes + multi + argv_mem + sizeof *o,
@@ -653,7 +656,7 @@ static void feed_monitors(struct client *c)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	sb_fmt(&b, "+%lld.%06ld [0 %s]", (long long)ts.tv_sec, ts.tv_nsec / 1000, c->addr);
+	sb_fmt(&b, "+%lld.%06ld [%u %s]", (long long)ts.tv_sec, ts.tv_nsec / 1000, c->db, c->addr);
 	for (int i = 0; i < c->argc; i++) {
 		sb_add(&b, " ", 1);
 		sb_repr(&b, c->argv[i].p, c->argv[i].len);
@@ -1073,7 +1076,7 @@ static void memory_stats(struct client *c)
 {
 	struct cow_heap_stats hs = { 0 };
 	uint64_t qb, ob, clients = clients_buffer_bytes(&qb, &ob);
-	uint64_t keys = kv_count(&srv.db), total;
+	uint64_t keys = kv_count_all(&srv.db), total;
 
 	cow_heap_stats_get(srv.db.heap, &hs);
 	total = hs.used_bytes + clients;
@@ -1204,25 +1207,28 @@ static const char *debug_help[] = {
 	"    Stop the server for <seconds>. Decimals allowed.",
 	"HTSTATS <dbid>",
 	"    Sizes and entries of the keyspace's hash tables (Redis's short form).",
+	"DIGEST-VALUE <key> [<key> ...]",
+	"    A digest of each key's value (cowkv's own, independent of the encoding).",
 	"HELP",
 	"    Prints this help.",
 };
 
-/* DEBUG HTSTATS <dbid>: Redis's short form, for the keyspace dict; cowkv
- * keeps expiry times in a heap, not a second dict. */
+/* DEBUG HTSTATS <dbid>: Redis's short form, for the keyspace dict of
+ * database dbid; cowkv keeps expiry times in a heap, not a second dict. */
 static void debug_htstats(struct client *c)
 {
-	const struct kv_dict *d = &srv.db.root->keys;
+	const struct kv_dict *d;
 	char out[512];
 	size_t at = 0;
 	long long id;
 
 	if (!arg_ll(c, 2, &id))
 		return;
-	if (id != 0) {
+	if (!db_index_ok(id)) {
 		reply_error(c, "ERR Out of range database");
 		return;
 	}
+	d = &kv_ks_at(&srv.db, (unsigned)id)->keys;
 	at += (size_t)snprintf(out + at, sizeof out - at, "[Dictionary HT]\n");
 	if (d->count == 0)
 		at += (size_t)snprintf(out + at, sizeof out - at,
@@ -1241,6 +1247,104 @@ static void debug_htstats(struct client *c)
 	at += (size_t)snprintf(out + at, sizeof out - at,
 			       "[Expires HT]\nNo stats available for empty dictionaries\n");
 	reply_bulk(c, out, at);
+}
+
+/* ---- DEBUG DIGEST-VALUE ------------------------------------------------------
+ * A digest of a value that does not depend on how it is stored: the same
+ * contents give the same digest, on cowkv (not Redis's SHA1 mix: only
+ * comparisons on one server mean something, as the suite's COPY tests
+ * make). Ordered values (strings, lists, sorted sets) are hashed as a
+ * stream; the members of hashes and sets are hashed one by one and summed,
+ * so their order does not count. */
+
+/* Feed n bytes at p, preceded by their length, into st. */
+static void digest_bytes(XXH3_state_t *st, const void *p, uint64_t n)
+{
+	XXH3_128bits_update(st, &n, sizeof n);
+	if (n)
+		XXH3_128bits_update(st, p, (size_t)n);
+}
+
+struct digest_sum {
+	uint64_t lo, hi;
+	bool with_value;        /* hash fields: their value counts too */
+};
+
+/* dict_each visitor: add the digest of member f (and of its value for a
+ * hash) to the sum at arg. */
+static void digest_member(struct kvdb *db, struct kv_ent *f, void *arg)
+{
+	struct digest_sum *sum = arg;
+	XXH3_state_t st;
+	XXH128_hash_t h;
+
+	XXH3_128bits_reset(&st);
+	digest_bytes(&st, f->key, f->klen);
+	if (sum->with_value)
+		digest_bytes(&st, ent_bytes(db, f), f->vlen);
+	h = XXH3_128bits_digest(&st);
+	sum->lo += h.low64;
+	sum->hi += h.high64;
+}
+
+/* The 40 hex digits of e's value (zeros for no key) into out[41]. */
+static void value_digest(struct kvdb *db, struct kv_ent *e, char out[41])
+{
+	XXH3_state_t st;
+	XXH128_hash_t h;
+	struct digest_sum sum = { 0, 0, e && e->type == KV_HASH };
+	char num[40];
+
+	if (!e) {
+		memset(out, '0', 40);
+		out[40] = '\0';
+		return;
+	}
+	XXH3_128bits_reset(&st);
+	XXH3_128bits_update(&st, &e->type, 1);
+	switch (e->type) {
+	case KV_STRING:
+		digest_bytes(&st, ent_bytes(db, e), e->vlen);
+		break;
+	case KV_LIST:
+		for (uint64_t i = 0; i < list_len(db, e); i++) {
+			struct kv_elem *el = list_at(db, e, i);
+
+			digest_bytes(&st, el->data, el->len);
+		}
+		break;
+	case KV_HASH:
+	case KV_SET:
+		if (hash_len(db, e))
+			dict_each(db, hash_dict(db, e, false), digest_member, &sum);
+		XXH3_128bits_update(&st, &sum, 2 * sizeof(uint64_t));
+		break;
+	case KV_ZSET:
+		for (struct kv_znode *n = zset_at(db, zset_of(db, e, false), 0); n;
+		     n = zn_next(db, n)) {
+			struct kv_ent *m = zn_ent(db, n);
+			int k = snprintf(num, sizeof num, "%.17g", n->score);
+
+			digest_bytes(&st, m->key, m->klen);
+			digest_bytes(&st, num, (uint64_t)k);
+		}
+		break;
+	}
+	h = XXH3_128bits_digest(&st);
+	snprintf(out, 41, "%016llx%016llx%08x", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64, (unsigned)(XXH64(&h, sizeof h, 0) & 0xffffffffu));
+}
+
+/* DEBUG DIGEST-VALUE key [key ...]: one digest per key, as status replies. */
+static void debug_digest_value(struct client *c)
+{
+	char d[41];
+
+	reply_array(c, c->argc - 2);
+	for (int i = 2; i < c->argc; i++) {
+		value_digest(&srv.db, lookup_write(c, i), d);
+		reply_status(c, d);
+	}
 }
 
 void cmd_debug(struct client *c)
@@ -1291,6 +1395,8 @@ void cmd_debug(struct client *c)
 			reply_ok(c);
 	} else if (arg_is(c, 1, "htstats") && (c->argc == 3 || c->argc == 4)) {
 		debug_htstats(c);
+	} else if (arg_is(c, 1, "digest-value")) {
+		debug_digest_value(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof debug_help / sizeof debug_help[0]);
 		for (size_t i = 0; i < sizeof debug_help / sizeof debug_help[0]; i++)

@@ -259,7 +259,7 @@ void cmd_keys(struct client *c)
 	struct obuf *h = reply_defer(c);
 
 	f.all = f.plen == 1 && f.pat[0] == '*';
-	dict_each(&srv.db, &srv.db.root->keys, keys_visit, &f);
+	dict_each(&srv.db, &kv_ks(&srv.db)->keys, keys_visit, &f);
 	reply_defer_set(c, h, f.n);
 }
 
@@ -340,7 +340,7 @@ void cmd_scan(struct client *c)
 		return;
 	iters = count * 10;
 	do {
-		cur = dict_scan(&srv.db, &srv.db.root->keys, cur, scan_visit, &f);
+		cur = dict_scan(&srv.db, &kv_ks(&srv.db)->keys, cur, scan_visit, &f);
 	} while (cur && iters-- > 0 && f.nkeys < (size_t)count && !f.nomem);
 	if (f.nomem) {
 		free(f.keys);
@@ -420,20 +420,44 @@ void cmd_dbsize(struct client *c)
 	reply_int(c, (long long)kv_count(&srv.db));
 }
 
+/* True if every database but dbi is empty (then FLUSHDB of dbi may empty
+ * the whole space at once). */
+static bool others_empty(unsigned dbi)
+{
+	for (unsigned i = 0; i < kv_ndb(&srv.db); i++)
+		if (i != dbi && kv_ks_at(&srv.db, i)->keys.count)
+			return false;
+	return true;
+}
+
+/*
+ * FLUSHALL empties every database, FLUSHDB the client's: when the others
+ * are empty already that is the same, done by formatting the heap again
+ * (persist_flush, time independent of the data); else FLUSHDB frees the
+ * database's entries one by one, as Redis does.
+ */
 void cmd_flushdb(struct client *c)
 {
 	bool all = arg_is(c, 0, "flushall");
+	unsigned dbi = srv.db.cur;
 	int err;
 
 	if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "sync") && !arg_is(c, 1, "async"))) {
 		reply_syntax(c);
 		return;
 	}
-	srv_changed(kv_count(&srv.db));
-	keyspace_all_changed();		/* WATCHes of existing keys break */
-	if ((err = persist_flush())) {
-		reply_errorf(c, "ERR FLUSH failed: %s", cow_strerror(err));
-		return;
+	if (all || others_empty(dbi)) {
+		srv_changed(kv_count_all(&srv.db));
+		keyspace_all_changed();		/* WATCHes of existing keys break */
+		if ((err = persist_flush())) {
+			reply_errorf(c, "ERR FLUSH failed: %s", cow_strerror(err));
+			return;
+		}
+		srv.db.cur = dbi;
+	} else {
+		srv_changed(kv_count(&srv.db));
+		multi_touch_db(dbi, -1);
+		kv_flush_one(&srv.db, dbi);
 	}
 	srv_changed(1);
 	if (all && srv.store && srv.nsave > 0) {
@@ -441,5 +465,46 @@ void cmd_flushdb(struct client *c)
 		if (persist_save() == 0)
 			srv.dirty = 0;
 	}
+	reply_ok(c);
+}
+
+/* Parse argument i as an int (Redis's getIntFromObjectOrReply); replies
+ * "ERR invalid <name>" and returns false when it is not one. */
+static bool arg_int_named(struct client *c, int i, const char *name, long long *v)
+{
+	if (!resp_str2ll(c->argv[i].p, c->argv[i].len, v) || *v < INT_MIN || *v > INT_MAX) {
+		reply_errorf(c, "ERR invalid %s", name);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * SWAPDB a b: the two databases trade contents, for every client (those
+ * that SELECTed a now see b's keys). WATCHes of keys that exist in either
+ * break; clients blocked on a key that now holds a value are served.
+ */
+void cmd_swapdb(struct client *c)
+{
+	long long va, vb;
+	unsigned a, b;
+
+	if (!arg_int_named(c, 1, "first DB index", &va) ||
+	    !arg_int_named(c, 2, "second DB index", &vb))
+		return;
+	if (!db_index_ok(va) || !db_index_ok(vb)) {
+		reply_error(c, "ERR DB index is out of range");
+		return;
+	}
+	a = (unsigned)va;
+	b = (unsigned)vb;
+	if (a != b) {
+		multi_touch_db(a, (int)b);
+		multi_touch_db(b, (int)a);
+		kv_swap(&srv.db, a, b);
+		blocking_db_changed(a);
+		blocking_db_changed(b);
+	}
+	srv_changed(1);
 	reply_ok(c);
 }

@@ -166,7 +166,7 @@ static void snapshot_take(struct client *c)
 	s->snap = snap;
 	s->gen = srv.db.gen;
 	s->time_ms = srv_unix_ms();
-	s->keys = kv_count(&srv.db);
+	s->keys = kv_count_all(&srv.db);
 	reply_int(c, (long long)s->id);
 }
 

@@ -35,16 +35,17 @@ void cmd_echo(struct client *c)
 	reply_bulk(c, c->argv[1].p, c->argv[1].len);
 }
 
+/* SELECT n: the client's database from now on (a script's SELECT changes
+ * only the script's, script.c). */
 void cmd_select(struct client *c)
 {
-	long long id;
+	unsigned dbi;
 
-	if (!arg_ll(c, 1, &id))
+	if (!arg_db(c, 1, &dbi))
 		return;
-	if (id != 0)
-		reply_error(c, "ERR DB index is out of range");
-	else
-		reply_ok(c);
+	c->db = dbi;
+	srv.db.cur = dbi;
+	reply_ok(c);
 }
 
 void cmd_quit(struct client *c)
@@ -79,6 +80,8 @@ void cmd_reset(struct client *c)
 				CF_NO_EVICT | CF_MONITOR);
 	free(c->name);
 	c->name = NULL;
+	c->db = 0;
+	srv.db.cur = 0;
 	reply_status(c, "RESET");
 }
 

@@ -60,71 +60,116 @@ static int value_copy(struct kvdb *db, struct kv_ent *src, struct kv_ent *dst)
 	}
 }
 
+/*
+ * COPY src dst [DB n] [REPLACE]: a deep copy of src's value (and expiry)
+ * at dst in database n (the client's by default), as Redis 7.0: 1, or 0
+ * when src is missing or dst exists without REPLACE. The destination is
+ * signalled in its database; src does not change.
+ */
 void cmd_copy(struct client *c)
 {
 	bool replace = false;
+	unsigned srcdb = srv.db.cur, dstdb = srcdb;
 	struct kv_ent *src, *dst;
+	int64_t expire;
 
 	for (int i = 3; i < c->argc; i++) {
-		long long db;
-
 		if (arg_is(c, i, "replace")) {
 			replace = true;
 		} else if (arg_is(c, i, "db") && i + 1 < c->argc) {
-			if (!arg_ll(c, i + 1, &db))
+			if (!arg_db(c, i + 1, &dstdb))
 				return;
-			if (db != 0) {
-				reply_error(c, "ERR DB index is out of range");
-				return;
-			}
 			i++;
 		} else {
 			reply_syntax(c);
 			return;
 		}
 	}
-	if (c->argv[1].len == c->argv[2].len &&
+	if (srcdb == dstdb && c->argv[1].len == c->argv[2].len &&
 	    memcmp(c->argv[1].p, c->argv[2].p, c->argv[1].len) == 0) {
 		reply_error(c, "ERR source and destination objects are the same");
 		return;
 	}
+	cmd_keys_signalled();		/* only dst changes, in dstdb */
 	src = lookup_write(c, 1);
 	if (!src) {
 		reply_int(c, 0);
 		return;
 	}
+	expire = src->expire;
+	srv.db.cur = dstdb;
 	dst = lookup_write(c, 2);
 	if (dst) {
 		if (!replace) {
+			srv.db.cur = srcdb;
 			reply_int(c, 0);
 			return;
 		}
 		kv_delete_ent(&srv.db, dst);
-		src = lookup_write(c, 1);
+		srv.db.cur = srcdb;
+		src = lookup_write(c, 1);	/* (the same entry: a delete moves nothing) */
+		srv.db.cur = dstdb;
 	}
 	dst = kv_add(&srv.db, c->argv[2].p, c->argv[2].len, (enum kv_type)src->type);
 	if (!dst || value_copy(&srv.db, src, dst) ||
-	    (src->expire && kv_set_expire(&srv.db, dst, src->expire))) {
+	    (expire && kv_set_expire(&srv.db, dst, expire))) {
 		if (dst)
 			kv_delete_ent(&srv.db, dst);
+		srv.db.cur = srcdb;
 		reply_oom(c);
 		return;
 	}
+	keyspace_changed(c->argv[2].p, c->argv[2].len);
+	notify_arg(c, NOTIFY_GENERIC, "copy_to", 2);
+	srv.db.cur = srcdb;
 	srv_changed(1);
 	reply_int(c, 1);
 }
 
+/*
+ * MOVE key n: key goes from the client's database to database n, with its
+ * expiry, unless n holds key already (0). Both databases see the change
+ * (WATCH, blocked clients), and the events are new (in n), move_from and
+ * move_to, as Redis 7.0 gives them.
+ */
 void cmd_move(struct client *c)
 {
-	long long db;
+	unsigned from = srv.db.cur, to;
+	struct kv_ent *e;
 
-	if (!arg_ll(c, 2, &db))
+	if (!arg_db(c, 2, &to))
 		return;
-	/* cowkv has one database (SELECT accepts only 0). */
-	if (db == 0)
+	if (to == from) {
 		reply_error(c, "ERR source and destination objects are the same");
-	else
-		reply_error(c, "ERR DB index is out of range");
+		return;
+	}
+	cmd_keys_signalled();
+	if (!(e = lookup_write(c, 1))) {
+		reply_int(c, 0);
+		return;
+	}
+	srv.db.cur = to;
+	if (lookup_write(c, 1)) {
+		srv.db.cur = from;
+		reply_int(c, 0);
+		return;
+	}
+	srv.db.cur = from;
+	if (kv_move(&srv.db, e, to)) {
+		reply_oom(c);
+		return;
+	}
+	keyspace_changed(c->argv[1].p, c->argv[1].len);
+	srv.db.cur = to;
+	notify_arg(c, NOTIFY_NEW, "new", 1);
+	keyspace_changed(c->argv[1].p, c->argv[1].len);
+	srv.db.cur = from;
+	notify_arg(c, NOTIFY_GENERIC, "move_from", 1);
+	srv.db.cur = to;
+	notify_arg(c, NOTIFY_GENERIC, "move_to", 1);
+	srv.db.cur = from;
+	srv_changed(1);
+	reply_int(c, 1);
 }
 
 /* ---- SORT ----------------------------------------------------------------- */

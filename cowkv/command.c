@@ -4,6 +4,7 @@
  * the COMMAND command that describes the table to clients.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ static struct kv_cmd table[] = {
 	{ "dbsize", cmd_dbsize, 1, R | F, 0, 0, 0, "keyspace", 0, 0 },
 	{ "flushdb", cmd_flushdb, -1, W, 0, 0, 0, "keyspace", 0, 0 },
 	{ "flushall", cmd_flushdb, -1, W, 0, 0, 0, "keyspace", 0, 0 },
+	{ "swapdb", cmd_swapdb, 3, W | F, 0, 0, 0, "keyspace", 0, 0 },
 	/* hashes */
 	{ "hset", cmd_hset, -4, W | M | F, 1, 1, 1, "hash", 0, 0 },
 	{ "hmset", cmd_hset, -4, W | M | F, 1, 1, 1, "hash", 0, 0 },
@@ -349,6 +351,55 @@ void keyspace_changed(const char *key, size_t klen)
 	blocking_key_changed(key, klen);
 }
 
+void keyspace_changed_in(unsigned dbi, const char *key, size_t klen)
+{
+	unsigned cur = srv.db.cur;
+
+	srv.db.cur = dbi;
+	keyspace_changed(key, klen);
+	srv.db.cur = cur;
+}
+
+char *dbkey_make(char *small, size_t smallsz, unsigned dbi, const char *key, size_t klen,
+		 size_t *n)
+{
+	char *k = klen + DBKEY_PFX <= smallsz ? small : malloc(klen + DBKEY_PFX);
+
+	if (!k)
+		return NULL;
+	for (int i = 0; i < DBKEY_PFX; i++)
+		k[i] = (char)(dbi >> (8 * i));
+	memcpy(k + DBKEY_PFX, key, klen);
+	*n = klen + DBKEY_PFX;
+	return k;
+}
+
+bool arg_db(struct client *c, int i, unsigned *dbi)
+{
+	long long v;
+
+	if (!arg_ll(c, i, &v))
+		return false;
+	if (v < INT_MIN || v > INT_MAX) {
+		reply_error(c, "ERR value is out of range, value must between -2147483648 and "
+			    "2147483647");
+		return false;
+	}
+	if (!db_index_ok(v)) {
+		reply_error(c, "ERR DB index is out of range");
+		return false;
+	}
+	*dbi = (unsigned)v;
+	return true;
+}
+
+static bool keys_signalled;	/* set by the running command: see cmd_exec() */
+
+void cmd_keys_signalled(void)
+{
+	keys_signalled = true;
+}
+
 void keyspace_all_changed(void)
 {
 	multi_touch_all();
@@ -370,6 +421,7 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 {
 	uint64_t dirty = srv.dirty;
 	int64_t t0 = srv_mono_us(), usec;
+	unsigned outer = srv.db.cur;	/* EXEC's or a script's database */
 
 	/* The command is the client's current one while it runs (CLIENT INFO
 	 * shows cmd=client|info, as Redis does). */
@@ -385,15 +437,19 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 	}
 	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
 		srv.db.now_ms = srv_unix_ms();
+	srv.db.cur = c->db;		/* the command acts on c's database */
+	keys_signalled = false;
 	cmd->fn(c);
 	usec = srv_mono_us() - t0;
 	cmd->usec += (uint64_t)usec;
 	cmd->calls++;
 	srv.cmds_total++;
 	c->ncmds++;
-	if ((cmd->flags & CMD_WRITE) && srv.dirty != dirty)
-		keys_changed(c, cmd);
+	if ((cmd->flags & CMD_WRITE) && srv.dirty != dirty && !keys_signalled)
+		keys_changed(c, cmd);	/* in c->db as it was: SELECT writes nothing */
+	keys_signalled = false;
 	introspect_after_call(c, cmd, usec);
+	srv.db.cur = outer;
 }
 
 /* A command refused before running: inside MULTI, EXEC will abort. */

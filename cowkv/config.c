@@ -81,7 +81,7 @@ static const struct cfg configs[] = {
 	{ "loglevel", C_LOGLEVEL, NULL, 0, 0, 0, NULL },
 	{ "maxmemory-policy", C_CONST, NULL, 0, 0, 0, "noeviction" },
 	{ "appendonly", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
-	{ "databases", C_CONST, NULL, 0, 0, IMMUTABLE, "1" },
+	{ "databases", C_INT, &srv.databases, 1, KV_DATABASES_MAX, IMMUTABLE, NULL },
 	{ "daemonize", C_CONST, NULL, 0, 0, IMMUTABLE, "no" },
 	/* ---- issue 15: authentication (acl.c) ---- */
 	{ "protected-mode", C_STR, &acl_protected_mode, 0, 0, IMMUTABLE, NULL },  /* checked at start */
@@ -127,6 +127,7 @@ void config_defaults(void)
 	srv.save_keep = 2;
 	srv.load_fallback = true;
 	srv.maxclients = 10000;
+	srv.databases = 16;		/* Redis's default */
 	srv.timeout = 0;
 	srv.hz = 10;
 	srv.tcp_keepalive = 300;
@@ -463,6 +464,7 @@ static void usage(void)
 	printf("Usage: cowkv [--port N] [--bind ADDR] [--dir DIR] [--maxmemory BYTES]\n"
 	       "             [--save \"secs changes\"]... [--save-budget BYTES]\n"
 	       "             [--save-incremental yes|no] [--save-keep N] [--load-fallback yes|no]\n"
+	       "             [--databases N]\n"
 	       "             [--<setting> <value>]...   (any CONFIG setting)\n"
 	       "             [--import FILE.rdb] [--export FILE.rdb]\n"
 	       "       cowkv --help | --version\n\n"
@@ -532,6 +534,7 @@ int config_from_args(int argc, char **argv)
 	}
 	if (srv.maxmemory)
 		srv.space_size = srv.maxmemory;
+	kv_databases = (unsigned)srv.databases;
 	return 0;
 }
 

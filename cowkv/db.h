@@ -8,9 +8,10 @@
  * one instant, a restored space is a whole dataset again, and a checkpoint
  * loaded at another address works as is.
  *
- *   heap root -> struct kv_root: identity, hash seed, the keyspace (a
- *                kv_dict of entries) and the TTL heap (a binary min-heap of
- *                the entries that expire, by expiry time).
+ *   heap root -> struct kv_root: identity, hash seed, and the logical
+ *                databases (SELECT n): an array of kv_keyspace, each a
+ *                keyspace (a kv_dict of entries) and a TTL heap (a binary
+ *                min-heap of its entries that expire, by expiry time).
  *   kv_dict   -> two bucket arrays (the second one during an incremental
  *                rehash, as in Redis), chains of kv_ent linked by offset.
  *   kv_ent    -> one key: its bytes, type, expiry and value:
@@ -124,7 +125,17 @@ struct kv_zset {
 #define ENC_UNSHARED 0x08   /* string: an own copy (COPY), not a shared integer */
 
 #define KV_MAGIC 0x31766b776f63ull   /* "cowkv1" */
-#define KV_VERSION 2u   /* 2: kv_root.funcs (issue 15); version 1 roots are upgraded */
+/* 2: kv_root.funcs (issue 15); 3: logical databases (kv_root.dbs). Roots
+ * of versions 1 and 2 are upgraded when attached: their keys become db 0. */
+#define KV_VERSION 3u
+
+/* One logical database: its keys and the TTL heap of those that expire. An
+ * entry does not know its database: MOVE relinks it, SWAPDB swaps two of
+ * these structs. */
+struct kv_keyspace {
+	struct kv_dict keys;
+	struct kv_ttl ttl;
+};
 
 struct kv_root {
 	uint64_t magic;
@@ -132,11 +143,16 @@ struct kv_root {
 	uint32_t pad;
 	uint64_t seed;          /* hash seed, random at creation */
 	int64_t created_ms;
-	struct kv_dict keys;
-	struct kv_ttl ttl;
-	/* ---- issue 15 ---- */
+	uint64_t ndb;           /* databases in dbs (the --databases setting) */
+	kv_off dbs;             /* array of ndb struct kv_keyspace */
 	kv_off funcs;           /* FUNCTION libraries (function.c), 0 = none */
 };
+
+/* The number of logical databases (--databases, default 16): the size of
+ * the dbs array of a root made or attached from now on. Set once at start,
+ * before the dataset is made or loaded. */
+extern unsigned kv_databases;
+#define KV_DATABASES_MAX (1u << 20)
 
 /* The process-side handle on the dataset. */
 struct kvdb {
@@ -148,6 +164,8 @@ struct kvdb {
 	uint64_t gen;           /* bumped each time the space is replaced */
 	int64_t now_ms;         /* the clock for the current command */
 	uint64_t expired;       /* keys removed because they expired */
+	unsigned cur;           /* the database keyspace functions act on (the
+				 * running command's client's SELECTed db) */
 };
 
 static inline void *kv_ptr(const struct kvdb *db, kv_off off)
@@ -160,13 +178,33 @@ static inline kv_off kv_offof(const struct kvdb *db, const void *p)
 	return p ? (kv_off)((const char *)p - db->base) : 0;
 }
 
+/* Database i of the root (i < root->ndb). */
+static inline struct kv_keyspace *kv_ks_at(const struct kvdb *db, unsigned i)
+{
+	return (struct kv_keyspace *)kv_ptr(db, db->root->dbs) + i;
+}
+
+/* The current database (db->cur). */
+static inline struct kv_keyspace *kv_ks(const struct kvdb *db)
+{
+	return kv_ks_at(db, db->cur);
+}
+
+/* The databases of the dataset (== kv_databases once attached). */
+static inline unsigned kv_ndb(const struct kvdb *db)
+{
+	return (unsigned)db->root->ndb;
+}
+
 /* ---- life cycle (db.c) ---------------------------------------------- */
 
 /* A new, empty dataset in a new space of @p size bytes. 0 or -errno. */
 int kvdb_create(struct kvdb *db, size_t size);
 /* Take over space s (loaded, or a fork of a snapshot), which must hold a
- * dataset. 0; -EBADMSG (not a cowkv dataset), -ENOMEM... On failure s is
- * still the caller's. */
+ * dataset. An older root is upgraded in place (versions 1 and 2: the keys
+ * become db 0) and the dbs array is grown to kv_databases. 0; -EBADMSG
+ * (not a cowkv dataset), -E2BIG (keys in a database >= kv_databases),
+ * -ENOMEM... On failure s is still the caller's (maybe upgraded). */
 int kvdb_attach(struct kvdb *db, cow_space *s);
 /* Close the heap handle and destroy the space. */
 void kvdb_close(struct kvdb *db);
@@ -227,12 +265,28 @@ int kv_set_expire(struct kvdb *db, struct kv_ent *e, int64_t when);
  * e's value and expiry; e is freed. Returns the new entry or NULL/ENOMEM. */
 struct kv_ent *kv_rename(struct kvdb *db, struct kv_ent *e, const char *newkey,
 			 size_t nlen);
-/* Keys in the keyspace (expired ones not yet removed included). */
+/* Keys in the current database (expired ones not yet removed included). */
 uint64_t kv_count(const struct kvdb *db);
-/* Keys that have an expiry. */
+/* Keys of the current database that have an expiry. */
 uint64_t kv_volatile(const struct kvdb *db);
-/* Delete expired keys, oldest first, at most max of them. Returns how many. */
+/* Keys in all the databases. */
+uint64_t kv_count_all(const struct kvdb *db);
+/* Delete expired keys, oldest first in each database, at most max of them
+ * in all, visiting at most KV_EXPIRE_DBS databases: from where the last
+ * call stopped, in turn (as Redis's cycle visits 16 per call). db->cur is
+ * each database while its keys go (the expiry hook sees it), and is
+ * restored. Returns how many. */
+#define KV_EXPIRE_DBS 16
 size_t kv_expire_cycle(struct kvdb *db, size_t max);
+/* MOVE: entry e of the current database goes to database to (!= cur, its
+ * key not there), value and expiry with it; the entry stays the same block.
+ * 0 or -ENOMEM (nothing changed). */
+int kv_move(struct kvdb *db, struct kv_ent *e, unsigned to);
+/* SWAPDB: databases a and b trade their contents. */
+void kv_swap(struct kvdb *db, unsigned a, unsigned b);
+/* FLUSHDB: free every entry of database i (O(its keys)); the others and
+ * the space stay as they are. */
+void kv_flush_one(struct kvdb *db, unsigned i);
 /* A random live key's entry, or NULL if there is none. rnd: random bits. */
 struct kv_ent *kv_random(struct kvdb *db, uint64_t (*rnd)(void));
 

@@ -90,13 +90,20 @@ static void expire_tick(void)
 static void rehash_tick(void)
 {
 	int64_t t0 = srv_mono_us();
+	static unsigned next;	/* 16 databases a tick, in turn, as Redis's cron */
+	unsigned ndb = kv_ndb(&srv.db), n = ndb < 16 ? ndb : 16;
 
 	if (srv_saving())
 		return;		/* as Redis's cron while its child runs: see dict.c */
-	while (config_activerehashing() &&
-	       dict_rehash(&srv.db, &srv.db.root->keys, 100) && srv_mono_us() - t0 < 1000)
-		;
-	dict_maybe_shrink(&srv.db, &srv.db.root->keys);
+	for (unsigned k = 0; k < n; k++) {
+		struct kv_dict *d = &kv_ks_at(&srv.db, (next + k) % ndb)->keys;
+
+		while (config_activerehashing() && dict_rehash(&srv.db, d, 100) &&
+		       srv_mono_us() - t0 < 1000)
+			;
+		dict_maybe_shrink(&srv.db, d);
+	}
+	next = (next + n) % ndb;
 }
 
 static void clients_tick(void)
@@ -244,7 +251,7 @@ int main(int argc, char **argv)
 	if (net_listen())
 		return 1;
 	srv_log(LL_NOTICE, "Ready to accept connections tcp %s:%ld (space %zu bytes, %llu keys)",
-		srv.bind, srv.port, srv.db.size, (unsigned long long)kv_count(&srv.db));
+		srv.bind, srv.port, srv.db.size, (unsigned long long)kv_count_all(&srv.db));
 	for (;;) {
 		if (net_loop())
 			break;

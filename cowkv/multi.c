@@ -8,8 +8,9 @@
  * key-modified hook (keyspace_changed, server.h) flags the watchers, and
  * EXEC also fails when a key that was live at WATCH time has expired since.
  *
- * State lives in ordinary memory: a map from key to its watchers, and per
- * client its queue and the list of its watches.
+ * State lives in ordinary memory: a map from (database, key) (a dbkey,
+ * server.h) to its watchers, and per client its queue and the list of its
+ * watches. A WATCH is of a key in the client's database at WATCH time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,33 +40,63 @@ struct watch_key {
 	bool expired;                   /* the key was logically expired at WATCH */
 };
 
-static struct strmap watched;   /* key -> struct watch_key * (first watcher) */
+static struct strmap watched;   /* dbkey -> struct watch_key * (first watcher) */
 
-/* Raw presence of key in the keyspace (no lazy expiry): the entry or NULL. */
-static struct kv_ent *key_entry(const char *key, size_t klen)
+/* Raw presence of key in database dbi (no lazy expiry): the entry or NULL. */
+static struct kv_ent *key_entry_in(unsigned dbi, const char *key, size_t klen)
 {
 	struct kvdb *db = &srv.db;
 
-	return dict_find(db, &db->root->keys, key, klen, kv_hash(db, key, klen), NULL);
+	return dict_find(db, &kv_ks_at(db, dbi)->keys, key, klen, kv_hash(db, key, klen), NULL);
+}
+
+/* key_entry_in() for the dbkey of a watched entry. */
+static struct kv_ent *watched_entry(const struct strmap_ent *ke)
+{
+	return key_entry_in(dbkey_db(ke->key), ke->key + DBKEY_PFX, ke->klen - DBKEY_PFX);
+}
+
+/* The watched entry of key in database dbi, or NULL. */
+static struct strmap_ent *watched_find(unsigned dbi, const char *key, size_t klen)
+{
+	char small[256], *k;
+	size_t n;
+	struct strmap_ent *ke;
+
+	if (!watched.count || !(k = dbkey_make(small, sizeof small, dbi, key, klen, &n)))
+		return NULL;
+	ke = strmap_find(&watched, k, n);
+	if (k != small)
+		free(k);
+	return ke;
 }
 
 /* ---- WATCH bookkeeping -------------------------------------------------- */
 
+/* Does c watch key in its database? */
 static bool watching(const struct client *c, const char *key, size_t klen)
 {
 	for (const struct watch_key *w = c->watched; w; w = w->cnext)
-		if (w->ke->klen == klen && memcmp(w->ke->key, key, klen) == 0)
+		if (w->ke->klen == klen + DBKEY_PFX && dbkey_db(w->ke->key) == c->db &&
+		    memcmp(w->ke->key + DBKEY_PFX, key, klen) == 0)
 			return true;
 	return false;
 }
 
-/* Watch key for c. False when out of memory. */
+/* Watch key of c's database for c. False when out of memory. */
 static bool watch_add(struct client *c, const char *key, size_t klen)
 {
-	struct strmap_ent *ke = strmap_add(&watched, key, klen);
+	char small[256], *k;
+	size_t n;
+	struct strmap_ent *ke;
 	struct watch_key *w;
 	struct kv_ent *e;
 
+	if (!(k = dbkey_make(small, sizeof small, c->db, key, klen, &n)))
+		return false;
+	ke = strmap_add(&watched, k, n);
+	if (k != small)
+		free(k);
 	if (!ke)
 		return false;
 	if (!(w = calloc(1, sizeof *w))) {
@@ -73,7 +104,7 @@ static bool watch_add(struct client *c, const char *key, size_t klen)
 			strmap_del(&watched, ke);
 		return false;
 	}
-	e = key_entry(key, klen);
+	e = key_entry_in(c->db, key, klen);
 	w->c = c;
 	w->ke = ke;
 	w->expired = e && kv_expired(&srv.db, e);
@@ -123,11 +154,10 @@ static void touch_watchers(struct strmap_ent *ke, bool gone)
 
 void multi_touch_key(const char *key, size_t klen)
 {
-	struct strmap_ent *ke;
+	struct strmap_ent *ke = watched_find(srv.db.cur, key, klen);
 
-	if (!watched.count || !(ke = strmap_find(&watched, key, klen)))
-		return;
-	touch_watchers(ke, key_entry(key, klen) == NULL);
+	if (ke)
+		touch_watchers(ke, key_entry_in(srv.db.cur, key, klen) == NULL);
 }
 
 void multi_touch_all(void)
@@ -136,17 +166,50 @@ void multi_touch_all(void)
 	size_t pos = 0;
 
 	while ((ke = strmap_next(&watched, &pos, &cur)))
-		if (key_entry(ke->key, ke->klen))
+		if (watched_entry(ke))
 			touch_watchers(ke, true);
 }
 
-/* The expiry hook (db.c): an expired key is being deleted. */
+void multi_touch_db(unsigned dbi, int with)
+{
+	struct strmap_ent *ke, *cur = NULL;
+	size_t pos = 0;
+
+	while ((ke = strmap_next(&watched, &pos, &cur))) {
+		const char *key = ke->key + DBKEY_PFX;
+		size_t klen = ke->klen - DBKEY_PFX;
+		struct kv_ent *now, *after;
+
+		if (dbkey_db(ke->key) != dbi)
+			continue;
+		now = key_entry_in(dbi, key, klen);
+		after = with >= 0 ? key_entry_in((unsigned)with, key, klen) : NULL;
+		if (!now && !after)
+			continue;
+		for (struct watch_key *w = ke->val; w; w = w->knext) {
+			if (w->expired) {
+				if (!after) {
+					w->expired = false;	/* expired, now gone: no change */
+					continue;
+				}
+				if (kv_expired(&srv.db, after))
+					continue;		/* expired, stays expired */
+			} else if (!now && kv_expired(&srv.db, after)) {
+				w->expired = true;		/* none, becomes an expired one */
+				continue;
+			}
+			w->c->flags |= CF_DIRTY_CAS;
+		}
+	}
+}
+
+/* The expiry hook (db.c): an expired key of database db->cur is being
+ * deleted. */
 static void on_expire(struct kvdb *db, const struct kv_ent *e)
 {
-	struct strmap_ent *ke;
+	struct strmap_ent *ke = watched_find(db->cur, e->key, e->klen);
 
-	(void)db;
-	if (watched.count && (ke = strmap_find(&watched, e->key, e->klen)))
+	if (ke)
 		touch_watchers(ke, true);
 	notify_event(NOTIFY_EXPIRED, "expired", e->key, e->klen);
 }
@@ -164,7 +227,7 @@ static bool watched_expired(const struct client *c)
 
 		if (w->expired)
 			continue;
-		e = key_entry(w->ke->key, w->ke->klen);
+		e = watched_entry(w->ke);
 		if (e && kv_expired(&srv.db, e))
 			return true;
 	}

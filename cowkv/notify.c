@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * notify.c — keyspace notifications (Redis's notify-keyspace-events): a
- * change of key k by event e publishes e on __keyspace@0__:k (flag K) and k
- * on __keyevent@0__:e (flag E), when the class of the event (g $ l s h z x
+ * change of key k by event e publishes e on __keyspace@N__:k (flag K) and k
+ * on __keyevent@N__:e (flag E), when the class of the event (g $ l s h z x
  * e t m d n) is enabled. Commands call notify_event() where Redis calls
  * notifyKeyspaceEvent(), with Redis's event names; expiry comes through
  * db.c's hook (multi.c), key creation through kv_new_hook below.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,10 +93,16 @@ void notify_event(int type, const char *event, const char *key, size_t klen)
 {
 	if (!(notify_flags & type) || !(notify_flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)))
 		return;
-	if (notify_flags & NOTIFY_KEYSPACE)
-		publish_on("__keyspace@0__:", key, klen, event, strlen(event));
-	if (notify_flags & NOTIFY_KEYEVENT)
-		publish_on("__keyevent@0__:", event, strlen(event), key, klen);
+	char pfx[40];
+
+	if (notify_flags & NOTIFY_KEYSPACE) {
+		snprintf(pfx, sizeof pfx, "__keyspace@%u__:", srv.db.cur);
+		publish_on(pfx, key, klen, event, strlen(event));
+	}
+	if (notify_flags & NOTIFY_KEYEVENT) {
+		snprintf(pfx, sizeof pfx, "__keyevent@%u__:", srv.db.cur);
+		publish_on(pfx, event, strlen(event), key, klen);
+	}
 }
 
 void notify_arg(struct client *c, int type, const char *event, int i)

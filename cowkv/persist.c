@@ -364,16 +364,23 @@ static int load_one(uint64_t id)
 	}
 	t2 = srv_mono_us();
 	if ((err = kvdb_attach(&srv.db, s))) {
+		cow_space_destroy(s);
+		if (err == -E2BIG) {
+			/* not corrupt: never fall back past it (a save would drop it) */
+			srv_log(LL_WARNING, "Checkpoint %llu has keys in a database >= %u: start "
+				"with --databases large enough for it", (unsigned long long)id,
+				kv_databases);
+			return err;
+		}
 		srv_log(LL_WARNING, "Checkpoint %llu holds no valid cowkv dataset: %s",
 			(unsigned long long)id, cow_strerror(err));
-		cow_space_destroy(s);
 		return err == -ENOMEM ? err : -EBADMSG;
 	}
 	srv.load_usec = srv_mono_us() - t0;
 	srv.loaded_checkpoint = srv.last_checkpoint = id;
 	srv_log(LL_NOTICE, "DB loaded from checkpoint %llu: %llu keys, %zu bytes of space, "
 		"in %.3f ms (load and checksums %.3f, space %.3f, attach %.3f)",
-		(unsigned long long)id, (unsigned long long)kv_count(&srv.db),
+		(unsigned long long)id, (unsigned long long)kv_count_all(&srv.db),
 		srv.db.size, srv.load_usec / 1000.0, (t1 - t0) / 1000.0, (t2 - t1) / 1000.0,
 		(srv_mono_us() - t2) / 1000.0);
 	return 0;

@@ -8,13 +8,15 @@
  * Read: strings (raw, integer, LZF), lists (linked list, ziplist,
  * quicklist of ziplists, quicklist 2 of listpacks and plain nodes), hashes
  * (field/value pairs, zipmap is refused, ziplist, listpack), expiry times
- * (seconds and ms), aux fields, SELECTDB / RESIZEDB, function libraries,
+ * (seconds and ms), aux fields, SELECTDB (every database below
+ * --databases) / RESIZEDB, function libraries,
  * idle/frequency hints (skipped: cowkv keeps no LRU/LFU). Types cowkv has
  * no value for (sets, sorted sets, streams, modules) stop the load with an
  * error that names the key and the type.
  * Written: strings (LZF-compressed when longer than 20 bytes and that
  * helps), lists as RDB_TYPE_LIST, hashes as RDB_TYPE_HASH (forms every
- * Redis since 1.x loads), expiry in ms, function libraries, the CRC64.
+ * Redis since 1.x loads), expiry in ms, function libraries, a SELECTDB
+ * before the keys of each database that has any, the CRC64.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -608,6 +610,7 @@ int rdb_import(const char *path, uint64_t *nkeys)
 	r.end = (const unsigned char *)buf + n;
 	r.bad = 0;
 	srv.db.now_ms = srv_unix_ms();
+	srv.db.cur = 0;		/* keys before any SELECTDB go to db 0 */
 	for (;;) {
 		unsigned t = rread_byte(&r);
 		int special;
@@ -638,13 +641,18 @@ int rdb_import(const char *path, uint64_t *nkeys)
 			free(a);
 			free(b);
 			continue;
-		case OP_SELECTDB:
-			if (rread_len(&r, &special) != 0) {
-				snprintf(err, sizeof err, "the file has keys in a database other "
-					 "than 0; cowkv has one database");
+		case OP_SELECTDB: {
+			uint64_t dbi = rread_len(&r, &special);
+
+			if (dbi >= kv_ndb(&srv.db)) {
+				snprintf(err, sizeof err, "the file has keys in database %llu; cowkv "
+					 "has %u databases (--databases)", (unsigned long long)dbi,
+					 kv_ndb(&srv.db));
 				goto fail;
 			}
+			srv.db.cur = (unsigned)dbi;
 			continue;
+		}
 		case OP_RESIZEDB:
 			rread_len(&r, &special);
 			rread_len(&r, &special);
@@ -723,6 +731,7 @@ fail:
 		(unsigned long long)loaded, err);
 	rc = -EBADMSG;
 out:
+	srv.db.cur = 0;
 	munmap(buf, n);
 	return rc;
 }
@@ -787,12 +796,18 @@ int rdb_export(const char *path)
 	aux(&b, "used-mem", num);
 	aux(&b, "aof-base", "0");
 	func_export(&b);
-	rbuf_byte(&b, OP_SELECTDB);
-	rbuf_len(&b, 0);
-	rbuf_byte(&b, OP_RESIZEDB);
-	rbuf_len(&b, kv_count(&srv.db));
-	rbuf_len(&b, kv_volatile(&srv.db));
-	dict_each(&srv.db, &srv.db.root->keys, export_key, &b);
+	for (unsigned i = 0; i < kv_ndb(&srv.db); i++) {
+		struct kv_keyspace *k = kv_ks_at(&srv.db, i);
+
+		if (!k->keys.count)
+			continue;
+		rbuf_byte(&b, OP_SELECTDB);
+		rbuf_len(&b, i);
+		rbuf_byte(&b, OP_RESIZEDB);
+		rbuf_len(&b, k->keys.count);
+		rbuf_len(&b, k->ttl.count);
+		dict_each(&srv.db, &k->keys, export_key, &b);
+	}
 	rbuf_byte(&b, OP_EOF);
 	if (b.oom) {
 		free(b.p);
@@ -830,7 +845,7 @@ int rdb_export(const char *path)
 out:
 	if (!err)
 		srv_log(LL_NOTICE, "export: %llu keys written to %s (%zu bytes)",
-			(unsigned long long)kv_count(&srv.db), path, b.len);
+			(unsigned long long)kv_count_all(&srv.db), path, b.len);
 	else
 		srv_log(LL_WARNING, "export to %s failed: %s", path, strerror(-err));
 	free(b.p);

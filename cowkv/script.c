@@ -1120,6 +1120,8 @@ void script_run_and_reply(struct script_run *run, int nargs)
 
 	lua_pushcfunction(L, error_handler);
 	lua_insert(L, base);
+	if (fake)
+		fake->db = c->db;	/* the caller's database; its SELECTs stay in the script */
 	run->start_us = srv_mono_us();
 	if (run->resp != 3)
 		run->resp = 2;

@@ -100,6 +100,8 @@ struct client {
 	size_t argv_mem;                /* bytes of the arguments of the last command */
 	struct client *resume_next;     /* on the list of unblocked clients (net.c) */
 	bool resume;                    /* ...is on it */
+	/* ---- logical databases ---- */
+	unsigned db;                    /* SELECTed database (0 at connect, RESET, HELLO) */
 };
 
 /* ---- commands -------------------------------------------------------------- */
@@ -161,6 +163,39 @@ void keyspace_changed(const char *key, size_t klen);
 /* The whole dataset is about to be emptied or replaced (FLUSHALL, ROLLBACK):
  * every WATCH of a key that exists now breaks. */
 void keyspace_all_changed(void);
+/* keyspace_changed() in database dbi (MOVE's destination, COPY ... DB):
+ * srv.db.cur is dbi meanwhile, then restored. */
+void keyspace_changed_in(unsigned dbi, const char *key, size_t klen);
+
+/* ---- logical databases: (database, key) as one string -----------------
+ * WATCH and the blocking commands key their maps by the database's number
+ * (DBKEY_PFX bytes, little-endian) followed by the key's bytes. */
+#define DBKEY_PFX 4
+/* The dbkey of key in database dbi, in small (of size smallsz) when it fits
+ * or else a malloc'd buffer (NULL: no memory); the caller frees it when it
+ * is not small. *n receives its length. */
+char *dbkey_make(char *small, size_t smallsz, unsigned dbi, const char *key, size_t klen,
+		 size_t *n);
+/* Is v a database number (0 <= v < kv_databases)? */
+static inline bool db_index_ok(long long v)
+{
+	return v >= 0 && v < (long long)kv_databases;
+}
+/* Argument i as a database number for SELECT, MOVE, COPY ... DB: replies
+ * "value is not an integer", "value is out of range" (not an int) or "DB
+ * index is out of range" as Redis and returns false when it is not one. */
+bool arg_db(struct client *c, int i, unsigned *dbi);
+/* The running command signalled its keys' changes itself (MOVE, COPY ...
+ * DB: keys of another database): cmd_exec() does not do it for it. */
+void cmd_keys_signalled(void);
+
+/* The database of a dbkey (its length is >= DBKEY_PFX). */
+static inline unsigned dbkey_db(const char *k)
+{
+	const unsigned char *u = (const unsigned char *)k;
+
+	return (unsigned)u[0] | (unsigned)u[1] << 8 | (unsigned)u[2] << 16 | (unsigned)u[3] << 24;
+}
 
 /* multi.c */
 /* True if the command must be queued instead of run (c is in MULTI). */
@@ -175,8 +210,15 @@ bool multi_writes(const struct client *c);
 bool multi_denyoom(const struct client *c);
 /* Drop c's queue and WATCHes, leave MULTI. */
 void multi_discard(struct client *c);
+/* WATCH keys are (database, key): multi_touch_key() is in srv.db.cur. */
 void multi_touch_key(const char *key, size_t klen);
 void multi_touch_all(void);
+/* Database dbi is about to be emptied (FLUSHDB, with = -1) or to take the
+ * contents of database with (SWAPDB, called before the swap for each of
+ * the two): the WATCHes of its keys that exist now, or will exist after,
+ * break (a key expired at WATCH time that stays gone or expired does not,
+ * as in Redis 7.0). */
+void multi_touch_db(unsigned dbi, int with);
 /* Forget c's MULTI state and WATCHes (RESET, close). */
 void multi_reset_client(struct client *c);
 /* Bytes held by c's queue (CLIENT LIST multi-mem), commands queued. */
@@ -192,8 +234,11 @@ struct block_state;
 /* Serve the clients blocked on keys that became ready (after each top-level
  * command; a served command may make more keys ready). */
 void blocking_serve_ready(void);
-/* The key changed: if clients block on it, it is ready to be tried. */
+/* The key changed (in srv.db.cur): if clients block on it, it is ready to
+ * be tried. Clients block on (database, key). */
 void blocking_key_changed(const char *key, size_t klen);
+/* Every key clients block on in database dbi is to be tried (SWAPDB). */
+void blocking_db_changed(unsigned dbi);
 /* The dataset was replaced (ROLLBACK, DEBUG RELOAD): every key clients
  * block on is to be tried. */
 void blocking_all_changed(void);
@@ -332,6 +377,7 @@ struct server {
 	uint64_t obuf_hard, obuf_soft;
 	long obuf_soft_secs;
 	long max_snapshots;
+	long databases;         /* --databases (kv_databases, db.h), immutable */
 	int verbosity;          /* 0 debug .. 3 warning */
 	char *logfile;
 
@@ -507,7 +553,7 @@ CMD_DECL(cmd_del); CMD_DECL(cmd_exists); CMD_DECL(cmd_type); CMD_DECL(cmd_expire
 CMD_DECL(cmd_pexpire); CMD_DECL(cmd_expireat); CMD_DECL(cmd_pexpireat); CMD_DECL(cmd_ttl);
 CMD_DECL(cmd_pttl); CMD_DECL(cmd_persist); CMD_DECL(cmd_keys); CMD_DECL(cmd_scan);
 CMD_DECL(cmd_randomkey); CMD_DECL(cmd_rename); CMD_DECL(cmd_renamenx); CMD_DECL(cmd_dbsize);
-CMD_DECL(cmd_flushdb); CMD_DECL(cmd_touch);
+CMD_DECL(cmd_flushdb); CMD_DECL(cmd_touch); CMD_DECL(cmd_swapdb);
 /* hashes */
 CMD_DECL(cmd_hset); CMD_DECL(cmd_hsetnx); CMD_DECL(cmd_hget); CMD_DECL(cmd_hmget);
 CMD_DECL(cmd_hdel); CMD_DECL(cmd_hlen); CMD_DECL(cmd_hexists); CMD_DECL(cmd_hgetall);

@@ -5,7 +5,12 @@
 # passed, failed ([err]) and whether the file ended in an exception, for each
 # server.
 #
-#   scripts/redis-suite.sh REDIS_SOURCE_DIR [unit/FILE ...]
+#   scripts/redis-suite.sh [--multidb] REDIS_SOURCE_DIR [unit/FILE ...]
+#
+# --multidb: run the suite in its default mode (without runtest's
+# --singledb): each test block SELECTs database 9, and the tests that use
+# other databases (MOVE, SWAPDB, COPY ... DB, SELECT, tagged singledb:skip)
+# run too. Without it the suite runs with --singledb (database 0 only).
 #
 # REDIS_SOURCE_DIR: a checkout of Redis (tag 7.0.15, the version of Debian's
 # redis-server) holding runtest and tests/. The suite is not part of this
@@ -25,7 +30,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-src=${1:?usage: scripts/redis-suite.sh REDIS_SOURCE_DIR [unit/FILE ...]}
+dbmode=--singledb
+if [ "${1:-}" = --multidb ]; then
+	dbmode=
+	shift
+fi
+src=${1:?usage: scripts/redis-suite.sh [--multidb] REDIS_SOURCE_DIR [unit/FILE ...]}
 shift
 src=$(cd "$src" && pwd)
 [ -x "$src/runtest" ] && [ -d "$src/tests" ] || { echo "no runtest/tests in $src" >&2; exit 2; }
@@ -102,7 +112,7 @@ stop() {
 run() {
 	local log="$tmp/logs/$1.$(echo "$3" | tr / _).log" ok err exc
 	(cd "$tmp/suite" && timeout 1800 tclsh tests/test_helper.tcl --host 127.0.0.1 \
-		--port "$2" --baseport "$baseport" --portcount 16 --singledb --single "$3" --clients 1 --timeout "$tmo" --durable ${RUNTEST_ARGS:-} \
+		--port "$2" --baseport "$baseport" --portcount 16 $dbmode --single "$3" --clients 1 --timeout "$tmo" --durable ${RUNTEST_ARGS:-} \
 		>"$log" 2>&1) || true
 	sed -i 's/\x1b\[[0-9;]*m//g' "$log"
 	ok=$(grep -c '^\[ok\]:' "$log" || true)
@@ -111,6 +121,7 @@ run() {
 	echo "$ok $err $exc"
 }
 
+echo "mode: ${dbmode:-default (multi-db, SELECT 9)}"
 printf '%-22s | %27s | %27s\n' "" "cowkv" "redis-server $("$redis" --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 printf '%-22s | %8s %8s %9s | %8s %8s %9s\n' file passed failed exception passed failed exception
 tk=0; tr=0; crashes=0

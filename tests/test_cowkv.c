@@ -247,7 +247,9 @@ static void test_errors(void **state)
 	EXPECT(c, "-ERR wrong number of arguments for 'get' command", "GET");
 	EXPECT(c, "-ERR wrong number of arguments for 'get' command", "get", "a", "b");
 	EXPECT(c, "-ERR wrong number of arguments for 'ping' command", "PING", "a", "b");
-	EXPECT(c, "-ERR DB index is out of range", "SELECT", "1");
+	EXPECT(c, "-ERR DB index is out of range", "SELECT", "16");
+	EXPECT(c, "-ERR DB index is out of range", "SELECT", "-1");
+	EXPECT(c, "+OK", "SELECT", "1");
 	EXPECT(c, "+OK", "SELECT", "0");
 	EXPECT(c, "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.", "CONFIG", "FOO");
 	EXPECT(c, "-ERR wrong number of arguments for 'config|get' command", "CONFIG", "GET");

@@ -1038,7 +1038,12 @@ static void test_types_replies(void **state)
 	EXPECT(c, ":4102444800", "EXPIRETIME", "z2");
 	EXPECT(c, ":4102444800000", "PEXPIRETIME", "z2");
 	EXPECT(c, "[\"c\",\"a\",\"b\"]", "ZRANGE", "z2", "0", "-1");
-	EXPECT(c, "-ERR DB index is out of range", "MOVE", "z", "1");
+	EXPECT(c, "-ERR DB index is out of range", "MOVE", "z", "16");
+	EXPECT(c, ":1", "MOVE", "z", "1");	/* type and expiry go with it */
+	EXPECT(c, "+OK", "SELECT", "1");
+	EXPECT(c, ":4102444800", "EXPIRETIME", "z");
+	EXPECT(c, "[\"c\",\"a\",\"b\"]", "ZRANGE", "z", "0", "-1");
+	EXPECT(c, "+OK", "SELECT", "0");
 	kc_close(c);
 }
 
