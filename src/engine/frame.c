@@ -15,7 +15,8 @@
  * ranges must read as zeroes).
  *
  * Everything here is called with the engine lock held. Nothing here calls
- * malloc: the fault handler uses these functions from a signal handler.
+ * malloc (but the invariant check): the fault handler uses these functions
+ * from a signal handler.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,15 +69,21 @@ static void bits_fill_range(uint64_t *map, uint32_t from, uint32_t n)
 		map[from >> 6] |= 1ull << (from & 63);
 }
 
-/* Clear bits [from, from+n) of map, whole words where it can. */
+/* Clear bits [from, from+n) of map: the whole words between with memset. */
 static void bits_clear_range(uint64_t *map, uint32_t from, uint32_t n)
 {
-	for (uint32_t i = from, end = from + n; i < end;) {
-		uint32_t w = i >> 6, b = i & 63, k = 64 - b < end - i ? 64 - b : end - i;
+	uint32_t end = from + n;
 
-		map[w] &= ~((k == 64 ? ~0ull : ((1ull << k) - 1)) << b);
-		i += k;
+	while (from < end && (from & 63)) {
+		map[from >> 6] &= ~(1ull << (from & 63));
+		from++;
 	}
+	if (end - from >= 64) {
+		memset(&map[from >> 6], 0, ((end - from) >> 6) * sizeof *map);
+		from += (end - from) & ~63u;
+	}
+	for (; from < end; from++)
+		map[from >> 6] &= ~(1ull << (from & 63));
 }
 
 /* Mark frames [first, first+n) allocated (when homed is false: free ones,
@@ -322,21 +329,14 @@ static int reserve(size_t n, cow__frame *first)
 	return 0;
 }
 
-/*
- * Punch frames [first, first+n) out of the memfd (the kernel unmaps their
- * pages from the window too). The windowed bits of a short run are
- * cleared; a long run (a home range let go) keeps them: the bit is only a
- * hint, and a copy into a frame it wrongly names faults its page in, which
- * costs what the pwrite would have.
- */
+/* Punch frames [first, first+n) out of the memfd: the kernel unmaps their
+ * pages from the window too, so their windowed bits are cleared. */
 static void punch_now(uint64_t first, uint64_t n)
 {
 	if (!n)
 		return;
 	fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
-	if (n > 64)
-		return;
 	for (uint64_t end = first + n; first < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)first);
 		uint32_t s = slot_of((cow__frame)first);
