@@ -5,8 +5,12 @@
  * mappings (COW_MAPS_MAX), so a process never drifts toward
  * vm.max_map_count. Checked with the library's count and /proc/self/maps.
  */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cow.h>
 
 #include "testlib.h"
@@ -122,11 +126,75 @@ static void an_orphaned_fork_writes_in_place(void **state)
 	assert_int_equal(cow_frames_in_use(), 0);
 }
 
+/* Is the page at p present in this process's page table (pagemap bit 63)? */
+static bool page_present(const void *p)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t e = 0;
+	off_t off = (off_t)((uintptr_t)p / P) * 8;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &e, sizeof e, off), (ssize_t)sizeof e);
+	close(fd);
+	return (e >> 63) & 1;
+}
+
+/*
+ * Under mprotect, first writes spread over a space split its mapping by
+ * protection only (every page is at home). Over the budget, de-fragmenting
+ * then protects the space with one call rather than mapping it again, which
+ * would drop every page-table entry of the space (and cost a fault per page
+ * afterwards): a page never written stays present across it, and nothing is
+ * copied. Under uffd the writes split nothing.
+ */
+static void protection_splits_are_joined_without_a_remap(void **state)
+{
+	T_START();
+	size_t size = 64ul << 20, pages = size / P, writes = 1500;
+	cow_space *s = cow_space_create(size, 0);
+	unsigned char *b = cow_base(s), *expect = malloc(pages), *hit = calloc(pages, 1);
+	struct cow_stats st;
+	size_t quiet;
+	cow_snap *x;
+
+	memset(b, 1, size);
+	memset(expect, 1, pages);
+	x = cow_snapshot(s);
+	/* Every 5th page of the first half; the second half is never touched
+	 * again (a fault maps its neighbours too, 64 KiB around it). */
+	for (size_t k = 0; k < writes; k++) {
+		size_t i = k * 5;
+
+		b[i * P] = expect[i] = 2;
+		hit[i] = 1;
+	}
+	quiet = pages - 1;
+	assert_false(hit[quiet]);
+	assert_int_equal(cow_stats_get(s, &st), 0);
+	if (!strcmp(cow_backend_name(), "mprotect")) {
+		assert_true(st.defrags >= 1);
+		assert_int_equal(st.defrag_copies, 0);
+	} else {
+		assert_int_equal(st.defrags, 0);
+	}
+	assert_true(st.maps <= COW_MAPS_MAX);
+	assert_true(page_present(b + quiet * P));
+	for (size_t i = 0; i < pages; i++)
+		if (b[i * P] != expect[i])
+			fail_msg("page %zu: %u, want %u", i, b[i * P], expect[i]);
+	t_check_invariants();
+	cow_snap_release(x);
+	cow_space_destroy(s);
+	free(expect);
+	free(hit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scattered_writes_on_a_forked_gib),
 		cmocka_unit_test(an_orphaned_fork_writes_in_place),
+		cmocka_unit_test(protection_splits_are_joined_without_a_remap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -660,6 +660,27 @@ static int note_run(struct cow__member *m, size_t first, size_t n)
 }
 
 /*
+ * Write-protect all of space m with one call; uffd refuses it (ENOENT) when
+ * the range holds read-only image mappings, which are not registered: then
+ * run by run. Afterwards no page is writable. 0 or -errno.
+ */
+static int protect_whole(struct cow__member *m)
+{
+	int err = cow__be->protect(m->addr, m->npages << COW__PAGE_SHIFT);
+
+	if (err == -ENOENT || err == -EINVAL)
+		err = cow__protect_range(m, 0, m->npages);
+	else if (!err) {
+		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
+			m->wp[w] = ~0ull;
+		cow__maps_count(m);
+	}
+	if (!err)
+		cow__wlog_reset(m, true);
+	return err;
+}
+
+/*
  * Protect the pages of m's writable log (it holds every writable page): each
  * run of writable pages around a logged one with one call, so consecutive
  * writes still cost one call. Costs in proportion to the pages written,
@@ -708,21 +729,7 @@ int cow__protect_writable(struct cow__member *m)
 		cow__wlog_reset(m, true);
 		return 0;
 	}
-	/*
-	 * One call for the whole range; uffd refuses it (ENOENT) when the
-	 * range holds read-only image mappings, which are not registered:
-	 * then run by run.
-	 */
-	err = cow__be->protect(m->addr, m->npages << COW__PAGE_SHIFT);
-	if (err == -ENOENT || err == -EINVAL)
-		return cow__protect_range(m, 0, m->npages);
-	if (err)
-		return err;
-	for (size_t w = 0; w < (m->npages + 63) / 64; w++)
-		m->wp[w] = ~0ull;
-	cow__wlog_reset(m, true);
-	cow__maps_count(m);
-	return 0;
+	return protect_whole(m);
 }
 
 /*
@@ -774,19 +781,27 @@ int cow__map_whole(struct cow__member *m)
 static int defrag(struct cow__member *m)
 {
 	uint64_t copies = 0;
-	int err = take_home(m, &copies);
-	int e = cow__map_whole(m);	/* what moved must be remapped, error or not */
+	int err = take_home(m, &copies), e = 0;
 
+	/*
+	 * What moved must be remapped, error or not. A space under mprotect
+	 * whose pages were all at home already is split by protection only:
+	 * protecting every page (below) joins its mappings again, and a remap
+	 * would drop every page-table entry of the space (a fault per page
+	 * afterwards: 512 writes spread over 64 MiB cost 33 us each with it).
+	 */
+	if (copies || !is_space(m) || !cow__be->prot_splits)
+		e = cow__map_whole(m);
 	if (!err)
 		err = e;
 	/*
 	 * Under mprotect, protection runs split mappings too: protect every
-	 * page (frames at home are consecutive, so that is one mapping). Pages
-	 * that were writable are marked written already; their next write
-	 * faults and reuses the frame.
+	 * page, with one call (frames at home are consecutive, so that is one
+	 * mapping). Pages that were writable are marked written already; their
+	 * next write faults and reuses the frame.
 	 */
 	if (!err && is_space(m) && cow__be->prot_splits)
-		err = cow__protect_writable(m);
+		err = protect_whole(m);
 	if (!err && m->vfork_child)
 		err = cow__alias_refresh(m->vfork_child);
 	cow__maps_count(m);
