@@ -52,40 +52,6 @@ static inline void bit_set(uint64_t *map, uint32_t i, bool on)
 		map[i >> 6] &= ~(1ull << (i & 63));
 }
 
-/* Set bits [from, from+n) of map: the whole words between with memset. */
-static void bits_fill_range(uint64_t *map, uint32_t from, uint32_t n)
-{
-	uint32_t end = from + n;
-
-	while (from < end && (from & 63)) {
-		map[from >> 6] |= 1ull << (from & 63);
-		from++;
-	}
-	if (end - from >= 64) {
-		memset(&map[from >> 6], 0xff, ((end - from) >> 6) * sizeof *map);
-		from += (end - from) & ~63u;
-	}
-	for (; from < end; from++)
-		map[from >> 6] |= 1ull << (from & 63);
-}
-
-/* Clear bits [from, from+n) of map: the whole words between with memset. */
-static void bits_clear_range(uint64_t *map, uint32_t from, uint32_t n)
-{
-	uint32_t end = from + n;
-
-	while (from < end && (from & 63)) {
-		map[from >> 6] &= ~(1ull << (from & 63));
-		from++;
-	}
-	if (end - from >= 64) {
-		memset(&map[from >> 6], 0, ((end - from) >> 6) * sizeof *map);
-		from += (end - from) & ~63u;
-	}
-	for (; from < end; from++)
-		map[from >> 6] &= ~(1ull << (from & 63));
-}
-
 /* Mark frames [first, first+n) allocated (when homed is false: free ones,
  * as find_run found them) or homed, chunk by chunk. */
 static void frames_mark(uint64_t first, uint64_t n, bool homed)
@@ -95,7 +61,7 @@ static void frames_mark(uint64_t first, uint64_t n, bool homed)
 		uint32_t s = slot_of((cow__frame)first);
 		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
 
-		bits_fill_range(homed ? ch->homed : ch->allocated, s, k);
+		cow__bits_fill(homed ? ch->homed : ch->allocated, s, (size_t)s + k, true);
 		if (!homed)
 			ch->nalloc += k;
 		first += k;
@@ -343,7 +309,7 @@ static void punch_now(uint64_t first, uint64_t n)
 		uint32_t k = COW__CHUNK_FRAMES - s < end - first ? COW__CHUNK_FRAMES - s
 								   : (uint32_t)(end - first);
 
-		bits_clear_range(ch->windowed, s, k);
+		cow__bits_fill(ch->windowed, s, (size_t)s + k, false);
 		first += k;
 	}
 }

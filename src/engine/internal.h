@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Public functions are the only exported symbols of libcow.so. */
 #define COW_API __attribute__((visibility("default")))
@@ -292,6 +293,18 @@ void cow__member_free(struct cow__member *m);
 static inline cow__frame cow__home(const struct cow__member *m, size_t i)
 {
 	return m->home + (cow__frame)i;
+}
+/* Set bits [i, j) of bitmap b to v: the whole words between with memset. */
+static inline void cow__bits_fill(uint64_t *b, size_t i, size_t j, bool v)
+{
+	for (; i < j && (i & 63); i++)
+		b[i >> 6] = v ? b[i >> 6] | 1ull << (i & 63) : b[i >> 6] & ~(1ull << (i & 63));
+	if (j - i >= 64) {
+		memset(&b[i >> 6], v ? 0xff : 0, ((j - i) >> 6) * sizeof *b);
+		i += (j - i) & ~(size_t)63;
+	}
+	for (; i < j; i++)
+		b[i >> 6] = v ? b[i >> 6] | 1ull << (i & 63) : b[i >> 6] & ~(1ull << (i & 63));
 }
 static inline bool cow__wp_test(const struct cow__member *m, size_t i)
 {

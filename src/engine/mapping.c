@@ -51,12 +51,10 @@ static bool is_space(const struct cow__member *m)
  * maps it again (mapping.c), after which it follows its wp bit. A page
  * with its ro bit set always has its wp bit set.
  */
-static void bit_fill(uint64_t *b, size_t i, size_t j, bool v);
-
 static void ro_clear_range(struct cow__member *m, size_t first, size_t n)
 {
 	if (m->ro)
-		bit_fill(m->ro, first, first + n, false);
+		cow__bits_fill(m->ro, first, first + n, false);
 }
 
 /* 1 if pages i and i+1 of m cannot be in one mapping. */
@@ -487,21 +485,6 @@ static size_t bit_find(const uint64_t *b, size_t i, size_t j, bool v)
 	return j;
 }
 
-/* Set bits [i, j) of b to v, whole words at a time. */
-static void bit_fill(uint64_t *b, size_t i, size_t j, bool v)
-{
-	for (; i < j; i++) {
-		if (!(i & 63) && i + 64 <= j) {
-			b[i >> 6] = v ? ~0ull : 0;
-			i += 63;
-		} else if (v) {
-			b[i >> 6] |= 1ull << (i & 63);
-		} else {
-			b[i >> 6] &= ~(1ull << (i & 63));
-		}
-	}
-}
-
 /*
  * From page i of m (not yet as on, not an image page), the end of the pages
  * whose protection one call changes to on, before end: as far as their wp
@@ -519,7 +502,7 @@ static size_t to_change(struct cow__member *m, size_t i, size_t end, bool on)
 		if (j > i && cow__frame_is_image(cow__frame_at(m, j)))
 			break;	/* the next run of frames is an image's */
 		k = bit_find(m->wp, j, r, on);
-		bit_fill(m->wp, j, k, on);
+		cow__bits_fill(m->wp, j, k, on);
 		if (!on)
 			cow__wlog_note(m, j, k - j);
 		j = k;
