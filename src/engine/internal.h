@@ -375,6 +375,7 @@ size_t cow__boundaries_at(const struct cow__member *m, size_t i);
 int cow__page_write(struct cow__member *m, size_t i);
 int cow__page_preserve(struct cow__member *o, size_t i);
 int cow__page_restore(struct cow__member *m, size_t i, cow__frame g);
+void cow__pages_restore_early(struct cow__member *m, const struct cow__member *x);
 int cow__page_take_home(struct cow__member *m, size_t i);
 void cow__page_mark_written(struct cow__member *m, size_t i);
 void cow__pages_take_written(struct cow__member *m, uint64_t *keep);

@@ -254,6 +254,7 @@ COW_API int cow_restore(cow_space *s, const cow_snap *snap)
 	cow__freeze_begin(m);
 	cow__engine_lock();
 	cow__vfork_wait(m);
+	cow__pages_restore_early(m, x);
 	/* Writers wait in the fault handler until the restore is complete. */
 	err = cow__protect_writable(m);
 	if (!err)
