@@ -216,6 +216,129 @@ static void restores_racing_writers_leave_the_snapshot_alone(void **state)
 	assert_int_equal(cow_frames_in_use(), 0);
 }
 
+struct scribe {
+	cow_space *s;
+	unsigned idx, pages;
+};
+
+/* Write a mark into every page of the thread's share of the space. */
+static void *scribe_main(void *arg)
+{
+	struct scribe *w = arg;
+	unsigned char *base = cow_base(w->s);
+
+	for (unsigned p = w->idx; p < w->pages; p += WRITERS)
+		base[(size_t)p * P + w->idx] = (unsigned char)(0x80 + w->idx);
+	return NULL;
+}
+
+/*
+ * Threads write a fresh fork while its first write remaps it (a fork starts
+ * as one read-only mapping, and leaves it at the first write) and while
+ * de-fragmentation remaps it: no write may pass through a page that is
+ * protected in libcow's books, even for the moment between mapping a range
+ * again and protecting it. Such a write would land in the parent's frame:
+ * the parent would change, and the fork's copy would never be made.
+ */
+static void forks_written_by_threads_leave_the_parent_alone(void **state)
+{
+	T_START();
+	unsigned pages = 512, rounds = 60 * t_scale();
+	size_t len = (size_t)pages * P;
+	cow_space *s = cow_space_create(len, 0);
+	unsigned char *want = malloc(len);
+
+	for (size_t k = 0; k < len; k++)
+		want[k] = (unsigned char)(k / P + k);
+	memcpy(cow_base(s), want, len);
+	for (unsigned r = 0; r < rounds; r++) {
+		cow_space *f = cow_fork(s);
+		pthread_t th[WRITERS];
+		struct scribe w[WRITERS];
+		const unsigned char *fb;
+
+		assert_non_null(f);
+		for (unsigned i = 0; i < WRITERS; i++) {
+			/* Started one after another: a thread's first write meets
+			 * the remap of another's. */
+			w[i] = (struct scribe){ f, i, pages };
+			assert_int_equal(pthread_create(&th[i], NULL, scribe_main, &w[i]), 0);
+		}
+		for (unsigned i = 0; i < WRITERS; i++)
+			pthread_join(th[i], NULL);
+		assert_memory_equal(cow_base(s), want, len);
+		fb = cow_base(f);
+		for (unsigned p = 0; p < pages; p++)
+			for (size_t b = 0; b < P; b++) {
+				unsigned char v = b == p % WRITERS ? (unsigned char)(0x80 + b)
+								     : want[(size_t)p * P + b];
+
+				if (fb[(size_t)p * P + b] != v)
+					fail_msg("round %u: fork page %u byte %zu: %02x, not %02x",
+						 r, p, b, fb[(size_t)p * P + b], v);
+			}
+		t_check_invariants();
+		cow_space_destroy(f);
+	}
+	cow_space_destroy(s);
+	free(want);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
+/*
+ * A space made from a snapshot whose frames lie in many runs takes private
+ * copies of them all (it would need too many mappings) and starts as one
+ * read-only mapping; its first write maps it again, page-protected. Threads
+ * that write it meanwhile must still fault: a write that went through
+ * between the new mapping and its protection would land in a frame a fork
+ * shares (the fork would change), unmarked (the invariants would catch a
+ * page changed since its snapshot that says it is not).
+ */
+static void threads_write_a_space_leaving_its_read_only_mapping(void **state)
+{
+	T_START();
+	unsigned pages = 4096, rounds = 60 * t_scale();
+	size_t len = (size_t)pages * P;
+	cow_space *s = cow_space_create(len, 0);
+	unsigned char *want = malloc(len);
+	cow_snap *x;
+
+	for (size_t k = 0; k < len; k++)
+		want[k] = (unsigned char)(k / P + k);
+	memcpy(cow_base(s), want, len);
+	x = cow_snapshot(s);
+	assert_non_null(x);
+	for (unsigned p = 1; p < pages; p += 2)	/* x keeps copies all over */
+		((unsigned char *)cow_base(s))[(size_t)p * P] ^= 1;
+	for (unsigned r = 0; r < rounds; r++) {
+		cow_space *a = cow_space_from_snap(x), *f;
+		pthread_t th[WRITERS];
+		struct scribe w[WRITERS];
+		const unsigned char *ab;
+
+		assert_non_null(a);
+		f = cow_fork(a);
+		assert_non_null(f);
+		for (unsigned i = 0; i < WRITERS; i++) {
+			w[i] = (struct scribe){ a, i, pages };
+			assert_int_equal(pthread_create(&th[i], NULL, scribe_main, &w[i]), 0);
+		}
+		for (unsigned i = 0; i < WRITERS; i++)
+			pthread_join(th[i], NULL);
+		assert_memory_equal(cow_base(f), want, len);
+		ab = cow_base(a);
+		for (unsigned p = 0; p < pages; p++)
+			assert_int_equal(ab[(size_t)p * P + p % WRITERS], 0x80 + p % WRITERS);
+		t_check_invariants();
+		cow_space_destroy(f);
+		cow_space_destroy(a);
+	}
+	cow_snap_release(x);
+	cow_space_destroy(s);
+	free(want);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
 /* Threads that create, fork and destroy their own spaces all at once. */
 static void *churn_main(void *arg)
 {
@@ -267,6 +390,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writers_and_a_snapshotter),
 		cmocka_unit_test(restores_racing_writers_leave_the_snapshot_alone),
+		cmocka_unit_test(forks_written_by_threads_leave_the_parent_alone),
+		cmocka_unit_test(threads_write_a_space_leaving_its_read_only_mapping),
 		cmocka_unit_test(threads_churn_independent_spaces),
 	};
 

@@ -166,28 +166,19 @@ static uint64_t find_run(uint64_t from, size_t n, bool *at_end)
 	while (f < total) {
 		const uint64_t *map = chunk_of((cow__frame)f)->allocated;
 		uint32_t s = slot_of((cow__frame)f);
+		uint64_t want = start + n - f, room = COW__CHUNK_FRAMES - s;
+		size_t lim = s + (size_t)(want < room ? want : room);
+		size_t k = cow__bits_find(map, s, lim, true);	/* an allocated one */
 
-		/* Whole words at a time where possible. */
-		if ((s & 63) == 0 && f + 64 <= total) {
-			uint64_t w = map[s >> 6];
-
-			if (w == 0) {
-				f += 64;
-				if (f - start >= n)
-					return start;
-				continue;
-			}
-			if (w == ~0ull) {
-				f += 64;
-				start = f;
-				continue;
-			}
+		if (k == lim) {			/* all free */
+			f += lim - s;
+			if (f - start >= n)
+				return start;
+			continue;
 		}
-		if (bit_test(map, s))
-			start = f + 1;
-		else if (f + 1 - start >= n)
-			return start;
-		f++;
+		/* The run starts again at the next free frame. */
+		f += cow__bits_find(map, k, COW__CHUNK_FRAMES, false) - s;
+		start = f;
 	}
 	*at_end = true;
 	return start;
@@ -378,6 +369,33 @@ static void frame_free(cow__frame f)
 		frames.hint = f;
 }
 
+/* How many bits of b in [i, j) are set (a full word without popcount:
+ * this build has no popcount instruction, libgcc's takes a call). */
+static size_t bits_count(const uint64_t *b, size_t i, size_t j)
+{
+	size_t n = 0;
+
+	while (i < j) {
+		size_t w = i >> 6, lo = i & 63, hi = j - (w << 6) < 64 ? j - (w << 6) : 64;
+		uint64_t x = b[w] >> lo;
+
+		if (hi - lo < 64)
+			x &= (1ull << (hi - lo)) - 1;
+		n += x == ~0ull ? 64 : (size_t)__builtin_popcountll(x);
+		i = (w << 6) + hi;
+	}
+	return n;
+}
+
+/* Frames [s, k) of ch, homed and referenced by nobody, leave their home:
+ * free (their content is punched by the caller). */
+static void unhome_dead(struct cow__chunk *ch, size_t s, size_t k)
+{
+	ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, k);
+	cow__bits_fill(ch->allocated, s, k, false);
+	cow__bits_fill(ch->homed, s, k, false);
+}
+
 /*
  * cow__frames_unhome — the home range [first, first+n) loses its owner.
  * Frames nobody references are freed now (in runs, one punch per run); the
@@ -389,31 +407,24 @@ void cow__frames_unhome(cow__frame first, size_t n)
 
 	for (uint64_t f = first; f < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
-		uint32_t s = slot_of((cow__frame)f), w = s >> 6;
+		uint32_t s = slot_of((cow__frame)f);
+		uint64_t room = COW__CHUNK_FRAMES - s;
+		size_t lim = s + (size_t)(end - f < room ? end - f : room);
+		size_t k = cow__bits_find(ch->live, s, lim, true);	/* the next live one */
 
-		/* A whole word nobody references (a fork that wrote little). */
-		if (!(s & 63) && f + 64 <= end && !ch->live[w]) {
-			ch->homed[w] = 0;
-			ch->nalloc -= ch->allocated[w] == ~0ull ? 64 :
-				(uint32_t)__builtin_popcountll(ch->allocated[w]);
-			ch->allocated[w] = 0;
+		if (k > s) {		/* [s, k): referenced by nobody */
+			unhome_dead(ch, s, k);
 			if (!run)
 				run_start = f;
-			run += 64;
-			f += 64;
-			continue;
+			run += k - s;
 		}
-		bit_set(ch->homed, s, false);
-		if (!bit_test(ch->live, s)) {
-			alloc_set(ch, s, false);
-			if (!run)
-				run_start = f;
-			run++;
-		} else {
+		if (k < lim) {		/* a live frame keeps its content, allocated */
+			bit_set(ch->homed, (uint32_t)k, false);
 			punch(run_start, run);
 			run = 0;
+			k++;
 		}
-		f++;
+		f += k - s;
 	}
 	punch(run_start, run);
 	if (first < frames.hint)

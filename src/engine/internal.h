@@ -306,6 +306,39 @@ static inline void cow__bits_fill(uint64_t *b, size_t i, size_t j, bool v)
 	for (; i < j; i++)
 		b[i >> 6] = v ? b[i >> 6] | 1ull << (i & 63) : b[i >> 6] & ~(1ull << (i & 63));
 }
+/*
+ * cow__bits_find — the first k in [i, j) whose bit of bitmap b is v (j if
+ * none): a word (64 pages) per step, eight alike words (512 pages) per step
+ * where they are aligned, so a fork's or a freeze's look at a bitmap of
+ * 4 GiB of pages is a few thousand loads.
+ */
+static inline size_t cow__bits_find(const uint64_t *b, size_t i, size_t j, bool v)
+{
+	uint64_t skip = v ? 0 : ~0ull;	/* a word without bit v */
+
+	while (i < j) {
+		uint64_t x;
+
+		if (!(i & 511) && j - i >= 512) {
+			uint64_t acc = 0;
+
+			for (unsigned k = 0; k < 8; k++)
+				acc |= b[(i >> 6) + k] ^ skip;
+			if (!acc) {
+				i += 512;
+				continue;
+			}
+		}
+		x = (b[i >> 6] ^ skip) >> (i & 63);
+		if (x) {
+			size_t k = i + (size_t)__builtin_ctzll(x);
+
+			return k < j ? k : j;
+		}
+		i = (i | 63) + 1;	/* the next word */
+	}
+	return j;
+}
 static inline bool cow__wp_test(const struct cow__member *m, size_t i)
 {
 	return (m->wp[i >> 6] >> (i & 63)) & 1;

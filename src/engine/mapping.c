@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "internal.h"
@@ -102,20 +103,12 @@ static size_t run_end(const struct cow__member *m, size_t i, size_t end)
 /* How many k in (i, j) have bit k of bitmap b unlike bit k-1. */
 static size_t bit_changes(const uint64_t *b, size_t i, size_t j)
 {
-	size_t n = 0, k = i + 1;
-	bool prev = (b[i >> 6] >> (i & 63)) & 1;
+	size_t n = 0;
+	bool v = (b[i >> 6] >> (i & 63)) & 1;
 
-	while (k < j) {
-		bool bit;
-
-		if (!(k & 63) && k + 64 <= j && b[k >> 6] == (prev ? ~0ull : 0)) {
-			k += 64;	/* a whole word like the bit before */
-			continue;
-		}
-		bit = (b[k >> 6] >> (k & 63)) & 1;
-		n += bit != prev;
-		prev = bit;
-		k++;
+	for (size_t k = cow__bits_find(b, i + 1, j, !v); k < j; k = cow__bits_find(b, k + 1, j, !v)) {
+		n++;
+		v = !v;
 	}
 	return n;
 }
@@ -256,6 +249,10 @@ static size_t prot_run_end(const struct cow__member *m, size_t i, size_t end, in
 {
 	size_t j = i + 1;
 
+	/* Under uffd only the ro bits change the mapping's protection. */
+	if (cow__be->map_prot_protected == (PROT_READ | PROT_WRITE))
+		return m->ro ? cow__bits_find(m->ro, j, end, !cow__ro_test(m, i)) : end;
+
 	while (j < end) {
 		if (!(j & 63) && j + 64 <= end && word_prot(m, j >> 6) == prot) {
 			j += 64;	/* a whole word alike */
@@ -283,28 +280,50 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
 	err = cow__be->attach(page_addr(m, first), (end - first) << COW__PAGE_SHIFT);
 	if (err || cow__be->prot_splits)
 		return err;
-	for (size_t i = first; i < end; i++) {
-		size_t j = i;
+	for (size_t i = first; i < end;) {
+		size_t j;
 
-		if (!(i & 63) && i + 64 <= end && m->ro && m->ro[i >> 6] == ~0ull) {
-			i += 63;	/* protected by the mapping: nothing to arm */
+		if (cow__ro_test(m, i)) {	/* protected by the mapping */
+			i = cow__bits_find(m->ro, i, end, false);
 			continue;
 		}
-		while (j < end && cow__wp_test(m, j) && !cow__ro_test(m, j)) {
-			if (!(j & 63) && j + 64 <= end && m->wp[j >> 6] == ~0ull &&
-			    (!m->ro || !m->ro[j >> 6]))
-				j += 64;	/* a whole word protected */
-			else
-				j++;
+		if (!cow__wp_test(m, i)) {	/* writable */
+			i = cow__bits_find(m->wp, i, end, true);
+			continue;
 		}
-		if (j > i) {
-			err = cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
-			if (err)
-				return err;
-		}
+		/* Protected pages up to the next writable or read-only one. */
+		j = cow__bits_find(m->wp, i, end, false);
+		if (m->ro)
+			j = cow__bits_find(m->ro, i, j, true);
+		err = cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
+		if (err)
+			return err;
 		i = j;
 	}
 	return 0;
+}
+
+/*
+ * Map pages [i, j) of m, one run of frames, with prot, ready for faults.
+ * Under uffd a protected page is mapped writable and then write-protected
+ * by userfaultfd; in between, another thread's write would go through, into
+ * a frame that may be shared (the copy never made, the write never marked).
+ * So such a run is mapped read-only first (a write then faults and waits
+ * for the engine lock), protected, and only then made writable. 0 or -errno.
+ */
+static int map_armed(struct cow__member *m, size_t i, size_t j, int prot)
+{
+	bool guard = prot != PROT_READ && is_space(m) &&
+		     cow__bits_find(m->wp, i, j, true) < j &&
+		     !cow__frame_is_image(cow__frame_at(m, i));
+	int err = map_run(m, i, j - i, cow__frame_at(m, i), guard ? PROT_READ : prot);
+
+	if (!err)
+		err = arm_run(m, i, j);
+	if (!err && guard &&
+	    mprotect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT, prot))
+		err = -errno;
+	return err;
 }
 
 /* Map pages [first, first+n) of m as its page table and bits say, run by run. */
@@ -326,10 +345,7 @@ static int map_pages(struct cow__member *m, size_t first, size_t n)
 		if (i >= frames_end)
 			frames_end = run_end(m, i, end);
 		j = prot_varies ? prot_run_end(m, i, frames_end, prot) : frames_end;
-		err = map_run(m, i, j - i, cow__frame_at(m, i), prot);
-		if (!err)
-			err = arm_run(m, i, j);
-		if (err)
+		if ((err = map_armed(m, i, j, prot)))
 			return err;
 		i = j;
 	}
@@ -356,6 +372,7 @@ int cow__map_range(struct cow__member *m, size_t first, size_t n)
 int cow__map_member(struct cow__member *m, bool protect_all)
 {
 	size_t len = m->npages << COW__PAGE_SHIFT;
+	size_t bytes = ((m->npages + 63) / 64) * sizeof(uint64_t);
 	void *p = mmap(NULL, len, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	int err;
@@ -364,18 +381,15 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 		return -errno;
 	m->addr = p;
 	if (is_space(m)) {
-		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
-			m->wp[w] = protect_all ? ~0ull : 0;
+		memset(m->wp, protect_all ? 0xff : 0, bytes);
 		cow__wlog_reset(m, protect_all);
 	}
+	/* Under uffd, a protected space is mapped read-only: O(1). */
+	if (m->ro)
+		memset(m->ro, protect_all && !cow__be->prot_splits ? 0xff : 0, bytes);
+	/* Counts m's mappings as they will be, once: map_pages changes no bit
+	 * and no frame. */
 	err = cow__fit_budget(m);
-	if (m->ro) {
-		/* Under uffd, a protected space is mapped read-only: O(1). */
-		bool by_mapping = protect_all && !cow__be->prot_splits;
-
-		for (size_t w = 0; w < (m->npages + 63) / 64; w++)
-			m->ro[w] = by_mapping ? ~0ull : 0;
-	}
 	if (!err)
 		err = map_pages(m, 0, m->npages);
 	if (!err && is_space(m))
@@ -386,7 +400,6 @@ int cow__map_member(struct cow__member *m, bool protect_all)
 		return err;
 	}
 	mapped_members++;
-	cow__maps_count(m);
 	budget_check(m);
 	return 0;
 }
@@ -470,21 +483,6 @@ static int unprotect_by_mapping(struct cow__member *m, size_t i)
 	return err;
 }
 
-/* The first k in [i, j) whose bit of b is v (j if none), whole words at a time. */
-static size_t bit_find(const uint64_t *b, size_t i, size_t j, bool v)
-{
-	while (i < j) {
-		if (!(i & 63) && i + 64 <= j && b[i >> 6] == (v ? 0 : ~0ull)) {
-			i += 64;
-			continue;
-		}
-		if (((b[i >> 6] >> (i & 63)) & 1) == v)
-			return i;
-		i++;
-	}
-	return j;
-}
-
 /*
  * From page i of m (not yet as on, not an image page), the end of the pages
  * whose protection one call changes to on, before end: as far as their wp
@@ -501,7 +499,7 @@ static size_t to_change(struct cow__member *m, size_t i, size_t end, bool on)
 
 		if (j > i && cow__frame_is_image(cow__frame_at(m, j)))
 			break;	/* the next run of frames is an image's */
-		k = bit_find(m->wp, j, r, on);
+		k = cow__bits_find(m->wp, j, r, on);
 		cow__bits_fill(m->wp, j, k, on);
 		if (!on)
 			cow__wlog_note(m, j, k - j);
@@ -798,16 +796,18 @@ static int defrag(struct cow__member *m)
  * if that would take more mappings than its budget (a space made from a
  * checkpoint whose blocks are scattered all over the file), take private
  * copies first, so that mapping it never runs into vm.max_map_count.
- * 0 or -errno.
+ * Either way m->maps is counted for m's bits and page table as they are
+ * then (a vfork child is never de-fragmented: it maps its parent's frames
+ * as they are). 0 or -errno.
  */
 int cow__fit_budget(struct cow__member *m)
 {
 	uint64_t copies = 0;
 	int err;
 
-	if (m->alias_of)
-		return 0;	/* a vfork child maps its parent's frames as they are */
 	cow__maps_count(m);
+	if (m->alias_of)
+		return 0;
 	if (m->maps <= cow__maps_budget(m))
 		return 0;
 	err = take_home(m, &copies);

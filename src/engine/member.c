@@ -69,23 +69,25 @@ static void bitmaps_forget(void)
 COW__AT_FORK_CHILD(bitmaps_forget)
 
 /*
- * A zeroed bitmap for npages pages: a kept one if one fits and the caller
- * writes all of it anyway (a space's: reused memory is memset, where fresh
- * pages that are never written cost nothing — a snapshot's). NULL: ENOMEM.
+ * A bitmap for npages pages, every byte set to byte: a kept one if one fits
+ * and the caller writes all of it anyway (a space's: reused memory is
+ * memset, where fresh pages that are never written cost nothing — a
+ * snapshot's). NULL: ENOMEM.
  */
-static uint64_t *bitmap_new(size_t npages, bool filled)
+static uint64_t *bitmap_new(size_t npages, bool filled, int byte)
 {
 	size_t bytes = wp_bytes(npages);
+	void *p;
 
 	for (unsigned k = 0; filled && k < BITMAPS_KEPT; k++)
 		if (kept[k].p && kept[k].bytes == bytes) {
-			void *p = kept[k].p;
-
+			p = kept[k].p;
 			kept[k].p = NULL;
 			kept_bytes -= bytes;
-			return memset(p, 0, bytes);
+			return memset(p, byte, bytes);
 		}
-	return zalloc_pages(bytes);
+	p = zalloc_pages(bytes);
+	return p && byte ? memset(p, byte, bytes) : p;
 }
 
 /* Let go of bitmap b of npages pages (NULL: nothing): kept, or unmapped. */
@@ -221,16 +223,14 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->pt = &m->ptab;
 	if (cow__pt_init(m->pt, npages))
 		goto nomem;
-	m->wp = bitmap_new(npages, kind == COW__KIND_SPACE);
+	m->wp = bitmap_new(npages, kind == COW__KIND_SPACE, 0);
 	if (kind == COW__KIND_SPACE) {
-		m->dirty = bitmap_new(npages, true);
-		m->ro = bitmap_new(npages, true);
+		m->dirty = bitmap_new(npages, true, 0xff);	/* never saved: all new */
+		m->ro = bitmap_new(npages, true, 0);
 		m->wlog = cow__engine_mem(COW__LOG_MAX * sizeof *m->wlog);
 	}
 	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro || !m->wlog)))
 		goto nomem;
-	if (m->dirty)
-		memset(m->dirty, 0xff, wp_bytes(npages));	/* never saved: all new */
 	m->serial = ++serials;
 	/*
 	 * A snapshot gets no home range until it is mapped: its preserved
@@ -397,7 +397,7 @@ void cow__member_leave(struct cow__member *m)
 int cow__member_rebirth(struct cow__member *m, const struct cow__member *x)
 {
 	size_t n = m->npages;
-	uint64_t *dirty = m->dirty ? m->dirty : bitmap_new(n, true);
+	uint64_t *dirty = m->dirty ? m->dirty : bitmap_new(n, true, 0);
 	cow__frame home;
 	int err;
 
