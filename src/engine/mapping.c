@@ -106,7 +106,7 @@ static size_t bit_changes(const uint64_t *b, size_t i, size_t j)
 	size_t n = 0;
 	bool v = (b[i >> 6] >> (i & 63)) & 1;
 
-	for (size_t k = cow__bits_find(b, i + 1, j, !v); k < j; k = cow__bits_find(b, k + 1, j, !v)) {
+	for (size_t k = i + 1; (k = cow__bits_find(b, k, j, !v)) < j; k++) {
 		n++;
 		v = !v;
 	}
