@@ -18,6 +18,8 @@ cmake=${CMAKE:-cmake}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cow-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "install test: $*" >&2; exit 1; }
+# Output is read whole before grep looks at it: with pipefail, "cmd | grep -q"
+# fails whenever grep stops reading first and cmd dies of SIGPIPE.
 
 # Sanitized builds install sanitized libraries: the consumer needs the flags.
 flags=()
@@ -50,13 +52,14 @@ pcdir=${pcdir/$tmp\/prefix/$prefix}
 export PKG_CONFIG_PATH=$pcdir
 
 ver=$(pkg-config --modversion libcow)
-"$prefix/bin/cow" --version | grep -qx "cow $ver" || fail "cow --version is not $ver"
-"$prefix/bin/cowkv" --version | grep -q "^cowkv $ver " || fail "cowkv --version is not $ver"
+out=$("$prefix/bin/cow" --version) && grep -qx "cow $ver" <<<"$out" || fail "cow --version is not $ver"
+out=$("$prefix/bin/cowkv" --version) && grep -q "^cowkv $ver " <<<"$out" || fail "cowkv --version is not $ver"
 if [ -f "$build/man/cow.1" ]; then
   for page in man1/cow.1 man1/cowkv.1 man3/libcow.3; do
     [ -f "$prefix/share/man/$page" ] || fail "man page $page not installed"
     if command -v man >/dev/null; then
-      MANWIDTH=80 man -l "$prefix/share/man/$page" 2>&1 | grep -q "^NAME" || fail "man -l $page does not render"
+      out=$(MANWIDTH=80 man -l "$prefix/share/man/$page" 2>&1) && grep -q "^NAME" <<<"$out" ||
+        fail "man -l $page does not render"
     fi
   done
 fi
@@ -66,7 +69,7 @@ fi
 static_libs=$(pkg-config --libs --static libcow | sed 's/-lcow\b/-Wl,-Bstatic -lcow -Wl,-Bdynamic/')
 # shellcheck disable=SC2046,SC2086
 "$cc" "${flags[@]}" -o "$tmp/c_static" "$src/consumer.c" $(pkg-config --cflags libcow) $static_libs
-! ldd "$tmp/c_static" | grep -q libcow.so || fail "static build links libcow.so"
+! grep -q libcow.so <<<"$(ldd "$tmp/c_static")" || fail "static build links libcow.so"
 "$tmp/c_static" || fail "pkg-config static consumer failed"
 
 # 2. pkg-config, shared: libcow.so, found at run time through an rpath.
@@ -76,7 +79,7 @@ static_libs=$(pkg-config --libs --static libcow | sed 's/-lcow\b/-Wl,-Bstatic -l
 soname=$(objdump -p "$(pkg-config --variable=libdir libcow)/libcow.so" | awk '$1 == "SONAME" { print $2 }')
 case $ver in 0.*) want=libcow.so.0.$(echo "$ver" | cut -d. -f2) ;; *) want=libcow.so.${ver%%.*} ;; esac
 [ "$soname" = "$want" ] || fail "SONAME is $soname, want $want (version $ver)"
-ldd "$tmp/c_shared" | grep -q "$soname => $prefix" || fail "shared build does not use the installed libcow.so"
+grep -q "$soname => $prefix" <<<"$(ldd "$tmp/c_shared")" || fail "shared build does not use the installed libcow.so"
 "$tmp/c_shared" || fail "pkg-config shared consumer failed"
 
 # 3. find_package(libcow CONFIG): libcow::cow and libcow::cow_static; and
@@ -88,7 +91,7 @@ ldd "$tmp/c_shared" | grep -q "$soname => $prefix" || fail "shared build does no
 "$tmp/cm/consumer_shared" || fail "find_package shared consumer failed"
 "$tmp/cm/consumer_static" || fail "find_package static consumer failed"
 "$tmp/cm/consumer_pc" || fail "pkg_check_modules consumer failed"
-! ldd "$tmp/cm/consumer_static" | grep -q libcow.so || fail "libcow::cow_static links libcow.so"
+! grep -q libcow.so <<<"$(ldd "$tmp/cm/consumer_static")" || fail "libcow::cow_static links libcow.so"
 
 # 4. FetchContent (add_subdirectory underneath) of the source tree.
 if [ -n "${COW_SOURCE_DIR:-}" ]; then
