@@ -15,8 +15,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cow.h>
 
+#include "internal.h"
 #include "testlib.h"
 
 #define P COW_PAGE_SIZE
@@ -339,6 +341,87 @@ static void threads_write_a_space_leaving_its_read_only_mapping(void **state)
 	assert_int_equal(cow_frames_in_use(), 0);
 }
 
+/* The prober: one write to probe_at, as soon as the hook says go. */
+static unsigned char *probe_at;
+static atomic_int probe_go, probe_done;
+
+static void *prober_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&probe_go))
+		;
+	*probe_at = 0x5a;
+	atomic_store(&probe_done, 1);
+	return NULL;
+}
+
+/* Between mapping a range that holds probe_at and arming it: let the
+ * prober write, and give its write up to 20 ms to land. */
+static void probe_in_the_gap(void *addr, size_t len)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	if (!probe_at || atomic_load(&probe_go) || probe_at < (unsigned char *)addr ||
+	    probe_at >= (unsigned char *)addr + len)
+		return;
+	atomic_store(&probe_go, 1);
+	for (int k = 0; k < 20 && !atomic_load(&probe_done); k++)
+		nanosleep(&ms, NULL);
+}
+
+/*
+ * The same, made certain: a hook stops the engine between mapping the space
+ * again and protecting it, and another thread writes a protected page that
+ * a fork shares right then. The write must fault (and wait for the engine),
+ * not land in the fork's frame.
+ */
+static void a_write_between_mapping_and_protecting_faults(void **state)
+{
+	T_START();
+	unsigned pages = 4096;	/* more runs than the mapping budget: a takes copies */
+	size_t len = (size_t)pages * P;
+	cow_space *s = cow_space_create(len, 0), *a, *f;
+	unsigned char *want = malloc(len);
+	pthread_t th;
+	cow_snap *x;
+
+	for (size_t k = 0; k < len; k++)
+		want[k] = (unsigned char)(k / P + k);
+	memcpy(cow_base(s), want, len);
+	x = cow_snapshot(s);
+	for (unsigned p = 1; p < pages; p += 2)	/* x keeps copies all over */
+		((unsigned char *)cow_base(s))[(size_t)p * P] ^= 1;
+	a = cow_space_from_snap(x);		/* at home, one read-only mapping */
+	f = cow_fork(a);			/* shares a's frames */
+	assert_non_null(a);
+	assert_non_null(f);
+	probe_at = (unsigned char *)cow_base(a) + 5 * P + 7;
+	atomic_store(&probe_go, 0);
+	atomic_store(&probe_done, 0);
+	assert_int_equal(pthread_create(&th, NULL, prober_main, NULL), 0);
+	cow__test_mapped_hook = probe_in_the_gap;
+	((unsigned char *)cow_base(a))[3] = 0xa5;	/* a leaves its read-only mapping */
+	cow__test_mapped_hook = NULL;
+	/* Under uffd that mapped a again; under mprotect nothing is mapped
+	 * again (a protected page is mapped read-only): the prober's write is
+	 * then an ordinary first write. */
+	if (!strcmp(cow_backend_name(), "uffd"))
+		assert_true(atomic_load(&probe_go));
+	atomic_store(&probe_go, 1);
+	pthread_join(th, NULL);
+	assert_memory_equal(cow_base(f), want, len);
+	assert_int_equal(((unsigned char *)cow_base(a))[5 * P + 7], 0x5a);
+	assert_int_equal(((unsigned char *)cow_base(a))[3], 0xa5);
+	t_check_invariants();
+	probe_at = NULL;
+	cow_space_destroy(f);
+	cow_space_destroy(a);
+	cow_snap_release(x);
+	cow_space_destroy(s);
+	free(want);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
 /* Threads that create, fork and destroy their own spaces all at once. */
 static void *churn_main(void *arg)
 {
@@ -392,6 +475,7 @@ int main(void)
 		cmocka_unit_test(restores_racing_writers_leave_the_snapshot_alone),
 		cmocka_unit_test(forks_written_by_threads_leave_the_parent_alone),
 		cmocka_unit_test(threads_write_a_space_leaving_its_read_only_mapping),
+		cmocka_unit_test(a_write_between_mapping_and_protecting_faults),
 		cmocka_unit_test(threads_churn_independent_spaces),
 	};
 

@@ -376,6 +376,9 @@ int cow__remap_end(struct cow__member *m, size_t i, bool protect);
 int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
 int cow__protect_writable(struct cow__member *m);
+/* Testing hook (tests only): called, engine lock held, after a range of a
+ * member is mapped again and before it is armed for faults. */
+extern void (*cow__test_mapped_hook)(void *addr, size_t len);
 int cow__defrag_pending(void);
 void cow__defrag_forget(struct cow__member *m);
 void cow__unmap_member(struct cow__member *m);

@@ -311,6 +311,8 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
  * So such a run is mapped read-only first (a write then faults and waits
  * for the engine lock), protected, and only then made writable. 0 or -errno.
  */
+void (*cow__test_mapped_hook)(void *addr, size_t len);
+
 static int map_armed(struct cow__member *m, size_t i, size_t j, int prot)
 {
 	bool guard = prot != PROT_READ && is_space(m) &&
@@ -318,6 +320,8 @@ static int map_armed(struct cow__member *m, size_t i, size_t j, int prot)
 		     !cow__frame_is_image(cow__frame_at(m, i));
 	int err = map_run(m, i, j - i, cow__frame_at(m, i), guard ? PROT_READ : prot);
 
+	if (!err && cow__test_mapped_hook)
+		cow__test_mapped_hook(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
 	if (!err)
 		err = arm_run(m, i, j);
 	if (!err && guard &&
