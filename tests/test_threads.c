@@ -235,6 +235,49 @@ static void *scribe_main(void *arg)
 }
 
 /*
+ * WRITERS scribes write space s (pages pages), started one after another,
+ * so that a thread's first write meets the remap another's caused; then
+ * joined.
+ */
+static void scribes_write(cow_space *s, unsigned pages)
+{
+	pthread_t th[WRITERS];
+	struct scribe w[WRITERS];
+
+	for (unsigned i = 0; i < WRITERS; i++) {
+		w[i] = (struct scribe){ s, i, pages };
+		assert_int_equal(pthread_create(&th[i], NULL, scribe_main, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < WRITERS; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* A new space of len bytes holding a pattern, which *want gets too. */
+static cow_space *patterned_space(size_t len, unsigned char **want)
+{
+	cow_space *s = cow_space_create(len, 0);
+
+	assert_non_null(s);
+	*want = malloc(len);
+	for (size_t k = 0; k < len; k++)
+		(*want)[k] = (unsigned char)(k / P + k);
+	memcpy(cow_base(s), *want, len);
+	return s;
+}
+
+/* A snapshot of s whose frames lie in as many runs as s has pages: s's
+ * odd pages are written after it, so it keeps copies of them all over. */
+static cow_snap *scattered_snapshot(cow_space *s, unsigned pages)
+{
+	cow_snap *x = cow_snapshot(s);
+
+	assert_non_null(x);
+	for (unsigned p = 1; p < pages; p += 2)
+		((unsigned char *)cow_base(s))[(size_t)p * P] ^= 1;
+	return x;
+}
+
+/*
  * Threads write a fresh fork while its first write remaps it (a fork starts
  * as one read-only mapping, and leaves it at the first write) and while
  * de-fragmentation remaps it: no write may pass through a page that is
@@ -247,27 +290,15 @@ static void forks_written_by_threads_leave_the_parent_alone(void **state)
 	T_START();
 	unsigned pages = 512, rounds = 60 * t_scale();
 	size_t len = (size_t)pages * P;
-	cow_space *s = cow_space_create(len, 0);
-	unsigned char *want = malloc(len);
+	unsigned char *want;
+	cow_space *s = patterned_space(len, &want);
 
-	for (size_t k = 0; k < len; k++)
-		want[k] = (unsigned char)(k / P + k);
-	memcpy(cow_base(s), want, len);
 	for (unsigned r = 0; r < rounds; r++) {
 		cow_space *f = cow_fork(s);
-		pthread_t th[WRITERS];
-		struct scribe w[WRITERS];
 		const unsigned char *fb;
 
 		assert_non_null(f);
-		for (unsigned i = 0; i < WRITERS; i++) {
-			/* Started one after another: a thread's first write meets
-			 * the remap of another's. */
-			w[i] = (struct scribe){ f, i, pages };
-			assert_int_equal(pthread_create(&th[i], NULL, scribe_main, &w[i]), 0);
-		}
-		for (unsigned i = 0; i < WRITERS; i++)
-			pthread_join(th[i], NULL);
+		scribes_write(f, pages);
 		assert_memory_equal(cow_base(s), want, len);
 		fb = cow_base(f);
 		for (unsigned p = 0; p < pages; p++)
@@ -301,32 +332,18 @@ static void threads_write_a_space_leaving_its_read_only_mapping(void **state)
 	T_START();
 	unsigned pages = 4096, rounds = 60 * t_scale();
 	size_t len = (size_t)pages * P;
-	cow_space *s = cow_space_create(len, 0);
-	unsigned char *want = malloc(len);
-	cow_snap *x;
+	unsigned char *want;
+	cow_space *s = patterned_space(len, &want);
+	cow_snap *x = scattered_snapshot(s, pages);
 
-	for (size_t k = 0; k < len; k++)
-		want[k] = (unsigned char)(k / P + k);
-	memcpy(cow_base(s), want, len);
-	x = cow_snapshot(s);
-	assert_non_null(x);
-	for (unsigned p = 1; p < pages; p += 2)	/* x keeps copies all over */
-		((unsigned char *)cow_base(s))[(size_t)p * P] ^= 1;
 	for (unsigned r = 0; r < rounds; r++) {
 		cow_space *a = cow_space_from_snap(x), *f;
-		pthread_t th[WRITERS];
-		struct scribe w[WRITERS];
 		const unsigned char *ab;
 
 		assert_non_null(a);
 		f = cow_fork(a);
 		assert_non_null(f);
-		for (unsigned i = 0; i < WRITERS; i++) {
-			w[i] = (struct scribe){ a, i, pages };
-			assert_int_equal(pthread_create(&th[i], NULL, scribe_main, &w[i]), 0);
-		}
-		for (unsigned i = 0; i < WRITERS; i++)
-			pthread_join(th[i], NULL);
+		scribes_write(a, pages);
 		assert_memory_equal(cow_base(f), want, len);
 		ab = cow_base(a);
 		for (unsigned p = 0; p < pages; p++)
@@ -380,17 +397,11 @@ static void a_write_between_mapping_and_protecting_faults(void **state)
 	T_START();
 	unsigned pages = 4096;	/* more runs than the mapping budget: a takes copies */
 	size_t len = (size_t)pages * P;
-	cow_space *s = cow_space_create(len, 0), *a, *f;
-	unsigned char *want = malloc(len);
+	unsigned char *want;
+	cow_space *s = patterned_space(len, &want), *a, *f;
+	cow_snap *x = scattered_snapshot(s, pages);
 	pthread_t th;
-	cow_snap *x;
 
-	for (size_t k = 0; k < len; k++)
-		want[k] = (unsigned char)(k / P + k);
-	memcpy(cow_base(s), want, len);
-	x = cow_snapshot(s);
-	for (unsigned p = 1; p < pages; p += 2)	/* x keeps copies all over */
-		((unsigned char *)cow_base(s))[(size_t)p * P] ^= 1;
 	a = cow_space_from_snap(x);		/* at home, one read-only mapping */
 	f = cow_fork(a);			/* shares a's frames */
 	assert_non_null(a);
