@@ -380,6 +380,108 @@ static void scattered_image_stays_within_budget(void **state)
 	free(path);
 }
 
+/* Bytes of memory the frame store holds (pages of its memfd). */
+static size_t frames_memory(void)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(cow__frames_fd(), &st), 0);
+	return (size_t)st.st_blocks * 512;
+}
+
+/*
+ * A checkpoint as incremental saves leave it: a quarter of the pages
+ * written, each block somewhere else in the file, the rest never written
+ * (zero blocks), and one block that holds zeroes. Over the budget the space
+ * takes every page home: the content is exact, page by page, and only the
+ * pages with data take memory (the never-written ones were read through the
+ * window before, a page of memory on each side for each).
+ */
+static void scattered_checkpoint_takes_memory_for_its_data_only(void **state)
+{
+	T_START();
+	enum { N = 16384, DATA = N / 4 };
+	char *path = make_file((size_t)DATA * P, 5);
+	int fd = open(path, O_RDWR);
+	uint64_t *offs = malloc(N * sizeof *offs);
+	unsigned char *zero = calloc(1, P);
+	size_t before = frames_memory();
+	cow_snap *x;
+	cow_space *s;
+	unsigned char *b;
+
+	for (size_t i = 0; i < N; i++)
+		offs[i] = i % 4 ? COW__ZERO_BLOCK : (uint64_t)(DATA - 1 - i / 4) * P;
+	/* the block of page 40 holds zeroes */
+	assert_int_equal(pwrite(fd, zero, P, (off_t)offs[40]), (ssize_t)P);
+	x = cow__snap_from_file(fd, N, offs);
+	close(fd);
+	assert_non_null(x);
+	s = cow_space_from_snap(x);
+	assert_non_null(s);
+	assert_int_equal(stats(s).defrags, 1);
+	assert_true(stats(s).defrag_copies >= DATA);
+	assert_true(stats(s).maps <= COW_MAPS_MAX);
+	/* the data pages, not the space: at most one page in ten more (before
+	 * the space is read: a read of a hole of the memfd allocates a page) */
+	assert_true(frames_memory() - before <= (size_t)DATA * P * 11 / 10);
+	b = cow_base(s);
+	for (size_t i = 0; i < N; i++) {
+		if (offs[i] == COW__ZERO_BLOCK || i == 40) {
+			assert_memory_equal(b + i * P, zero, P);
+			continue;
+		}
+		for (size_t k = 0; k < P; k += 97)
+			assert_int_equal(b[i * P + k], expect(offs[i] + k, 5));
+	}
+	/* writes stay the space's own, zero pages included */
+	b[1 * P] = 1;
+	b[4 * P + 1] = 2;
+	assert_int_equal(cow_snap_read(x, 1 * P, zero, 1), 0);
+	assert_int_equal(zero[0], 0);
+	assert_int_equal(b[4 * P + 1], 2);
+	t_check_invariants();
+	assert_int_equal(cow_restore(s, x), 0);
+	assert_int_equal(b[1 * P], 0);
+	assert_int_equal(b[4 * P + 1], expect(offs[4] + 1, 5));
+	t_check_invariants();
+	cow_space_destroy(s);
+	cow_snap_release(x);
+	assert_int_equal(cow_frames_in_use(), 0);
+	free(zero);
+	free(offs);
+	unlink(path);
+	free(path);
+}
+
+/* The same, from a file cut short since: taking the pages home reads it, so
+ * the space is refused with EIO, and nothing is left behind. */
+static void scattered_checkpoint_cut_short_is_refused(void **state)
+{
+	T_START();
+	enum { N = 8192 };
+	char *path = make_file((size_t)N * P, 3);
+	int fd = open(path, O_RDONLY);
+	uint64_t *offs = malloc(N * sizeof *offs);
+	cow_snap *x;
+
+	for (size_t i = 0; i < N; i++)
+		offs[i] = (uint64_t)(N - 1 - i) * P;
+	x = cow__snap_from_file(fd, N, offs);
+	close(fd);
+	assert_non_null(x);
+	assert_int_equal(truncate(path, (off_t)(N / 2) * P), 0);
+	errno = 0;
+	assert_null(cow_space_from_snap(x));
+	assert_int_equal(errno, EIO);
+	t_check_invariants();
+	cow_snap_release(x);
+	assert_int_equal(cow_frames_in_use(), 0);
+	free(offs);
+	unlink(path);
+	free(path);
+}
+
 static void vfork_child_execs_a_file(void **state)
 {
 	T_START();
@@ -414,6 +516,8 @@ int main(void)
 		cmocka_unit_test(shrunk_file_is_an_error_not_zeroes),
 		cmocka_unit_test(scattered_blocks_of_a_file),
 		cmocka_unit_test(scattered_image_stays_within_budget),
+		cmocka_unit_test(scattered_checkpoint_takes_memory_for_its_data_only),
+		cmocka_unit_test(scattered_checkpoint_cut_short_is_refused),
 		cmocka_unit_test(vfork_child_execs_a_file),
 	};
 

@@ -79,6 +79,8 @@ int cow__frame_copy(cow__frame dst, cow__frame src);
 int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
 int cow__frames_read(const cow__frame *f, size_t n, char *buf);
+#define COW__COPY_RUN 16u	/* pages cow__frames_copy_home reads at a time */
+int cow__frames_copy_home(cow__frame dst, const cow__frame *src, size_t n);
 uint64_t cow__frames_in_use(void);
 int cow__frames_reserve_image(size_t n, cow__frame *first);
 void cow__frames_release_range(cow__frame first, size_t n);
@@ -412,7 +414,8 @@ int cow__page_write(struct cow__member *m, size_t i);
 int cow__page_preserve(struct cow__member *o, size_t i);
 int cow__page_restore(struct cow__member *m, size_t i, cow__frame g);
 void cow__pages_restore_early(struct cow__member *m, const struct cow__member *x);
-int cow__page_take_home(struct cow__member *m, size_t i);
+#define COW__TAKE_RUN 64u	/* pages cow__pages_take_home takes at once, at most */
+int cow__pages_take_home(struct cow__member *m, size_t i, size_t n);
 void cow__page_mark_written(struct cow__member *m, size_t i);
 void cow__pages_take_written(struct cow__member *m, uint64_t *keep);
 void cow__pages_rewritten(struct cow__member *m, const uint64_t *keep);

@@ -725,14 +725,21 @@ int cow__protect_writable(struct cow__member *m)
  */
 static int take_home(struct cow__member *m, uint64_t *copies)
 {
-	for (size_t i = 0; i < m->npages; i++) {
+	for (size_t i = 0; i < m->npages;) {
+		size_t n = 0;
 		int err;
 
-		if (cow__frame_at(m, i) == cow__home(m, i))
+		while (n < COW__TAKE_RUN && i + n < m->npages &&
+		       cow__frame_at(m, i + n) != cow__home(m, i + n))
+			n++;
+		if (!n) {
+			i++;
 			continue;
-		if ((err = cow__page_take_home(m, i)))
+		}
+		if ((err = cow__pages_take_home(m, i, n)))
 			return err;
-		(*copies)++;
+		*copies += n;
+		i += n;
 	}
 	return 0;
 }

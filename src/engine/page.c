@@ -645,25 +645,38 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 }
 
 /*
- * cow__page_take_home — member m stops borrowing page i: the content is
- * copied into its home frame, which it then owns alone. The page keeps its
- * protection (a space's next write faults and reuses it, so the write is
- * seen). The caller maps the page again. 0 or -errno.
+ * cow__pages_take_home — member m stops borrowing pages [i, i+n) (n at most
+ * COW__TAKE_RUN), none of them at home: their content is copied into m's
+ * home frames, with one copy of the run (cow__frames_copy_home: no page
+ * fault, and pages of zeroes cost no memory), and m then owns them alone.
+ * The pages keep their protection (a space's next write faults and reuses
+ * the frame, so the write is seen). The caller maps them again. 0 or
+ * -errno (no memory for a page-table node, or the error reading a page);
+ * on error no page of the run has moved.
  */
-int cow__page_take_home(struct cow__member *m, size_t i)
+int cow__pages_take_home(struct cow__member *m, size_t i, size_t n)
 {
-	cow__frame f = cow__frame_at(m, i), h = cow__home(m, i);
+	cow__frame src[COW__TAKE_RUN];
 	int err;
 
-	if (f == h)
-		return 0;
-	if ((err = cow__pt_own(m->pt, i)) || (err = cow__frame_copy(h, f)))
+	if (n == 0 || n > COW__TAKE_RUN)
+		return n ? -EINVAL : 0;
+	for (size_t k = 0; k < n; k++) {
+		if ((err = cow__pt_own(m->pt, i + k)))
+			return err;
+		src[k] = cow__frame_at(m, i + k);
+	}
+	if ((err = cow__frames_copy_home(cow__home(m, i), src, n)))
 		return err;
-	cow__frame_get(h);
-	cow__pt_set(m->pt, i, h);
-	cow__frame_put(f);
-	if (m->kind == COW__KIND_SPACE)
-		cow__wp_set(m, i, true);
+	for (size_t k = 0; k < n; k++) {
+		cow__frame h = cow__home(m, i + k);
+
+		cow__frame_get(h);
+		cow__pt_set(m->pt, i + k, h);
+		cow__frame_put(src[k]);
+		if (m->kind == COW__KIND_SPACE)
+			cow__wp_set(m, i + k, true);
+	}
 	return 0;
 }
 
