@@ -35,10 +35,7 @@ static uint64_t rng_state = 88172645463325252ull;
 
 static size_t rnd(size_t n)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (size_t)(rng_state % n);
+	return b_rand_below(&rng_state, n);
 }
 
 static void write_pages(char *base, size_t pages, size_t n, char v)

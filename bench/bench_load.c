@@ -45,22 +45,6 @@ static void drop_cache(const char *path)
 	}
 }
 
-/* Sequential pread of the whole file: ns, or -1. */
-static double plain_read(const char *path, char *buf)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t t0 = b_now_ns();
-	off_t off = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while ((n = pread(fd, buf, 1u << 20, off)) > 0)
-		off += n;
-	close(fd);
-	return n < 0 ? -1 : (double)(b_now_ns() - t0);
-}
-
 struct times {
 	double read, open, load, load_ro, touch;
 };
@@ -97,7 +81,7 @@ static int measure(const char *store, uint64_t id, size_t size, int cold, char *
 
 	if (cold)
 		drop_cache(store);
-	if ((t->read = plain_read(store, buf)) < 0)
+	if ((t->read = b_read_file_ns(store, buf)) < 0)
 		return -1;
 	if (cold)
 		drop_cache(store);

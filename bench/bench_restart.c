@@ -22,7 +22,6 @@
  * Usage: bench_restart [--size N] [--repeat N]
  */
 #include <cow.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +33,6 @@
 #define PAGE 4096ul
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-static size_t rnd(size_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (size_t)(rng % n);
-}
 
 /* Bytes of memory libcow's frame store holds: the blocks of its memfd
  * ("memfd:libcow-frames" among this process's descriptors). */
@@ -93,7 +84,7 @@ static int make_store(const char *path, size_t size, int rounds)
 		goto out;
 	for (int r = 0; r < rounds; r++) {
 		for (size_t k = 0; k < data / 4; k++)
-			b[rnd(data) * PAGE + 16] = (char)(r + 2);
+			b[b_rand_below(&rng, data) * PAGE + 16] = (char)(r + 2);
 		if (commit(st, s))
 			goto out;
 	}
@@ -103,22 +94,6 @@ out:
 	if (cow_store_close(st))
 		err = -1;
 	return err;
-}
-
-/* Sequential pread of the whole file: ns, or -1. */
-static double plain_read(const char *path, char *buf)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t t0 = b_now_ns();
-	off_t off = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	while ((n = pread(fd, buf, 1u << 20, off)) > 0)
-		off += n;
-	close(fd);
-	return n < 0 ? -1 : (double)(b_now_ns() - t0);
 }
 
 /* A restart: open, load the newest checkpoint, make the space. ns, or -1;
@@ -176,7 +151,7 @@ int main(int argc, char **argv)
 	       "# of the store file and vs a checkpoint committed once; files in %s\n",
 	       size >> 20, size >> 22, dir);
 	for (int i = 0; i < repeat; i++) {
-		if ((t[2][i] = plain_read(path[0], buf)) < 0 ||
+		if ((t[2][i] = b_read_file_ns(path[0], buf)) < 0 ||
 		    (t[0][i] = restart(path[0], &mem[0][i], &copies[0])) < 0 ||
 		    (t[1][i] = restart(path[1], &mem[1][i], &copies[1])) < 0) {
 			unlink(path[0]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "benchlib.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,4 +222,27 @@ double b_kernel_cow_fault_ns(void *p, size_t len)
 	close(fds[0]);
 	close(fds[1]);
 	return ns;
+}
+
+size_t b_rand_below(uint64_t *state, size_t n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (size_t)(*state % n);
+}
+
+double b_read_file_ns(const char *path, char *buf)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t t0 = b_now_ns();
+	off_t off = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while ((n = pread(fd, buf, 1u << 20, off)) > 0)
+		off += n;
+	close(fd);
+	return n < 0 ? -1 : (double)(b_now_ns() - t0);
 }

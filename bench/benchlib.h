@@ -27,6 +27,14 @@ void b_result(const char *name, double value, const char *unit,
 /* Write every page of [p, p+len) (one byte per page) so it is resident. */
 void b_touch(void *p, size_t len, unsigned char val);
 
+/* A pseudo-random number below n (n > 0) from the xorshift64 state *state
+ * (not 0): the same sequence from the same state, for every run. */
+size_t b_rand_below(uint64_t *state, size_t n);
+
+/* Time a sequential pread(2) of the whole file at path, 1 MiB at a time into
+ * buf (1 MiB): ns, or -1 if it cannot be read. */
+double b_read_file_ns(const char *path, char *buf);
+
 /* Parse "--size N" style sizes (K/M/G suffixes); returns def on NULL. */
 size_t b_size_arg(const char *s, size_t def);
 

@@ -158,6 +158,12 @@ struct cow_stats {
  * Create a space of @p size bytes (rounded up to COW_PAGE_SIZE), zero-filled
  * and writable.
  *
+ * Memory is taken as pages are touched, as for mmap()'d memory, with one
+ * difference: the space is shared memory (pages of libcow's memfd), so
+ * *reading* a page never written takes a page of memory too, where
+ * anonymous memory would map the kernel's zero page. A big space that is
+ * read sparsely costs what is read.
+ *
  * @param size  bytes, > 0
  * @param flags 0 (no flags are defined yet; any other value is -EINVAL)
  * @return the space, owned by the caller (free with cow_space_destroy()), or

@@ -612,7 +612,7 @@ static int read_frames(const cow__frame *src, size_t n, char *buf, bool *zero)
  */
 int cow__frames_copy_home(cow__frame dst, const cow__frame *src, size_t n)
 {
-	static char buf[COW__COPY_RUN * COW__PAGE];	/* under the engine lock */
+	static _Alignas(4096) char buf[COW__COPY_RUN * COW__PAGE];	/* under the engine lock */
 	bool zero[COW__COPY_RUN];
 	bool holes = !frames_hold_data(dst, n);
 	int err = 0;

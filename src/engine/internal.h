@@ -381,6 +381,10 @@ int cow__protect_writable(struct cow__member *m);
 /* Testing hook (tests only): called, engine lock held, after a range of a
  * member is mapped again and before it is armed for faults. */
 extern void (*cow__test_mapped_hook)(void *addr, size_t len);
+/* Testing knob (tests only, 0 normally): when set, every member's mapping
+ * budget is at most this many mappings (and at least 8), so that the
+ * randomized tests de-fragment, and take checkpoints home, all the time. */
+extern size_t cow__test_maps_budget;
 int cow__defrag_pending(void);
 void cow__defrag_forget(struct cow__member *m);
 void cow__unmap_member(struct cow__member *m);

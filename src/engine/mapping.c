@@ -166,6 +166,8 @@ size_t cow__maps_budget(const struct cow__member *m)
 		want = COW_MAPS_MAX;
 	if (want > share)
 		want = share;
+	if (cow__test_maps_budget && want > cow__test_maps_budget)
+		want = cow__test_maps_budget;
 	return want < 8 ? 8 : want;
 }
 
@@ -312,6 +314,7 @@ static int arm_run(struct cow__member *m, size_t first, size_t end)
  * for the engine lock), protected, and only then made writable. 0 or -errno.
  */
 void (*cow__test_mapped_hook)(void *addr, size_t len);
+size_t cow__test_maps_budget;
 
 static int map_armed(struct cow__member *m, size_t i, size_t j, int prot)
 {
