@@ -378,12 +378,19 @@ static void info_stats(struct sb *b)
 
 static void info_replication(struct sb *b)
 {
+	/* SYNC/PSYNC get an RDB (repl.c) but no stream: never a replica here */
 	sb_printf(b, "# Replication\r\n"
 		  "role:master\r\n"
 		  "connected_slaves:0\r\n"
 		  "master_failover_state:no-failover\r\n"
+		  "master_replid:%s\r\n"
+		  "master_replid2:0000000000000000000000000000000000000000\r\n"
 		  "master_repl_offset:0\r\n"
-		  "repl_backlog_active:0\r\n");
+		  "second_repl_offset:-1\r\n"
+		  "repl_backlog_active:0\r\n"
+		  "repl_backlog_size:1048576\r\n"
+		  "repl_backlog_first_byte_offset:0\r\n"
+		  "repl_backlog_histlen:0\r\n", repl_id());
 }
 
 static void info_cpu(struct sb *b)

@@ -196,6 +196,10 @@ static struct kv_cmd table[] = {
 	{ "lastsave", cmd_lastsave, 1, F | S | L | X, 0, 0, 0, "server", 0, 0 },
 	{ "shutdown", cmd_shutdown, -1, A | N | S | L, 0, 0, 0, "server", 0, 0 },
 	{ "snapshot", cmd_snapshot, -1, A | N, 0, 0, 0, "server", 0, 0 },
+	/* ---- SYNC for redis-cli --rdb (repl.c) ---- */
+	{ "sync", cmd_sync, 1, A | N | CMD_NOMULTI, 0, 0, 0, "server", 0, 0 },
+	{ "psync", cmd_sync, -3, A | N | CMD_NOMULTI, 0, 0, 0, "server", 0, 0 },
+	{ "replconf", cmd_replconf, -1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "rollback", cmd_rollback, 2, W | A | N, 0, 0, 0, "server", 0, 0 },
 	/* ---- issue 15: scripting (script.c, function.c) ---- */
 	{ "eval", cmd_eval, -3, N | S, 0, 0, 0, "scripting", 0, 0 },

@@ -115,7 +115,7 @@ static void clients_tick(void)
 	last = srv.now_ms;
 	for (struct client *c = srv.clients; c; c = c->next) {
 		if (srv.timeout && srv.now_ms - c->last_ms > srv.timeout * 1000 &&
-		    !(c->flags & CF_CLOSE_ASAP)) {
+		    !(c->flags & (CF_CLOSE_ASAP | CF_SYNCING))) {
 			srv_log(LL_VERBOSE, "Closing idle client");
 			client_close_async(c);
 			continue;
@@ -260,6 +260,7 @@ int main(int argc, char **argv)
 		srv.shutdown_asap = false;	/* the save failed: keep serving */
 	}
 	net_close_all();
+	repl_stop();
 	persist_stop();
 	snapshots_release_all();
 	kvdb_close(&srv.db);

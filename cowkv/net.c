@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -38,6 +39,7 @@
 #define READ_MAX (64u << 20)        /* bytes read in one call at most */
 #define OBUF_PAUSE (1u << 20)       /* stop serving a client above this */
 #define WRITE_MAX (64u << 20)       /* bytes written per client per turn */
+#define OBUF_DROP_MIN (64u << 20)   /* buffers whose written pages go back at once */
 #define QBUF_IDLE_MAX (64 * 1024)   /* larger idle query buffers are freed */
 #define MAX_EVENTS 1024
 #define ACCEPTS_PER_TURN 1000
@@ -180,8 +182,8 @@ void client_check_output(struct client *c)
 {
 	char who[160];
 
-	if (c->flags & CF_CLOSE_ASAP)
-		return;
+	if (c->flags & (CF_CLOSE_ASAP | CF_REPLICA))
+		return;		/* a replica's RDB is not held to the limits */
 	if (srv.obuf_hard && c->obytes > srv.obuf_hard)
 		goto close;
 	if (!srv.obuf_soft || c->obytes <= srv.obuf_soft) {
@@ -327,9 +329,10 @@ static void client_process_input(struct client *c)
 	while (!(c->flags & (CF_CLOSE_AFTER_REPLY | CF_CLOSE_ASAP)) && !srv.shutdown_asap) {
 		int r;
 
-		if (c->flags & (CF_BLOCKED | CF_PAUSED)) {
-			/* The rest waits until it is unblocked; a peer that
-			 * left will not read the answer. */
+		if (c->flags & (CF_BLOCKED | CF_PAUSED | CF_SYNCING)) {
+			/* The rest waits until it is unblocked (or has its
+			 * SYNC's RDB); a peer that left will not read the
+			 * answer. */
 			if (c->flags & CF_EOF)
 				client_close_async(c);
 			more = true;
@@ -439,6 +442,22 @@ static void client_read(struct client *c)
 /* ---- output ------------------------------------------------------------- */
 
 /*
+ * The pages of a huge output buffer (SYNC's RDB, whose block malloc took
+ * from mmap) that bytes [from, to) of its data filled, once written: given
+ * back to the kernel now, a turn's worth at a time, so that the final
+ * free() of hundreds of MiB does not stall the loop on the unmapping.
+ */
+static void obuf_drop_sent(struct obuf *b, size_t from, size_t to)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)(b->data + from) + pg - 1) & ~(pg - 1);
+	uintptr_t hi = (uintptr_t)(b->data + to) & ~(pg - 1);
+
+	if (b->cap >= OBUF_DROP_MIN && hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/*
  * Write c's pending output (up to WRITE_MAX per turn); close c once all is
  * written if it must close; resume its input when its output drained.
  */
@@ -480,6 +499,7 @@ static void client_write(struct client *c)
 			size_t left = b->len - b->sent;
 
 			if ((size_t)n < left) {
+				obuf_drop_sent(b, b->sent, b->sent + (size_t)n);
 				b->sent += (size_t)n;
 				break;
 			}
@@ -523,7 +543,7 @@ static void resume_unblocked(void)
 
 		resume_head = c->resume_next;
 		c->resume = false;
-		if (!(c->flags & (CF_CLOSE_ASAP | CF_BLOCKED | CF_PAUSED)))
+		if (!(c->flags & (CF_CLOSE_ASAP | CF_BLOCKED | CF_PAUSED | CF_SYNCING)))
 			client_process_input(c);
 	}
 }
@@ -583,6 +603,7 @@ static void handle_event(struct epoll_event *ev)
 
 		(void)!read(srv.savefd, &v, sizeof v);
 		kv_bgsave_poll();
+		repl_poll();	/* SYNC's threads share the eventfd */
 		return;
 	}
 	c = ev->data.ptr;

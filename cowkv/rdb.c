@@ -14,9 +14,11 @@
  * no value for (sets, sorted sets, streams, modules) stop the load with an
  * error that names the key and the type.
  * Written: strings (LZF-compressed when longer than 20 bytes and that
- * helps), lists as RDB_TYPE_LIST, hashes as RDB_TYPE_HASH (forms every
- * Redis since 1.x loads), expiry in ms, function libraries, a SELECTDB
- * before the keys of each database that has any, the CRC64.
+ * helps), lists as RDB_TYPE_LIST, hashes as RDB_TYPE_HASH, sets as
+ * RDB_TYPE_SET (forms every Redis since 1.x loads), sorted sets as
+ * RDB_TYPE_ZSET_2 (binary scores, Redis >= 2.8), expiry in ms, function
+ * libraries, a SELECTDB before the keys of each database that has any, the
+ * CRC64. The same writer serves --export, DUMP and SYNC (repl.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,7 +111,38 @@ static void put_field(struct kvdb *db, struct kv_ent *f, void *arg)
 	put_string(b, ent_bytes(db, f) ? ent_bytes(db, f) : "", f->vlen);
 }
 
-/* The type byte and the value of entry e. */
+/* A set member (its entry's key) into the rbuf arg. */
+static void put_member(struct kvdb *db, struct kv_ent *m, void *arg)
+{
+	(void)db;
+	put_string(arg, m->key, m->klen);
+}
+
+/* A sorted set as RDB_TYPE_ZSET_2: members with binary scores, from the
+ * highest to the lowest (Redis's order: loading appends at the head). */
+static void put_zset(struct rbuf *b, struct kvdb *db, struct kv_ent *e)
+{
+	struct kv_zset *z = zset_of(db, e, false);
+	uint64_t n = z ? z->length : 0;
+	struct kv_znode *node = z ? kv_ptr(db, z->tail) : NULL;
+
+	rbuf_byte(b, T_ZSET2);
+	rbuf_len(b, n);
+	for (uint64_t i = 0; i < n && node; i++, node = zn_prev(db, node)) {
+		struct kv_ent *m = zn_ent(db, node);
+		unsigned char d[8];
+		uint64_t bits;
+
+		memcpy(&bits, &node->score, sizeof bits);
+		for (int k = 0; k < 8; k++)
+			d[k] = (unsigned char)(bits >> (8 * k));
+		put_string(b, m->key, m->klen);
+		rbuf_put(b, d, 8);
+	}
+}
+
+/* The type byte and the value of entry e. Reads only: db may be a view of
+ * a snapshot (struct kvdb with base and root set) read by another thread. */
 static void put_value(struct rbuf *b, struct kvdb *db, struct kv_ent *e)
 {
 	if (e->type == KV_STRING) {
@@ -130,6 +163,13 @@ static void put_value(struct rbuf *b, struct kvdb *db, struct kv_ent *e)
 		rbuf_len(b, hash_len(db, e));
 		if (hash_len(db, e))
 			dict_each(db, hash_dict(db, e, false), put_field, b);
+	} else if (e->type == KV_SET) {
+		rbuf_byte(b, T_SET);
+		rbuf_len(b, set_len(db, e));
+		if (set_len(db, e))
+			dict_each(db, hash_dict(db, e, false), put_member, b);
+	} else if (e->type == KV_ZSET) {
+		put_zset(b, db, e);
 	}
 }
 
@@ -736,10 +776,8 @@ out:
 	return rc;
 }
 
-struct export_walk {
-	struct rbuf *b;
-};
-
+/* One key into the rbuf arg: its expiry, type, name and value (nothing if
+ * it expired at db->now_ms). */
 static void export_key(struct kvdb *db, struct kv_ent *e, void *arg)
 {
 	struct rbuf *b = arg;
@@ -778,45 +816,66 @@ static void aux(struct rbuf *b, const char *k, const char *v)
 	rbuf_str(b, v, strlen(v));
 }
 
-int rdb_export(const char *path)
+void rdb_head(struct rbuf *b, bool functions)
 {
-	struct rbuf b = { 0 };
-	char tmp[4096], num[32];
-	unsigned char crc[8];
-	uint64_t c;
-	int fd, err = 0;
+	char num[32];
 
-	srv.db.now_ms = srv_unix_ms();
-	rbuf_put(&b, "REDIS0010", 9);
-	aux(&b, "redis-ver", COWKV_REDIS_COMPAT);
-	aux(&b, "redis-bits", "64");
+	rbuf_put(b, "REDIS0010", 9);
+	aux(b, "redis-ver", COWKV_REDIS_COMPAT);
+	aux(b, "redis-bits", "64");
 	snprintf(num, sizeof num, "%lld", (long long)(srv_unix_ms() / 1000));
-	aux(&b, "ctime", num);
+	aux(b, "ctime", num);
 	snprintf(num, sizeof num, "%llu", (unsigned long long)kvdb_used(&srv.db));
-	aux(&b, "used-mem", num);
-	aux(&b, "aof-base", "0");
-	func_export(&b);
-	for (unsigned i = 0; i < kv_ndb(&srv.db); i++) {
-		struct kv_keyspace *k = kv_ks_at(&srv.db, i);
+	aux(b, "used-mem", num);
+	aux(b, "aof-base", "0");
+	if (functions)
+		func_export(b);
+}
+
+void rdb_keys(struct rbuf *b, struct kvdb *db)
+{
+	for (unsigned i = 0; i < kv_ndb(db); i++) {
+		struct kv_keyspace *k = kv_ks_at(db, i);
 
 		if (!k->keys.count)
 			continue;
-		rbuf_byte(&b, OP_SELECTDB);
-		rbuf_len(&b, i);
-		rbuf_byte(&b, OP_RESIZEDB);
-		rbuf_len(&b, k->keys.count);
-		rbuf_len(&b, k->ttl.count);
-		dict_each(&srv.db, &k->keys, export_key, &b);
+		rbuf_byte(b, OP_SELECTDB);
+		rbuf_len(b, i);
+		rbuf_byte(b, OP_RESIZEDB);
+		rbuf_len(b, k->keys.count);
+		rbuf_len(b, k->ttl.count);
+		dict_each(db, &k->keys, export_key, b);
 	}
-	rbuf_byte(&b, OP_EOF);
+}
+
+void rdb_tail(struct rbuf *b, size_t from)
+{
+	unsigned char crc[8];
+	uint64_t c;
+
+	rbuf_byte(b, OP_EOF);
+	if (b->oom)
+		return;
+	c = crc64_jones(0, b->p + from, b->len - from);
+	for (int i = 0; i < 8; i++)
+		crc[i] = (unsigned char)(c >> (8 * i));
+	rbuf_put(b, crc, 8);
+}
+
+int rdb_export(const char *path)
+{
+	struct rbuf b = { 0 };
+	char tmp[4096];
+	int fd, err = 0;
+
+	srv.db.now_ms = srv_unix_ms();
+	rdb_head(&b, true);
+	rdb_keys(&b, &srv.db);
+	rdb_tail(&b, 0);
 	if (b.oom) {
 		free(b.p);
 		return -ENOMEM;
 	}
-	c = crc64_jones(0, b.p, b.len);
-	for (int i = 0; i < 8; i++)
-		crc[i] = (unsigned char)(c >> (8 * i));
-	rbuf_put(&b, crc, 8);
 	snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {

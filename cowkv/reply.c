@@ -81,6 +81,22 @@ void reply_raw(struct client *c, const void *p, size_t n)
 	mark_pending(c);
 }
 
+void reply_obuf(struct client *c, struct obuf *b)
+{
+	if ((c->flags & CF_CLOSE_ASAP) || !b->len) {
+		free(b);
+		return;
+	}
+	b->next = NULL;
+	c->obytes += b->len - b->sent;
+	if (c->otail)
+		c->otail->next = b;
+	else
+		c->ohead = b;
+	c->otail = b;
+	mark_pending(c);
+}
+
 void reply_free_all(struct client *c)
 {
 	while (c->ohead) {

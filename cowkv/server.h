@@ -59,6 +59,9 @@ struct obuf {
 #define CF_IN_EXEC           0x4000  /* running EXEC's queue: nothing blocks */
 #define CF_PUSHING           0x8000  /* a pub/sub push: sent despite CLIENT REPLY OFF */
 #define CF_PAUSED            0x10000 /* its command waits for CLIENT PAUSE's end */
+/* ---- SYNC / PSYNC (repl.c) ---- */
+#define CF_SYNCING           0x40000 /* waits for its SYNC's RDB: input held */
+#define CF_REPLICA           0x80000 /* sent SYNC/PSYNC (got or gets the RDB) */
 
 struct client {
 	int fd;
@@ -102,6 +105,8 @@ struct client {
 	bool resume;                    /* ...is on it */
 	/* ---- logical databases ---- */
 	unsigned db;                    /* SELECTed database (0 at connect, RESET, HELLO) */
+	/* ---- SYNC / PSYNC (repl.c) ---- */
+	unsigned repl_req;              /* REPLCONF options given: REPL_* (repl.c) */
 };
 
 /* ---- commands -------------------------------------------------------------- */
@@ -493,6 +498,10 @@ void reply_ok_or_one(struct client *c, bool one);
 struct obuf *reply_defer(struct client *c);
 void reply_defer_set(struct client *c, struct obuf *h, long long n);
 void reply_free_all(struct client *c);
+/* Append b (malloc'd, b->len bytes of data, b->sent 0) to c's output as it
+ * is, without copying nor the output limits (SYNC's RDB): c owns b from
+ * then on (freed at once if c is closing). */
+void reply_obuf(struct client *c, struct obuf *b);
 
 /* ---- issue 15: RESP3 reply types, with their RESP2 equivalents --------------
  * Under RESP2 a map of n pairs is an array of 2n, a set an array, a double a
@@ -573,6 +582,19 @@ CMD_DECL(cmd_eval); CMD_DECL(cmd_evalsha); CMD_DECL(cmd_eval_ro); CMD_DECL(cmd_e
 CMD_DECL(cmd_script); CMD_DECL(cmd_function); CMD_DECL(cmd_fcall); CMD_DECL(cmd_fcall_ro);
 CMD_DECL(cmd_auth); CMD_DECL(cmd_acl); CMD_DECL(cmd_dump); CMD_DECL(cmd_restore);
 bool debug_script_subcommand(struct client *c);
+
+/* ---- SYNC, PSYNC, REPLCONF (repl.c): an RDB for redis-cli --rdb ----------------- */
+
+CMD_DECL(cmd_sync); CMD_DECL(cmd_replconf);
+/* The replication id INFO and +FULLRESYNC give (40 hex digits). */
+const char *repl_id(void);
+/* Hand the RDBs that are ready to their clients (from the loop, when the
+ * shared eventfd srv.savefd fired). */
+void repl_poll(void);
+/* Wait for the RDBs being made and drop them (at exit). */
+void repl_stop(void);
+/* RDBs being made now (INFO). */
+unsigned repl_jobs(void);
 
 /* ---- configuration (config.c) ----------------------------------------------------- */
 

@@ -18,6 +18,10 @@
  *     loaded by redis-server with the same DEBUG DIGEST; DUMP/RESTORE
  *     payloads exchanged with redis-server both ways; Redis < 7 encodings
  *     (ziplist, quicklist 1) built by hand, read as redis-server reads them;
+ *   - SYNC: `redis-cli --rdb` of keys of every type in three databases,
+ *     and `--functions-rdb`, loaded by redis-server and compared; PSYNC by
+ *     hand (the RDB is the dataset at PSYNC despite later writes); bad
+ *     SYNC/PSYNC/REPLCONF get redis-server's replies, the server stays up;
  *   - redis-py (Debian's python3-redis) running its own pipelines, Lock and
  *     register_script against cowkv (tests/cowkv_redispy.py).
  *
@@ -852,6 +856,18 @@ static void compare_datasets(struct kc *a, struct kc *b)
 		} else if (!strcmp(tb, "list")) {
 			x = (resp_reply_free(x), CMD(a, "LRANGE", k, "0", "-1"));
 			y = CMD(b, "LRANGE", k, "0", "-1");
+		} else if (!strcmp(tb, "zset")) {
+			x = (resp_reply_free(x), CMD(a, "ZRANGE", k, "0", "-1", "WITHSCORES"));
+			y = CMD(b, "ZRANGE", k, "0", "-1", "WITHSCORES");
+		} else if (!strcmp(tb, "set")) {
+			/* orders differ: every member of a is in b, same count */
+			struct resp_reply *m = (resp_reply_free(x), CMD(a, "SMEMBERS", k));
+
+			for (size_t j = 0; j < m->n; j++)
+				expect_int(CMD(b, "SISMEMBER", k, m->elem[j]->str), 1);
+			resp_reply_free(m);
+			x = CMD(a, "SCARD", k);
+			y = CMD(b, "SCARD", k);
 		} else {
 			/* hashes: HGETALL orders differ; compare field by field */
 			struct resp_reply *f;
@@ -1240,6 +1256,314 @@ static void test_old_encodings_match_redis(void **state)
 	kc_close(b);
 }
 
+/* ---- SYNC: redis-cli --rdb and --functions-rdb ------------------------------------------ */
+
+static const char *const sync_dbs[] = { "0", "3", "9" };
+
+/* fill_dataset() in database 0 plus sets and sorted sets, and keys of
+ * every type in databases 3 and 9; c is left in database 0. */
+static void fill_databases(struct kc *c)
+{
+	char m[32];
+
+	fill_dataset(c);
+	expect_int(CMD(c, "SADD", "ints", "1", "2", "-300", "70000"), 4);
+	expect_int(CMD(c, "SADD", "names", "ann", "bob", "", "a b"), 4);
+	for (int i = 0; i < 300; i++) {
+		snprintf(m, sizeof m, "member-%d", i);
+		resp_reply_free(CMD(c, "SADD", "bigset", m));
+		resp_reply_free(CMD(c, "ZADD", "bigz", i % 7 ? "2.5" : "-1e10", m));
+	}
+	expect_int(CMD(c, "ZADD", "z", "1.5", "a", "-2", "b", "3e10", "c", "0", "d"), 4);
+	expect_str(CMD(c, "SELECT", "3"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "str", "in db 3"), RESP_STATUS, "OK");
+	expect_int(CMD(c, "RPUSH", "l3", "x", "y", "7"), 3);
+	expect_int(CMD(c, "HSET", "h3", "f", "v", "n", "12"), 2);
+	expect_int(CMD(c, "SADD", "s3", "m"), 1);
+	expect_int(CMD(c, "ZADD", "z3", "7", "seven"), 1);
+	expect_str(CMD(c, "SET", "vol3", "v", "EX", "100000"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SELECT", "9"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "only-in-9", "nine"), RESP_STATUS, "OK");
+	expect_int(CMD(c, "ZADD", "z9", "1", "one", "2", "two"), 2);
+	expect_str(CMD(c, "SELECT", "0"), RESP_STATUS, "OK");
+}
+
+/* The databases of fill_databases() in a (the reference) and b compared. */
+static void compare_sync_dbs(struct kc *a, struct kc *b)
+{
+	for (size_t i = 0; i < sizeof sync_dbs / sizeof sync_dbs[0]; i++) {
+		struct resp_reply *x, *y;
+
+		expect_str(CMD(a, "SELECT", sync_dbs[i]), RESP_STATUS, "OK");
+		expect_str(CMD(b, "SELECT", sync_dbs[i]), RESP_STATUS, "OK");
+		x = CMD(a, "DBSIZE");
+		y = CMD(b, "DBSIZE");
+		if (!reply_equal(x, y))
+			fail_msg("db %s: %lld keys vs %lld", sync_dbs[i], x->integer, y->integer);
+		resp_reply_free(x);
+		resp_reply_free(y);
+		compare_datasets(a, b);
+	}
+	expect_str(CMD(a, "SELECT", "0"), RESP_STATUS, "OK");
+	expect_str(CMD(b, "SELECT", "0"), RESP_STATUS, "OK");
+}
+
+/* Run `redis-cli -p port opt file` (its output in a log, shown on
+ * failure); its exit status. */
+static int run_cli(int port, const char *opt, const char *file)
+{
+	char cmd[PATH_MAX + 200], log[128];
+	int st;
+
+	snprintf(log, sizeof log, "/tmp/test_cowkv_deploy.%d.cli.log", (int)getpid());
+	snprintf(cmd, sizeof cmd, "timeout 60 redis-cli -p %d %s '%s' >%s 2>&1", port, opt,
+		 file, log);
+	st = system(cmd);
+	if (st) {
+		snprintf(cmd, sizeof cmd, "cat %s >&2", log);
+		(void)!system(cmd);
+	}
+	unlink(log);
+	return st;
+}
+
+static bool have_redis_cli(void)
+{
+	return have_redis() && system("command -v redis-cli >/dev/null 2>&1") == 0;
+}
+
+/* redis-server started on dir/file (an RDB cowkv wrote). */
+static struct kc *redis_on(int slot, const char *dir, const char *file)
+{
+	struct srvp *r = start_at(slot, "redis-server", 0,
+				  (const char *[]){ "--dir", dir, "--dbfilename", file, NULL });
+
+	return kc_open(r->port);
+}
+
+/* Is cowkv on c alive, still a master without replicas? */
+static void expect_still_master(struct kc *c)
+{
+	struct resp_reply *r;
+
+	expect_str(CMD(c, "PING"), RESP_STATUS, "PONG");
+	r = CMD(c, "INFO", "replication");
+	assert_int_equal(r->type, RESP_BULK);
+	assert_non_null(strstr(r->str, "role:master\r\n"));
+	assert_non_null(strstr(r->str, "connected_slaves:0\r\n"));
+	resp_reply_free(r);
+}
+
+static void test_redis_cli_rdb(void **state)
+{
+	const char *dir = new_tmpdir();
+	char rdb[128], cmd[300];
+	struct srvp *ck;
+	struct kc *a, *b;
+
+	(void)state;
+	if (!have_redis_cli())
+		skip();
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ck->port);
+	fill_databases(a);
+	expect_str(CMD(a, "FUNCTION", "LOAD", lib_code), RESP_BULK, "mylib");
+	snprintf(rdb, sizeof rdb, "%s/sync.rdb", dir);
+	assert_int_equal(run_cli(ck->port, "--rdb", rdb), 0);
+	if (system("command -v redis-check-rdb >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof cmd, "redis-check-rdb %s >/dev/null 2>&1", rdb);
+		assert_int_equal(system(cmd), 0);
+	}
+	b = redis_on(1, dir, "sync.rdb");
+	compare_sync_dbs(a, b);
+	expect_str(CMD(b, "FCALL_RO", "getit", "1", "str"), RESP_BULK, "hello");
+	expect_still_master(a);
+	/* twice on one server, after writes: the second RDB has them */
+	expect_str(CMD(a, "SET", "str", "second"), RESP_STATUS, "OK");
+	snprintf(rdb, sizeof rdb, "%s/sync2.rdb", dir);
+	assert_int_equal(run_cli(ck->port, "--rdb", rdb), 0);
+	kc_close(b);
+	b = redis_on(2, dir, "sync2.rdb");
+	compare_sync_dbs(a, b);
+	expect_still_master(a);
+	kc_close(a);
+	kc_close(b);
+}
+
+static void test_redis_cli_functions_rdb(void **state)
+{
+	const char *dir = new_tmpdir();
+	char rdb[128];
+	struct srvp *ck;
+	struct kc *a, *b;
+
+	(void)state;
+	if (!have_redis_cli())
+		skip();
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ck->port);
+	fill_databases(a);
+	expect_str(CMD(a, "FUNCTION", "LOAD", lib_code), RESP_BULK, "mylib");
+	snprintf(rdb, sizeof rdb, "%s/functions.rdb", dir);
+	assert_int_equal(run_cli(ck->port, "--functions-rdb", rdb), 0);
+	b = redis_on(1, dir, "functions.rdb");
+	expect_int(CMD(b, "DBSIZE"), 0);	/* the functions, no keys */
+	expect_str(CMD(b, "FCALL", "setit", "1", "k", "v"), RESP_STATUS, "OK");
+	expect_str(CMD(b, "FCALL_RO", "getit", "1", "k"), RESP_BULK, "v");
+	expect_still_master(a);
+	kc_close(a);
+	kc_close(b);
+}
+
+/* Read up to and including the next "\r\n" of c's input (malloc'd). */
+static char *kc_line(struct kc *c)
+{
+	int64_t deadline = now_ms() + IO_TIMEOUT_MS;
+	char *nl, *out;
+
+	while (!c->len || !(nl = memmem(c->buf, c->len, "\r\n", 2)))
+		if (kc_fill(c, (int)(deadline - now_ms())) <= 0)
+			fail_msg("no line in time");
+	out = strndup(c->buf, (size_t)(nl - c->buf) + 2);
+	c->len -= (size_t)(nl - c->buf) + 2;
+	memmove(c->buf, nl + 2, c->len);
+	return out;
+}
+
+/* Take n bytes of c's input into file path. */
+static void kc_take_file(struct kc *c, size_t n, const char *path)
+{
+	int64_t deadline = now_ms() + IO_TIMEOUT_MS;
+	FILE *f;
+
+	while (c->len < n)
+		if (kc_fill(c, (int)(deadline - now_ms())) <= 0)
+			fail_msg("RDB payload short: %zu of %zu bytes", c->len, n);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(c->buf, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	c->len -= n;
+	memmove(c->buf, c->buf + n, c->len);
+}
+
+/* PSYNC ? -1 by hand: +FULLRESYNC, then the RDB of the dataset as it was at
+ * PSYNC even though a key is rewritten before the payload is read. */
+static void test_psync_is_a_snapshot(void **state)
+{
+	const char *dir = new_tmpdir();
+	char rdb[128], *line;
+	struct srvp *ck;
+	struct kc *a, *r, *b;
+	size_t n;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ck->port);
+	fill_databases(a);
+	r = kc_open(ck->port);
+	expect_str(CMD(r, "REPLCONF", "listening-port", "6380", "capa", "eof", "capa", "psync2"),
+		   RESP_STATUS, "OK");
+	kc_sendv(r, (const char *[]){ "PSYNC", "?", "-1", NULL });
+	line = kc_line(r);
+	assert_int_equal(strlen(line), strlen("+FULLRESYNC ") + 40 + strlen(" 0\r\n"));
+	assert_int_equal(strncmp(line, "+FULLRESYNC ", 12), 0);
+	assert_int_equal(strspn(line + 12, "0123456789abcdef"), 40);
+	free(line);
+	/* the snapshot is taken: these writes are not in the RDB */
+	expect_str(CMD(a, "SET", "str", "changed after PSYNC"), RESP_STATUS, "OK");
+	expect_int(CMD(a, "DEL", "longlist"), 1);
+	expect_str(CMD(a, "SET", "new-key", "x"), RESP_STATUS, "OK");
+	line = kc_line(r);
+	assert_true(line[0] == '$');
+	n = strtoull(line + 1, NULL, 10);
+	free(line);
+	snprintf(rdb, sizeof rdb, "%s/psync.rdb", dir);
+	kc_take_file(r, n, rdb);
+	kc_close(r);
+	b = redis_on(1, dir, "psync.rdb");
+	expect_str(CMD(b, "GET", "str"), RESP_BULK, "hello");
+	expect_int(CMD(b, "LLEN", "longlist"), 2000);
+	expect_int(CMD(b, "EXISTS", "new-key"), 0);
+	expect_still_master(a);
+	kc_close(a);
+	kc_close(b);
+}
+
+/* Malformed SYNC, PSYNC and REPLCONF get redis-server's replies; ACK and
+ * GETACK get none; a client gone in mid-SYNC leaves the server serving. */
+static void test_sync_errors_match_redis(void **state)
+{
+	static const char *const bad[][8] = {
+		{ "SYNC", "x" }, { "PSYNC" }, { "PSYNC", "a" }, { "PSYNC", "a", "b" },
+		{ "REPLCONF", "foo", "bar" }, { "REPLCONF", "capa" },
+		{ "REPLCONF", "listening-port", "x" }, { "REPLCONF", "rdb-only", "2" },
+		{ "REPLCONF", "rdb-only", "x" }, { "REPLCONF", "rdb-filter-only", "xyz" },
+		{ "REPLCONF", "rdb-filter-only", "\"functions" },
+		{ "REPLCONF", "rdb-filter-only", "functions", "bogus", "1" },
+		{ "REPLCONF", "listening-port", "6380", "capa", "eof", "capa", "psync2" },
+		{ "REPLCONF", "ip-address", "10.0.0.1", "rdb-only", "0" },
+		{ "REPLCONF" },
+	};
+	struct srvp *ck, *rs;
+	struct kc *a, *b;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	rs = start_at(1, "redis-server", 0, NULL);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct resp_reply *x, *y;
+
+		a = kc_open(ck->port);
+		b = kc_open(rs->port);
+		x = cmd_words(a, (const char **)bad[i]);
+		y = cmd_words(b, (const char **)bad[i]);
+		if (!reply_equal(x, y))
+			fail_msg("%s %s: cowkv '%s', redis '%s'", bad[i][0], bad[i][1] ? bad[i][1] : "",
+				 x->str ? x->str : "", y->str ? y->str : "");
+		resp_reply_free(x);
+		resp_reply_free(y);
+		kc_close(a);
+		kc_close(b);
+	}
+	{
+		struct resp_reply *x, *y;
+
+		a = kc_open(ck->port);
+		b = kc_open(rs->port);
+		/* a filtered RDB without capa eof, SYNC inside MULTI */
+		expect_str(CMD(a, "REPLCONF", "rdb-filter-only", ""), RESP_STATUS, "OK");
+		x = CMD(a, "SYNC");
+		y = (expect_str(CMD(b, "REPLCONF", "rdb-filter-only", ""), RESP_STATUS, "OK"),
+		     CMD(b, "SYNC"));
+		assert_true(reply_equal(x, y));
+		expect_str(x, RESP_ERR, "Filtered replica requires EOF capability");
+		resp_reply_free(y);
+		expect_str(CMD(a, "MULTI"), RESP_STATUS, "OK");
+		expect_str(CMD(a, "SYNC"), RESP_ERR, "Command not allowed inside a transaction");
+		expect_str(CMD(a, "DISCARD"), RESP_STATUS, "OK");
+		/* no reply to ACK and GETACK: the next reply is PING's */
+		kc_sendv(a, (const char *[]){ "REPLCONF", "ACK", "5", NULL });
+		kc_sendv(a, (const char *[]){ "REPLCONF", "GETACK", "*", NULL });
+		expect_str(CMD(a, "PING"), RESP_STATUS, "PONG");
+		kc_close(a);
+		kc_close(b);
+	}
+	/* SYNC, then gone before the RDB is read */
+	for (int i = 0; i < 3; i++) {
+		a = kc_open(ck->port);
+		kc_sendv(a, (const char *[]){ "SYNC", NULL });
+		kc_close(a);
+	}
+	a = kc_open(ck->port);
+	expect_still_master(a);
+	kc_close(a);
+}
+
 /* ---- redis-py ---------------------------------------------------------------------------------- */
 
 static void test_redispy(void **state)
@@ -1269,6 +1593,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_rdb_roundtrip, teardown),
 		cmocka_unit_test_teardown(test_dump_restore_with_redis, teardown),
 		cmocka_unit_test_teardown(test_old_encodings_match_redis, teardown),
+		cmocka_unit_test_teardown(test_redis_cli_rdb, teardown),
+		cmocka_unit_test_teardown(test_redis_cli_functions_rdb, teardown),
+		cmocka_unit_test_teardown(test_psync_is_a_snapshot, teardown),
+		cmocka_unit_test_teardown(test_sync_errors_match_redis, teardown),
 		cmocka_unit_test_teardown(test_redispy, teardown),
 	};
 
