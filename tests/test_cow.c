@@ -7,9 +7,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cow.h>
 
 #include "testlib.h"
+#include "internal.h"
 
 #define P COW_PAGE_SIZE
 
@@ -466,6 +469,71 @@ static void freeze_hooks_bracket_freezes(void **state)
 	cow_space_destroy(s);
 }
 
+/* Bytes of memory the frame store holds. */
+static size_t frames_memory(void)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(cow__frames_fd(), &st), 0);
+	return (size_t)st.st_blocks * 512;
+}
+
+/* Does frame f hold no page (a hole: zeroes, no memory)? */
+static bool frame_is_hole(uint64_t f)
+{
+	off_t off = (off_t)f * (off_t)P;
+
+	return lseek(cow__frames_fd(), off, SEEK_DATA) != off;
+}
+
+/*
+ * A parent that wrote a quarter of its pages forks. A page neither ever
+ * wrote is a hole of the frame store: the child's first write to one takes
+ * one page of memory (its own), and the parent's page stays a hole; the
+ * parent's first write to one leaves the child's copy a hole too. (Reading
+ * the hole to copy it gave it a page of zeroes for good: two pages a
+ * write.)
+ */
+static void first_writes_to_never_written_pages_take_one_page(void **state)
+{
+	T_START();
+	enum { N = 256, W = 32 };
+	cow_space *s = cow_space_create(N * P, 0), *f;
+	unsigned char *a = cow_base(s), *b;
+	size_t before;
+
+	for (size_t i = 0; i < N; i += 4)
+		a[i * P] = 1;
+	f = cow_fork(s);
+	assert_non_null(f);
+	b = cow_base(f);
+	before = frames_memory();
+	for (size_t k = 0; k < W; k++)
+		b[(4 * k + 1) * P + 5] = 2;	/* the child writes */
+	for (size_t k = 0; k < W; k++)
+		a[(4 * k + 2) * P + 6] = 3;	/* the parent writes */
+	assert_true(frames_memory() - before <= 2 * W * P);
+	t_check_invariants();
+	for (size_t k = 0; k < W; k++) {
+		assert_true(frame_is_hole(page(s, 4 * k + 1).frame));
+		assert_true(frame_is_hole(page(f, 4 * k + 2).frame));
+		assert_true(page(f, 4 * k + 2).home);
+	}
+	for (size_t k = 0; k < W; k++) {
+		size_t c = 4 * k + 1, p = 4 * k + 2;
+
+		assert_int_equal(b[c * P + 5], 2);
+		assert_int_equal(b[c * P], 0);
+		assert_int_equal(a[c * P + 5], 0);
+		assert_int_equal(a[p * P + 6], 3);
+		assert_int_equal(b[p * P + 6], 0);
+		assert_int_equal(b[(4 * k) * P], 1);
+	}
+	t_check_invariants();
+	cow_space_destroy(f);
+	cow_space_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +541,7 @@ int main(void)
 		cmocka_unit_test(reuse_when_the_snapshot_is_gone),
 		cmocka_unit_test(snapshots_between_two_writes_share_one_copy),
 		cmocka_unit_test(forks_of_forks),
+		cmocka_unit_test(first_writes_to_never_written_pages_take_one_page),
 		cmocka_unit_test(snapshot_of_a_fork_and_restore),
 		cmocka_unit_test(restore_shares_the_pages_again),
 		cmocka_unit_test(freed_frames_are_ready_not_zero_pages),

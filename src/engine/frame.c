@@ -541,9 +541,11 @@ static int write_frames(cow__frame first, const void *buf, size_t n)
 	return 0;
 }
 
-static bool page_is_zero(const char *p)
+/* cow__page_is_zero — does the page at p (aligned) hold only zeroes? Stops
+ * at the first word that is not. */
+bool cow__page_is_zero(const void *p)
 {
-	const uint64_t *w = (const uint64_t *)(const void *)p;
+	const uint64_t *w = p;
 
 	for (size_t k = 0; k < COW__PAGE / sizeof *w; k += 4)
 		if (w[k] | w[k + 1] | w[k + 2] | w[k + 3])
@@ -562,6 +564,19 @@ static bool frames_hold_data(cow__frame first, size_t n)
 	if (data < 0)
 		return errno != ENXIO;	/* ENXIO: no data from off on */
 	return data < off + (off_t)(n << COW__PAGE_SHIFT);
+}
+
+/*
+ * cow__frame_is_hole — is memfd frame f a hole: no page in the memfd, so it
+ * reads as zeroes and holds no memory (a page never written)? False for an
+ * image frame, a frame the window maps (it has a page), and when the kernel
+ * cannot tell. One lseek(2); async-signal-safe.
+ */
+bool cow__frame_is_hole(cow__frame f)
+{
+	if (cow__frame_is_image(f) || bit_test(chunk_of(f)->windowed, slot_of(f)))
+		return false;
+	return !frames_hold_data(f, 1);
 }
 
 /* Read frames src[0..n) (memfd or image frames) into buf, n pages, and tell
@@ -590,7 +605,7 @@ static int read_frames(const cow__frame *src, size_t n, char *buf, bool *zero)
 		if (err)
 			return err;
 		for (size_t k = j; k < e; k++)
-			zero[k] = page_is_zero(buf + (k << COW__PAGE_SHIFT));
+			zero[k] = cow__page_is_zero(buf + (k << COW__PAGE_SHIFT));
 		j = e;
 	}
 	return 0;

@@ -85,6 +85,8 @@ uint64_t cow__frames_in_use(void);
 int cow__frames_reserve_image(size_t n, cow__frame *first);
 void cow__frames_release_range(cow__frame first, size_t n);
 bool cow__frame_is_image(cow__frame f);
+bool cow__frame_is_hole(cow__frame f);
+bool cow__page_is_zero(const void *p);
 
 /* ======================================================================
  * Page tables (pt.c): page index -> frame, radix trees of 4 KiB nodes that
