@@ -7,12 +7,15 @@
  *
  * Read: strings (raw, integer, LZF), lists (linked list, ziplist,
  * quicklist of ziplists, quicklist 2 of listpacks and plain nodes), hashes
- * (field/value pairs, zipmap is refused, ziplist, listpack), expiry times
- * (seconds and ms), aux fields, SELECTDB (every database below
- * --databases) / RESIZEDB, function libraries,
- * idle/frequency hints (skipped: cowkv keeps no LRU/LFU). Types cowkv has
- * no value for (sets, sorted sets, streams, modules) stop the load with an
- * error that names the key and the type.
+ * (field/value pairs, zipmap is refused, ziplist, listpack), sets
+ * (members, intset, Redis 7.2's listpack), sorted sets (scores as text,
+ * binary scores, ziplist, listpack), expiry times (seconds and ms), aux
+ * fields, SELECTDB (every database below --databases) / RESIZEDB, function
+ * libraries, idle/frequency hints (skipped: cowkv keeps no LRU/LFU). A set
+ * or zset with a repeated member, a NaN score or an intset out of order is
+ * bad data (what Redis's deep sanitization refuses). Types cowkv has no
+ * value for (streams, modules) stop the load with an error that names the
+ * key and the type.
  * Written: strings (LZF-compressed when longer than 20 bytes and that
  * helps), lists as RDB_TYPE_LIST, hashes as RDB_TYPE_HASH, sets as
  * RDB_TYPE_SET (forms every Redis since 1.x loads), sorted sets as
@@ -22,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +57,7 @@
 #define T_ZSET_LISTPACK 17
 #define T_LIST_QUICKLIST2 18
 #define T_STREAM2 19
+#define T_SET_LISTPACK 20
 
 #define OP_FUNCTION2 245
 #define OP_FUNCTION 246
@@ -71,7 +76,7 @@
 static const char *type_name(unsigned t)
 {
 	switch (t) {
-	case T_SET: case T_SET_INTSET: case 20: return "set";
+	case T_SET: case T_SET_INTSET: case T_SET_LISTPACK: return "set";
 	case T_ZSET: case T_ZSET2: case T_ZSET_ZIPLIST: case T_ZSET_LISTPACK: return "zset";
 	case T_MODULE: case T_MODULE2: return "module";
 	case T_STREAM: case T_STREAM2: case 21: return "stream";
@@ -343,6 +348,36 @@ static int walk_ziplist(const unsigned char *p, size_t n, elem_fn *fn, void *arg
 	return q < end ? 0 : -1;
 }
 
+/*
+ * Walk an intset (RDB_TYPE_SET_INTSET): a 4-byte encoding (2, 4 or 8: the
+ * width of each integer), a 4-byte count, then count little-endian signed
+ * integers in strictly ascending order, each passed to fn as decimal text.
+ * 0, or -1 if malformed: another encoding, a size other than 8 + count *
+ * encoding, no integers, integers out of order or repeated (Redis's deep
+ * sanitization checks the same), or fn failed.
+ */
+static int walk_intset(const unsigned char *p, size_t n, elem_fn *fn, void *arg)
+{
+	uint32_t enc, count;
+	int64_t prev = 0;
+
+	if (n < 8)
+		return -1;
+	enc = (uint32_t)le(p, 4);
+	count = (uint32_t)le(p + 4, 4);
+	if ((enc != 2 && enc != 4 && enc != 8) || count == 0 ||
+	    8 + (uint64_t)count * enc != n)
+		return -1;
+	for (uint32_t i = 0; i < count; i++) {
+		int64_t v = sign_extend(le(p + 8 + (size_t)i * enc, (int)enc), 8 * (int)enc);
+
+		if ((i && v <= prev) || emit_int(fn, arg, v))
+			return -1;
+		prev = v;
+	}
+	return 0;
+}
+
 /* ---- building values -------------------------------------------------------------- */
 
 struct sink {
@@ -360,24 +395,215 @@ static int list_sink(void *arg, const char *p, size_t n)
 	return list_push(s->db, s->e, false, p, n) ? -1 : 0;
 }
 
+/* Keep p/n in s as the field (or member) waiting for its value (or
+ * score). 0, or -1 (no memory). */
+static int sink_hold(struct sink *s, const char *p, size_t n)
+{
+	free(s->field);
+	s->field = malloc(n + 1);
+	if (!s->field)
+		return -1;
+	memcpy(s->field, p, n);
+	s->flen = n;
+	s->have_field = true;
+	return 0;
+}
+
+/* Hash elements come as field, value, field, value...: 0 or -1. */
 static int hash_sink(void *arg, const char *p, size_t n)
 {
 	struct sink *s = arg;
 	int r;
 
-	if (!s->have_field) {
-		free(s->field);
-		s->field = malloc(n + 1);
-		if (!s->field)
-			return -1;
-		memcpy(s->field, p, n);
-		s->flen = n;
-		s->have_field = true;
-		return 0;
-	}
+	if (!s->have_field)
+		return sink_hold(s, p, n);
 	s->have_field = false;
 	r = hash_set(s->db, s->e, s->field, s->flen, p, n);
 	return r < 0 ? -1 : 0;
+}
+
+/* A set member: 0, or -1 (a member seen before, or no memory). */
+static int set_sink(void *arg, const char *p, size_t n)
+{
+	struct sink *s = arg;
+
+	return set_add(s->db, s->e, p, n) == 1 ? 0 : -1;
+}
+
+/*
+ * A score written as text (a ziplist or listpack element, an RDB_TYPE_ZSET
+ * score): as Redis reads it, strtod of at most its first 127 bytes. true
+ * with *out, or false if no number starts it or it is NaN.
+ */
+static bool text_score(const char *p, size_t n, double *out)
+{
+	char buf[128], *end;
+
+	if (n >= sizeof buf)
+		n = sizeof buf - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	*out = strtod(buf, &end);
+	return end != buf && !isnan(*out);
+}
+
+/* Add member m (mlen bytes) with score to the zset of s: 0, or -1 (NaN,
+ * a member seen before, or no memory). */
+static int zset_put(struct sink *s, const char *m, size_t mlen, double score)
+{
+	if (isnan(score))
+		return -1;
+	return zset_set(s->db, s->e, m, mlen, score) == 1 ? 0 : -1;
+}
+
+/* Zset elements of a ziplist or listpack come as member, score (text or an
+ * integer), member, score...: 0 or -1. */
+static int zset_sink(void *arg, const char *p, size_t n)
+{
+	struct sink *s = arg;
+	double score;
+
+	if (!s->have_field)
+		return sink_hold(s, p, n);
+	s->have_field = false;
+	if (!text_score(p, n, &score))
+		return -1;
+	return zset_put(s, s->field, s->flen, score);
+}
+
+/*
+ * An RDB_TYPE_ZSET score: a length byte, then that many bytes of text;
+ * the lengths 253, 254 and 255 stand for NaN, +inf and -inf with no text.
+ * true with *out (NaN included: the caller refuses it), false if r ends
+ * first or the text is no number.
+ */
+static bool read_text_score(struct rreader *r, double *out)
+{
+	unsigned n = rread_byte(r);
+
+	if (r->bad)
+		return false;
+	if (n >= 253) {
+		*out = n == 253 ? NAN : n == 254 ? INFINITY : -INFINITY;
+		return true;
+	}
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		return false;
+	}
+	r->p += n;
+	return text_score((const char *)r->p - n, n, out) || isnan(*out);
+}
+
+/* An RDB_TYPE_ZSET_2 score: 8 bytes, a little-endian IEEE double. true
+ * with *out, false (and r->bad) if r ends first. */
+static bool read_binary_score(struct rreader *r, double *out)
+{
+	uint64_t bits;
+
+	if (r->end - r->p < 8) {
+		r->bad = 1;
+		return false;
+	}
+	bits = le(r->p, 8);
+	r->p += 8;
+	memcpy(out, &bits, sizeof *out);
+	return true;
+}
+
+/*
+ * The members of an RDB_TYPE_SET (count strings) or the pairs of an
+ * RDB_TYPE_ZSET / RDB_TYPE_ZSET_2 (count of member, score) from r into the
+ * key of s. 0, or -2 (truncated, malformed, a repeated member, a NaN score
+ * or no memory).
+ */
+static int read_members(struct rreader *r, unsigned t, struct sink *s)
+{
+	int special;
+	uint64_t count = rread_len(r, &special);
+
+	if (r->bad || special)
+		return -2;
+	for (uint64_t i = 0; i < count; i++) {
+		size_t n;
+		char *m = rread_str(r, &n);
+		double score = 0;
+		int rc;
+
+		if (!m)
+			return -2;
+		if (t == T_SET)
+			rc = set_sink(s, m, n);
+		else if (t == T_ZSET ? !read_text_score(r, &score) : !read_binary_score(r, &score))
+			rc = -1;
+		else
+			rc = zset_put(s, m, n, score);
+		free(m);
+		if (rc)
+			return -2;
+	}
+	return 0;
+}
+
+/*
+ * A set or a sorted set of RDB type t from r into the new key of s (its
+ * entry made by the caller): RDB_TYPE_SET, _SET_INTSET, _SET_LISTPACK,
+ * _ZSET, _ZSET_2, _ZSET_ZIPLIST, _ZSET_LISTPACK. 0, or -2 (bad data).
+ */
+static int read_set_or_zset(struct rreader *r, unsigned t, struct sink *s)
+{
+	char *v;
+	size_t n;
+	int rc;
+
+	if (t == T_SET || t == T_ZSET || t == T_ZSET2)
+		return read_members(r, t, s);
+	v = rread_str(r, &n);
+	if (!v)
+		return -2;
+	if (t == T_SET_INTSET)
+		rc = walk_intset((unsigned char *)v, n, set_sink, s);
+	else if (t == T_SET_LISTPACK)
+		rc = walk_listpack((unsigned char *)v, n, set_sink, s);
+	else if (t == T_ZSET_ZIPLIST)
+		rc = walk_ziplist((unsigned char *)v, n, zset_sink, s);
+	else
+		rc = walk_listpack((unsigned char *)v, n, zset_sink, s);
+	free(v);
+	return rc || s->have_field ? -2 : 0;
+}
+
+/*
+ * Read a set or a sorted set of RDB type t from r into a new key (which
+ * must not exist). 0 (no key if it has no members: Redis has no empty
+ * aggregates); -1 with err "key 'K': bad data format" (truncated,
+ * malformed, a repeated member, a NaN score, or no memory), the key removed
+ * again so that nothing of it stays.
+ */
+static int read_aggregate(struct rreader *r, unsigned t, const char *key, size_t klen,
+			  char *err, size_t errlen)
+{
+	bool set = t == T_SET || t == T_SET_INTSET || t == T_SET_LISTPACK;
+	struct sink s = { .db = &srv.db };
+	int rc;
+
+	s.e = kv_add(s.db, key, klen, set ? KV_SET : KV_ZSET);
+	if (!s.e) {
+		snprintf(err, errlen, "key '%.*s': out of memory in the dataset",
+			 (int)(klen > 200 ? 200 : klen), key);
+		return -1;
+	}
+	rc = read_set_or_zset(r, t, &s);
+	free(s.field);
+	if (rc || r->bad) {
+		kv_delete_ent(s.db, s.e);
+		snprintf(err, errlen, "key '%.*s': bad data format",
+			 (int)(klen > 200 ? 200 : klen), key);
+		return -1;
+	}
+	if ((set ? set_len(s.db, s.e) : zset_len(s.db, s.e)) == 0)
+		kv_delete_ent(s.db, s.e);
+	return 0;
 }
 
 /*
@@ -414,6 +640,9 @@ static int read_value(struct rreader *r, unsigned t, const char *key, size_t kle
 	case T_LIST: case T_HASH: case T_LIST_ZIPLIST: case T_HASH_ZIPLIST:
 	case T_LIST_QUICKLIST: case T_HASH_LISTPACK: case T_LIST_QUICKLIST2:
 		break;
+	case T_SET: case T_SET_INTSET: case T_SET_LISTPACK:
+	case T_ZSET: case T_ZSET2: case T_ZSET_ZIPLIST: case T_ZSET_LISTPACK:
+		return read_aggregate(r, t, key, klen, err, errlen);
 	default:
 		snprintf(err, errlen, "key '%.*s' has type %s (RDB type %u), which cowkv has "
 			 "no value for", (int)(klen > 200 ? 200 : klen), key, type_name(t), t);

@@ -18,6 +18,10 @@
  *     loaded by redis-server with the same DEBUG DIGEST; DUMP/RESTORE
  *     payloads exchanged with redis-server both ways; Redis < 7 encodings
  *     (ziplist, quicklist 1) built by hand, read as redis-server reads them;
+ *   - sets and sorted sets: redis-server's DUMP of every encoding RESTOREd,
+ *     its SAVE of them in three databases imported; RDB_TYPE_ZSET, ziplist
+ *     zsets and intsets built by hand read the same by both; truncated,
+ *     bit-flipped and repeated-member payloads refused by both alike;
  *   - SYNC: `redis-cli --rdb` of keys of every type in three databases,
  *     and `--functions-rdb`, loaded by redis-server and compared; PSYNC by
  *     hand (the RDB is the dataset at PSYNC despite later writes); bad
@@ -1308,6 +1312,385 @@ static void compare_sync_dbs(struct kc *a, struct kc *b)
 	expect_str(CMD(b, "SELECT", "0"), RESP_STATUS, "OK");
 }
 
+/* ---- sets and sorted sets through DUMP/RESTORE and RDB files ------------------------ */
+
+/* Sets and sorted sets in every encoding redis-server 7.0 keeps them in:
+ * intsets (small; 2, 4 and 8-byte integers) and a big set of integers
+ * (hashtable), small and big sets of strings, listpack and skiplist
+ * zsets with integer, fractional, huge and infinite scores, members with
+ * bytes that are not text. */
+static void fill_sets(struct kc *c)
+{
+	char m[32], s[32];
+
+	expect_int(CMD(c, "SADD", "i16", "1", "-7", "300"), 3);
+	expect_int(CMD(c, "SADD", "i32", "5", "-70000", "2000000000"), 3);
+	expect_int(CMD(c, "SADD", "i64", "1", "-9223372036854775808", "9223372036854775807"), 3);
+	expect_int(CMD(c, "SADD", "strs", "ann", "", "a b", "\x01\xff\x80", "12x"), 5);
+	for (int i = 0; i < 700; i++) {
+		snprintf(m, sizeof m, "%d", i * 37 - 9000);
+		resp_reply_free(CMD(c, "SADD", "bigints", m));
+		snprintf(m, sizeof m, "m\x02%d", i);
+		resp_reply_free(CMD(c, "SADD", "bigstrs", m));
+	}
+	expect_int(CMD(c, "ZADD", "zint", "1", "a", "-2", "b", "300000", "c", "0", "d"), 4);
+	expect_int(CMD(c, "ZADD", "zfrac", "1.5", "x", "-0.25", "y", "3.141592653589793", "z",
+		       "1e300", "w", "-1e-300", "v"), 5);
+	expect_int(CMD(c, "ZADD", "zinf", "inf", "top", "-inf", "bottom", "0", "mid",
+		       "inf", "\x80\x81"), 4);
+	for (int i = 0; i < 200; i++) {
+		snprintf(m, sizeof m, "member\xfe%d", i);
+		snprintf(s, sizeof s, "%s%d.%d", i % 2 ? "-" : "", i * 1000, i % 10);
+		resp_reply_free(CMD(c, "ZADD", "zbig", s, m));
+	}
+	expect_int(CMD(c, "ZADD", "zbig", "inf", "pinf", "-inf", "ninf", "5", "five"), 3);
+}
+
+/* RESTORE payload p/n as key into c (REPLACE); the reply. */
+static struct resp_reply *restore_reply(struct kc *c, const char *key, const char *p, size_t n)
+{
+	const char *w[5] = { "RESTORE", key, "0", p, "REPLACE" };
+	size_t lens[5] = { 7, strlen(key), 1, n, 7 }, rn;
+	char *req = resp_encode(5, w, lens, &rn);
+
+	assert_int_equal(send(c->fd, req, rn, 0), (ssize_t)rn);
+	free(req);
+	return kc_read(c);
+}
+
+/* Every set and zset redis-server 7.0 DUMPs is RESTOREd by cowkv the same. */
+static void test_set_zset_restore_from_redis(void **state)
+{
+	struct kc *a, *b;
+	struct resp_reply *keys;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	a = kc_open(start_at(1, "redis-server", 0, NULL)->port);
+	b = kc_open(start_at(0, cowkv_path(), 0, NULL)->port);
+	fill_sets(a);
+	keys = CMD(a, "KEYS", "*");
+	assert_int_equal(keys->n, 10);
+	for (size_t i = 0; i < keys->n; i++) {
+		struct resp_reply *p = CMD(a, "DUMP", keys->elem[i]->str);
+
+		assert_int_equal(p->type, RESP_BULK);
+		expect_str(restore_reply(b, keys->elem[i]->str, p->str, p->len), RESP_STATUS, "OK");
+		resp_reply_free(p);
+	}
+	resp_reply_free(keys);
+	compare_datasets(a, b);
+	kc_close(a);
+	kc_close(b);
+}
+
+/* redis-server's SAVE of sets and zsets in databases 0, 3 and 9 imported
+ * by `cowkv --import`, every key compared. */
+static void test_set_zset_import(void **state)
+{
+	const char *dir = new_tmpdir();
+	char rdb[128];
+	struct kc *a, *b;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	snprintf(rdb, sizeof rdb, "%s/dump.rdb", dir);
+	a = kc_open(start_at(1, "redis-server", 0, (const char *[]){ "--dir", dir, NULL })->port);
+	fill_databases(a);
+	expect_str(CMD(a, "SELECT", "3"), RESP_STATUS, "OK");
+	fill_sets(a);
+	expect_str(CMD(a, "SELECT", "0"), RESP_STATUS, "OK");
+	expect_str(CMD(a, "SAVE"), RESP_STATUS, "OK");
+	b = kc_open(start_at(0, cowkv_path(), 0, (const char *[]){ "--import", rdb, NULL })->port);
+	compare_sync_dbs(a, b);
+	kc_close(a);
+	kc_close(b);
+}
+
+/* The DUMP trailer (RDB version ver, CRC64) appended to body b; the
+ * payload (malloc'd, *n bytes). */
+static char *seal(struct rbuf *b, unsigned ver, size_t *n)
+{
+	uint64_t crc;
+
+	rbuf_byte(b, ver);
+	rbuf_byte(b, 0);
+	crc = crc64_jones(0, b->p, b->len);
+	for (int i = 0; i < 8; i++)
+		rbuf_byte(b, (unsigned)(crc >> (8 * i)) & 0xff);
+	assert_false(b->oom);
+	*n = b->len;
+	return (char *)b->p;
+}
+
+/* An RDB_TYPE_ZSET (3) payload: members with scores as text, and the
+ * 254/255 lengths for +inf/-inf. */
+static char *legacy_zset(size_t *n)
+{
+	static const char *const m[] = { "one", "half", "big", "neg", "exp" };
+	static const char *const sc[] = { "1", "0.5", "12345678901234567890", "-3.25", "2e-5" };
+	struct rbuf b = { 0 };
+
+	rbuf_byte(&b, 3);
+	rbuf_len(&b, 7);
+	for (int i = 0; i < 5; i++) {
+		rbuf_str(&b, m[i], strlen(m[i]));
+		rbuf_byte(&b, (unsigned)strlen(sc[i]));
+		rbuf_put(&b, sc[i], strlen(sc[i]));
+	}
+	rbuf_str(&b, "pinf", 4);
+	rbuf_byte(&b, 254);
+	rbuf_str(&b, "ninf", 4);
+	rbuf_byte(&b, 255);
+	return seal(&b, 9, n);
+}
+
+/* A ziplist of member, score pairs (RDB_TYPE_ZSET_ZIPLIST, 12), scores as
+ * integers of several encodings and as text. */
+static void zset_ziplist(struct zl *z)
+{
+	zl_init(z);
+	zl_str(z, "neg");
+	zl_int(z, 0xc0, -30000);
+	zl_str(z, "frac");
+	zl_str(z, "2.5");
+	zl_str(z, "small");
+	zl_int(z, 0, 3);
+	zl_str(z, "huge");
+	zl_int(z, 0xe0, 9000000000000000000LL);
+	zl_str(z, "inf");
+	zl_str(z, "inf");
+	zl_end(z);
+}
+
+/* An intset (RDB_TYPE_SET_INTSET, 11) of 2-byte integers; its blob. */
+static void intset16(struct rbuf *b, const int16_t *v, unsigned count)
+{
+	rbuf_byte(b, 11);
+	rbuf_len(b, 8 + 2 * (uint64_t)count);
+	rbuf_put(b, (const unsigned char[]){ 2, 0, 0, 0 }, 4);
+	rbuf_put(b, (const unsigned char[]){ (unsigned char)count, 0, 0, 0 }, 4);
+	for (unsigned i = 0; i < count; i++)
+		rbuf_put(b, (const unsigned char[]){ (unsigned char)v[i],
+						     (unsigned char)((uint16_t)v[i] >> 8) }, 2);
+}
+
+/* An RDB_TYPE_SET_LISTPACK (20, Redis 7.2) payload of version 10: short
+ * strings and 7-bit integers. */
+static char *set_listpack(size_t *n)
+{
+	static const char *const m[] = { "ab", "7", "", "xyz" };
+	unsigned char lp[64];
+	size_t len = 6;
+	struct rbuf b = { 0 };
+
+	for (int i = 0; i < 4; i++) {
+		size_t k = strlen(m[i]);
+
+		if (i == 1) {
+			lp[len++] = 7;                          /* 7-bit uint */
+			lp[len++] = 1;
+			continue;
+		}
+		lp[len++] = (unsigned char)(0x80 | k);          /* 6-bit string */
+		memcpy(lp + len, m[i], k);
+		len += k;
+		lp[len++] = (unsigned char)(k + 1);
+	}
+	lp[len++] = 0xff;
+	lp[0] = (unsigned char)len;
+	lp[1] = lp[2] = lp[3] = 0;
+	lp[4] = 4;
+	lp[5] = 0;
+	rbuf_byte(&b, 20);
+	rbuf_str(&b, lp, len);
+	return seal(&b, 10, n);
+}
+
+/* Legacy payloads (Redis < 7 types, RDB version 9) RESTOREd into both
+ * servers read back the same. */
+static void test_legacy_set_zset_match_redis(void **state)
+{
+	static const int16_t ints[] = { -300, -1, 0, 42, 32767 };
+	struct kc *a, *b;
+	struct zl z;
+	struct rbuf rb = { 0 };
+	char *p;
+	size_t n;
+	const char *const reads[][6] = {
+		{ "ZRANGE", "lz", "0", "-1", "WITHSCORES" }, { "ZRANGE", "zz", "0", "-1", "WITHSCORES" },
+		{ "SMEMBERS", "is" }, { "ZSCORE", "lz", "big" }, { "OBJECT", "ENCODING", "is" },
+	};
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	a = kc_open(start_at(1, "redis-server", 0, NULL)->port);
+	b = kc_open(start_at(0, cowkv_path(), 0, NULL)->port);
+	p = legacy_zset(&n);
+	restore_raw(a, "lz", p, n);
+	restore_raw(b, "lz", p, n);
+	free(p);
+	zset_ziplist(&z);
+	p = payload_v9(12, 0, &z, &n);
+	restore_raw(a, "zz", p, n);
+	restore_raw(b, "zz", p, n);
+	free(p);
+	intset16(&rb, ints, 5);
+	p = seal(&rb, 9, &n);
+	restore_raw(a, "is", p, n);
+	restore_raw(b, "is", p, n);
+	free(p);
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+		struct resp_reply *x = cmd_words(a, (const char **)reads[i]);
+		struct resp_reply *y = cmd_words(b, (const char **)reads[i]);
+
+		if (!reply_equal(x, y))
+			fail_msg("%s %s differs between redis-server and cowkv", reads[i][0], reads[i][1]);
+		resp_reply_free(x);
+		resp_reply_free(y);
+	}
+	/* Redis 7.2's listpack set: cowkv only (7.0 has no type 20) */
+	p = set_listpack(&n);
+	restore_raw(b, "lps", p, n);
+	free(p);
+	expect_int(CMD(b, "SCARD", "lps"), 4);
+	expect_int(CMD(b, "SISMEMBER", "lps", "ab"), 1);
+	expect_int(CMD(b, "SISMEMBER", "lps", "7"), 1);
+	expect_int(CMD(b, "SISMEMBER", "lps", ""), 1);
+	expect_int(CMD(b, "SISMEMBER", "lps", "xyz"), 1);
+	kc_close(a);
+	kc_close(b);
+}
+
+/* RESTORE of p/n (the case named label) into both a and b gives the same
+ * error, containing what; no key is made and both servers are still up. */
+static void expect_refused_by_both(struct kc *a, struct kc *b, const char *label, const char *p,
+				   size_t n, const char *what)
+{
+	struct resp_reply *x = restore_reply(a, "bad", p, n), *y = restore_reply(b, "bad", p, n);
+
+	if (!reply_equal(x, y) || x->type != RESP_ERR || !strstr(x->str, what))
+		fail_msg("%s: redis-server '%s', cowkv '%s' (want %s)", label, x->str ? x->str : "",
+			 y->str ? y->str : "", what);
+	resp_reply_free(x);
+	resp_reply_free(y);
+	expect_int(CMD(a, "EXISTS", "bad"), 0);
+	expect_int(CMD(b, "EXISTS", "bad"), 0);
+	expect_str(CMD(a, "PING"), RESP_STATUS, "PONG");
+	expect_str(CMD(b, "PING"), RESP_STATUS, "PONG");
+}
+
+/* The body of payload p/n (its trailer removed) cut by cut bytes, then
+ * with byte at (from the start; -1 for none) xor-ed with flip; sealed as
+ * version ver. */
+static char *reseal(const char *p, size_t n, size_t cut, long at, unsigned flip, size_t *out)
+{
+	struct rbuf b = { 0 };
+
+	rbuf_put(&b, p, n - 10 - cut);
+	if (at >= 0)
+		b.p[at] ^= (unsigned char)flip;
+	return seal(&b, (unsigned char)p[n - 10], out);
+}
+
+/* Truncated, bit-flipped and repeated-member payloads of sets and zsets
+ * are refused by cowkv with redis-server's error (sanitize-dump-payload
+ * yes there, so that it checks what cowkv always checks). */
+static void test_bad_set_zset_payloads(void **state)
+{
+	static const int16_t unsorted[] = { 1, 5, 3 }, repeated[] = { 1, 1, 2 };
+	struct kc *a, *b;
+	struct resp_reply *d;
+	struct rbuf rb = { 0 };
+	struct zl z;
+	char *p;
+	size_t n;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	a = kc_open(start_at(1, "redis-server", 0,
+			     (const char *[]){ "--sanitize-dump-payload", "yes", NULL })->port);
+	b = kc_open(start_at(0, cowkv_path(), 0, NULL)->port);
+	fill_sets(a);
+	/* truncated by 20 bytes: a skiplist zset (ZSET_2), a listpack zset, a
+	 * big set, an intset (by more than the trailer's 10 bytes: Redis reads
+	 * the payload's trailer as data when the body ends early) */
+	static const char *const keys[] = { "zbig", "zfrac", "bigstrs", "i64" };
+	for (size_t i = 0; i < 4; i++) {
+		d = CMD(a, "DUMP", keys[i]);
+		assert_int_equal(d->type, RESP_BULK);
+		p = reseal(d->str, d->len, 20, -1, 0, &n);
+		expect_refused_by_both(a, b, keys[i], p, n, "ERR Bad data format");
+		free(p);
+		/* a bit flipped, the checksum left as it was */
+		memcpy(p = malloc(d->len), d->str, d->len);
+		p[d->len / 2] ^= 0x04;
+		expect_refused_by_both(a, b, "bit flipped", p, d->len, "checksum are wrong");
+		free(p);
+		resp_reply_free(d);
+	}
+	/* a bit flipped in the intset's encoding, the checksum made right */
+	d = CMD(a, "DUMP", "i32");
+	p = reseal(d->str, d->len, 0, 2, 0x10, &n);
+	expect_refused_by_both(a, b, "intset encoding", p, n, "ERR Bad data format");
+	free(p);
+	resp_reply_free(d);
+	/* intsets out of order and with a repeated integer */
+	intset16(&rb, unsorted, 3);
+	p = seal(&rb, 9, &n);
+	expect_refused_by_both(a, b, "intset out of order", p, n, "ERR Bad data format");
+	free(p);
+	memset(&rb, 0, sizeof rb);
+	intset16(&rb, repeated, 3);
+	p = seal(&rb, 9, &n);
+	expect_refused_by_both(a, b, "intset repeated", p, n, "ERR Bad data format");
+	free(p);
+	/* RDB_TYPE_SET and RDB_TYPE_ZSET_2 with a member twice */
+	memset(&rb, 0, sizeof rb);
+	rbuf_byte(&rb, 2);
+	rbuf_len(&rb, 3);
+	rbuf_str(&rb, "a", 1);
+	rbuf_str(&rb, "b", 1);
+	rbuf_str(&rb, "a", 1);
+	p = seal(&rb, 9, &n);
+	expect_refused_by_both(a, b, "set repeated", p, n, "ERR Bad data format");
+	free(p);
+	memset(&rb, 0, sizeof rb);
+	rbuf_byte(&rb, 5);
+	rbuf_len(&rb, 2);
+	for (int i = 0; i < 2; i++) {
+		rbuf_str(&rb, "m", 1);
+		rbuf_put(&rb, (const unsigned char[]){ 0, 0, 0, 0, 0, 0, 0xf0, 0x3f }, 8);
+	}
+	p = seal(&rb, 9, &n);
+	expect_refused_by_both(a, b, "zset_2 repeated", p, n, "ERR Bad data format");
+	free(p);
+	/* a ziplist zset with a member twice, and one with no score at the end */
+	zl_init(&z);
+	zl_str(&z, "m");
+	zl_int(&z, 0, 1);
+	zl_str(&z, "m");
+	zl_int(&z, 0, 2);
+	zl_end(&z);
+	p = payload_v9(12, 0, &z, &n);
+	expect_refused_by_both(a, b, "ziplist zset repeated", p, n, "ERR Bad data format");
+	free(p);
+	zl_init(&z);
+	zl_str(&z, "m");
+	zl_int(&z, 0, 1);
+	zl_str(&z, "lonely");
+	zl_end(&z);
+	p = payload_v9(12, 0, &z, &n);
+	expect_refused_by_both(a, b, "ziplist zset odd", p, n, "ERR Bad data format");
+	free(p);
+	kc_close(a);
+	kc_close(b);
+}
+
 /* Run `redis-cli -p port opt file` (its output in a log, shown on
  * failure); its exit status. */
 static int run_cli(int port, const char *opt, const char *file)
@@ -1593,6 +1976,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_rdb_roundtrip, teardown),
 		cmocka_unit_test_teardown(test_dump_restore_with_redis, teardown),
 		cmocka_unit_test_teardown(test_old_encodings_match_redis, teardown),
+		cmocka_unit_test_teardown(test_set_zset_restore_from_redis, teardown),
+		cmocka_unit_test_teardown(test_set_zset_import, teardown),
+		cmocka_unit_test_teardown(test_legacy_set_zset_match_redis, teardown),
+		cmocka_unit_test_teardown(test_bad_set_zset_payloads, teardown),
 		cmocka_unit_test_teardown(test_redis_cli_rdb, teardown),
 		cmocka_unit_test_teardown(test_redis_cli_functions_rdb, teardown),
 		cmocka_unit_test_teardown(test_psync_is_a_snapshot, teardown),
