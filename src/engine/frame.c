@@ -632,9 +632,21 @@ int cow__frames_copy_home(cow__frame dst, const cow__frame *src, size_t n)
 	bool holes = !frames_hold_data(dst, n);
 	int err = 0;
 
-	for (size_t k = 0; k < n && !err; k += COW__COPY_RUN) {
-		size_t b = n - k < COW__COPY_RUN ? n - k : COW__COPY_RUN;
+	for (size_t k = 0, b; k < n && !err; k += b) {
+		size_t r = k + 1;
 
+		/* A run of consecutive holes (a snapshot's never-written
+		 * pages) is passed over whole: one lseek for all of it. */
+		while (r < n && !cow__frame_is_image(src[k]) && !cow__frame_is_image(src[r]) &&
+		       src[r] == src[r - 1] + 1)
+			r++;
+		if (r - k > COW__COPY_RUN && !frames_hold_data(src[k], r - k)) {
+			if (!holes)
+				punch_now(dst + k, r - k);
+			b = r - k;
+			continue;
+		}
+		b = n - k < COW__COPY_RUN ? n - k : COW__COPY_RUN;
 		if ((err = read_frames(src + k, b, buf, zero)))
 			break;
 		for (size_t j = 0, e; j < b && !err; j = e) {

@@ -420,7 +420,7 @@ int cow__page_write(struct cow__member *m, size_t i);
 int cow__page_preserve(struct cow__member *o, size_t i);
 int cow__page_restore(struct cow__member *m, size_t i, cow__frame g);
 void cow__pages_restore_early(struct cow__member *m, const struct cow__member *x);
-#define COW__TAKE_RUN 64u	/* pages cow__pages_take_home takes at once, at most */
+#define COW__TAKE_RUN 1024u	/* pages cow__pages_take_home takes at once, at most */
 int cow__pages_take_home(struct cow__member *m, size_t i, size_t n);
 void cow__page_mark_written(struct cow__member *m, size_t i);
 void cow__pages_take_written(struct cow__member *m, uint64_t *keep);

@@ -672,7 +672,7 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
  */
 int cow__pages_take_home(struct cow__member *m, size_t i, size_t n)
 {
-	cow__frame src[COW__TAKE_RUN];
+	static cow__frame src[COW__TAKE_RUN];	/* under the engine lock */
 	int err;
 
 	if (n == 0 || n > COW__TAKE_RUN)
@@ -689,10 +689,16 @@ int cow__pages_take_home(struct cow__member *m, size_t i, size_t n)
 
 		cow__frame_get(h);
 		cow__pt_set(m->pt, i + k, h);
-		cow__frame_put(src[k]);
 		if (m->kind == COW__KIND_SPACE)
 			cow__wp_set(m, i + k, true);
 	}
+	/* The old frames let go in a batch: a run of them that nobody holds
+	 * any more (a snapshot's home frames, say) is punched with one call,
+	 * not one a page. */
+	cow__frames_batch(true);
+	for (size_t k = 0; k < n; k++)
+		cow__frame_put(src[k]);
+	cow__frames_batch(false);
 	return 0;
 }
 
