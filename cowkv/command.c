@@ -463,6 +463,30 @@ static void refused(struct client *c)
 		multi_flag_error(c);
 }
 
+/*
+ * misconf_refuses — refuse c's command with MISCONF while the last save
+ * failed (persist_writes_denied()), as Redis 7.0's processCommand: a write
+ * command, EXEC of a queue holding one, and PING (outside scripts, so that
+ * health checks see it). EXEC answers EXECABORT and leaves MULTI; any other
+ * command inside MULTI flags the transaction. True if refused.
+ */
+static bool misconf_refuses(struct client *c, const struct kv_cmd *cmd)
+{
+	bool writes = (cmd->flags & CMD_WRITE) || (cmd->fn == cmd_exec_ && multi_writes(c)) ||
+		      (cmd->fn == cmd_ping && !(c->flags & CF_FAKE));
+
+	if (!writes || !persist_writes_denied())
+		return false;
+	if (cmd->fn == cmd_exec_ && (c->flags & CF_MULTI)) {
+		reply_error(c, "EXECABORT Transaction discarded because of: " MISCONF_ERR);
+		multi_discard(c);
+		return true;
+	}
+	reply_misconf(c);
+	refused(c);
+	return true;
+}
+
 /* The checks of Redis's processCommand, then run or queue. */
 static void call_checked(struct client *c)
 {
@@ -507,6 +531,8 @@ static void call_checked(struct client *c)
 			refused(c);
 		return;
 	}
+	if (misconf_refuses(c, cmd))
+		return;
 	if (!(c->flags & CF_FAKE) && pause_holds(c, cmd))
 		return;		/* runs when CLIENT PAUSE ends */
 	if (multi_queues(c, cmd)) {

@@ -66,6 +66,7 @@ static const struct cfg configs[] = {
 	{ "logfile", C_STR, &srv.logfile, 0, 0, IMMUTABLE, NULL },
 	{ "save", C_SAVE, NULL, 0, 0, 0, NULL },
 	{ "maxmemory", C_MEM, &srv.maxmemory, 0, LLONG_MAX, 0, NULL },
+	{ "stop-writes-on-bgsave-error", C_BOOL, &srv.stop_writes_on_bgsave_err, 0, 0, 0, NULL },
 	{ "save-budget", C_MEM, &srv.save_budget, 0, LLONG_MAX, 0, NULL },
 	{ "save-incremental", C_BOOL, &srv.save_incremental, 0, 0, IMMUTABLE, NULL },
 	{ "save-keep", C_INT, &srv.save_keep, 1, 64, IMMUTABLE, NULL },  /* read by the save thread */
@@ -123,6 +124,7 @@ void config_defaults(void)
 	srv.space_size = 4ull << 30;
 	srv.maxmemory = 0;
 	srv.save_budget = 64ull << 20;
+	srv.stop_writes_on_bgsave_err = true;
 	srv.save_incremental = true;
 	srv.save_keep = 2;
 	srv.load_fallback = true;

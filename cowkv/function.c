@@ -615,6 +615,10 @@ static void fcall_generic(struct client *c, bool ro)
 		reply_oom(c);
 		return;
 	}
+	if (!run.ro && persist_writes_denied()) {
+		reply_misconf(c);	/* a function that may write: a write command */
+		return;
+	}
 	lua_rawgeti(fn_L, LUA_REGISTRYINDEX, f->ref);
 	lua_createtable(fn_L, (int)nk, 0);
 	for (int i = 0; i < nk; i++) {

@@ -333,6 +333,11 @@ void persist_cron(void)
 	}
 }
 
+bool persist_writes_denied(void)
+{
+	return srv.stop_writes_on_bgsave_err && srv.nsave > 0 && !srv.last_save_ok;
+}
+
 /* ---- start, stop, flush -------------------------------------------------------- */
 
 /*

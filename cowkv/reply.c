@@ -384,6 +384,11 @@ void reply_oom(struct client *c)
 	reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
 }
 
+void reply_misconf(struct client *c)
+{
+	reply_error(c, MISCONF_ERR);
+}
+
 void reply_arity(struct client *c, const char *name)
 {
 	reply_errorf(c, "ERR wrong number of arguments for '%s' command", name);

@@ -1432,6 +1432,11 @@ static void eval_generic(struct client *c, bool by_sha, bool ro)
 		reply_oom(c);
 		return;
 	}
+	if ((flags & SF_DECLARED) && !run.ro && persist_writes_denied()) {
+		lua_settop(L, 0);	/* a declared script that may write: a write command */
+		reply_misconf(c);
+		return;
+	}
 	script_run_and_reply(&run, 0);
 }
 

@@ -420,6 +420,7 @@ struct server {
 	int64_t lastsave;           /* unix seconds of the last successful save */
 	int64_t last_try;           /* unix seconds of the last save attempt */
 	bool last_save_ok;
+	bool stop_writes_on_bgsave_err; /* refuse writes while the last save failed */
 	int64_t last_save_secs;     /* duration of the last save, -1 before */
 	uint64_t saves;             /* successful saves since start */
 	uint64_t last_checkpoint;   /* id of the newest checkpoint */
@@ -524,6 +525,14 @@ void reply_wrongtype(struct client *c);
 void reply_syntax(struct client *c);
 void reply_not_int(struct client *c);
 void reply_oom(struct client *c);
+#define MISCONF_ERR "MISCONF Redis is configured to save RDB snapshots, but it's currently " \
+	"unable to persist to disk. Commands that may modify the data set are disabled, " \
+	"because this instance is configured to report errors during writes if RDB " \
+	"snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis " \
+	"logs for details about the RDB error."
+/* reply_misconf — Redis's MISCONF error: writes are refused because the
+ * last save failed (see persist_writes_denied()). */
+void reply_misconf(struct client *c);
 void reply_arity(struct client *c, const char *name);
 void reply_subcommand(struct client *c, const char *cmd);
 
@@ -634,6 +643,11 @@ uint64_t kv_bgsave_cow_peak(void);
 int64_t kv_bgsave_started_ms(void);
 /* Called from the loop's tick: start a save when a save point is due. */
 void persist_cron(void);
+/* persist_writes_denied — are writes refused, as Redis's
+ * writeCommandsDeniedByDiskError(): stop-writes-on-bgsave-error is yes,
+ * save points are set and the last save (BGSAVE, SAVE or a save point's)
+ * failed. A successful save ends it. */
+bool persist_writes_denied(void);
 void persist_stop(void);
 /* Replace the dataset by a new empty one (FLUSHALL). 0 or -errno. */
 int persist_flush(void);
