@@ -628,6 +628,14 @@ struct cow_store_stat {
  *         table reaches. Without SALVAGE a writer refuses such a store
  *         (EBADMSG): dropping or overwriting anything is the caller's call.
  *         RDONLY with SALVAGE is EINVAL.
+ *
+ * The handle remembers the file's absolute path and identity. Once the
+ * path no longer names that file (moved, replaced or deleted while the
+ * handle is open), every write (commit, save, drop) is refused with
+ * -ENOENT and cow_store_errmsg() says so: a checkpoint written into a file
+ * no later open can find would be lost however durable. Reads go on;
+ * moving the file back lets writes go on; reopening the path opens what is
+ * there now.
  */
 cow_store *cow_store_open(const char *path, int flags);
 
@@ -653,7 +661,9 @@ int cow_store_close(cow_store *st);
  * @param id   receives the checkpoint's id (may be NULL)
  * @return 0, -EINVAL (NULL st or snap), -EROFS, -EIO (an fsync or write
  *         failed: the handle is now failed, see FAILED WRITES), -ENOSPC,
- *         -ENOMEM, -ESTALE (snap or st belongs to the parent of a fork():
+ *         -ENOMEM, -ENOENT (the file is no longer at the path it was
+ *         opened with: see cow_store_open()),
+ *         -ESTALE (snap or st belongs to the parent of a fork():
  *         a handle is never written from a child process).
  *         On failure no checkpoint was added and the previous ones are intact.
  */
@@ -704,7 +714,8 @@ int cow_store_stat(cow_store *st, struct cow_store_stat *out);
  * other checkpoint references become free for later commits (those of a
  * checkpoint loaded through this handle only once it is closed).
  *
- * @return 0, -EINVAL, -ENOENT, -EROFS, -ESTALE (a child of fork()),
+ * @return 0, -EINVAL, -ENOENT (no such checkpoint, or the file is no
+ *         longer at its path), -EROFS, -ESTALE (a child of fork()),
  *         -EBUSY (a checkpoint being written shares its pages), -EIO (the
  *         handle is now failed), -ENOSPC, -ENOMEM. On failure the
  *         checkpoint is still there.
@@ -778,7 +789,8 @@ struct cow_save_stats {
  * @return the job (finish it with cow_save_wait() or cow_save_finish(),
  *         exactly once), or NULL with errno EINVAL (NULL, or a vfork child),
  *         EBUSY (a save of s is running), ESTALE, ENOMEM, EROFS (read-only
- *         store), EIO (the store failed before).
+ *         store), EIO (the store failed before), ENOENT (the store's file
+ *         is no longer at its path: see cow_store_open()).
  */
 cow_save *cow_save_start(cow_store *st, cow_space *s, size_t mem_budget);
 

@@ -177,6 +177,57 @@ static void test_zero_pages(void **state)
 	ts_rmdir(dir);
 }
 
+/*
+ * The store's file is moved, deleted or replaced while the handle is open
+ * (an operator's "mv store backup"): a checkpoint written into it would be
+ * found by no later start, so every write is refused with ENOENT and a
+ * message saying why; checkpoints already there still read. Back at its
+ * path, the handle writes again.
+ */
+static void test_moved_file_refuses_writes(void **state)
+{
+	const uint64_t np = 8;
+	unsigned char *mem = calloc(np, PG), *first = calloc(np, PG);
+	char *dir = ts_dir();
+	char path[600], moved[600];
+	cow_store *st;
+	uint64_t id, id2;
+	int fd;
+
+	snprintf(path, sizeof path, "%s", ts_path(dir, "s"));
+	snprintf(moved, sizeof moved, "%s", ts_path(dir, "moved"));
+	st = cow_store_open(path, COW_STORE_CREATE);
+	assert_non_null(st);
+	make_pages(first, np, 1, 0);
+	assert_int_equal(ts_commit(st, first, np, 0, NULL, &id), 0);
+	make_pages(mem, np, 2, 0);
+
+	assert_int_equal(rename(path, moved), 0);		/* moved */
+	assert_int_equal(ts_commit(st, mem, np, 0, NULL, NULL), -ENOENT);
+	assert_non_null(strstr(cow_store_errmsg(st), "no longer at"));
+	assert_int_equal(cow_store_drop(st, id), -ENOENT);
+	ts_expect(st, id, first, np);				/* reads go on */
+
+	fd = open(path, O_CREAT | O_WRONLY, 0600);		/* replaced */
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(ts_commit(st, mem, np, 0, NULL, NULL), -ENOENT);
+	assert_int_equal(unlink(path), 0);			/* deleted */
+	assert_int_equal(ts_commit(st, mem, np, 0, NULL, NULL), -ENOENT);
+
+	assert_int_equal(rename(moved, path), 0);		/* back */
+	assert_int_equal(ts_commit(st, mem, np, 0, NULL, &id2), 0);
+	assert_int_equal(cow_store_close(st), 0);
+	st = cow_store_open(path, 0);
+	assert_non_null(st);
+	ts_expect(st, id, first, np);
+	ts_expect(st, id2, mem, np);
+	cow_store_close(st);
+	free(mem);
+	free(first);
+	ts_rmdir(dir);
+}
+
 static void test_incremental(void **state)
 {
 	const uint64_t np = 600;	/* three leaves */
@@ -477,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_commit_read),
 		cmocka_unit_test(test_zero_pages),
+		cmocka_unit_test(test_moved_file_refuses_writes),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_readonly_and_locks),
 		cmocka_unit_test(test_build_rules),

@@ -524,9 +524,36 @@ static void store_free(struct cow_store *st)
 		close(st->rfd);
 	cow__blocks_destroy(&st->blocks);
 	pthread_mutex_destroy(&st->lock);
+	free(st->path);
 	free(st->ck);
 	free(st->cat);
 	free(st);
+}
+
+/* Record where st's file is (absolute path, device, inode), so that a write
+ * can tell when the file was moved, replaced or deleted meanwhile. 0 or
+ * -errno. */
+static int remember_path(struct cow_store *st, const char *path)
+{
+	struct stat sb;
+
+	if (fstat(st->fd, &sb))
+		return cow__store_fail(st, -errno, "fstat: %s", cow_strerror(-errno));
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->path = realpath(path, NULL);
+	if (!st->path)
+		return cow__store_fail(st, -errno, "resolving the path: %s", cow_strerror(-errno));
+	return 0;
+}
+
+/* Is st's file still the one at the path it was opened with? */
+static bool still_at_path(const struct cow_store *st)
+{
+	struct stat sb;
+
+	return st->path && stat(st->path, &sb) == 0 && sb.st_dev == st->dev &&
+	       sb.st_ino == st->ino;
 }
 
 COW_API cow_store *cow_store_open(const char *path, int flags)
@@ -573,6 +600,8 @@ COW_API cow_store *cow_store_open(const char *path, int flags)
 	}
 	if (!err)
 		err = load_view(st);
+	if (!err)
+		err = remember_path(st, path);
 	if (err) {
 		snprintf(open_msg, sizeof open_msg, "%s", st->msg[0] ? st->msg : cow_strerror(err));
 		store_free(st);
@@ -777,6 +806,13 @@ int cow__store_writable(struct cow_store *st)
 	if (__atomic_load_n(&st->failed, __ATOMIC_RELAXED))
 		return cow__store_fail(st, -EIO, "an earlier write failed to reach "
 				       "the disk: reopen the store");
+	/* A checkpoint written into a file nobody can find any more would be
+	 * lost at the next start, however durable: refuse, and say so. */
+	if (!still_at_path(st))
+		return cow__store_fail(st, -ENOENT, "the store's file is no longer at %s "
+				       "(moved, replaced or deleted since it was opened): "
+				       "nothing is written; reopen the store",
+				       st->path ? st->path : "its path");
 	return 0;
 }
 

@@ -173,6 +173,9 @@ struct cow_store {
 	int failed;                  /* -EIO once an fsync failed: writes refused
 					(atomic: writer threads may set it) */
 	pid_t pid;                   /* the process that opened it */
+	char *path;                  /* the file's absolute path at open, and */
+	dev_t dev;                   /* its device and inode: a write is refused */
+	ino_t ino;                   /* once the path names another file, or none */
 	unsigned held;               /* dropped checkpoints whose blocks are held */
 	char msg[256];               /* what the last failure was */
 };
