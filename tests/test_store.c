@@ -228,6 +228,70 @@ static void test_moved_file_refuses_writes(void **state)
 	ts_rmdir(dir);
 }
 
+/*
+ * An incremental commit puts its pages elsewhere in the file, so the
+ * newest checkpoint's blocks are out of page order: a load reads and checks
+ * them in file order (sequential on a cold cache), and a damaged one is
+ * still named by its page and block.
+ */
+static void test_scattered_checkpoint_checked_in_file_order(void **state)
+{
+	const uint64_t np = 64;
+	unsigned char *mem = calloc(np, PG), *blk = malloc(PG), changed[64] = { 0 };
+	char *dir = ts_dir();
+	char path[600], want[64];
+	cow_store *st;
+	uint64_t id1, id2;
+	cow_snap *x;
+	off_t at = -1;
+	int fd;
+
+	snprintf(path, sizeof path, "%s", ts_path(dir, "s"));
+	st = cow_store_open(path, COW_STORE_CREATE);
+	assert_non_null(st);
+	make_pages(mem, np, 1, 0);
+	assert_int_equal(ts_commit(st, mem, np, 0, NULL, &id1), 0);
+	for (uint64_t i = 0; i < np / 2; i++) {
+		changed[i] = 1;
+		ts_fill(mem + i * PG, 2, i);
+	}
+	assert_int_equal(ts_commit(st, mem, np, id1, changed, &id2), 0);
+	x = cow_store_load(st, id2);
+	assert_non_null(x);
+	for (uint64_t i = 0; i < np; i++) {
+		assert_int_equal(cow_snap_read(x, i * PG, blk, PG), 0);
+		assert_memory_equal(blk, mem + i * PG, PG);
+	}
+	cow_snap_release(x);
+	assert_int_equal(cow_store_close(st), 0);
+
+	fd = open(path, O_RDWR);		/* damage page 5 of checkpoint 2 */
+	assert_true(fd >= 0);
+	for (off_t off = 0; pread(fd, blk, PG, off) == (ssize_t)PG; off += (off_t)PG)
+		if (!memcmp(blk, mem + 5 * PG, PG)) {
+			at = off;
+			break;
+		}
+	assert_true(at > 0);
+	blk[100] ^= 1;
+	assert_int_equal(pwrite(fd, blk, PG, at), (ssize_t)PG);
+	close(fd);
+	st = cow_store_open(path, 0);
+	assert_non_null(st);
+	errno = 0;
+	assert_null(cow_store_load(st, id2));
+	assert_int_equal(errno, EBADMSG);
+	snprintf(want, sizeof want, "page 5 (block %llu)", (unsigned long long)(at / (off_t)PG));
+	assert_non_null(strstr(cow_store_errmsg(st), want));
+	x = cow_store_load(st, id1);		/* its page 5 is another block */
+	assert_non_null(x);
+	cow_snap_release(x);
+	cow_store_close(st);
+	free(mem);
+	free(blk);
+	ts_rmdir(dir);
+}
+
 static void test_incremental(void **state)
 {
 	const uint64_t np = 600;	/* three leaves */
@@ -529,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_commit_read),
 		cmocka_unit_test(test_zero_pages),
 		cmocka_unit_test(test_moved_file_refuses_writes),
+		cmocka_unit_test(test_scattered_checkpoint_checked_in_file_order),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_readonly_and_locks),
 		cmocka_unit_test(test_build_rules),

@@ -1027,11 +1027,96 @@ uint64_t cow__store_next_id(struct cow_store *st)
 
 /* ---- reading and verifying ------------------------------------------------------ */
 
+/* A data block of a checkpoint and its page, for reading in file order. */
+struct page_block {
+	struct cow__ptr p;
+	uint64_t page;
+};
+
+static int by_block(const void *a, const void *b)
+{
+	uint64_t x = ((const struct page_block *)a)->p.blk, y = ((const struct page_block *)b)->p.blk;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Are t's data blocks in page order in the file (as one commit writes them)? */
+static bool blocks_in_order(const struct cow__tree *t)
+{
+	uint64_t last = 0;
+
+	for (uint64_t i = 0; i < t->npages; i++) {
+		uint64_t b = t->lvl[0][i].blk;
+
+		if (b && b < last)
+			return false;
+		if (b)
+			last = b;
+	}
+	return true;
+}
+
+#define SORTED_RUN 64u	/* blocks read at a time in file order */
+
+/*
+ * check_in_file_order — read and check every data block of t, in the order
+ * of the blocks in the file rather than of the pages: incremental commits
+ * under random writes scatter a checkpoint's blocks, and reading them page
+ * by page from a cold cache is random I/O (a restart of a 1 GB dataset after
+ * 33 checkpoints spent 12.5 s here). 0, -EBADMSG or -EIO (message set),
+ * -ENOMEM.
+ */
+static int check_in_file_order(struct cow_store *st, const struct cow__tree *t)
+{
+	struct cow__ptr run[SORTED_RUN];
+	struct page_block *pb;
+	unsigned char *scratch;
+	size_t n = 0;
+	int err = 0;
+
+	for (uint64_t i = 0; i < t->npages; i++)
+		n += t->lvl[0][i].blk != 0;
+	pb = cow__io_malloc((n ? n : 1) * sizeof *pb);
+	scratch = cow__io_malloc(SORTED_RUN * COW__BLK);
+	if (!pb || !scratch) {
+		free(pb);
+		free(scratch);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (uint64_t i = 0; i < t->npages; i++)
+		if (t->lvl[0][i].blk)
+			pb[n++] = (struct page_block){ t->lvl[0][i], i };
+	qsort(pb, n, sizeof *pb, by_block);
+	for (size_t k = 0; k < n && !err; k += SORTED_RUN) {
+		size_t cnt = n - k < SORTED_RUN ? n - k : SORTED_RUN, bad = 0;
+
+		for (size_t j = 0; j < cnt; j++)
+			run[j] = pb[k + j].p;
+		err = cow__read_blocks(st, run, cnt, scratch, &bad);
+		if (err == -EBADMSG)
+			cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
+					" (block %" PRIu64 "): data checksum mismatch",
+					t->id, pb[k + bad].page, pb[k + bad].p.blk);
+		else if (err)
+			cow__store_fail(st, err, "checkpoint %" PRIu64 ": reading: %s",
+					t->id, cow_strerror(err));
+	}
+	free(scratch);
+	free(pb);
+	return err;
+}
+
 int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 			 unsigned char *buf)
 {
-	unsigned char *scratch = buf ? NULL : cow__io_malloc(COW__READ_CHUNK * COW__BLK);
-	int err = buf || scratch ? 0 : -ENOMEM;
+	unsigned char *scratch;
+	int err;
+
+	if (!buf && !blocks_in_order(t))
+		return check_in_file_order(st, t);
+	scratch = buf ? NULL : cow__io_malloc(COW__READ_CHUNK * COW__BLK);
+	err = buf || scratch ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
 		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
