@@ -135,9 +135,9 @@ void config_defaults(void)
 	srv.tcp_keepalive = 300;
 	srv.proto_max_bulk_len = 512ull << 20;
 	srv.query_buf_limit = 1ull << 30;
-	srv.obuf_hard = 1ull << 30;
-	srv.obuf_soft = 256ull << 20;
-	srv.obuf_soft_secs = 60;
+	srv.obl[OBL_NORMAL] = (struct obuf_limit){ 1ull << 30, 256ull << 20, 60 };
+	srv.obl[OBL_REPLICA] = (struct obuf_limit){ 256ull << 20, 64ull << 20, 60 };
+	srv.obl[OBL_PUBSUB] = (struct obuf_limit){ 32ull << 20, 8ull << 20, 60 };	/* Redis's */
 	srv.max_snapshots = 64;
 	srv.verbosity = LL_NOTICE;
 	acl_protected_mode = strdup("yes");     /* issue 15 */
@@ -214,38 +214,57 @@ void config_save_string(char *buf, size_t len)
 				       srv.save[i].secs, srv.save[i].changes);
 }
 
-/* Parse "[normal] hard soft secs [...]": only the normal class is used. */
-static int parse_obl(const char *s, uint64_t *hard, uint64_t *soft, long *secs)
+/* The class named s (Redis's names; "slave" is "replica"), -1 if none. */
+static int obl_class(const char *s)
 {
-	char *copy = strdup(s), *tok[16], *save = NULL;
-	int n = 0, rc = -1;
+	if (strcasecmp(s, "normal") == 0)
+		return OBL_NORMAL;
+	if (strcasecmp(s, "replica") == 0 || strcasecmp(s, "slave") == 0)
+		return OBL_REPLICA;
+	if (strcasecmp(s, "pubsub") == 0)
+		return OBL_PUBSUB;
+	return -1;
+}
+
+/*
+ * parse_obl — parse "class hard soft secs [class hard soft secs ...]" into
+ * lim (a copy of the current limits: classes not named keep theirs), as
+ * Redis's setConfigClientOutputBufferLimitOption(). NULL, or Redis's error
+ * text. An empty value changes nothing, as in Redis.
+ */
+static const char *parse_obl(const char *s, struct obuf_limit lim[OBL_CLASSES])
+{
+	char *copy = strdup(s), *tok[64], *save = NULL;
+	const char *why = NULL;
+	int n = 0;
 
 	if (!copy)
-		return -1;
-	for (char *t = strtok_r(copy, " ", &save); t && n < 16; t = strtok_r(NULL, " ", &save))
+		return "out of memory";
+	for (char *t = strtok_r(copy, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
 		tok[n++] = t;
-	if (n == 0 || n % 4)
+	if (n % 4 || (n == 64 && save && *save)) {
+		why = "Wrong number of arguments in buffer limit configuration.";
 		goto out;
+	}
 	for (int i = 0; i < n; i += 4) {
+		int cls = obl_class(tok[i]);
 		uint64_t h, sf;
 		long long sec;
 
-		if (config_parse_memory(tok[i + 1], &h) || config_parse_memory(tok[i + 2], &sf) ||
-		    !resp_str2ll(tok[i + 3], strlen(tok[i + 3]), &sec) || sec < 0)
-			goto out;
-		if (strcasecmp(tok[i], "normal") == 0) {
-			*hard = h;
-			*soft = sf;
-			*secs = (long)sec;
-		} else if (strcasecmp(tok[i], "replica") && strcasecmp(tok[i], "slave") &&
-			   strcasecmp(tok[i], "pubsub")) {
+		if (cls < 0) {
+			why = "Invalid client class specified in buffer limit configuration.";
 			goto out;
 		}
-		rc = 0;
+		if (config_parse_memory(tok[i + 1], &h) || config_parse_memory(tok[i + 2], &sf) ||
+		    !resp_str2ll(tok[i + 3], strlen(tok[i + 3]), &sec) || sec < 0 || sec > LONG_MAX) {
+			why = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+			goto out;
+		}
+		lim[cls] = (struct obuf_limit){ h, sf, (long)sec };
 	}
 out:
 	free(copy);
-	return rc;
+	return why;
 }
 
 /* ---- one setting ----------------------------------------------------------- */
@@ -278,9 +297,13 @@ static void config_value(const struct cfg *cf, char *buf, size_t len)
 		config_save_string(buf, len);
 		break;
 	case C_OBL:
-		snprintf(buf, len, "normal %llu %llu %ld replica 268435456 67108864 60 "
-			 "pubsub 33554432 8388608 60", (unsigned long long)srv.obuf_hard,
-			 (unsigned long long)srv.obuf_soft, srv.obuf_soft_secs);
+		snprintf(buf, len, "normal %llu %llu %ld slave %llu %llu %ld pubsub %llu %llu %ld",
+			 (unsigned long long)srv.obl[OBL_NORMAL].hard,
+			 (unsigned long long)srv.obl[OBL_NORMAL].soft, srv.obl[OBL_NORMAL].soft_secs,
+			 (unsigned long long)srv.obl[OBL_REPLICA].hard,
+			 (unsigned long long)srv.obl[OBL_REPLICA].soft, srv.obl[OBL_REPLICA].soft_secs,
+			 (unsigned long long)srv.obl[OBL_PUBSUB].hard,
+			 (unsigned long long)srv.obl[OBL_PUBSUB].soft, srv.obl[OBL_PUBSUB].soft_secs);
 		break;
 	case C_LOGLEVEL:
 		snprintf(buf, len, "%s", loglevels[srv.verbosity]);
@@ -306,8 +329,9 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 	static char why[160];
 	struct save_point pts[SAVE_POINTS_MAX];
 	long long n;
-	uint64_t m, hard = srv.obuf_hard, soft = srv.obuf_soft;
-	long secs = srv.obuf_soft_secs;
+	uint64_t m;
+	struct obuf_limit lim[OBL_CLASSES];
+	const char *err;
 	int k;
 
 	switch (cf->type) {
@@ -352,13 +376,11 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 		}
 		return NULL;
 	case C_OBL:
-		if (parse_obl(v, &hard, &soft, &secs))
-			return "Wrong client-output-buffer-limit configuration.";
-		if (apply) {
-			srv.obuf_hard = hard;
-			srv.obuf_soft = soft;
-			srv.obuf_soft_secs = secs;
-		}
+		memcpy(lim, srv.obl, sizeof lim);
+		if ((err = parse_obl(v, lim)))
+			return err;
+		if (apply)
+			memcpy(srv.obl, lim, sizeof lim);
 		return NULL;
 	case C_LOGLEVEL:
 		for (k = 0; k < 4; k++)

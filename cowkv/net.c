@@ -178,15 +178,24 @@ static void client_update_events(struct client *c)
 	}
 }
 
+/* The output buffer limits of c's class, as Redis's getClientType(): a
+ * client subscribed to a channel, pattern or shard channel (RESP2 or RESP3)
+ * is pubsub, any other normal. */
+static const struct obuf_limit *client_limits(const struct client *c)
+{
+	return &srv.obl[(c->flags & CF_PUBSUB) ? OBL_PUBSUB : OBL_NORMAL];
+}
+
 void client_check_output(struct client *c)
 {
+	const struct obuf_limit *l = client_limits(c);
 	char who[160];
 
 	if (c->flags & (CF_CLOSE_ASAP | CF_REPLICA))
 		return;		/* a replica's RDB is not held to the limits */
-	if (srv.obuf_hard && c->obytes > srv.obuf_hard)
+	if (l->hard && c->obytes > l->hard)
 		goto close;
-	if (!srv.obuf_soft || c->obytes <= srv.obuf_soft) {
+	if (!l->soft || c->obytes <= l->soft) {
 		c->soft_since_ms = 0;
 		return;
 	}
@@ -194,7 +203,7 @@ void client_check_output(struct client *c)
 		c->soft_since_ms = srv.now_ms;
 		return;
 	}
-	if (srv.now_ms - c->soft_since_ms <= srv.obuf_soft_secs * 1000)
+	if (srv.now_ms - c->soft_since_ms <= l->soft_secs * 1000)
 		return;
 close:
 	client_describe(c, who, sizeof who);

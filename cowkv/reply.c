@@ -72,11 +72,10 @@ void reply_raw(struct client *c, const void *p, size_t n)
 			return;
 		memcpy(b->data, s, n);
 		b->len = n;
-		/* The hard output limit holds while a reply grows (KEYS *, a
-		 * huge HGETALL): past it the client is closed and the rest of
-		 * the reply is dropped instead of being built first. */
-		if (srv.obuf_hard && c->obytes > srv.obuf_hard)
-			client_check_output(c);
+		/* The output limits hold while a reply grows (KEYS *, a huge
+		 * HGETALL): past them the client is closed and the rest of the
+		 * reply is dropped instead of being built first. */
+		client_check_output(c);
 	}
 	mark_pending(c);
 }

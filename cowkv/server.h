@@ -50,6 +50,9 @@ struct obuf {
 #define CF_DIRTY_CAS         0x0020  /* a WATCHed key changed: EXEC fails */
 #define CF_DIRTY_EXEC        0x0040  /* a queued command was refused: EXECABORT */
 #define CF_BLOCKED           0x0080  /* waits in a blocking command */
+/* client-output-buffer-limit classes, as Redis's (a master has none) */
+enum { OBL_NORMAL, OBL_REPLICA, OBL_PUBSUB, OBL_CLASSES };
+
 #define CF_PUBSUB            0x0100  /* subscribed to a channel or pattern */
 #define CF_REPLY_OFF         0x0200  /* CLIENT REPLY OFF */
 #define CF_REPLY_SKIP_NEXT   0x0400  /* CLIENT REPLY SKIP: skip the next command's reply */
@@ -379,8 +382,10 @@ struct server {
 	long tcp_keepalive;
 	uint64_t proto_max_bulk_len;
 	uint64_t query_buf_limit;
-	uint64_t obuf_hard, obuf_soft;
-	long obuf_soft_secs;
+	struct obuf_limit {	/* client-output-buffer-limit, per class (OBL_*) */
+		uint64_t hard, soft;	/* bytes; 0: no limit */
+		long soft_secs;		/* seconds over soft before the close */
+	} obl[OBL_CLASSES];
 	long max_snapshots;
 	long databases;         /* --databases (kv_databases, db.h), immutable */
 	int verbosity;          /* 0 debug .. 3 warning */

@@ -266,6 +266,106 @@ static void test_monitor(void **state)
 	kc_close(c);
 }
 
+/* ---- client-output-buffer-limit pubsub ---- */
+
+/* A subscriber to ch that never reads. */
+static struct kc *lazy_subscriber(int port)
+{
+	struct kc *s = kc_open(port);
+
+	EXPECT(s, "[\"subscribe\",\"ch\",:1]", "SUBSCRIBE", "ch");
+	return s;
+}
+
+/* PUBLISH msg on ch every pause_ms until nobody receives it (the
+ * subscriber was dropped) or max_ms pass; the milliseconds it took, or -1. */
+static long long publish_until_dropped(struct kc *p, const char *msg, int pause_ms, int max_ms)
+{
+	int64_t t0 = now_ms();
+
+	while (now_ms() - t0 < max_ms) {
+		const char *r = Q(p, "PUBLISH", "ch", msg);
+
+		if (strcmp(r, ":0") == 0)
+			return now_ms() - t0;
+		assert_string_equal(r, ":1");
+		if (pause_ms)
+			sleep_ms(pause_ms);
+	}
+	return -1;
+}
+
+/* Wait until p is the server's only client (a dropped one is closed at
+ * the end of the event loop's turn). */
+static void wait_alone(struct kc *p)
+{
+	int64_t deadline = now_ms() + IO_TIMEOUT_MS;
+
+	while (info_field(p, "clients", "connected_clients") != 1 && now_ms() < deadline)
+		sleep_ms(5);
+	assert_int_equal(info_field(p, "clients", "connected_clients"), 1);
+}
+
+/*
+ * Subscribers have Redis's pubsub class of client-output-buffer-limit
+ * (normal clients keep theirs): one that never reads is dropped past the
+ * hard limit at once, past the soft limit after its seconds; both count in
+ * client_output_buffer_limit_disconnections. CONFIG SET errors are Redis's.
+ */
+static void test_pubsub_output_limit(void **state)
+{
+	struct server *srvr = start_cowkv(NULL, NULL);
+	struct kc *p = kc_open(srvr->port), *s;
+	static char msg[16384], big[1 << 20];
+	struct resp_reply *r;
+	long long ms;
+
+	(void)state;
+	memset(msg, 'm', sizeof msg - 1);
+	memset(big, 'b', sizeof big - 1);
+	EXPECT(p, "[\"client-output-buffer-limit\",\"normal 1073741824 268435456 60 slave "
+	       "268435456 67108864 60 pubsub 33554432 8388608 60\"]",
+	       "CONFIG", "GET", "client-output-buffer-limit");
+	EXPECT(p, "-ERR CONFIG SET failed (possibly related to argument "
+	       "'client-output-buffer-limit') - Invalid client class specified in buffer "
+	       "limit configuration.", "CONFIG", "SET", "client-output-buffer-limit",
+	       "master 1mb 1mb 1");
+	EXPECT(p, "-ERR CONFIG SET failed (possibly related to argument "
+	       "'client-output-buffer-limit') - Wrong number of arguments in buffer limit "
+	       "configuration.", "CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 1mb");
+	EXPECT(p, "-ERR CONFIG SET failed (possibly related to argument "
+	       "'client-output-buffer-limit') - Error in hard, soft or soft_seconds setting in "
+	       "buffer limit configuration.", "CONFIG", "SET", "client-output-buffer-limit",
+	       "pubsub 1mb 1mb -1");
+	/* hard: 256 KiB */
+	EXPECT(p, "+OK", "CONFIG", "SET", "client-output-buffer-limit",
+	       "pubsub 256kb 0 0 slave 1mb 512kb 5");
+	EXPECT(p, "[\"client-output-buffer-limit\",\"normal 1073741824 268435456 60 slave "
+	       "1048576 524288 5 pubsub 262144 0 0\"]",
+	       "CONFIG", "GET", "client-output-buffer-limit");
+	EXPECT(p, "+OK", "SET", "big", big);
+	kc_sendv(p, 2, (const char *[]){ "GET", "big" }, (size_t[]){ 3, 3 });
+	r = kc_read(p);		/* a normal client: 1 GiB */
+	assert_non_null(r);
+	assert_int_equal(r->len, sizeof big - 1);
+	resp_reply_free(r);
+	s = lazy_subscriber(srvr->port);
+	ms = publish_until_dropped(p, msg, 0, 10000);
+	wait_alone(p);
+	kc_close(s);
+	assert_int_equal(info_field(p, "stats", "client_output_buffer_limit_disconnections"), 1);
+	/* soft: over 64 KiB for more than 1 s */
+	EXPECT(p, "+OK", "CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 64kb 1");
+	s = lazy_subscriber(srvr->port);
+	ms = publish_until_dropped(p, msg, 5, 15000);
+	assert_true(ms >= 1000);
+	wait_alone(p);
+	kc_close(s);
+	assert_int_equal(info_field(p, "stats", "client_output_buffer_limit_disconnections"), 2);
+	EXPECT(p, "+PONG", "PING");
+	kc_close(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +373,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_notifications, teardown),
 		cmocka_unit_test_teardown(test_introspection, teardown),
 		cmocka_unit_test_teardown(test_monitor, teardown),
+		cmocka_unit_test_teardown(test_pubsub_output_limit, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
