@@ -364,6 +364,13 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 				 cf->min, cf->max);
 			return why;
 		}
+		/* The space cannot grow: once it exists (CONFIG SET), maxmemory
+		 * may only lower the limit (0: the space's size). */
+		if (cf->ptr == &srv.maxmemory && srv.db.size && m > srv.db.size) {
+			snprintf(why, sizeof why, "maxmemory can't be larger than the space's "
+				 "size (%llu bytes) of this dataset", (unsigned long long)srv.db.size);
+			return why;
+		}
 		if (apply)
 			*(uint64_t *)cf->ptr = m;
 		return NULL;

@@ -960,6 +960,15 @@ static void test_maxmemory(void **state)
 	EXPECT(c, "+PONG", "PING");		/* reads and deletes still work */
 	EXPECT(c, ":1", "DEL", "big:0");
 	EXPECT(c, "+OK", "SET", "small", "1");
+	/* The space cannot grow: maxmemory above its size is refused. */
+	EXPECT(c, "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - "
+	       "maxmemory can't be larger than the space's size (8388608 bytes) of this dataset",
+	       "CONFIG", "SET", "maxmemory", "16mb");
+	EXPECT(c, "[\"maxmemory\",\"8388608\"]", "CONFIG", "GET", "maxmemory");
+	EXPECT(c, "+OK", "CONFIG", "SET", "maxmemory", "8mb");
+	EXPECT(c, "+OK", "CONFIG", "SET", "maxmemory", "4mb");
+	EXPECT(c, "[\"maxmemory\",\"4194304\"]", "CONFIG", "GET", "maxmemory");
+	EXPECT(c, "+OK", "CONFIG", "SET", "maxmemory", "0");
 	kc_close(c);
 }
 
