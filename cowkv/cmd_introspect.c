@@ -1023,6 +1023,13 @@ done:
 	return sum;
 }
 
+/*
+ * value_bytes — MEMORY USAGE of key entry e: heap bytes of the entry and of
+ * every structure of its value in the space (a string's bytes; a hash's,
+ * set's or sorted set's dict tables, and its member entries, skiplist nodes
+ * and field values, estimated from up to samples of them, 0 = all, as
+ * Redis's; a list's ring and elements, likewise sampled).
+ */
 static uint64_t value_bytes(struct kv_ent *e, long long samples)
 {
 	uint64_t sum = block_bytes(kv_offof(&srv.db, e));
@@ -1030,10 +1037,19 @@ static uint64_t value_bytes(struct kv_ent *e, long long samples)
 	switch (e->type) {
 	case KV_STRING:
 		return sum + block_bytes(e->val);
-	case KV_HASH: {
+	case KV_HASH:
+	case KV_SET: {	/* a set is a hash's dict without value bytes */
 		struct kv_dict *d = hash_dict(&srv.db, e, false);
 
 		return sum + (d ? block_bytes(e->val) + dict_bytes(d, samples) : 0);
+	}
+	case KV_ZSET: {
+		/* the zset, its skiplist header, and the dict: a member's entry
+		 * and (its val) its skiplist node, sampled as a hash's fields */
+		struct kv_zset *z = zset_of(&srv.db, e, false);
+
+		return sum + (z ? block_bytes(e->val) + block_bytes(z->header) +
+				  dict_bytes(&z->dict, samples) : 0);
 	}
 	case KV_LIST: {
 		struct kv_list *l = list_of(&srv.db, e, false);
@@ -1051,8 +1067,6 @@ static uint64_t value_bytes(struct kv_ent *e, long long samples)
 		return sum + (n ? el * l->count / n : 0);
 	}
 	default:
-		/* Other types (PART A's sets, sorted sets): the entry and its
-		 * first block, until they describe themselves. */
 		return sum + block_bytes(e->val);
 	}
 }
