@@ -32,7 +32,7 @@ void cmd_save(struct client *c)
 	if (!save_allowed(c))
 		return;
 	if ((err = persist_save()))
-		reply_errorf(c, "ERR save failed: %s", cow_strerror(err));
+		reply_errorf(c, "ERR save failed: %s", persist_strerror(err));
 	else
 		reply_ok(c);
 }
@@ -48,7 +48,7 @@ void cmd_bgsave(struct client *c)
 	if (!save_allowed(c))
 		return;
 	if ((err = kv_bgsave_start()))
-		reply_errorf(c, "ERR background save failed: %s", cow_strerror(err));
+		reply_errorf(c, "ERR background save failed: %s", persist_strerror(err));
 	else
 		reply_status(c, "Background saving started");
 }

@@ -169,6 +169,17 @@ static void drop_older(uint64_t newest)
 	free(ids);
 }
 
+const char *persist_strerror(int err)
+{
+	static char buf[400];
+	const char *why = err == -ENOENT && srv.store ? cow_store_errmsg(srv.store) : "";
+
+	if (!why || !*why)
+		return cow_strerror(err);
+	snprintf(buf, sizeof buf, "%s (%s)", cow_strerror(err), why);
+	return buf;
+}
+
 /* Account for a finished save (server thread). */
 static void save_done(int err, uint64_t id, uint64_t dirty_before, int64_t start_ms,
 		      const struct cow_save_stats *st)
@@ -178,7 +189,7 @@ static void save_done(int err, uint64_t id, uint64_t dirty_before, int64_t start
 	srv.last_save = *st;
 	if (err) {
 		srv.last_save_ok = false;
-		srv_log(LL_WARNING, "Save failed: %s", cow_strerror(err));
+		srv_log(LL_WARNING, "Save failed: %s", persist_strerror(err));
 		return;
 	}
 	srv.dirty = srv.dirty > dirty_before ? srv.dirty - dirty_before : 0;

@@ -632,6 +632,10 @@ bool glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool n
 int persist_start(void);
 /* Save now, in this thread (SAVE, SHUTDOWN). 0 or -errno. */
 int persist_save(void);
+/* What a failed save's error means, for logs and replies: cow_strerror(err),
+ * and for ENOENT (the store's file was moved or deleted meanwhile) the
+ * store's own message too. A static buffer: the server thread only. */
+const char *persist_strerror(int err);
 /* Start a background save. 0, -EBUSY (one is running), -errno. */
 int kv_bgsave_start(void);
 /* Collect a finished background save (from the loop). */

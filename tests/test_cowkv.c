@@ -1052,6 +1052,41 @@ static void test_stop_writes_on_bgsave_error(void **state)
 	assert_int_equal(umount(dir), 0);
 }
 
+/*
+ * The store's file moved away while the server runs (an operator's "mv
+ * cowkv.store backup"): SAVE and BGSAVE fail and say why, instead of
+ * saving into a file no restart finds; moved back, saves go on.
+ */
+static void test_moved_store_file_fails_saves(void **state)
+{
+	char *dir = new_tmpdir();
+	char path[512], moved[512];
+	struct server *s;
+	struct kc *c;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/cowkv.store", dir);
+	snprintf(moved, sizeof moved, "%s/moved.store", dir);
+	s = start_cowkv(dir, "--save", "", NULL);
+	c = kc_open(s->port);
+	EXPECT(c, "+OK", "SET", "a", "1");
+	EXPECT(c, "+OK", "SAVE");
+	assert_int_equal(rename(path, moved), 0);
+	EXPECT(c, "+OK", "SET", "b", "2");
+	assert_non_null(strstr(Q(c, "SAVE"), "-ERR save failed: No such file or directory (the "
+			       "store's file is no longer at "));
+	assert_non_null(strstr(Q(c, "BGSAVE"), "-ERR background save failed: "));
+	assert_int_equal(rename(moved, path), 0);
+	EXPECT(c, "+OK", "SAVE");
+	kc_close(c);
+	stop_server(s, SIGKILL);
+	s = start_cowkv(dir, "--save", "", NULL);
+	c = kc_open(s->port);
+	EXPECT(c, "\"2\"", "GET", "b");
+	kc_close(c);
+	stop_server(s, SIGKILL);
+}
+
 /* ---- robustness ----------------------------------------------------------------------- */
 
 struct bad {
@@ -1335,6 +1370,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_snapshot_rollback, teardown),
 		cmocka_unit_test_teardown(test_maxmemory, teardown),
 		cmocka_unit_test_teardown(test_stop_writes_on_bgsave_error, teardown),
+		cmocka_unit_test_teardown(test_moved_store_file_fails_saves, teardown),
 		cmocka_unit_test_teardown(test_malformed, teardown),
 		cmocka_unit_test_teardown(test_half_closed, teardown),
 		cmocka_unit_test_teardown(test_slow_clients, teardown),
