@@ -1165,6 +1165,19 @@ static void restore_raw(struct kc *c, const char *key, const char *p, size_t n)
 	expect_str(kc_read(c), RESP_STATUS, "OK");
 }
 
+/* The command words (NULL-terminated) get equal replies from a and b. */
+static void expect_same_reply(struct kc *a, struct kc *b, const char *const *words)
+{
+	struct resp_reply *x = cmd_words(a, (const char **)words);
+	struct resp_reply *y = cmd_words(b, (const char **)words);
+
+	if (!reply_equal(x, y))
+		fail_msg("%s %s differs between redis-server and cowkv", words[0], words[1]);
+	resp_reply_free(x);
+	resp_reply_free(y);
+}
+
+
 /* Old encodings restored into cowkv and into redis-server read the same. */
 static void test_old_encodings_match_redis(void **state)
 {
@@ -1230,15 +1243,8 @@ static void test_old_encodings_match_redis(void **state)
 	restore_raw(a, "zhash", p, n);
 	restore_raw(b, "zhash", p, n);
 	free(p);
-	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-		struct resp_reply *x = cmd_words(a, (const char **)reads[i]);
-		struct resp_reply *y = cmd_words(b, (const char **)reads[i]);
-
-		if (!reply_equal(x, y))
-			fail_msg("%s %s differs between redis-server and cowkv", reads[i][0], reads[i][1]);
-		resp_reply_free(x);
-		resp_reply_free(y);
-	}
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
+		expect_same_reply(a, b, reads[i]);
 	/* a ziplist cut short is refused, the server stays up */
 	zl_init(&z[0]);
 	zl_str(&z[0], "x");
@@ -1543,15 +1549,8 @@ static void test_legacy_set_zset_match_redis(void **state)
 	restore_raw(a, "is", p, n);
 	restore_raw(b, "is", p, n);
 	free(p);
-	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-		struct resp_reply *x = cmd_words(a, (const char **)reads[i]);
-		struct resp_reply *y = cmd_words(b, (const char **)reads[i]);
-
-		if (!reply_equal(x, y))
-			fail_msg("%s %s differs between redis-server and cowkv", reads[i][0], reads[i][1]);
-		resp_reply_free(x);
-		resp_reply_free(y);
-	}
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
+		expect_same_reply(a, b, reads[i]);
 	/* Redis 7.2's listpack set: cowkv only (7.0 has no type 20) */
 	p = set_listpack(&n);
 	restore_raw(b, "lps", p, n);
@@ -1737,6 +1736,26 @@ static void expect_still_master(struct kc *c)
 	resp_reply_free(r);
 }
 
+/* A cowkv with keys in several databases and a function library, and
+ * `redis-cli OPT DIR/FILE` run against it; the client (skips the test
+ * without redis-cli). */
+static struct kc *cli_rdb_of_filled(const char *dir, const char *opt, const char *file,
+				    struct srvp **ck)
+{
+	char rdb[128];
+	struct kc *a;
+
+	if (!have_redis_cli())
+		skip();
+	*ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open((*ck)->port);
+	fill_databases(a);
+	expect_str(CMD(a, "FUNCTION", "LOAD", lib_code), RESP_BULK, "mylib");
+	snprintf(rdb, sizeof rdb, "%s/%s", dir, file);
+	assert_int_equal(run_cli((*ck)->port, opt, rdb), 0);
+	return a;
+}
+
 static void test_redis_cli_rdb(void **state)
 {
 	const char *dir = new_tmpdir();
@@ -1745,14 +1764,8 @@ static void test_redis_cli_rdb(void **state)
 	struct kc *a, *b;
 
 	(void)state;
-	if (!have_redis_cli())
-		skip();
-	ck = start_at(0, cowkv_path(), 0, NULL);
-	a = kc_open(ck->port);
-	fill_databases(a);
-	expect_str(CMD(a, "FUNCTION", "LOAD", lib_code), RESP_BULK, "mylib");
+	a = cli_rdb_of_filled(dir, "--rdb", "sync.rdb", &ck);
 	snprintf(rdb, sizeof rdb, "%s/sync.rdb", dir);
-	assert_int_equal(run_cli(ck->port, "--rdb", rdb), 0);
 	if (system("command -v redis-check-rdb >/dev/null 2>&1") == 0) {
 		snprintf(cmd, sizeof cmd, "redis-check-rdb %s >/dev/null 2>&1", rdb);
 		assert_int_equal(system(cmd), 0);
@@ -1776,19 +1789,11 @@ static void test_redis_cli_rdb(void **state)
 static void test_redis_cli_functions_rdb(void **state)
 {
 	const char *dir = new_tmpdir();
-	char rdb[128];
 	struct srvp *ck;
 	struct kc *a, *b;
 
 	(void)state;
-	if (!have_redis_cli())
-		skip();
-	ck = start_at(0, cowkv_path(), 0, NULL);
-	a = kc_open(ck->port);
-	fill_databases(a);
-	expect_str(CMD(a, "FUNCTION", "LOAD", lib_code), RESP_BULK, "mylib");
-	snprintf(rdb, sizeof rdb, "%s/functions.rdb", dir);
-	assert_int_equal(run_cli(ck->port, "--functions-rdb", rdb), 0);
+	a = cli_rdb_of_filled(dir, "--functions-rdb", "functions.rdb", &ck);
 	b = redis_on(1, dir, "functions.rdb");
 	expect_int(CMD(b, "DBSIZE"), 0);	/* the functions, no keys */
 	expect_str(CMD(b, "FCALL", "setit", "1", "k", "v"), RESP_STATUS, "OK");
