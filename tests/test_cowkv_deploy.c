@@ -241,6 +241,16 @@ static bool have_redis(void)
 	return system("command -v redis-server >/dev/null 2>&1") == 0;
 }
 
+/* cowkv in slot 0 and redis-server in slot 1, for tests that compare them
+ * (skipped without redis-server). */
+static void start_both(struct srvp **ck, struct srvp **rs)
+{
+	if (!have_redis())
+		skip();
+	*ck = start_at(0, cowkv_path(), 0, NULL);
+	*rs = start_at(1, "redis-server", 0, NULL);
+}
+
 /* ---- a client ------------------------------------------------------------------- */
 
 struct kc {
@@ -447,10 +457,7 @@ static void test_eval_matches_redis(void **state)
 	struct kc *a, *b;
 
 	(void)state;
-	if (!have_redis())
-		skip();
-	ck = start_at(0, cowkv_path(), 0, NULL);
-	rs = start_at(1, "redis-server", 0, NULL);
+	start_both(&ck, &rs);
 	a = kc_open(ck->port);
 	b = kc_open(rs->port);
 	for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
@@ -616,10 +623,7 @@ static void test_function_dump_restore_with_redis(void **state)
 	size_t reqlen;
 
 	(void)state;
-	if (!have_redis())
-		skip();
-	ck = start_at(0, cowkv_path(), 0, NULL);
-	rs = start_at(1, "redis-server", 0, NULL);
+	start_both(&ck, &rs);
 	a = kc_open(ck->port);
 	b = kc_open(rs->port);
 	/* redis-server -> cowkv (Redis compresses the code with LZF) */
@@ -669,10 +673,7 @@ static void test_resp3_matches_redis(void **state)
 	char *x, *y;
 
 	(void)state;
-	if (!have_redis())
-		skip();
-	ck = start_at(0, cowkv_path(), 0, NULL);
-	rs = start_at(1, "redis-server", 0, NULL);
+	start_both(&ck, &rs);
 	a = kc_open(ck->port);
 	b = kc_open(rs->port);
 	x = RAW(a, "HELLO", "3");
@@ -1582,6 +1583,17 @@ static void expect_refused_by_both(struct kc *a, struct kc *b, const char *label
 	expect_str(CMD(b, "PING"), RESP_STATUS, "PONG");
 }
 
+/* The version-9 payload built in rb is refused by both servers with "Bad
+ * data format" (what names it in a failure). */
+static void expect_sealed_refused(struct kc *a, struct kc *b, struct rbuf *rb, const char *what)
+{
+	size_t n;
+	char *p = seal(rb, 9, &n);
+
+	expect_refused_by_both(a, b, what, p, n, "ERR Bad data format");
+	free(p);
+}
+
 /* The body of payload p/n (its trailer removed) cut by cut bytes, then
  * with byte at (from the start; -1 for none) xor-ed with flip; sealed as
  * version ver. */
@@ -1640,14 +1652,10 @@ static void test_bad_set_zset_payloads(void **state)
 	resp_reply_free(d);
 	/* intsets out of order and with a repeated integer */
 	intset16(&rb, unsorted, 3);
-	p = seal(&rb, 9, &n);
-	expect_refused_by_both(a, b, "intset out of order", p, n, "ERR Bad data format");
-	free(p);
+	expect_sealed_refused(a, b, &rb, "intset out of order");
 	memset(&rb, 0, sizeof rb);
 	intset16(&rb, repeated, 3);
-	p = seal(&rb, 9, &n);
-	expect_refused_by_both(a, b, "intset repeated", p, n, "ERR Bad data format");
-	free(p);
+	expect_sealed_refused(a, b, &rb, "intset repeated");
 	/* RDB_TYPE_SET and RDB_TYPE_ZSET_2 with a member twice */
 	memset(&rb, 0, sizeof rb);
 	rbuf_byte(&rb, 2);
@@ -1655,9 +1663,7 @@ static void test_bad_set_zset_payloads(void **state)
 	rbuf_str(&rb, "a", 1);
 	rbuf_str(&rb, "b", 1);
 	rbuf_str(&rb, "a", 1);
-	p = seal(&rb, 9, &n);
-	expect_refused_by_both(a, b, "set repeated", p, n, "ERR Bad data format");
-	free(p);
+	expect_sealed_refused(a, b, &rb, "set repeated");
 	memset(&rb, 0, sizeof rb);
 	rbuf_byte(&rb, 5);
 	rbuf_len(&rb, 2);
@@ -1665,9 +1671,7 @@ static void test_bad_set_zset_payloads(void **state)
 		rbuf_str(&rb, "m", 1);
 		rbuf_put(&rb, (const unsigned char[]){ 0, 0, 0, 0, 0, 0, 0xf0, 0x3f }, 8);
 	}
-	p = seal(&rb, 9, &n);
-	expect_refused_by_both(a, b, "zset_2 repeated", p, n, "ERR Bad data format");
-	free(p);
+	expect_sealed_refused(a, b, &rb, "zset_2 repeated");
 	/* a ziplist zset with a member twice, and one with no score at the end */
 	zl_init(&z);
 	zl_str(&z, "m");
@@ -1899,10 +1903,7 @@ static void test_sync_errors_match_redis(void **state)
 	struct kc *a, *b;
 
 	(void)state;
-	if (!have_redis())
-		skip();
-	ck = start_at(0, cowkv_path(), 0, NULL);
-	rs = start_at(1, "redis-server", 0, NULL);
+	start_both(&ck, &rs);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct resp_reply *x, *y;
 
