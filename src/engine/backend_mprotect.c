@@ -39,5 +39,6 @@ const struct cow__backend cow__backend_mprotect = {
 	.unprotect = mp_unprotect,
 	.map_prot_protected = PROT_READ,
 	.prot_splits = true,
+	.fault_populates = false,
 	.signo = SIGSEGV,
 };

@@ -189,5 +189,6 @@ const struct cow__backend cow__backend_uffd = {
 	.unprotect = uffd_unprotect,
 	.map_prot_protected = PROT_READ | PROT_WRITE,
 	.prot_splits = false,
+	.fault_populates = true,
 	.signo = SIGBUS,
 };

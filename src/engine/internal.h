@@ -175,6 +175,9 @@ struct cow__backend {
 	int (*unprotect)(void *addr, size_t len);
 	int map_prot_protected;      /* mmap prot for a protected page */
 	bool prot_splits;            /* protection changes split mappings */
+	bool fault_populates;        /* a write fault on a hole reaches libcow
+	                                after the kernel gave it a page (uffd-wp
+	                                on shmem), not before (mprotect) */
 	int signo;                   /* the signal its write faults raise */
 };
 

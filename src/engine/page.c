@@ -377,12 +377,14 @@ int cow__page_preserve(struct cow__member *o, size_t i)
 	/*
 	 * o's page still shows f: copy from there, no window faults. A page
 	 * of zeroes is not copied into a home frame, which reads as zeroes
-	 * already: a hole (never written) is not even read, which would give
-	 * it a page; under uffd the kernel has given it one before the fault
-	 * reached us, and a look at it tells.
+	 * already. Under mprotect a hole (never written) is found with one
+	 * lseek and not read, which would give it a page; under uffd the
+	 * kernel has given it one before the fault reached us, so a look at
+	 * the page tells, without the syscall.
 	 */
 	if (best->home != COW__NO_FRAME &&
-	    (cow__frame_is_hole(f) || (o->addr && cow__page_is_zero(page_addr(o, i)))))
+	    (o->addr && cow__be->fault_populates ? cow__page_is_zero(page_addr(o, i))
+						 : cow__frame_is_hole(f)))
 		err = 0;
 	else
 		err = o->addr ? cow__frame_fill(dest, page_addr(o, i)) : cow__frame_copy(dest, f);
