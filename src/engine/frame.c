@@ -621,7 +621,7 @@ static int read_frames(const cow__frame *src, size_t n, char *buf, bool *zero)
  * that reads as zeroes is not written at all: its frame stays a hole and
  * costs no memory. (Through the window, a checkpoint's never-written pages
  * cost a page of memory on each side: a space of 4 GiB holding 1 GiB took
- * 10-13 s and 7 GiB of memory to make from a scattered checkpoint, against
+ * 8-13 s and 7 GiB of memory to make from a scattered checkpoint, against
  * 1.2-1.7 s and 1 GiB now: bench_restart.) 0 or -errno (the error of a read
  * or write); on error dst's frames are holes again.
  */
