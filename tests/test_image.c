@@ -313,13 +313,25 @@ static void shrunk_file_is_an_error_not_zeroes(void **state)
 	free(path);
 }
 
+
+/* cow__snap_from_file of a copy of offs (the engine takes the array it is
+ * given; the tests keep theirs to check the pages against). */
+static cow_snap *snap_from_file(int fd, size_t n, const uint64_t *offs)
+{
+	uint64_t *copy = malloc(n * sizeof *copy);
+
+	assert_non_null(copy);
+	memcpy(copy, offs, n * sizeof *copy);
+	return cow__snap_from_file(fd, n, copy);
+}
+
 static void scattered_blocks_of_a_file(void **state)
 {
 	T_START();
 	char *path = make_file(16 * P, 4);
 	int fd = open(path, O_RDONLY);
 	uint64_t offs[6] = { 3 * P, 4 * P, COW__ZERO_BLOCK, 0, 15 * P, 5 * P };
-	cow_snap *x = cow__snap_from_file(fd, 6, offs);
+	cow_snap *x = snap_from_file(fd, 6, offs);
 	cow_space *s;
 	unsigned char *b;
 
@@ -358,7 +370,7 @@ static void scattered_image_stays_within_budget(void **state)
 
 	for (size_t i = 0; i < N; i++)
 		offs[i] = (uint64_t)(N - 1 - i) * P;	/* every page its own run */
-	x = cow__snap_from_file(fd, N, offs);
+	x = snap_from_file(fd, N, offs);
 	close(fd);
 	assert_non_null(x);
 	s = cow_space_from_snap(x);
@@ -414,7 +426,7 @@ static void scattered_checkpoint_takes_memory_for_its_data_only(void **state)
 		offs[i] = i % 4 ? COW__ZERO_BLOCK : (uint64_t)(DATA - 1 - i / 4) * P;
 	/* the block of page 40 holds zeroes */
 	assert_int_equal(pwrite(fd, zero, P, (off_t)offs[40]), (ssize_t)P);
-	x = cow__snap_from_file(fd, N, offs);
+	x = snap_from_file(fd, N, offs);
 	close(fd);
 	assert_non_null(x);
 	s = cow_space_from_snap(x);
@@ -467,7 +479,7 @@ static void scattered_checkpoint_cut_short_is_refused(void **state)
 
 	for (size_t i = 0; i < N; i++)
 		offs[i] = (uint64_t)(N - 1 - i) * P;
-	x = cow__snap_from_file(fd, N, offs);
+	x = snap_from_file(fd, N, offs);
 	close(fd);
 	assert_non_null(x);
 	assert_int_equal(truncate(path, (off_t)(N / 2) * P), 0);

@@ -52,6 +52,24 @@ static inline void bit_set(uint64_t *map, uint32_t i, bool on)
 		map[i >> 6] &= ~(1ull << (i & 63));
 }
 
+/* How many bits of b in [i, j) are set (a full word without popcount:
+ * this build has no popcount instruction, libgcc's takes a call). */
+static size_t bits_count(const uint64_t *b, size_t i, size_t j)
+{
+	size_t n = 0;
+
+	while (i < j) {
+		size_t w = i >> 6, lo = i & 63, hi = j - (w << 6) < 64 ? j - (w << 6) : 64;
+		uint64_t x = b[w] >> lo;
+
+		if (hi - lo < 64)
+			x &= (1ull << (hi - lo)) - 1;
+		n += x == ~0ull ? 64 : (size_t)__builtin_popcountll(x);
+		i = (w << 6) + hi;
+	}
+	return n;
+}
+
 /* Mark frames [first, first+n) allocated (when homed is false: free ones,
  * as find_run found them) or homed, chunk by chunk. */
 static void frames_mark(uint64_t first, uint64_t n, bool homed)
@@ -233,8 +251,15 @@ int cow__frames_reserve_image(size_t n, cow__frame *first)
 
 	if (err)
 		return err;
-	for (uint64_t f = *first + 1; f + 1 < (uint64_t)*first + n; f++)
-		bit_set(chunk_of((cow__frame)f)->image, slot_of((cow__frame)f), true);
+	for (uint64_t f = *first + 1, end = (uint64_t)*first + n - 1; f < end;) {
+		struct cow__chunk *ch = chunk_of((cow__frame)f);
+		uint32_t s = slot_of((cow__frame)f);
+		uint32_t k = COW__CHUNK_FRAMES - s < end - f ? COW__CHUNK_FRAMES - s
+							     : (uint32_t)(end - f);
+
+		cow__bits_fill(ch->image, s, (size_t)s + k, true);
+		f += k;
+	}
 	return 0;
 }
 
@@ -244,11 +269,16 @@ int cow__frames_reserve_image(size_t n, cow__frame *first)
  */
 void cow__frames_release_range(cow__frame first, size_t n)
 {
-	for (uint64_t f = first; f < (uint64_t)first + n; f++) {
+	for (uint64_t f = first, end = (uint64_t)first + n; f < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
+		uint32_t s = slot_of((cow__frame)f);
+		uint32_t k = COW__CHUNK_FRAMES - s < end - f ? COW__CHUNK_FRAMES - s
+							     : (uint32_t)(end - f);
 
-		bit_set(ch->image, slot_of((cow__frame)f), false);
-		alloc_set(ch, slot_of((cow__frame)f), false);
+		cow__bits_fill(ch->image, s, (size_t)s + k, false);
+		ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, (size_t)s + k);
+		cow__bits_fill(ch->allocated, s, (size_t)s + k, false);
+		f += k;
 	}
 	if (first < frames.hint)
 		frames.hint = first;
@@ -369,24 +399,6 @@ static void frame_free(cow__frame f)
 		frames.hint = f;
 }
 
-/* How many bits of b in [i, j) are set (a full word without popcount:
- * this build has no popcount instruction, libgcc's takes a call). */
-static size_t bits_count(const uint64_t *b, size_t i, size_t j)
-{
-	size_t n = 0;
-
-	while (i < j) {
-		size_t w = i >> 6, lo = i & 63, hi = j - (w << 6) < 64 ? j - (w << 6) : 64;
-		uint64_t x = b[w] >> lo;
-
-		if (hi - lo < 64)
-			x &= (1ull << (hi - lo)) - 1;
-		n += x == ~0ull ? 64 : (size_t)__builtin_popcountll(x);
-		i = (w << 6) + hi;
-	}
-	return n;
-}
-
 /* Frames [s, k) of ch, homed and referenced by nobody, leave their home:
  * free (their content is punched by the caller). */
 static void unhome_dead(struct cow__chunk *ch, size_t s, size_t k)
@@ -418,11 +430,13 @@ void cow__frames_unhome(cow__frame first, size_t n)
 				run_start = f;
 			run += k - s;
 		}
-		if (k < lim) {		/* a live frame keeps its content, allocated */
-			bit_set(ch->homed, (uint32_t)k, false);
+		if (k < lim) {		/* live frames keep their content, allocated */
+			size_t e = cow__bits_find(ch->live, k, lim, false);
+
+			cow__bits_fill(ch->homed, k, e, false);
 			punch(run_start, run);
 			run = 0;
-			k++;
+			k = e;
 		}
 		f += k - s;
 	}
@@ -502,6 +516,109 @@ void cow__frame_put(cow__frame f)
 		frame_died(f);
 }
 
+/*
+ * Frames [f, f+n) of one chunk went from 0 to 1 (born_run) or from 1 to 0
+ * (died_run), their counts already changed: frame_born / frame_died of
+ * each, done a bitmap word at a time for runs of memfd frames that are all
+ * homed or all not (a home range, a leaf of copies).
+ */
+static void born_run(cow__frame f, uint32_t n)
+{
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f);
+
+	if (bits_count(ch->image, s, (size_t)s + n)) {
+		for (uint32_t j = 0; j < n; j++)
+			frame_born(f + j);
+		return;
+	}
+	cow__bits_fill(ch->live, s, (size_t)s + n, true);
+	frames.in_use += n;
+}
+
+static void died_run(cow__frame f, uint32_t n)
+{
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f);
+	size_t homed = bits_count(ch->homed, s, (size_t)s + n);
+
+	if (bits_count(ch->image, s, (size_t)s + n) || (homed && homed != n)) {
+		for (uint32_t j = 0; j < n; j++)
+			frame_died(f + j);
+		return;
+	}
+	cow__bits_fill(ch->live, s, (size_t)s + n, false);
+	frames.in_use -= n;
+	if (homed) {		/* reserved for their home, content dead */
+		punch(f, n);
+		return;
+	}
+	while (n && frames.nready < COW__READY_MAX) {	/* as frame_free, in order */
+		frames.ready[frames.nready++] = f++;
+		s++;
+		n--;
+	}
+	if (!n)
+		return;
+	ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, (size_t)s + n);
+	cow__bits_fill(ch->allocated, s, (size_t)s + n, false);
+	punch(f, n);
+	if (f < frames.hint)
+		frames.hint = f;
+}
+
+/*
+ * cow__frames_get_run — cow__frame_get of each of frames [first, first+n),
+ * a chunk's counts at a time (a page-table leaf filled with a run).
+ */
+void cow__frames_get_run(cow__frame first, size_t n)
+{
+	while (n) {
+		struct cow__chunk *ch = chunk_of(first);
+		uint32_t s = slot_of(first);
+		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
+		uint32_t *r = ch->ref + s;
+
+		for (uint32_t j = 0, b; j < k; j++) {
+			if (r[j]++ != 0)
+				continue;
+			for (b = j + 1; b < k && r[b] == 0; b++)
+				r[b] = 1;
+			born_run(first + j, b - j);
+			j = b - 1;
+		}
+		first += k;
+		n -= k;
+	}
+}
+
+/*
+ * cow__frames_put_run — cow__frame_put of each of frames [first, first+n),
+ * a chunk's counts at a time (a leaf that was one run let go). Frames that
+ * reach 0 are freed as cow__frame_put frees them (batch the call: a run of
+ * them is then one punch).
+ */
+void cow__frames_put_run(cow__frame first, size_t n)
+{
+	while (n) {
+		struct cow__chunk *ch = chunk_of(first);
+		uint32_t s = slot_of(first);
+		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
+		uint32_t *r = ch->ref + s;
+
+		for (uint32_t j = 0, b; j < k; j++) {
+			if (--r[j] != 0)
+				continue;
+			for (b = j + 1; b < k && r[b] == 1; b++)
+				r[b] = 0;
+			died_run(first + j, b - j);
+			j = b - 1;
+		}
+		first += k;
+		n -= k;
+	}
+}
+
 static int write_frames(cow__frame first, const void *buf, size_t n);
 
 /*
@@ -577,6 +694,29 @@ bool cow__frame_is_hole(cow__frame f)
 	if (cow__frame_is_image(f) || bit_test(chunk_of(f)->windowed, slot_of(f)))
 		return false;
 	return !frames_hold_data(f, 1);
+}
+
+/*
+ * cow__frames_are_holes — are the memfd frames [first, first+n) all holes
+ * (never written since they were last punched: they read as zeroes)? False
+ * for image frames, for frames the window maps, and when the kernel cannot
+ * tell. One lseek(2) whatever n.
+ */
+bool cow__frames_are_holes(cow__frame first, size_t n)
+{
+	if (!n || cow__frame_is_image(first))
+		return false;
+	for (uint64_t f = first, end = (uint64_t)first + n; f < end;) {
+		struct cow__chunk *ch = chunk_of((cow__frame)f);
+		uint32_t s = slot_of((cow__frame)f);
+		uint32_t k = COW__CHUNK_FRAMES - s < end - f ? COW__CHUNK_FRAMES - s
+							     : (uint32_t)(end - f);
+
+		if (cow__bits_find(ch->windowed, s, (size_t)s + k, true) < (size_t)s + k)
+			return false;
+		f += k;
+	}
+	return !frames_hold_data(first, n);
 }
 
 /* Read frames src[0..n) (memfd or image frames) into buf, n pages, and tell
@@ -692,8 +832,11 @@ int cow__frame_copy(cow__frame dst, cow__frame src)
  * frames cannot change or go (busy, and referenced by the caller's
  * snapshot). 0 or -errno (-EIO on a short read).
  */
+uint64_t cow__test_pages_read;
+
 int cow__frames_read(const cow__frame *f, size_t n, char *buf)
 {
+	__atomic_fetch_add(&cow__test_pages_read, n, __ATOMIC_RELAXED);	/* the saver reads unlocked */
 	for (size_t k = 0; k < n;) {
 		size_t j = k + 1, len, done = 0;
 		off_t off = (off_t)f[k] << COW__PAGE_SHIFT;

@@ -98,31 +98,29 @@ static int images_insert(struct cow__image *img)
 
 /*
  * cow__image_new — an image of n pages of file fd (the image keeps its own
- * duplicate): page k at offs[k] when offs is given (copied), else at
- * off0 + k pages. The file's size now bounds what may be read (size).
+ * duplicate): page k at offs[k] when offs is given (a malloc'd array of n
+ * the image takes, whatever the outcome: freed with it), else at off0 + k
+ * pages. The file's size now bounds what may be read (size).
  * Reserves n frame numbers, with an unused guard frame on each side so that
  * no other range ever looks consecutive to it. Returns the image (its
  * frames have count 0; the caller references them) or NULL with errno.
  */
 struct cow__image *cow__image_new(int fd, size_t n, off_t off0,
-				  const uint64_t *offs, off_t size)
+				  uint64_t *offs, off_t size)
 {
 	struct cow__image *img = calloc(1, sizeof *img);
 	cow__frame base;
 	int err = -ENOMEM;
 
-	if (!img)
+	if (!img) {
+		free(offs);
 		goto fail;
+	}
+	img->offs = offs;
 	img->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (img->fd < 0) {
 		err = -errno;
 		goto fail;
-	}
-	if (offs) {
-		img->offs = malloc(n * sizeof *offs);
-		if (!img->offs)
-			goto fail;
-		memcpy(img->offs, offs, n * sizeof *offs);
 	}
 	img->off0 = off0;
 	img->n = n;

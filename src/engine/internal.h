@@ -75,6 +75,8 @@ uint32_t cow__frame_ref(cow__frame f);
 void cow__frame_set_ref(cow__frame f, uint32_t ref);
 void cow__frame_get(cow__frame f);
 void cow__frame_put(cow__frame f);
+void cow__frames_get_run(cow__frame first, size_t n);
+void cow__frames_put_run(cow__frame first, size_t n);
 int cow__frame_copy(cow__frame dst, cow__frame src);
 int cow__frame_fill(cow__frame dst, const void *src);
 int cow__frames_fd(void);
@@ -86,6 +88,7 @@ int cow__frames_reserve_image(size_t n, cow__frame *first);
 void cow__frames_release_range(cow__frame first, size_t n);
 bool cow__frame_is_image(cow__frame f);
 bool cow__frame_is_hole(cow__frame f);
+bool cow__frames_are_holes(cow__frame first, size_t n);
 bool cow__page_is_zero(const void *p);
 
 /* ======================================================================
@@ -124,6 +127,10 @@ static inline cow__frame cow__pt_get(const struct cow__pt *t, size_t i)
 int cow__pt_init(struct cow__pt *t, size_t npages);
 int cow__pt_own(struct cow__pt *t, size_t i);
 void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f);
+int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first);
+int cow__pt_room(const struct cow__pt *t);
+int cow__pt_clear(struct cow__pt *t, size_t i, size_t n);
+bool cow__pt_full(const struct cow__pt *t, size_t i, size_t n);
 bool cow__pt_shared(const struct cow__pt *t, size_t i);
 size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end);
 void cow__pt_share(struct cow__pt *dst, const struct cow__pt *src);
@@ -156,7 +163,7 @@ const struct cow__image *cow__image_of(cow__frame f);
 off_t cow__image_offset(const struct cow__image *img, cow__frame f);
 bool cow__frames_follow(cow__frame a, cow__frame b);
 struct cow__image *cow__image_new(int fd, size_t n, off_t off0,
-				  const uint64_t *offs, off_t size);
+				  uint64_t *offs, off_t size);
 void cow__image_frame_gone(cow__frame f);
 void cow__images_reap(void);
 int cow__image_read(const struct cow__image *img, cow__frame f, void *buf);
@@ -390,6 +397,9 @@ extern void (*cow__test_mapped_hook)(void *addr, size_t len);
  * budget is at most this many mappings (and at least 8), so that the
  * randomized tests de-fragment, and take checkpoints home, all the time. */
 extern size_t cow__test_maps_budget;
+/* Pages libcow has read out of frames (cow__frames_read, cow__read_pages):
+ * lets a test see that a save or commit read only what holds data. */
+extern uint64_t cow__test_pages_read;
 int cow__defrag_pending(void);
 void cow__defrag_forget(struct cow__member *m);
 void cow__unmap_member(struct cow__member *m);
@@ -471,6 +481,9 @@ void cow__save_release(struct cow__member *x, struct cow__member *m);
 bool cow__save_running(const struct cow__member *m);
 cow__frame cow__snap_frame(const struct cow__member *x, size_t i);
 void cow__snap_drop(struct cow__member *x, size_t i);
+void cow__snap_drop_run(struct cow__member *x, size_t i, size_t n);
+bool cow__snap_holes(const struct cow__member *x, size_t i, size_t n);
+bool cow__snap_full(const struct cow__member *x, size_t i, size_t n);
 uint64_t cow__space_saved_in(const struct cow__member *m, const void *store, uint64_t serial);
 void cow__space_set_saved(struct cow__member *m, void *store, uint64_t serial, uint64_t id);
 size_t cow__space_pages(const struct cow__member *m);
@@ -509,11 +522,19 @@ void cow__snap_set_origin(cow_snap *snap, void *store, uint64_t serial, uint64_t
  * offset offs[i] of fd (page-aligned), or zeroes when offs[i] is
  * COW__ZERO_BLOCK. Pages are read from the file on first access where the
  * engine can do so lazily; the engine keeps its own duplicate of fd (the
- * caller keeps and closes its own). offs is copied. The file's blocks must not
+ * caller keeps and closes its own). offs (malloc'd) is the engine's from now
+ * on, whatever the outcome (not copied: it is 8 bytes a page, 128 MiB for a
+ * 64 GiB space). The file's blocks must not
  * change while the snapshot (or a space made from it) may still read them.
  * NULL with errno: EINVAL (bad fd, npages 0, unaligned offset), ENOMEM, or the
  * error of reading the file.
  */
-cow_snap *cow__snap_from_file(int fd, size_t npages, const uint64_t *offs);
+/*
+ * cow__snap_never_written — do pages [i, i+n) of snap (within one page-table
+ * leaf) read as zeroes because they were never written (holes of the frame
+ * store), so that a commit need not read them? False when unsure.
+ */
+bool cow__snap_never_written(const cow_snap *snap, size_t i, size_t n);
+cow_snap *cow__snap_from_file(int fd, size_t npages, uint64_t *offs);
 
 #endif

@@ -732,7 +732,9 @@ static int take_home(struct cow__member *m, uint64_t *copies)
 		size_t n = 0;
 		int err;
 
+		/* A run ends at a leaf's end: cow__pages_take_home's unit. */
 		while (n < COW__TAKE_RUN && i + n < m->npages &&
+		       (n == 0 || ((i + n) & (COW__PT_FAN - 1))) &&
 		       cow__frame_at(m, i + n) != cow__home(m, i + n))
 			n++;
 		if (!n) {

@@ -664,43 +664,39 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
 
 /*
  * cow__pages_take_home — member m stops borrowing pages [i, i+n) (n at most
- * COW__TAKE_RUN), none of them at home: their content is copied into m's
- * home frames, with one copy of the run (cow__frames_copy_home: no page
- * fault, and pages of zeroes cost no memory), and m then owns them alone.
- * The pages keep their protection (a space's next write faults and reuses
- * the frame, so the write is seen). The caller maps them again. 0 or
- * -errno (no memory for a page-table node, or the error reading a page);
- * on error no page of the run has moved.
+ * COW__TAKE_RUN, all in one page-table leaf), none of them at home: their
+ * content is copied into m's home frames, with one copy of the run
+ * (cow__frames_copy_home: no page fault, and pages of zeroes cost no
+ * memory), and m then owns them alone. A leaf taken whole and shared is
+ * replaced, not copied (cow__pt_fill), so its borrowed frames are neither
+ * counted up nor down. The pages keep their protection (a space's next
+ * write faults and reuses the frame, so the write is seen). The caller maps
+ * them again. 0 or -errno (no memory for a page-table node, or the error
+ * reading a page); on error no page of the run has moved.
  */
 int cow__pages_take_home(struct cow__member *m, size_t i, size_t n)
 {
 	static cow__frame src[COW__TAKE_RUN];	/* under the engine lock */
 	int err;
 
-	if (n == 0 || n > COW__TAKE_RUN)
+	if (n == 0 || n > COW__TAKE_RUN || (i & (COW__PT_FAN - 1)) + n > COW__PT_FAN)
 		return n ? -EINVAL : 0;
-	for (size_t k = 0; k < n; k++) {
-		if ((err = cow__pt_own(m->pt, i + k)))
-			return err;
+	if ((err = cow__pt_room(m->pt)))
+		return err;
+	for (size_t k = 0; k < n; k++)
 		src[k] = cow__frame_at(m, i + k);
-	}
 	if ((err = cow__frames_copy_home(cow__home(m, i), src, n)))
 		return err;
-	for (size_t k = 0; k < n; k++) {
-		cow__frame h = cow__home(m, i + k);
-
-		cow__frame_get(h);
-		cow__pt_set(m->pt, i + k, h);
-		if (m->kind == COW__KIND_SPACE)
-			cow__wp_set(m, i + k, true);
-	}
 	/* The old frames let go in a batch: a run of them that nobody holds
 	 * any more (a snapshot's home frames, say) is punched with one call,
 	 * not one a page. */
 	cow__frames_batch(true);
-	for (size_t k = 0; k < n; k++)
-		cow__frame_put(src[k]);
+	err = cow__pt_fill(m->pt, i, n, cow__home(m, i));
 	cow__frames_batch(false);
+	if (err)
+		cow__die("no page-table node after making room for one", err);
+	if (m->kind == COW__KIND_SPACE)
+		cow__bits_fill(m->wp, i, i + n, true);
 	return 0;
 }
 

@@ -127,6 +127,8 @@ static void node_free(cow__node n)
 	live_nodes--;
 }
 
+static bool leaf_is_run(cow__node n);
+
 /* Drop one reference to node n at level (0: a leaf), freeing what it alone held. */
 static void node_put(cow__node n, unsigned level)
 {
@@ -135,12 +137,15 @@ static void node_put(cow__node n, unsigned level)
 	if (!n || --node_ref[n])
 		return;
 	e = entries(n);
-	for (unsigned k = 0; k < COW__PT_FAN; k++) {
-		if (level)
-			node_put(e[k], level - 1);
-		else if (e[k] != COW__NO_FRAME)
-			cow__frame_put(e[k]);
-	}
+	if (!level && leaf_is_run(n))
+		cow__frames_put_run(e[0], COW__PT_FAN);
+	else
+		for (unsigned k = 0; k < COW__PT_FAN; k++) {
+			if (level)
+				node_put(e[k], level - 1);
+			else if (e[k] != COW__NO_FRAME)
+				cow__frame_put(e[k]);
+		}
 	node_free(n);
 }
 
@@ -213,6 +218,122 @@ int cow__pt_own(struct cow__pt *t, size_t i)
 	}
 }
 
+/* Let go of the frames of leaf entries e[0..n): one run at a time. */
+static void leaf_put(uint32_t *e, size_t n)
+{
+	for (size_t k = 0; k < n;) {
+		size_t j = k + 1;
+
+		if (e[k] == COW__NO_FRAME) {
+			k++;
+			continue;
+		}
+		while (j < n && e[j] == e[k] + (j - k))
+			j++;
+		cow__frames_put_run(e[k], j - k);
+		k = j;
+	}
+}
+
+/*
+ * cow__pt_room — can a cow__pt_fill of t be made now without running out
+ * of nodes (it takes at most one per level)? 0 or -ENOMEM.
+ */
+int cow__pt_room(const struct cow__pt *t)
+{
+	unsigned want = t->depth + 1, have = 0;
+
+	for (uint32_t n = free_head; n && have < want; n = entries(n)[0])
+		have++;
+	if (have < want && pool_nodes - pool_next < want - have)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * cow__pt_fill — pages [i, i+n) of t, within one leaf, now hold frames
+ * first, first+1, ... and t references them (one count each); the frames
+ * they held lose t's reference (freed at 0: batch the call). Only t
+ * changes: the path to the leaf is made t's, and a shared leaf that is
+ * replaced whole is not copied (it just loses t). This is cow__pt_own,
+ * cow__pt_set and the counts of n pages, at the cost of one node. 0, or
+ * -ENOMEM (no node: t's pages unchanged, some inner nodes of the path
+ * maybe copied, which is harmless).
+ */
+int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
+{
+	uint32_t *slot = &t->root, *e;
+	size_t off = i & (COW__PT_FAN - 1);
+	cow__node old, leaf;
+	int err;
+
+	for (unsigned l = t->depth; l; l--) {
+		if ((err = own_node(slot, l)))
+			return err;
+		slot = &entries(*slot)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+	}
+	old = *slot;
+	if (n == COW__PT_FAN && (!old || node_ref[old] > 1)) {
+		if (!(leaf = node_alloc()))
+			return -ENOMEM;
+		e = entries(leaf);
+		for (unsigned k = 0; k < COW__PT_FAN; k++)
+			e[k] = first + k;
+		node_run[leaf] = RUN_YES;
+		if (old)
+			node_ref[old]--;	/* was above 1: its other holders keep it */
+		*slot = leaf;
+		cow__frames_get_run(first, n);
+		return 0;
+	}
+	if ((err = own_node(slot, 0)))
+		return err;
+	cow__frames_get_run(first, n);	/* before the old go: they may overlap */
+	e = entries(*slot) + off;
+	if (node_run[*slot] == RUN_YES && n == COW__PT_FAN)
+		cow__frames_put_run(e[0], n);
+	else
+		leaf_put(e, n);
+	for (size_t k = 0; k < n; k++)
+		e[k] = first + (cow__frame)k;
+	node_run[*slot] = n == COW__PT_FAN ? RUN_YES : RUN_UNKNOWN;
+	return 0;
+}
+
+/*
+ * cow__pt_clear — pages [i, i+n) of t, within one leaf, hold no frame any
+ * more; the frames they held lose t's reference (freed at 0: batch the
+ * call). A leaf cleared whole is let go (a shared one just loses t: no
+ * copy, no count changes). 0, or -ENOMEM (no node to copy a shared path
+ * or leaf into: t's pages unchanged).
+ */
+int cow__pt_clear(struct cow__pt *t, size_t i, size_t n)
+{
+	uint32_t *slot = &t->root;
+	int err;
+
+	if (!t->root)
+		return 0;
+	for (unsigned l = t->depth; l; l--) {
+		if ((err = own_node(slot, l)))
+			return err;
+		slot = &entries(*slot)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
+		if (!*slot)
+			return 0;	/* an empty subtree: nothing to clear */
+	}
+	if (n == COW__PT_FAN) {
+		node_put(*slot, 0);
+		*slot = 0;
+		return 0;
+	}
+	if ((err = own_node(slot, 0)))
+		return err;
+	leaf_put(entries(*slot) + (i & (COW__PT_FAN - 1)), n);
+	memset(entries(*slot) + (i & (COW__PT_FAN - 1)), 0xff, n * sizeof(uint32_t));
+	node_run[*slot] = RUN_UNKNOWN;
+	return 0;
+}
+
 /*
  * cow__pt_set — page i of t now holds frame f (reference counts are the
  * caller's to move). The entry is changed in the leaf t reaches: every
@@ -253,6 +374,8 @@ static bool entries_are_run(const uint32_t *e)
 {
 	unsigned k = 1;
 
+	if (e[0] == COW__NO_FRAME)	/* frame numbers stay below 2^30: no wrap */
+		return false;
 	while (k < COW__PT_FAN && e[k] == e[0] + k)
 		k++;
 	return k == COW__PT_FAN;
@@ -299,6 +422,21 @@ size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
 			break;
 	}
 	return j;
+}
+
+/* cow__pt_full — does every one of pages [i, i+n) of t (within one leaf)
+ * hold a frame? */
+bool cow__pt_full(const struct cow__pt *t, size_t i, size_t n)
+{
+	const uint32_t *e = leaf_of(t, i);
+
+	if (!e)
+		return false;
+	e += i & (COW__PT_FAN - 1);
+	for (size_t k = 0; k < n; k++)
+		if (e[k] == COW__NO_FRAME)
+			return false;
+	return true;
 }
 
 /* cow__pt_shared — does some node on the path to page i of t have other holders? */

@@ -81,6 +81,40 @@ void cow__snap_drop(struct cow__member *x, size_t i)
 }
 
 /*
+ * cow__snap_drop_run — snapshot x lets go of pages [i, i+n), all within one
+ * page-table leaf (the checkpoint has them): like cow__snap_drop of each,
+ * but a leaf dropped whole that x shares with its space is just unlinked
+ * from x's table, with no copy and no count changed. If no node is left
+ * for x's own path, x keeps the pages until it is released.
+ */
+void cow__snap_drop_run(struct cow__member *x, size_t i, size_t n)
+{
+	cow__frames_batch(true);
+	(void)cow__pt_clear(x->pt, i, n);
+	cow__frames_batch(false);
+}
+
+/* cow__snap_full — does snapshot x still hold every one of pages [i, i+n)
+ * (within one leaf)? */
+bool cow__snap_full(const struct cow__member *x, size_t i, size_t n)
+{
+	return cow__pt_full(x->pt, i, n);
+}
+
+/*
+ * cow__snap_holes — do pages [i, i+n) of snapshot x (within one leaf) hold
+ * consecutive memfd frames that are all holes: pages never written, which
+ * read as zeroes without being read? One look at the leaf and one lseek.
+ */
+bool cow__snap_holes(const struct cow__member *x, size_t i, size_t n)
+{
+	cow__frame f = cow__frame_at(x, i);
+
+	return f != COW__NO_FRAME && cow__pt_run(x->pt, i, i + n) == i + n &&
+	       cow__frames_are_holes(f, n);
+}
+
+/*
  * cow__space_saved_in — the checkpoint space m holds exactly, but for the
  * pages marked written, in store handle `store` of that serial; 0 if none.
  */

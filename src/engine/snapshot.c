@@ -92,6 +92,7 @@ int cow__read_pages(const struct cow__member *x, size_t first, size_t n, char *b
 	size_t i = first, end = first + n;
 	int err = 0;
 
+	__atomic_fetch_add(&cow__test_pages_read, n, __ATOMIC_RELAXED);	/* the saver reads unlocked */
 	while (i < end && !err) {
 		cow__frame f = cow__frame_at(x, i), last = f;
 		const struct cow__image *img = cow__image_of(f);
@@ -315,6 +316,24 @@ int cow__snap_diff(const cow_snap *a, const cow_snap *b, uint64_t *bits)
 	return 0;
 }
 
+/*
+ * cow__snap_never_written — see internal.h: pages [i, i+n) of snap, within
+ * one page-table leaf, are holes of the frame store (one look at the leaf,
+ * one lseek), under the engine lock.
+ */
+bool cow__snap_never_written(const cow_snap *snap, size_t i, size_t n)
+{
+	bool holes;
+
+	if (!snap || cow__member_check(&snap->m, COW__KIND_SNAP) || i >= snap->m.npages ||
+	    n > snap->m.npages - i || (i & (COW__PT_FAN - 1)) + n > COW__PT_FAN)
+		return false;
+	cow__engine_lock();
+	holes = cow__snap_holes(&snap->m, i, n);
+	cow__engine_unlock();
+	return holes;
+}
+
 cow_snap *cow__snap_clone(const cow_snap *snap)
 {
 	cow_snap *c;
@@ -330,14 +349,20 @@ cow_snap *cow__snap_clone(const cow_snap *snap)
 	return c;
 }
 
+/* Does page i of an image snapshot read as zeroes (no page in the file)? */
+static inline bool image_zero(const struct cow__image *img, const uint64_t *offs, size_t i)
+{
+	return i >= img->n || (offs && offs[i] == COW__ZERO_BLOCK);
+}
+
 /*
  * A snapshot of npages pages whose page k is image frame first + k, or
  * zeroes (its own home frame, never written) where the image has no page.
  * Engine lock held. NULL with errno.
  */
-static cow_snap *snap_of_image(struct cow__image *img, size_t npages,
-			       const uint64_t *offs)
+static cow_snap *snap_of_image(struct cow__image *img, size_t npages)
 {
+	const uint64_t *offs = img->offs;
 	struct cow__member *x = cow__member_new(COW__KIND_SNAP, npages, NULL);
 	int err;
 
@@ -348,35 +373,40 @@ static cow_snap *snap_of_image(struct cow__image *img, size_t npages,
 		errno = -err;
 		return NULL;
 	}
-	for (size_t i = 0; i < npages; i++) {
-		bool zero = i >= img->n || (offs && offs[i] == COW__ZERO_BLOCK);
-		cow__frame f = zero ? cow__home(x, i) : img->first + (cow__frame)i;
+	for (size_t i = 0, n; i < npages; i += n) {
+		size_t leaf_end = (i | (COW__PT_FAN - 1)) + 1;
+		size_t lim = leaf_end < npages ? leaf_end : npages;
+		bool zero = image_zero(img, offs, i);
 
-		if ((err = cow__pt_own(x->pt, i))) {
+		/* A run of zero pages or of file pages: consecutive frames. */
+		for (n = 1; i + n < lim && image_zero(img, offs, i + n) == zero; n++)
+			;
+		if ((err = cow__pt_fill(x->pt, i, n, zero ? cow__home(x, i)
+						     : img->first + (cow__frame)i))) {
 			cow__member_free(x);
 			errno = -err;
 			return NULL;
 		}
-		cow__pt_set(x->pt, i, f);
-		cow__frame_get(f);
 	}
 	return (cow_snap *)x;
 }
 
 /* Make an image of fd and a snapshot of it. Takes the engine lock. */
 static cow_snap *image_snap(int fd, size_t npages, size_t file_pages, off_t off0,
-			    const uint64_t *offs, off_t size)
+			    uint64_t *offs, off_t size)
 {
 	struct cow__image *img;
 	cow_snap *x = NULL;
 
-	if (cow__ensure_init())
+	if (cow__ensure_init()) {
+		free(offs);
 		return NULL;
+	}
 	cow__engine_lock();
 	cow__images_reap();
 	img = cow__image_new(fd, file_pages ? file_pages : 1, off0, offs, size);
 	if (img) {
-		x = snap_of_image(img, npages, offs);
+		x = snap_of_image(img, npages);
 		if (!x || file_pages == 0) {
 			/* no page references it: let it be closed */
 			img->dead = true;
@@ -391,17 +421,22 @@ static cow_snap *image_snap(int fd, size_t npages, size_t file_pages, off_t off0
  * cow__snap_from_file — see internal.h: a lazily read image whose page i is
  * at offs[i] of fd; zero blocks are the snapshot's own (unwritten) frames.
  */
-cow_snap *cow__snap_from_file(int fd, size_t npages, const uint64_t *offs)
+cow_snap *cow__snap_from_file(int fd, size_t npages, uint64_t *offs)
 {
 	struct stat st;
+	int err = 0;
 
 	if (fd < 0 || npages == 0 || !offs || npages > (size_t)COW__MAX_CHUNKS * COW__CHUNK_FRAMES)
-		return fail(-EINVAL);
-	for (size_t i = 0; i < npages; i++)
+		err = -EINVAL;
+	for (size_t i = 0; i < npages && !err; i++)
 		if (offs[i] != COW__ZERO_BLOCK && (offs[i] & (COW__PAGE - 1)))
-			return fail(-EINVAL);
-	if (fstat(fd, &st))
-		return NULL;
+			err = -EINVAL;
+	if (!err && fstat(fd, &st))
+		err = -errno;
+	if (err) {
+		free(offs);
+		return fail(err);
+	}
 	return image_snap(fd, npages, npages, 0, offs, st.st_size);
 }
 

@@ -41,13 +41,14 @@ struct cow_space *cow__space_new(size_t npages, struct cow__family *fam,
 		if (src->kind == COW__KIND_SNAP)
 			cow__pages_set_reference(m, src);
 	} else {
-		for (size_t i = 0; i < npages; i++) {
-			if ((err = cow__pt_own(m->pt, i))) {
+		for (size_t i = 0, n; i < npages; i += n) {
+			n = COW__PT_FAN - (i & (COW__PT_FAN - 1));
+			if (n > npages - i)
+				n = npages - i;
+			if ((err = cow__pt_fill(m->pt, i, n, cow__home(m, i)))) {
 				cow__member_free(m);
 				return fail(err);
 			}
-			cow__pt_set(m->pt, i, cow__home(m, i));
-			cow__frame_get(cow__home(m, i));
 		}
 	}
 	err = cow__map_member(m, src != NULL);

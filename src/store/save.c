@@ -171,12 +171,71 @@ static const struct cow__page_events save_events = {
 };
 
 /*
- * Save pages [first, first+n). Under the engine lock: keep those unchanged
- * since the parent, and pick those the snapshot still holds (skipping any
- * a writer is spilling); their frames are held busy. Without the lock:
- * read them (a writer of one of them waits for that, only), release them,
- * write them out. Then drop them from the snapshot.
+ * The checkpoint gets pages [i, i+n) without reading them:
+ * those unchanged since the parent keep its blocks, the others (all holes)
+ * become zero pointers. Engine lock held. 0 or -errno.
  */
+static int keep_or_zero(struct cow_save *job, uint64_t i, uint64_t n)
+{
+	int err = 0;
+
+	for (uint64_t k = i, e; k < i + n && !err; k = e) {
+		bool kept = job->parent && bit(job->keep, k);
+
+		for (e = k + 1; e < i + n && (job->parent && bit(job->keep, e)) == kept; e++)
+			;
+		if (kept) {
+			err = cow__store_keep(job->b, k, e - k);
+			job->stats.kept_pages += e - k;
+		} else {
+			err = cow__store_zero(job->b, k, e - k);
+		}
+	}
+	return err;
+}
+
+/*
+ * Save pages [i, i+n) (within one page-table leaf) without reading them
+ * when none needs reading: each is unchanged since the parent or was never
+ * written (a hole), the snapshot still holds all of them and no writer is
+ * spilling one. Then the snapshot drops them at once (a whole leaf it
+ * shares with the space is just unlinked). This is what makes a save cost
+ * the pages written, not the space: a fresh 64 GiB space holding a few
+ * keys read 64 GiB of zeroes at its first save. Engine lock held.
+ * 1 when saved, 0 when the pages take the page-by-page path, or -errno.
+ */
+static int save_unread(struct cow_save *job, uint64_t i, uint64_t n)
+{
+	bool all_kept = job->parent != 0;
+	uint64_t npreserved = 0;
+	int err;
+
+	for (uint64_t k = i; k < i + n; k++) {
+		if (!(k & 63) && k + 64 <= i + n) {	/* a word at a time */
+			if (job->spilling[k >> 6])
+				return 0;
+			all_kept = all_kept && job->keep[k >> 6] == ~0ull;
+			k += 63;
+			continue;
+		}
+		if (bit(job->spilling, k))
+			return 0;
+		all_kept = all_kept && bit(job->keep, k);
+	}
+	if (!cow__snap_full(job->x, i, n) || (!all_kept && !cow__snap_holes(job->x, i, n)))
+		return 0;
+	if ((err = keep_or_zero(job, i, n)))
+		return err;
+	for (uint64_t k = i; k < i + n; k++)
+		if (bit(job->preserved, k)) {
+			bit_put(job->preserved, k, false);
+			npreserved++;
+		}
+	job->stats.preserved_pages -= npreserved;
+	cow__snap_drop_run(job->x, i, n);
+	return 1;
+}
+
 /* Hold the memfd frames among frames[0..n) busy (file pages were read). */
 static bool hold(const cow__frame *frames, uint64_t n)
 {
@@ -222,6 +281,14 @@ static int read_held(const cow__frame *frames, uint64_t n, char *buf)
 	return 0;
 }
 
+/*
+ * Save pages [first, first+n). Under the engine lock: keep those unchanged
+ * since the parent, and pick those the snapshot still holds (skipping any
+ * a writer is spilling); their frames are held busy. Without the lock:
+ * read them (a writer of one of them waits for that, only), release them,
+ * write them out. Then drop them from the snapshot. When none needs
+ * reading (save_unread), nothing is read.
+ */
 static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *buf,
 		      uint64_t *idx, cow__frame *frames)
 {
@@ -231,6 +298,10 @@ static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *bu
 	int err = 0;
 
 	cow__engine_lock();
+	if ((err = save_unread(job, first, n)) != 0) {	/* nothing to read */
+		cow__engine_unlock();
+		return err < 0 ? err : 0;
+	}
 	for (uint64_t i = first; i < first + n && !err; i++) {
 		cow__frame f = cow__snap_frame(x, i);
 
@@ -274,6 +345,29 @@ static int save_batch(struct cow_save *job, uint64_t first, uint64_t n, char *bu
 	return err;
 }
 
+/* Leaves saved whole per hold of the engine lock, at most (16 MiB). */
+#define WHOLE_LEAVES 4u
+
+/*
+ * Save whole leaves from page i on (i at a leaf's start), as many as
+ * save_unread takes in a row, up to WHOLE_LEAVES. *n gets the pages
+ * saved (0: page i takes the page-by-page path). 0 or -errno.
+ */
+static int save_leaves(struct cow_save *job, uint64_t i, uint64_t *n)
+{
+	int r = 1;
+
+	*n = 0;
+	if (i & (COW__PT_FAN - 1))
+		return 0;
+	cow__engine_lock();
+	for (unsigned k = 0; k < WHOLE_LEAVES && r == 1 && i + *n + COW__PT_FAN <= job->npages; k++)
+		if ((r = save_unread(job, i + *n, COW__PT_FAN)) == 1)
+			*n += COW__PT_FAN;
+	cow__engine_unlock();
+	return r < 0 ? r : 0;
+}
+
 /* Wait until no writer is spilling into job's build. */
 static void wait_spills(struct cow_save *job)
 {
@@ -297,10 +391,12 @@ static void *saver_main(void *arg)
 
 	/* Background: the program's own threads come first for the CPU. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SAVER_NICE);
-	for (uint64_t i = 0; i < job->npages && !err; i += SAVE_BATCH) {
-		uint64_t n = job->npages - i < SAVE_BATCH ? job->npages - i : SAVE_BATCH;
-
-		err = save_batch(job, i, n, buf, idx, frames);
+	for (uint64_t i = 0, n; i < job->npages && !err; i += n) {
+		err = save_leaves(job, i, &n);
+		if (!err && !n) {
+			n = job->npages - i < SAVE_BATCH ? job->npages - i : SAVE_BATCH;
+			err = save_batch(job, i, n, buf, idx, frames);
+		}
 		atomic_store(&job->done, i + n);
 	}
 	free(buf);

@@ -87,7 +87,15 @@ static int write_pages(struct cow__build *b, const cow_snap *snap, uint64_t npag
 	for (uint64_t i = 0, run; i < npages && !err; i += run) {
 		int write = changed(bits, parent, i);
 
-		for (run = 1; i + run < npages && (!write || n + run < CHUNK); run++)
+		/* A leaf of pages never written reads as zeroes: not read. */
+		if (write && !(i & (COW__PT_FAN - 1)) && npages - i >= COW__PT_FAN &&
+		    cow__snap_never_written(snap, i, COW__PT_FAN)) {
+			run = COW__PT_FAN;
+			err = cow__store_zero(b, i, run);
+			continue;
+		}
+		for (run = 1; i + run < npages && (!write || n + run < CHUNK) &&
+			      ((i + run) & (COW__PT_FAN - 1)); run++)	/* a run ends at a leaf's end */
 			if (changed(bits, parent, i + run) != write)
 				break;
 		if (!write) {
@@ -273,8 +281,7 @@ static cow_snap *map_file(struct cow_store *st, struct cow__ckpt *ck, struct cow
 		return NULL;
 	}
 	ck->pinned = 1;	/* its blocks must not change while snap reads them */
-	snap = cow__snap_from_file(st->rfd, t->npages, offs);
-	free(offs);
+	snap = cow__snap_from_file(st->rfd, t->npages, offs);	/* takes offs */
 	if (!snap)
 		return NULL;
 	cow__snap_set_origin(snap, st, st->serial, ck->rec.id);
