@@ -653,8 +653,12 @@ int cow_store_close(cow_store *st);
  * Commit a snapshot as a new checkpoint: durable when the call returns.
  * Writes only the pages that changed since the last checkpoint this handle
  * committed or loaded for the same space (the engine knows which pages
- * share frames); zero pages take no block. Writers may keep writing the
- * space the snapshot came from.
+ * share frames); zero pages take no block, and pages never written are
+ * not even read (a fresh 64 GiB space holding a few pages reads those
+ * pages' 4 MiB neighbourhoods, not 64 GiB of zeroes). The store's page
+ * table in memory is still 16 bytes per page of the space, and a commit
+ * passes over it once (docs/STORE.md). Writers may keep writing the space
+ * the snapshot came from.
  *
  * @param st   a writable store
  * @param snap the snapshot (still the caller's afterwards)
