@@ -31,6 +31,7 @@ enum cfg_type { C_STR, C_INT, C_MEM, C_SAVE, C_OBL, C_LOGLEVEL, C_CONST, C_NOTIF
 
 #define IMMUTABLE 1
 #define MULTI 2         /* takes several words: bind, save, client-output-buffer-limit... */
+#define UNITS 4         /* C_INT that Redis takes as a memory value too ("4kb") */
 
 struct cfg {
 	const char *name;
@@ -87,9 +88,9 @@ static const struct cfg configs[] = {
 	{ "slowlog-log-slower-than", C_INT, &slowlog_slower_than, -1, LLONG_MAX, 0, NULL, NULL, NULL },
 	{ "slowlog-max-len", C_INT, &slowlog_max_len, 0, LONG_MAX, 0, NULL, NULL, NULL },
 	{ "latency-monitor-threshold", C_INT, &latency_threshold_ms, 0, LLONG_MAX, 0, NULL, NULL, NULL },
-	{ "stream-node-max-bytes", C_INT, &enc_stream_bytes, 0, LLONG_MAX, 0, NULL, NULL, NULL },
+	{ "stream-node-max-bytes", C_INT, &enc_stream_bytes, 0, LLONG_MAX, UNITS, NULL, NULL, NULL },
 	{ "stream-node-max-entries", C_INT, &enc_stream_entries, 0, LLONG_MAX, 0, NULL, NULL, NULL },
-	{ "hll-sparse-max-bytes", C_INT, &enc_hll_sparse, 0, LONG_MAX, 0, NULL, NULL, NULL },
+	{ "hll-sparse-max-bytes", C_INT, &enc_hll_sparse, 0, LONG_MAX, UNITS, NULL, NULL, NULL },
 	{ "activerehashing", C_BOOL, &cfg_activerehashing, 0, 0, 0, NULL, NULL, NULL },
 	{ "lazyfree-lazy-expire", C_BOOL, &cfg_lazyfree, 0, 0, 0, NULL, NULL, NULL },
 	{ "lazyfree-lazy-user-del", C_BOOL, &cfg_lazyfree_user, 0, 0, 0, NULL, NULL, NULL },
@@ -136,10 +137,10 @@ static const struct cfg configs[] = {
 	{ "lua-time-limit", C_INT, &script_busy_ms, 0, LONG_MAX, 0, NULL, NULL, NULL },
 	/* ---- encoding limits, as OBJECT ENCODING reports them (part A) ---- */
 	{ "hash-max-listpack-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL, NULL, NULL },
-	{ "hash-max-listpack-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL, NULL, NULL },
+	{ "hash-max-listpack-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, UNITS, NULL, NULL, NULL },
 	{ "set-max-intset-entries", C_INT, &kv_enc.set_intset, 0, LONG_MAX, 0, NULL, NULL, NULL },
 	{ "zset-max-listpack-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL, NULL, NULL },
-	{ "zset-max-listpack-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL, NULL, NULL },
+	{ "zset-max-listpack-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, UNITS, NULL, NULL, NULL },
 	/* lists: cowkv's list is one ring of offsets, not a quicklist of
 	 * listpack nodes; these are kept and shown for clients that set them */
 	{ "list-max-listpack-size", C_INT, &kv_enc.list_size, -5, LONG_MAX, 0, NULL, NULL, NULL },
@@ -147,9 +148,9 @@ static const struct cfg configs[] = {
 	{ "list-compress-depth", C_INT, &kv_enc.list_compress, 0, LONG_MAX, 0, NULL, NULL, NULL },
 	/* their old names, which Redis 7.0 still takes */
 	{ "hash-max-ziplist-entries", C_INT, &kv_enc.hash_entries, 0, LONG_MAX, 0, NULL, NULL, NULL },
-	{ "hash-max-ziplist-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, 0, NULL, NULL, NULL },
+	{ "hash-max-ziplist-value", C_INT, &kv_enc.hash_value, 0, LONG_MAX, UNITS, NULL, NULL, NULL },
 	{ "zset-max-ziplist-entries", C_INT, &kv_enc.zset_entries, 0, LONG_MAX, 0, NULL, NULL, NULL },
-	{ "zset-max-ziplist-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, 0, NULL, NULL, NULL },
+	{ "zset-max-ziplist-value", C_INT, &kv_enc.zset_value, 0, LONG_MAX, UNITS, NULL, NULL, NULL },
 
 	/* ---- Redis 7.0's other settings: fixed here, or no effect here ---- */
 	FIXED("cluster-enabled", "no", N_CLUSTER),
@@ -596,7 +597,9 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 		}
 		return NULL;
 	case C_INT:
-		if (!resp_str2ll(v, strlen(v), &n))
+		if ((cf->flags & UNITS) && !config_parse_memory(v, &m) && m <= LLONG_MAX)
+			n = (long long)m;
+		else if (!resp_str2ll(v, strlen(v), &n))
 			return "argument couldn't be parsed into an integer";
 		if (n < cf->min || n > cf->max) {
 			snprintf(why, sizeof why, "argument must be between %lld and %lld inclusive",
@@ -670,6 +673,12 @@ static const char *config_apply(const struct cfg *cf, const char *v, bool apply)
 	case C_INERT:
 		if ((err = check_kind(cf->choices, v)))
 			return err;
+		if (!strcmp(cf->choices, "mem") && !config_parse_memory(v, &m)) {
+			char bytes[32];	/* shown in bytes, as Redis shows it */
+
+			snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)m);
+			return apply ? set_str(&inert_vals[cf - configs], bytes, false) : NULL;
+		}
 		return apply ? set_str(&inert_vals[cf - configs], v, strcmp(cf->choices, "str")) : NULL;
 	case C_ENUM:
 		if ((err = check_kind(cf->choices, v)))
@@ -1047,8 +1056,13 @@ static void setting_lines(struct text *t, const struct cfg *cf, const char *name
 	case C_MEM:
 		mem_word(val, sizeof val, *(uint64_t *)cf->ptr);
 		break;
-	default:
+	default: {
+		uint64_t m;
+
 		config_value(cf, val, sizeof val);
+		if (cf->type == C_INERT && !strcmp(cf->choices, "mem") && !config_parse_memory(val, &m))
+			mem_word(val, sizeof val, m);
+	}
 	}
 	text_add(t, name);
 	text_add(t, " ");
@@ -1089,7 +1103,7 @@ static bool line_is_current(const struct cfg *cf, int argc, char **argv)
 	bool same = false;
 
 	setting_lines(&t, cf, argv[0]);
-	if (!t.err && !strchr(t.p, '\n')[1] && conf_split(t.p, &w, &n) == 0) {
+	if (!t.err && t.p && !strchr(t.p, '\n')[1] && conf_split(t.p, &w, &n) == 0) {
 		same = n == argc;
 		for (int i = 0; same && i < n; i++)
 			same = strcasecmp(w[i], argv[i]) == 0;

@@ -159,6 +159,7 @@ static void write_pidfile(void)
 	}
 	close(fd);
 	pidfile_made = true;
+	atexit(supervise_stop);	/* a start that fails later removes it too */
 }
 
 int supervise_start(void)
@@ -190,8 +191,11 @@ void supervise_ready(void)
 
 void supervise_stop(void)
 {
-	if (mode == SUP_SYSTEMD)
+	static bool stopped;
+
+	if (mode == SUP_SYSTEMD && !stopped)
 		notify_systemd("STOPPING=1\n");
+	stopped = true;
 	if (pidfile_made)
 		unlink(srv.pidfile);
 	pidfile_made = false;
