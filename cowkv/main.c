@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 
 struct server srv;
 static FILE *logfp;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int64_t srv_unix_ms(void)
 {
@@ -52,6 +54,32 @@ uint64_t srv_random(void)
 	return s * 0x2545f4914f6cdd1dull;
 }
 
+/*
+ * Point logfp at logfile again if the file was renamed or removed since it
+ * was opened (logrotate without copytruncate, as Debian's rotates Redis's
+ * log: redis-server opens its log for every line). 0, or -1 when it cannot
+ * be reopened (the line then goes to stderr).
+ */
+static int reopen_log(void)
+{
+	struct stat now, open_st;
+	FILE *f;
+	int fd;
+
+	if (stat(srv.logfile, &now) == 0 && fstat(fileno(logfp), &open_st) == 0 &&
+	    now.st_ino == open_st.st_ino && now.st_dev == open_st.st_dev)
+		return 0;
+	fd = open(srv.logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "a"))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fclose(logfp);
+	logfp = f;
+	return 0;
+}
+
 void srv_log(int level, const char *fmt, ...)
 {
 	static const char marks[] = ".-*#";
@@ -70,9 +98,16 @@ void srv_log(int level, const char *fmt, ...)
 	localtime_r(&tv.tv_sec, &tm);
 	n = strftime(when, sizeof when, "%d %b %Y %H:%M:%S.", &tm);
 	snprintf(when + n, sizeof when - n, "%03d", (int)(tv.tv_usec / 1000));
-	fprintf(logfp ? logfp : stderr, "%d:M %s %c %s\n", (int)getpid(), when,
-		marks[level & 3], msg);
-	fflush(logfp ? logfp : stderr);
+	pthread_mutex_lock(&log_lock);	/* the save thread logs too */
+	if (logfp && reopen_log() == 0) {
+		fprintf(logfp, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3], msg);
+		fflush(logfp);
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
+	pthread_mutex_unlock(&log_lock);
+	fprintf(stderr, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3], msg);
+	fflush(stderr);
 }
 
 /* ---- the tick ----------------------------------------------------------------- */

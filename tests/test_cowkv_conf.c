@@ -314,6 +314,18 @@ static void test_debian_conf_matches_redis(void **state)
 	assert_int_equal(stat(path[2], &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_non_null(strstr(slurp(path[2]), "Configuration loaded from " DEBIAN_CONF));
+	/* logrotate renames the log (Debian's rotates without copytruncate):
+	 * the next line goes to a new file at logfile, as with redis-server */
+	{
+		char rotated[320];
+
+		snprintf(rotated, sizeof rotated, "%s.1", path[2]);
+		assert_int_equal(rename(path[2], rotated), 0);
+		EXPECT(c[0], "+OK", "CONFIG", "SET", "loglevel", "notice");
+		EXPECT(c[0], "+OK", "SAVE");
+		assert_non_null(strstr(slurp(path[2]), "DB saved on disk"));
+		assert_null(strstr(slurp(rotated), "DB saved on disk"));
+	}
 	/* SHUTDOWN: pidfile and socket gone, as with redis-server */
 	for (int k = 0; k < 2; k++) {
 		send_args(c[k], "SHUTDOWN", "NOSAVE", (const char *)NULL);
