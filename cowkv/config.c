@@ -1090,6 +1090,8 @@ static bool changed(size_t i)
 	config_value(&configs[i], val, sizeof val);
 	if (configs[i].type == C_SAVE)	/* Redis's default points, with a dir */
 		return strcmp(val, srv.dir ? "3600 1 300 100 60 10000" : "");
+	if (configs[i].ptr == &srv.maxmemory)	/* unset: the default space's size */
+		return !(srv.maxmemory == srv.db.size && srv.db.size == 4ull << 30);
 	return !default_vals[i] || strcmp(val, default_vals[i]);
 }
 

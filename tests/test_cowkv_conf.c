@@ -419,6 +419,8 @@ static void test_syntax_matches_redis(void **state)
 	}
 	/* standard input has no file to rewrite, as in Redis */
 	assert_string_equal(Q(c[2], "CONFIG", "REWRITE"), "-ERR The server is running without a config file");
+	for (int k = 0; k < 3; k++)
+		kc_close(c[k]);
 }
 
 /* ---- refusals ----------------------------------------------------------------- */
@@ -868,6 +870,8 @@ static void test_config_rewrite(void **state)
 	}
 	assert_string_equal(get(c[1], "hz"), "\"25\"");
 	assert_string_equal(get(c[0], "maxmemory"), "\"209715200\"");
+	for (int k = 0; k < 3; k++)
+		kc_close(c[k]);
 	/* no config file: Redis's error */
 	{
 		struct server *s = start_cowkv(NULL, (const char *)NULL);
