@@ -74,7 +74,6 @@ static int ep_ctl(int op, int fd, uint32_t events, void *ptr)
 /* The listening sockets; an epoll event's tag is the listener's address. */
 static struct listener {
 	int fd;
-	bool is_unix;
 } listeners[LISTENERS_MAX];
 static int nlisteners;
 static bool unix_made;		/* we created srv.unixsocket: remove it at exit */
@@ -188,10 +187,10 @@ static int listen_unix(void)
 	return fd;
 }
 
-static int add_listener(int fd, bool is_unix)
+/* Watch listening socket fd (the loop accepts on it). 0 or -errno. */
+static int add_listener(int fd)
 {
 	listeners[nlisteners].fd = fd;
-	listeners[nlisteners].is_unix = is_unix;
 	if (ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, &listeners[nlisteners]))
 		return -errno;
 	nlisteners++;
@@ -220,7 +219,7 @@ static int listen_bind_list(void)
 		fd = listen_tcp(optional ? tok + 1 : tok, optional);
 		if (fd < 0 && optional && optional_skip(-fd))
 			continue;	/* "-::1" where there is no IPv6 */
-		r = fd < 0 ? fd : add_listener(fd, false);
+		r = fd < 0 ? fd : add_listener(fd);
 	}
 	free(copy);
 	if (!r && !tried) {
@@ -246,7 +245,7 @@ int net_listen(void)
 	if (srv.unixsocket[0]) {
 		if ((fd = listen_unix()) < 0)
 			return fd;
-		if ((r = add_listener(fd, true)))
+		if ((r = add_listener(fd)))
 			return r;
 	}
 	if (srv.sigfd >= 0 && ep_ctl(EPOLL_CTL_ADD, srv.sigfd, EPOLLIN, &tag_signal))

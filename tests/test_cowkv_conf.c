@@ -168,10 +168,16 @@ static struct server *track(pid_t pid, int port, const char *log)
 	return NULL;
 }
 
-/* The pid written in a pidfile, 0 if none. */
+/* The pid written in a pidfile, waiting for it (redis-server writes its
+ * pidfile just after it starts listening); 0 if none came. */
 static pid_t read_pid(const char *path)
 {
-	return (pid_t)atoi(slurp(path));
+	int64_t deadline = now_ms() + IO_TIMEOUT_MS;
+	pid_t pid;
+
+	while ((pid = (pid_t)atoi(slurp(path))) <= 0 && now_ms() < deadline)
+		sleep_ms(5);
+	return pid;
 }
 
 /* Wait until pid is gone (a daemon is not our child: no waitpid). */
@@ -945,6 +951,96 @@ static void test_rewrite_exact(void **state)
 	kc_close(c);
 }
 
+/* Append name and value to a config text as one line, value quoted. */
+static void conf_line(char *buf, size_t len, const char *name, const char *value)
+{
+	size_t at = strlen(buf);
+
+	at += (size_t)snprintf(buf + at, len - at, "%s \"", name);
+	for (const char *v = value; *v && at + 4 < len; v++) {
+		if (*v == '"' || *v == '\\')
+			buf[at++] = '\\';
+		buf[at++] = *v;
+	}
+	snprintf(buf + at, len - at, "\"\n");
+}
+
+/*
+ * Every setting redis-server 7.0 has (its CONFIG GET *, defaults and all),
+ * written as a config file: cowkv refuses exactly the two whose Redis
+ * default it cannot honour (enable-debug-command no, acl-pubsub-default
+ * resetchannels: file:line named); without them it starts, and CONFIG GET
+ * answers redis-server's value for every one but those it documents
+ * (maxmemory: the space's size).
+ */
+static void test_every_redis_setting(void **state)
+{
+	static const char *skip_names[] = { "port", "dir", "logfile", "pidfile", "bind",
+					    "unixsocket", "dbfilename", NULL };
+	static char text[1 << 16], text2[1 << 16];
+	char *dir = new_tmpdir(), conf[300], out[300], p[16];
+	const char *argv[] = { cowkv_path(), conf, "--port", p, "--maxmemory", "256mb", NULL };
+	const char *get_all[] = { "CONFIG", "GET", "*" };
+	size_t lens[] = { 6, 3, 1 };
+	struct server *r;
+	struct resp_reply *all;
+	struct kc *rc, *c;
+	int port = free_port(), refused = 0;
+
+	(void)state;
+	if (!have_program("redis-server"))
+		skip();
+	snprintf(conf, sizeof conf, "%s/all.conf", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(p, sizeof p, "%d", port);
+	r = start_redis();
+	rc = kc_open(r->port);
+	kc_sendv(rc, 3, get_all, lens);
+	all = kc_read(rc);
+	assert_true(all && all->type == RESP_ARRAY && all->n > 300);
+	text[0] = text2[0] = '\0';
+	for (size_t i = 0; i + 1 < all->n; i += 2) {
+		const char *name = all->elem[i]->str, *value = all->elem[i + 1]->str;
+		bool skipped = false;
+
+		for (int k = 0; skip_names[k]; k++)
+			skipped |= !strcmp(name, skip_names[k]);
+		if (skipped)
+			continue;
+		conf_line(text, sizeof text, name, value);
+		if (strcmp(name, "enable-debug-command") && strcmp(name, "acl-pubsub-default"))
+			conf_line(text2, sizeof text2, name, value);
+	}
+	write_file(conf, text);
+	assert_int_equal(run(argv, NULL, out), 1);
+	refused = strstr(slurp(out), "can't honour 'enable-debug-command no'") ||
+		  strstr(slurp(out), "can't honour 'acl-pubsub-default resetchannels'");
+	if (!refused)
+		fail_msg("cowkv said:\n%s", slurp(out));
+	write_file(conf, text2);
+	track(spawn(argv, NULL, out, NULL), port, out);
+	wait_tcp(port);
+	c = kc_open(port);
+	for (size_t i = 0; i + 1 < all->n; i += 2) {
+		const char *name = all->elem[i]->str;
+		char want[1100];
+
+		bool skipped = !strcmp(name, "maxmemory") || !strcmp(name, "enable-debug-command") ||
+			       !strcmp(name, "acl-pubsub-default");
+
+		for (int k = 0; skip_names[k]; k++)
+			skipped |= !strcmp(name, skip_names[k]);
+		if (skipped)
+			continue;
+		snprintf(want, sizeof want, "\"%s\"", all->elem[i + 1]->str);
+		if (strcmp(get(c, name), want))
+			fail_msg("%s: cowkv %s, redis-server %s", name, get(c, name), want);
+	}
+	resp_reply_free(all);
+	kc_close(rc);
+	kc_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -956,6 +1052,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_daemonize_failure_is_seen, conf_teardown),
 		cmocka_unit_test_teardown(test_config_rewrite, conf_teardown),
 		cmocka_unit_test_teardown(test_rewrite_exact, conf_teardown),
+		cmocka_unit_test_teardown(test_every_redis_setting, conf_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
