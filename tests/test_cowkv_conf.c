@@ -1041,6 +1041,105 @@ static void test_every_redis_setting(void **state)
 	kc_close(c);
 }
 
+/* SET key k<i> to 1 MB on c; the rendered reply (a static buffer). */
+static const char *set_mb(struct kc *c, int i)
+{
+	static char value[1 << 20], reply[256];
+	const char *argv[3] = { "SET", NULL, value };
+	size_t lens[3] = { 3, 0, sizeof value };
+	struct resp_reply *r;
+	char key[16];
+
+	memset(value, 'v', sizeof value);
+	snprintf(key, sizeof key, "k%d", i);
+	argv[1] = key;
+	lens[1] = strlen(key);
+	kc_sendv(c, 3, argv, lens);
+	r = kc_read(c);
+	render(r, reply, sizeof reply);
+	resp_reply_free(r);
+	return reply;
+}
+
+/*
+ * What a config file's settings do, on both servers from their own copy of
+ * one file (nothing on the command line): the port and bind it names,
+ * requirepass (with a space in it), databases 4, timeout 2 (an idle client
+ * is closed), maxmemory 32mb (writes refused with Redis's OOM error at
+ * about the same fill), save 1 1 (a save follows the writes).
+ */
+static void test_file_settings_behave(void **state)
+{
+	char *dir = new_tmpdir(), conf[2][300], out[300], text[1024], d[2][300];
+	struct kc *c[2], *idle[2];
+	int port[2], filled[2];
+	const char *oom[2];
+	char oomtext[2][256];
+
+	(void)state;
+	if (!have_program("redis-server"))
+		skip();
+	snprintf(out, sizeof out, "%s/out", dir);
+	for (int k = 0; k < 2; k++) {
+		const char *argv[] = { k ? "redis-server" : cowkv_path(), conf[k], NULL };
+
+		port[k] = free_port();
+		snprintf(conf[k], sizeof conf[k], "%s/%d.conf", dir, k);
+		snprintf(d[k], sizeof d[k], "%s/d%d", dir, k);
+		mkdir(d[k], 0700);
+		snprintf(text, sizeof text, "port %d\nbind 127.0.0.1\ndir %s\nmaxmemory 32mb\n"
+			 "save 1 1\ndatabases 4\ntimeout 2\nrequirepass \"s3cret pw\"\n", port[k], d[k]);
+		write_file(conf[k], text);
+		track(spawn(argv, NULL, out, NULL), port[k], out);
+		wait_tcp(port[k]);
+		c[k] = kc_open(port[k]);
+		idle[k] = kc_open(port[k]);
+	}
+	assert_string_equal(Q(c[0], "GET", "x"), Q(c[1], "GET", "x"));	/* NOAUTH */
+	for (int k = 0; k < 2; k++) {
+		EXPECT(c[k], "+OK", "AUTH", "s3cret pw");
+		EXPECT(c[k], "+OK", "SELECT", "3");
+		EXPECT(c[k], "+OK", "SELECT", "0");
+	}
+	assert_string_equal(Q(c[0], "SELECT", "4"), Q(c[1], "SELECT", "4"));
+	/* both filled in turn, so neither client idles into the timeout */
+	filled[0] = filled[1] = -1;
+	for (int i = 0; i < 200 && (filled[0] < 0 || filled[1] < 0); i++)
+		for (int k = 0; k < 2; k++)
+			if (filled[k] < 0 && strcmp(oom[k] = set_mb(c[k], i), "+OK")) {
+				filled[k] = i;
+				snprintf(oomtext[k], sizeof oomtext[k], "%s", oom[k]);
+			}
+	assert_string_equal(oomtext[0], oomtext[1]);
+	assert_true(filled[0] >= 16 && filled[0] <= 34);	/* 32 MB: about 30 keys of 1 MB */
+	assert_true(filled[1] >= 16 && filled[1] <= 34);
+	/* save 1 1: both save; timeout 2: both close the idle connection while
+	 * the busy ones (a command every 50 ms) stay */
+	{
+		int64_t deadline = now_ms() + IO_TIMEOUT_MS;
+		bool saved[2] = { false }, closed[2] = { false };
+
+		while (!(saved[0] && saved[1] && closed[0] && closed[1])) {
+			if (now_ms() > deadline)
+				fail_msg("saved %d %d, idle closed %d %d", saved[0], saved[1],
+					 closed[0], closed[1]);
+			for (int k = 0; k < 2; k++) {
+				char byte;
+
+				saved[k] |= info_field(c[k], "persistence",
+						       "rdb_changes_since_last_save") == 0;
+				closed[k] |= recv(idle[k]->fd, &byte, 1, MSG_DONTWAIT) == 0;
+			}
+			sleep_ms(50);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		EXPECT(c[k], "+PONG", "PING");
+		kc_close(idle[k]);
+		kc_close(c[k]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1053,6 +1152,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_config_rewrite, conf_teardown),
 		cmocka_unit_test_teardown(test_rewrite_exact, conf_teardown),
 		cmocka_unit_test_teardown(test_every_redis_setting, conf_teardown),
+		cmocka_unit_test_teardown(test_file_settings_behave, conf_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
