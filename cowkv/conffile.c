@@ -35,6 +35,7 @@ struct word {
 	size_t len, cap;
 };
 
+/* Append ch to w, keeping it NUL-terminated. 0 or -ENOMEM. */
 static int word_put(struct word *w, char ch)
 {
 	if (w->len + 2 > w->cap) {
@@ -51,6 +52,7 @@ static int word_put(struct word *w, char ch)
 	return 0;
 }
 
+/* The value of hex digit c, -1 if it is none. */
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -337,6 +339,8 @@ static int load_text(char *text, const char *origin, conf_apply_fn fn, void *ctx
 	return 0;
 }
 
+/* Read path ("-": stdin) and apply its directives; from: the include
+ * line that named it (NULL for the first file), for the report. 0 or -1. */
 static int load_path(const char *path, conf_apply_fn fn, void *ctx, int depth,
 		     const struct conf_where *from)
 {

@@ -984,6 +984,7 @@ struct text {
 	int err;
 };
 
+/* Append s to t; an allocation failure is kept in t->err. */
 static void text_add(struct text *t, const char *s)
 {
 	size_t n = strlen(s);
@@ -1007,6 +1008,7 @@ static void text_add(struct text *t, const char *s)
 	t->len += n;
 }
 
+/* Append s to t as one config word, quoted when it needs it. */
 static void text_word(struct text *t, const char *s)
 {
 	if (!t->err && conf_quote(&t->p, &t->len, &t->cap, s))

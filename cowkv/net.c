@@ -78,6 +78,7 @@ static struct listener {
 static int nlisteners;
 static bool unix_made;		/* we created srv.unixsocket: remove it at exit */
 
+/* Is an epoll tag one of the listening sockets? */
 static bool is_listener(const void *tag)
 {
 	return tag >= (const void *)listeners && tag < (const void *)(listeners + nlisteners);

@@ -18,6 +18,7 @@
 static pid_t daemons[8];	/* daemonized servers (not our children): killed at teardown */
 static int ndaemons;
 
+/* Kill the daemons, then what the harness started. */
 static int conf_teardown(void **state)
 {
 	for (int i = 0; i < ndaemons; i++)
@@ -87,6 +88,7 @@ static const char *slurp(const char *path)
 	return b;
 }
 
+/* Replace the file at path with text (0600). */
 static void write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -110,6 +112,7 @@ static void wait_tcp(int port)
 	close(fd);
 }
 
+/* A connection to the unix socket at path, -1 if none. */
 static int connect_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -136,6 +139,7 @@ static bool accepts_ipv6_loopback(int port)
 	return ok;
 }
 
+/* A client on the unix socket at path, waiting until it accepts. */
 static struct kc *kc_open_unix(const char *path)
 {
 	struct kc *c = calloc(1, sizeof *c);
@@ -192,6 +196,7 @@ static void wait_gone(pid_t pid)
 	}
 }
 
+/* Can this process read path (Debian's file is 0640 redis:redis)? */
 static bool readable(const char *path)
 {
 	return access(path, R_OK) == 0;
