@@ -153,7 +153,7 @@ static void info_server(struct sb *b)
 		  "arch_bits:%d\r\n"
 		  "multiplexing_api:epoll\r\n"
 		  "process_id:%d\r\n"
-		  "process_supervised:no\r\n"
+		  "process_supervised:%s\r\n"
 		  "run_id:%016llx%016llx%08x\r\n"
 		  "tcp_port:%ld\r\n"
 		  "server_time_usec:%lld\r\n"
@@ -162,14 +162,15 @@ static void info_server(struct sb *b)
 		  "hz:%ld\r\n"
 		  "configured_hz:%ld\r\n"
 		  "executable:%s\r\n"
-		  "config_file:\r\n"
+		  "config_file:%s\r\n"
 		  "io_threads_active:0\r\n",
 		  COWKV_REDIS_COMPAT, COWKV_VERSION, cow_backend_name(),
 		  u.sysname, u.release, u.machine, (int)(8 * sizeof(void *)),
-		  (int)getpid(), (unsigned long long)srv.start_ms,
+		  (int)getpid(), supervise_mode(), (unsigned long long)srv.start_ms,
 		  (unsigned long long)srv.db.root->seed ^ 0x5bd1e995ull,
 		  (unsigned)getpid(), srv.port, (long long)srv.now_ms * 1000,
-		  (long long)up, (long long)up / 86400, srv.hz, srv.hz, exe);
+		  (long long)up, (long long)up / 86400, srv.hz, srv.hz, exe,
+		  srv.configfile ? srv.configfile : "");
 }
 
 static void info_clients(struct sb *b)

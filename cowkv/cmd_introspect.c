@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,9 +133,21 @@ static void local_addr(const struct client *c, char *buf, size_t len)
 
 			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 			port = ntohs(in6->sin6_port);
+		} else if (sa.ss_family == AF_UNIX) {	/* Redis's "path:0" */
+			snprintf(buf, len, "%.*s:0", (int)len - 3, srv.unixsocket);
+			return;
 		}
 	}
 	snprintf(buf, len, "%s:%u", host, port);
+}
+
+/* Is c connected through the unix socket? */
+static bool is_unix(const struct client *c)
+{
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof sa;
+
+	return getsockname(c->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.ss_family == AF_UNIX;
 }
 
 /* Redis's client flags letters. */
@@ -156,6 +169,8 @@ static void flags_string(const struct client *c, char *f)
 		*p++ = 'c';
 	if (c->flags & CF_CLOSE_ASAP)
 		*p++ = 'A';
+	if (is_unix(c))
+		*p++ = 'U';
 	if (c->flags & CF_NO_EVICT)
 		*p++ = 'e';
 	if (p == f)

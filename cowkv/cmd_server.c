@@ -254,7 +254,7 @@ static const char *config_help[] = {
 	"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
 	"SET <directive> <value>", "    Set the configuration <directive> to <value>.",
 	"RESETSTAT", "    Reset statistics reported by the INFO command.",
-	"REWRITE", "    Rewrite the configuration file (cowkv has none).",
+	"REWRITE", "    Rewrite the configuration file.",
 	"HELP", "    Print this help.",
 };
 
@@ -287,8 +287,17 @@ void cmd_config(struct client *c)
 			reply_ok(c);
 		}
 	} else if (arg_is(c, 1, "rewrite")) {
-		if (sub_arity(c, "config", 2))
-			reply_error(c, "ERR The server is running without a config file");
+		char err[512];
+
+		if (!sub_arity(c, "config", 2))
+			return;
+		if (config_rewrite(err, sizeof err)) {
+			srv_log(LL_WARNING, "CONFIG REWRITE failed: %s", err);
+			reply_errorf(c, "ERR %s", err);
+		} else {
+			srv_log(LL_NOTICE, "CONFIG REWRITE executed with success.");
+			reply_ok(c);
+		}
 	} else if (arg_is(c, 1, "help")) {
 		if (!sub_arity(c, "config", 2))
 			return;

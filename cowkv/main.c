@@ -4,6 +4,7 @@
  * space. Start-up, the tick, logging, shutdown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 
 struct server srv;
 static FILE *logfp;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int64_t srv_unix_ms(void)
 {
@@ -51,6 +54,32 @@ uint64_t srv_random(void)
 	return s * 0x2545f4914f6cdd1dull;
 }
 
+/*
+ * Point logfp at logfile again if the file was renamed or removed since it
+ * was opened (logrotate without copytruncate, as Debian's rotates Redis's
+ * log: redis-server opens its log for every line). 0, or -1 when it cannot
+ * be reopened (the line then goes to stderr).
+ */
+static int reopen_log(void)
+{
+	struct stat now, open_st;
+	FILE *f;
+	int fd;
+
+	if (stat(srv.logfile, &now) == 0 && fstat(fileno(logfp), &open_st) == 0 &&
+	    now.st_ino == open_st.st_ino && now.st_dev == open_st.st_dev)
+		return 0;
+	fd = open(srv.logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "a"))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fclose(logfp);
+	logfp = f;
+	return 0;
+}
+
 void srv_log(int level, const char *fmt, ...)
 {
 	static const char marks[] = ".-*#";
@@ -69,9 +98,16 @@ void srv_log(int level, const char *fmt, ...)
 	localtime_r(&tv.tv_sec, &tm);
 	n = strftime(when, sizeof when, "%d %b %Y %H:%M:%S.", &tm);
 	snprintf(when + n, sizeof when - n, "%03d", (int)(tv.tv_usec / 1000));
-	fprintf(logfp ? logfp : stderr, "%d:M %s %c %s\n", (int)getpid(), when,
-		marks[level & 3], msg);
-	fflush(logfp ? logfp : stderr);
+	pthread_mutex_lock(&log_lock);	/* the save thread logs too */
+	if (logfp && reopen_log() == 0) {
+		fprintf(logfp, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3], msg);
+		fflush(logfp);
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
+	pthread_mutex_unlock(&log_lock);
+	fprintf(stderr, "%d:M %s %c %s\n", (int)getpid(), when, marks[level & 3], msg);
+	fflush(stderr);
 }
 
 /* ---- the tick ----------------------------------------------------------------- */
@@ -190,6 +226,36 @@ static int setup_signals(void)
 	return srv.sigfd < 0 || srv.savefd < 0 ? -1 : 0;
 }
 
+/* Open logfile (created 0600) for appending, if one is set. 0 or -1. */
+static int open_log(void)
+{
+	int fd;
+
+	if (!srv.logfile || !srv.logfile[0])
+		return 0;
+	fd = open(srv.logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || !(logfp = fdopen(fd, "a"))) {
+		fprintf(stderr, "cowkv: can't open the log file %s: %s\n", srv.logfile,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* The addresses the server listens on, for the log. */
+static void log_ready(void)
+{
+	if (srv.port)
+		srv_log(LL_NOTICE, "Ready to accept connections tcp port %ld, bind %s (space %zu bytes, "
+			"%llu keys)", srv.port, srv.bind, srv.db.size,
+			(unsigned long long)kv_count_all(&srv.db));
+	if (srv.unixsocket[0])
+		srv_log(LL_NOTICE, "Ready to accept connections unix %s%s", srv.unixsocket,
+			srv.port ? "" : " (port 0: no TCP)");
+}
+
 /* ---- issue 15: --import / --export (rdb.c), taken out of argv ---- */
 static const char *import_path, *export_path;
 
@@ -218,11 +284,10 @@ int main(int argc, char **argv)
 	srv.sigfd = srv.savefd = srv.lfd = srv.epfd = -1;
 	if ((r = config_from_args(argc, argv)))
 		return r > 0 ? 0 : 1;
-	if (srv.logfile && srv.logfile[0] && !(logfp = fopen(srv.logfile, "a"))) {
-		fprintf(stderr, "cowkv: can't open the log file %s: %s\n", srv.logfile,
-			strerror(errno));
+	if (open_log())
 		return 1;
-	}
+	if (supervise_start())	/* before any space or thread: it may fork */
+		return 1;
 	srv.start_ms = srv.now_ms = srv.ops_sample_ms = srv_unix_ms();
 	if (setup_signals()) {
 		srv_log(LL_WARNING, "can't set up signals: %s", strerror(errno));
@@ -235,6 +300,9 @@ int main(int argc, char **argv)
 	raise_nofile();
 	srv_log(LL_NOTICE, "cowkv %s starting, pid %d, libcow backend %s", COWKV_VERSION,
 		(int)getpid(), cow_backend_name());
+	if (srv.configfile)
+		srv_log(LL_NOTICE, "Configuration loaded from %s", srv.configfile);
+	config_log_inert();
 	if (acl_start() || acl_protected_mode_check())     /* issue 15 */
 		return 1;
 	if (persist_start())
@@ -248,10 +316,13 @@ int main(int argc, char **argv)
 		kvdb_close(&srv.db);
 		return r ? 1 : 0;
 	}
-	if (net_listen())
+	if (net_listen()) {
+		net_close_listeners();
+		supervise_stop();
 		return 1;
-	srv_log(LL_NOTICE, "Ready to accept connections tcp %s:%ld (space %zu bytes, %llu keys)",
-		srv.bind, srv.port, srv.db.size, (unsigned long long)kv_count_all(&srv.db));
+	}
+	log_ready();
+	supervise_ready();
 	for (;;) {
 		if (net_loop())
 			break;
@@ -264,7 +335,8 @@ int main(int argc, char **argv)
 	persist_stop();
 	snapshots_release_all();
 	kvdb_close(&srv.db);
-	close(srv.lfd);
+	net_close_listeners();
+	supervise_stop();
 	close(srv.epfd);
 	close(srv.sigfd);
 	close(srv.savefd);
@@ -272,6 +344,10 @@ int main(int argc, char **argv)
 	free(srv.dir);
 	free(srv.dbfilename);
 	free(srv.logfile);
+	free(srv.configfile);
+	free(srv.supervised);
+	free(srv.pidfile);
+	free(srv.unixsocket);
 	if (logfp)
 		fclose(logfp);
 	return 0;

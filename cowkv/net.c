@@ -28,6 +28,8 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -45,7 +47,7 @@
 #define ACCEPTS_PER_TURN 1000
 
 /* epoll tags that are not clients. */
-static char tag_listen, tag_signal, tag_save;
+static char tag_signal, tag_save;
 static int spare_fd = -1;   /* closed to accept-and-refuse at EMFILE */
 
 static const struct resp_limits *limits(void)
@@ -67,42 +69,203 @@ static int ep_ctl(int op, int fd, uint32_t events, void *ptr)
 
 /* ---- listening ---------------------------------------------------------- */
 
-int net_listen(void)
+#define LISTENERS_MAX 17	/* 16 bind addresses (Redis's limit) and the unix socket */
+
+/* The listening sockets; an epoll event's tag is the listener's address. */
+static struct listener {
+	int fd;
+} listeners[LISTENERS_MAX];
+static int nlisteners;
+static bool unix_made;		/* we created srv.unixsocket: remove it at exit */
+
+/* Is an epoll tag one of the listening sockets? */
+static bool is_listener(const void *tag)
+{
+	return tag >= (const void *)listeners && tag < (const void *)(listeners + nlisteners);
+}
+
+/* Errors that let an optional ("-addr") bind address be skipped, as
+ * Redis skips them: the address or its family is not available here. */
+static bool optional_skip(int err)
+{
+	return err == EADDRNOTAVAIL || err == EAFNOSUPPORT || err == EPROTONOSUPPORT ||
+	       err == ESOCKTNOSUPPORT || err == EPFNOSUPPORT || err == EINVAL;
+}
+
+/* Listen on one TCP address of the bind list ("*" any IPv4, "::*" any
+ * IPv6). Its fd, or -errno (logged unless quiet). */
+static int listen_tcp(const char *addr, bool quiet)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST };
 	struct addrinfo *ai;
 	char port[16];
+	const char *host = !strcmp(addr, "*") ? "0.0.0.0" : !strcmp(addr, "::*") ? "::" : addr;
 	int fd, one = 1, err;
 
 	snprintf(port, sizeof port, "%ld", srv.port);
-	err = getaddrinfo(srv.bind, port, &hints, &ai);
+	err = getaddrinfo(host, port, &hints, &ai);
 	if (err) {
-		srv_log(LL_WARNING, "bad bind address '%s': %s", srv.bind, gai_strerror(err));
+		srv_log(LL_WARNING, "bad bind address '%s': %s", addr, gai_strerror(err));
 		return -EINVAL;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 511)) {
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, (int)srv.tcp_backlog)) {
 		err = -errno;
-		srv_log(LL_WARNING, "Could not create server TCP listening socket %s:%ld: %s",
-			srv.bind, srv.port, strerror(errno));
+		if (!quiet || !optional_skip(-err))
+			srv_log(LL_WARNING, "Could not create server TCP listening socket %s:%ld: %s",
+				addr, srv.port, strerror(-err));
 		freeaddrinfo(ai);
 		if (fd >= 0)
 			close(fd);
 		return err;
 	}
 	freeaddrinfo(ai);
-	srv.lfd = fd;
-	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv.epfd < 0 || ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, &tag_listen))
+	return fd;
+}
+
+/* Is a server accepting connections on the unix socket at path? */
+static bool unix_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd < 0)
+		return false;
+	used = connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0;
+	close(fd);
+	return used;
+}
+
+/*
+ * Listen on srv.unixsocket with mode unixsocketperm (0: 0600). A stale
+ * socket file (nobody accepting) is replaced; a live one, or a file that is
+ * not a socket, is left alone and refused. Its fd, or -errno (logged).
+ */
+static int listen_unix(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t mode = srv.unixsocketperm ? (mode_t)srv.unixsocketperm : 0600, old;
+	struct stat st;
+	int fd, err = 0;
+
+	if (strlen(srv.unixsocket) >= sizeof sa.sun_path) {
+		srv_log(LL_WARNING, "unixsocket path too long (at most %zu bytes): %s",
+			sizeof sa.sun_path - 1, srv.unixsocket);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, srv.unixsocket);
+	if (lstat(srv.unixsocket, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode) || unix_in_use(&sa)) {
+			srv_log(LL_WARNING, "Could not create server unix socket %s: %s",
+				srv.unixsocket, S_ISSOCK(st.st_mode) ? "a server is listening on it"
+				: "the path exists and is not a socket");
+			return -EADDRINUSE;
+		}
+		unlink(srv.unixsocket);	/* stale: a server that died left it */
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
+	old = umask(0177);	/* created 0600: never wider, even for a moment */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa))
+		err = -errno;
+	umask(old);
+	if (!err) {
+		unix_made = true;
+		if (chmod(srv.unixsocket, mode) || listen(fd, (int)srv.tcp_backlog))
+			err = -errno;
+	}
+	if (err) {
+		srv_log(LL_WARNING, "Could not create server unix socket %s: %s", srv.unixsocket,
+			strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Watch listening socket fd (the loop accepts on it). 0 or -errno. */
+static int add_listener(int fd)
+{
+	listeners[nlisteners].fd = fd;
+	if (ep_ctl(EPOLL_CTL_ADD, fd, EPOLLIN, &listeners[nlisteners]))
+		return -errno;
+	nlisteners++;
+	if (srv.lfd < 0)
+		srv.lfd = fd;
+	return 0;
+}
+
+/* Listen on every address of srv.bind (port 0: none). 0 or -errno. */
+static int listen_bind_list(void)
+{
+	char *copy = strdup(srv.bind ? srv.bind : ""), *tok, *save = NULL;
+	int r = 0, fd, tried = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, " ", &save); tok && !r; tok = strtok_r(NULL, " ", &save)) {
+		bool optional = tok[0] == '-';
+
+		if (nlisteners >= LISTENERS_MAX - 1) {
+			srv_log(LL_WARNING, "Too many bind addresses specified (at most 16).");
+			r = -EINVAL;
+			break;
+		}
+		tried++;
+		fd = listen_tcp(optional ? tok + 1 : tok, optional);
+		if (fd < 0 && optional && optional_skip(-fd))
+			continue;	/* "-::1" where there is no IPv6 */
+		r = fd < 0 ? fd : add_listener(fd);
+	}
+	free(copy);
+	if (!r && !tried) {
+		srv_log(LL_WARNING, "bind has no address");
+		r = -EINVAL;
+	}
+	return r;
+}
+
+int net_listen(void)
+{
+	int r = 0, fd;
+
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv.epfd < 0)
+		return -errno;
+	if (srv.port == 0 && !srv.unixsocket[0]) {
+		srv_log(LL_WARNING, "Configured to not listen anywhere, exiting.");
+		return -EINVAL;
+	}
+	if (srv.port && (r = listen_bind_list()))
+		return r;
+	if (srv.unixsocket[0]) {
+		if ((fd = listen_unix()) < 0)
+			return fd;
+		if ((r = add_listener(fd)))
+			return r;
+	}
 	if (srv.sigfd >= 0 && ep_ctl(EPOLL_CTL_ADD, srv.sigfd, EPOLLIN, &tag_signal))
 		return -errno;
 	if (srv.savefd >= 0 && ep_ctl(EPOLL_CTL_ADD, srv.savefd, EPOLLIN, &tag_save))
 		return -errno;
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
+}
+
+void net_close_listeners(void)
+{
+	for (int i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	nlisteners = 0;
+	srv.lfd = -1;
+	if (unix_made)
+		unlink(srv.unixsocket);
+	unix_made = false;
 }
 
 /* ---- clients ------------------------------------------------------------ */
@@ -254,7 +417,10 @@ static void client_new(int fd, const struct sockaddr_storage *sa)
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		port = ntohs(in6->sin6_port);
 	}
-	snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
+	if (sa->ss_family == AF_UNIX)	/* Redis's "path:0" (a long path cut) */
+		snprintf(c->addr, sizeof c->addr, "%.*s:0", (int)sizeof c->addr - 3, srv.unixsocket);
+	else
+		snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
 	c->fd = fd;
 	c->id = ++srv.next_client_id;
 	c->ctime_ms = c->last_ms = srv.now_ms;
@@ -276,12 +442,12 @@ static void client_new(int fd, const struct sockaddr_storage *sa)
 }
 
 /* Accept the pending connections (a bounded batch per turn). */
-static void accept_clients(void)
+static void accept_clients(const struct listener *l)
 {
 	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
 		struct sockaddr_storage sa;
 		socklen_t len = sizeof sa;
-		int fd = accept4(srv.lfd, (struct sockaddr *)&sa, &len,
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
@@ -296,7 +462,7 @@ static void accept_clients(void)
 			srv_log(LL_WARNING, "Error accepting a client connection: %s",
 				strerror(errno));
 			close(spare_fd);
-			fd = accept4(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
+			fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0)
 				close(fd);
 			srv.conns_rejected++;
@@ -599,8 +765,8 @@ static void handle_event(struct epoll_event *ev)
 {
 	struct client *c;
 
-	if (ev->data.ptr == &tag_listen) {
-		accept_clients();
+	if (is_listener(ev->data.ptr)) {
+		accept_clients(ev->data.ptr);
 		return;
 	}
 	if (ev->data.ptr == &tag_signal) {

@@ -390,6 +390,14 @@ struct server {
 	long databases;         /* --databases (kv_databases, db.h), immutable */
 	int verbosity;          /* 0 debug .. 3 warning */
 	char *logfile;
+	/* running from redis.conf and systemd (supervise.c, net.c) */
+	char *configfile;       /* absolute path of the config file, NULL: none */
+	bool daemonize;
+	char *supervised;       /* "no", "systemd", "upstart", "auto" */
+	char *pidfile;          /* "": none */
+	char *unixsocket;       /* "": none */
+	long unixsocketperm;    /* 0: 0600 */
+	long tcp_backlog;
 
 	/* the dataset */
 	struct kvdb db;
@@ -464,7 +472,12 @@ void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* ---- the event loop and clients (net.c) --------------------------------------- */
 
+/* Listen on every address of bind (none with port 0) and on unixsocket;
+ * add them, the signal fd and the save eventfd to a new epoll set. 0 or
+ * -errno (logged). */
 int net_listen(void);
+/* Close the listening sockets; remove the unix socket this server made. */
+void net_close_listeners(void);
 /* The server's tick (main.c): expiry, rehash, save points, timeouts. */
 void srv_tick(void);
 int net_loop(void);
@@ -610,11 +623,36 @@ void repl_stop(void);
 /* RDBs being made now (INFO). */
 unsigned repl_jobs(void);
 
+/* ---- daemon, pidfile, systemd / upstart readiness (supervise.c) ------------------- */
+
+/* Before any space or thread exists: with daemonize yes (and no
+ * supervision), fork into the background; the parent waits until the child
+ * calls supervise_ready() (exit 0) or dies (exit 1). Then write the
+ * pidfile, if one is set. 0 or -1 (logged). */
+int supervise_start(void);
+/* The server accepts connections: tell the waiting parent, systemd
+ * (READY=1 to $NOTIFY_SOCKET) or upstart (SIGSTOP), as configured. */
+void supervise_ready(void);
+/* At a clean exit: STOPPING=1 to systemd, remove the pidfile. */
+void supervise_stop(void);
+/* "systemd", "upstart" or "no": what supervision is in effect (INFO). */
+const char *supervise_mode(void);
+
 /* ---- configuration (config.c) ----------------------------------------------------- */
 
 void config_defaults(void);
-/* Parse the command line; 0, or 1 after printing help/version, or -1. */
+/*
+ * Load the configuration: argv[1] if it names a file (not "-..."), then
+ * standard input if "-" is the first or last argument, then the --name
+ * value options, later ones overriding earlier ones. 0, or 1 after
+ * printing help/version, or -1 after printing what is wrong and where
+ * (file:line) to stderr.
+ */
 int config_from_args(int argc, char **argv);
+/* Log the settings the config accepted that have no effect on cowkv. */
+void config_log_inert(void);
+/* CONFIG REWRITE: 0, or -1 with err holding the error reply's text. */
+int config_rewrite(char *err, size_t errlen);
 /* CONFIG GET/SET bodies. */
 void config_get(struct client *c);
 void config_set(struct client *c);
