@@ -1226,6 +1226,9 @@ static int debug_reload(void)
 
 static const char *debug_help[] = {
 	"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"POPULATE <count> [<prefix>] [<size>]",
+	"    Add string keys <prefix>:0 .. <prefix>:<count>-1 (prefix 'key') holding",
+	"    'value:<n>', or <size> bytes of it; existing keys are left alone.",
 	"QUICKLIST-PACKED-THRESHOLD <size>",
 	"    Accepted for Redis's tests; cowkv has one list encoding.",
 	"RELOAD",
@@ -1426,6 +1429,8 @@ void cmd_debug(struct client *c)
 		debug_htstats(c);
 	} else if (arg_is(c, 1, "digest-value")) {
 		debug_digest_value(c);
+	} else if (arg_is(c, 1, "populate") && c->argc >= 3 && c->argc <= 5) {
+		debug_populate(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof debug_help / sizeof debug_help[0]);
 		for (size_t i = 0; i < sizeof debug_help / sizeof debug_help[0]; i++)

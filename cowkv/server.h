@@ -609,6 +609,7 @@ CMD_DECL(cmd_eval); CMD_DECL(cmd_evalsha); CMD_DECL(cmd_eval_ro); CMD_DECL(cmd_e
 CMD_DECL(cmd_script); CMD_DECL(cmd_function); CMD_DECL(cmd_fcall); CMD_DECL(cmd_fcall_ro);
 CMD_DECL(cmd_auth); CMD_DECL(cmd_acl); CMD_DECL(cmd_dump); CMD_DECL(cmd_restore);
 bool debug_script_subcommand(struct client *c);
+void debug_populate(struct client *c);
 
 /* ---- SYNC, PSYNC, REPLCONF (repl.c): an RDB for redis-cli --rdb ----------------- */
 

@@ -1267,6 +1267,43 @@ static void test_old_encodings_match_redis(void **state)
 	kc_close(b);
 }
 
+/* DEBUG POPULATE, as Redis's tests fill a server: the same keys and values
+ * as redis-server's, existing keys left alone, the same errors, and WATCH
+ * sees the keys it adds. */
+static void test_debug_populate_matches_redis(void **state)
+{
+	static const char *const steps[][7] = {
+		{ "SET", "key:3", "mine" },
+		{ "DEBUG", "POPULATE", "10" },
+		{ "DEBUG", "POPULATE", "5", "p", "3" },
+		{ "DEBUG", "POPULATE", "4", "q", "12" },
+		{ "DEBUG", "POPULATE", "0" },
+		{ "DEBUG", "POPULATE", "-1" },
+		{ "DEBUG", "POPULATE", "2", "x", "abc" },
+		{ "DEBUG", "POPULATE", "2", "x", "-5" },
+		{ "DBSIZE" },
+		{ "GET", "key:0" }, { "GET", "key:3" }, { "GET", "key:9" }, { "GET", "key:10" },
+		{ "GET", "p:4" }, { "GET", "q:1" }, { "STRLEN", "q:3" }, { "TTL", "key:1" },
+		{ "TYPE", "p:0" }, { "EXISTS", "x:0" },
+		{ "WATCH", "key:20" }, { "DEBUG", "POPULATE", "21" }, { "MULTI" }, { "PING" },
+		{ "EXEC" }, { "GET", "key:20" }, { "DBSIZE" },
+	};
+	struct srvp *ra, *ck;
+	struct kc *a, *b;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	ra = start_at(1, "redis-server", 0, (const char *[]){ "--enable-debug-command", "yes", NULL });
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ra->port);
+	b = kc_open(ck->port);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		expect_same_reply(a, b, steps[i]);
+	kc_close(a);
+	kc_close(b);
+}
+
 /* ---- SYNC: redis-cli --rdb and --functions-rdb ------------------------------------------ */
 
 static const char *const sync_dbs[] = { "0", "3", "9" };
@@ -1991,6 +2028,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_psync_is_a_snapshot, teardown),
 		cmocka_unit_test_teardown(test_sync_errors_match_redis, teardown),
 		cmocka_unit_test_teardown(test_redispy, teardown),
+		cmocka_unit_test_teardown(test_debug_populate_matches_redis, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
