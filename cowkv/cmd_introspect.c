@@ -1221,6 +1221,8 @@ static const char *debug_help[] = {
 	"    Stop the server for <seconds>. Decimals allowed.",
 	"HTSTATS <dbid>",
 	"    Sizes and entries of the keyspace's hash tables (Redis's short form).",
+	"ERROR <string>",
+	"    Return a Redis protocol error with <string> as message.",
 	"DIGEST-VALUE <key> [<key> ...]",
 	"    A digest of each key's value (cowkv's own, independent of the encoding).",
 	"HELP",

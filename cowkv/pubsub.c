@@ -335,10 +335,11 @@ static void punsubscribe_cmd(struct client *c, bool quiet)
 	while (c->psubs) {
 		struct pat_sub *s = c->psubs;
 		char *p;
-		size_t n = s->len;
+		size_t n;
 
 		while (s->cnext)
 			s = s->cnext;
+		n = s->len;	/* the oldest's length, not the newest's */
 		if (!(p = malloc(n + 1)))
 			break;
 		memcpy(p, s->pat, n);
