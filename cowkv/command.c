@@ -244,6 +244,14 @@ static struct kv_cmd table[] = {
 	{ "slowlog", cmd_slowlog, -2, A | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "latency", cmd_latency, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "monitor", cmd_monitor, 1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
+	/* ---- what clients send to any Redis (cmd_compat.c) ---- */
+	{ "role", cmd_role, 1, N | L | S | F, 0, 0, 0, "server", 0, 0 },
+	{ "wait", cmd_wait, 3, N, 0, 0, 0, "connection", 0, 0 },
+	{ "lolwut", cmd_lolwut, -1, R | F, 0, 0, 0, "server", 0, 0 },
+	{ "module", cmd_module, -2, A | N, 0, 0, 0, "server", 0, 0 },
+	{ "cluster", cmd_cluster, -2, 0, 0, 0, 0, "server", 0, 0 },
+	{ "readonly", cmd_readonly, 1, F | L | S, 0, 0, 0, "connection", 0, 0 },
+	{ "readwrite", cmd_readonly, 1, F | L | S, 0, 0, 0, "connection", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -328,7 +336,7 @@ static bool has_subcommands(const char *name)
 {
 	static const char *const names[] = {
 		"client", "config", "command", "memory", "slowlog", "latency", "pubsub",
-		"object", "function", "script", "acl", "cluster", "xinfo", "xgroup",
+		"object", "function", "script", "acl", "cluster", "xinfo", "xgroup", "module",
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -575,6 +583,8 @@ static const struct subcmd {
 	{ "latency", "latest", 2 }, { "latency", "reset", -2 },
 	{ "memory", "doctor", 2 }, { "memory", "help", 2 }, { "memory", "malloc-stats", 2 },
 	{ "memory", "stats", 2 }, { "memory", "usage", -3 },
+	{ "module", "help", 2 }, { "module", "list", 2 }, { "module", "load", -3 },
+	{ "module", "loadex", -3 }, { "module", "unload", 3 },
 	{ "pubsub", "channels", -2 }, { "pubsub", "help", 2 }, { "pubsub", "numpat", 2 },
 	{ "pubsub", "numsub", -2 }, { "pubsub", "shardchannels", -2 },
 	{ "pubsub", "shardnumsub", -2 },

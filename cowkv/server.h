@@ -255,7 +255,9 @@ void blocking_all_changed(void);
 int64_t blocking_timeouts(void);
 /* Block c on the keys argv[first..last] (by step) expecting type, until
  * timeout_ms (unix ms, 0 = forever). c's command runs again when one of
- * them is ready; cmd_timeout replies on timeout. False after replying OOM. */
+ * them is ready; cmd_timeout replies on timeout. No key (last < first):
+ * only the timeout or CLIENT UNBLOCK ends it (WAIT). False after replying
+ * OOM. */
 bool block_client(struct client *c, int first, int last, int step, enum kv_type type,
 		  int64_t timeout_ms, void (*on_timeout)(struct client *c));
 /* True while c's command is re-run for a ready key: it must not block
@@ -600,6 +602,9 @@ bool debug_script_subcommand(struct client *c);
 /* ---- SYNC, PSYNC, REPLCONF (repl.c): an RDB for redis-cli --rdb ----------------- */
 
 CMD_DECL(cmd_sync); CMD_DECL(cmd_replconf);
+/* cmd_compat.c: what clients send to any Redis (standalone, no modules) */
+CMD_DECL(cmd_role); CMD_DECL(cmd_wait); CMD_DECL(cmd_lolwut); CMD_DECL(cmd_module);
+CMD_DECL(cmd_cluster); CMD_DECL(cmd_readonly);
 /* The replication id INFO and +FULLRESYNC give (40 hex digits). */
 const char *repl_id(void);
 /* Hand the RDBs that are ready to their clients (from the loop, when the
