@@ -73,7 +73,7 @@ struct log_entry {
 	char object[128];
 	char username[64];
 	int64_t created_ms, updated_ms;
-	char client[256];
+	char client[512];
 };
 static struct log_entry acl_log[ACL_LOG_MAX];
 static int nlog;
@@ -209,6 +209,11 @@ static struct user *user_find(const char *name, size_t n)
 		if (strlen(u->name) == n && !memcmp(u->name, name, n))
 			return u;
 	return NULL;
+}
+
+bool acl_user_exists(const char *name, size_t n)
+{
+	return user_find(name, n) != NULL;
 }
 
 static void user_reset_perms(struct user *u)
@@ -721,14 +726,6 @@ static int keys_check(const struct user *u, const struct kv_cmd *cmd, int argc,
 	return -1;
 }
 
-/* A short description of c for ACL LOG. */
-static void client_info(const struct client *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "id=%llu addr=%s name=%s user=%s",
-		 (unsigned long long)c->id, c->addr, c->name ? c->name : "",
-		 c->user ? c->user : "default");
-}
-
 static void log_event(struct client *c, const char *reason, const char *context,
 		      const char *object, const char *username)
 {
@@ -758,7 +755,7 @@ static void log_event(struct client *c, const char *reason, const char *context,
 	}
 	e->count++;
 	e->updated_ms = now;
-	client_info(c, e->client, sizeof e->client);
+	client_info_line(c, e->client, sizeof e->client);	/* CLIENT LIST's, as Redis */
 }
 
 bool acl_gate(struct client *c, const struct kv_cmd *cmd)

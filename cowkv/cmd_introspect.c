@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "server.h"
+#include "acl.h"     /* CLIENT KILL USER */
 
 bool active_expire_enabled = true;
 static long long quicklist_packed_threshold = 1LL << 30;
@@ -203,6 +204,21 @@ static void client_info(struct sbuf *b, const struct client *o)
 	       o->resp == 3 ? 3 : 2);
 }
 
+void client_info_line(const struct client *o, char *buf, size_t len)
+{
+	struct sbuf b = { 0 };
+	size_t n;
+
+	client_info(&b, o);
+	n = b.len ? b.len - 1 : 0;	/* without its newline */
+	if (n >= len)
+		n = len - 1;
+	if (b.p)
+		memcpy(buf, b.p, n);
+	buf[n] = '\0';
+	free(b.p);
+}
+
 static void reply_sbuf(struct client *c, struct sbuf *b)
 {
 	if (b->oom)
@@ -268,7 +284,7 @@ static void client_list(struct client *c)
 struct kill_filter {
 	long long id;
 	enum ctype type;
-	const char *addr, *laddr;
+	const char *addr, *laddr, *user;
 	long long maxage;
 	bool skipme;
 };
@@ -288,6 +304,8 @@ static bool kill_matches(const struct kill_filter *f, const struct client *o)
 		if (strcmp(laddr, f->laddr) != 0)
 			return false;
 	}
+	if (f->user && strcmp(o->user ? o->user : "default", f->user) != 0)
+		return false;
 	if (f->maxage && (srv.now_ms - o->ctime_ms) / 1000 < f->maxage)
 		return false;
 	return true;
@@ -318,10 +336,11 @@ static bool kill_parse(struct client *c, struct kill_filter *f)
 		} else if (arg_is(c, i, "laddr")) {
 			f->laddr = c->argv[i + 1].p;
 		} else if (arg_is(c, i, "user")) {
-			if (strcmp(c->argv[i + 1].p, "default") != 0) {
+			if (!acl_user_exists(c->argv[i + 1].p, c->argv[i + 1].len)) {
 				reply_errorf(c, "ERR No such user '%s'", c->argv[i + 1].p);
 				return false;
 			}
+			f->user = c->argv[i + 1].p;
 		} else if (arg_is(c, i, "skipme")) {
 			if (arg_is(c, i + 1, "yes")) {
 				f->skipme = true;
@@ -1077,6 +1096,8 @@ static const char *memory_help[] = {
 	"    Return memory problems reports.",
 	"MALLOC-STATS",
 	"    Return internal statistics report from the memory allocator.",
+	"PURGE",
+	"    Attempt to purge dirty pages for reclamation by the allocator.",
 	"STATS",
 	"    Return information about the memory usage of the server.",
 	"USAGE <key> [SAMPLES <count>]",
@@ -1165,6 +1186,8 @@ void cmd_memory(struct client *c)
 		reply_bulk_str(c, msg);
 	} else if (arg_is(c, 1, "malloc-stats") && c->argc == 2) {
 		reply_bulk_str(c, "Stats not supported for the current allocator");
+	} else if (arg_is(c, 1, "purge") && c->argc == 2) {
+		reply_ok(c);	/* libc malloc: nothing to purge (Redis: jemalloc's) */
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof memory_help / sizeof memory_help[0]);
 		for (size_t i = 0; i < sizeof memory_help / sizeof memory_help[0]; i++)

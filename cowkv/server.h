@@ -482,6 +482,9 @@ void client_unblocked(struct client *c);
 /* Output limits: close c if over them (called after each reply). */
 void client_check_output(struct client *c);
 void client_describe(const struct client *c, char *buf, size_t len);
+/* o's line of CLIENT LIST, without its newline, into buf[len] (cut to
+ * fit; "" when out of memory): ACL LOG's client-info, as in Redis. */
+void client_info_line(const struct client *o, char *buf, size_t len);
 
 /* ---- replies (reply.c) ------------------------------------------------------------ */
 
