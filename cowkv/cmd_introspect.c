@@ -995,6 +995,13 @@ void cmd_latency(struct client *c)
 	}
 }
 
+void introspect_before_call(struct client *c, const struct kv_cmd *cmd)
+{
+	if (nmonitors && (cmd->flags & CMD_SKIPMON) && !(cmd->flags & CMD_ADMIN) &&
+	    !blocking_serving(c))
+		feed_monitors(c);
+}
+
 void introspect_after_call(struct client *c, const struct kv_cmd *cmd, int64_t usec)
 {
 	if (blocking_serving(c))

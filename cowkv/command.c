@@ -202,12 +202,12 @@ static struct kv_cmd table[] = {
 	{ "replconf", cmd_replconf, -1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "rollback", cmd_rollback, 2, W | A | N, 0, 0, 0, "server", 0, 0 },
 	/* ---- issue 15: scripting (script.c, function.c) ---- */
-	{ "eval", cmd_eval, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
-	{ "evalsha", cmd_evalsha, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
-	{ "eval_ro", cmd_eval_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
-	{ "evalsha_ro", cmd_evalsha_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
-	{ "fcall", cmd_fcall, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
-	{ "fcall_ro", cmd_fcall_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "eval", cmd_eval, -3, N | S | CMD_SKIPMON, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha", cmd_evalsha, -3, N | S | CMD_SKIPMON, 0, 0, 0, "scripting", 0, 0 },
+	{ "eval_ro", cmd_eval_ro, -3, N | S | CMD_SKIPMON | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha_ro", cmd_evalsha_ro, -3, N | S | CMD_SKIPMON | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall", cmd_fcall, -3, N | S | CMD_SKIPMON, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall_ro", cmd_fcall_ro, -3, N | S | CMD_SKIPMON | R, 0, 0, 0, "scripting", 0, 0 },
 	{ "script", cmd_script, -2, N, 0, 0, 0, "scripting", 0, 0 },
 	{ "function", cmd_function, -2, N, 0, 0, 0, "scripting", 0, 0 },
 	/* ---- issue 15: authentication (acl.c) ---- */
@@ -451,6 +451,7 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 		srv.db.now_ms = srv_unix_ms();
 	srv.db.cur = c->db;		/* the command acts on c's database */
 	keys_signalled = false;
+	introspect_before_call(c, cmd);
 	cmd->fn(c);
 	usec = srv_mono_us() - t0;
 	cmd->usec += (uint64_t)usec;
@@ -650,7 +651,7 @@ static const struct { unsigned bit; const char *name; } flag_names[] = {
 	{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
 	{ CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" }, { CMD_NOSCRIPT, "noscript" },
 	{ CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" },
-	{ CMD_FAST, "fast" }, { CMD_NOMULTI, "no_multi" },
+	{ CMD_FAST, "fast" }, { CMD_NOMULTI, "no_multi" }, { CMD_SKIPMON, "skip_monitor" },
 };
 
 static void reply_flags(struct client *c, const struct kv_cmd *cmd)

@@ -332,6 +332,10 @@ CMD_DECL(cmd_latency); CMD_DECL(cmd_monitor);
 void introspect_client_gone(struct client *c);
 /* Feed MONITOR clients and the slow log with a command that ran. */
 void introspect_after_call(struct client *c, const struct kv_cmd *cmd, int64_t usec);
+/* Before cmd runs for c: MONITOR clients see the skip-monitor commands
+ * (EVAL, EVALSHA, FCALL and their _RO forms) now, before the commands
+ * their script calls, as Redis shows them. */
+void introspect_before_call(struct client *c, const struct kv_cmd *cmd);
 /* DEBUG SET-ACTIVE-EXPIRE: false stops active expiry. */
 extern bool active_expire_enabled;
 /* CLIENT subcommands implemented there: REPLY, NO-EVICT, PAUSE/UNPAUSE,
