@@ -429,14 +429,11 @@ static void keys_changed(struct client *c, const struct kv_cmd *cmd)
 		keyspace_changed(c->argv[i].p, c->argv[i].len);
 }
 
-void cmd_exec(struct client *c, struct kv_cmd *cmd)
+/* cmd is c's current command (CLIENT LIST's cmd=): from its lookup on, as
+ * Redis's processCommand sets it, so that a command refused by ACL or
+ * arity is the one ACL LOG and CLIENT INFO show. */
+static void set_current(struct client *c, const struct kv_cmd *cmd)
 {
-	uint64_t dirty = srv.dirty;
-	int64_t t0 = srv_mono_us(), usec;
-	unsigned outer = srv.db.cur;	/* EXEC's or a script's database */
-
-	/* The command is the client's current one while it runs (CLIENT INFO
-	 * shows cmd=client|info, as Redis does). */
 	c->lastcmd = cmd->name;
 	c->lastsub[0] = '\0';
 	if (c->argc > 1 && has_subcommands(cmd->name)) {
@@ -447,6 +444,17 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 			c->lastsub[i] = (char)tolower((unsigned char)c->argv[1].p[i]);
 		c->lastsub[n] = '\0';
 	}
+}
+
+void cmd_exec(struct client *c, struct kv_cmd *cmd)
+{
+	uint64_t dirty = srv.dirty;
+	int64_t t0 = srv_mono_us(), usec;
+	unsigned outer = srv.db.cur;	/* EXEC's or a script's database */
+
+	/* The command is the client's current one while it runs (CLIENT INFO
+	 * shows cmd=client|info, as Redis does). */
+	set_current(c, cmd);
 	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
 		srv.db.now_ms = srv_unix_ms();
 	srv.db.cur = c->db;		/* the command acts on c's database */
@@ -509,6 +517,7 @@ static void call_checked(struct client *c)
 		refused(c);
 		return;
 	}
+	set_current(c, cmd);
 	if ((cmd->arity > 0 && c->argc != cmd->arity) ||
 	    (cmd->arity < 0 && c->argc < -cmd->arity)) {
 		reply_arity(c, cmd->name);
