@@ -211,6 +211,7 @@ static struct user *user_find(const char *name, size_t n)
 	return NULL;
 }
 
+/* Is there a user called name[n]? (CLIENT KILL USER, see acl.h) */
 bool acl_user_exists(const char *name, size_t n)
 {
 	return user_find(name, n) != NULL;

@@ -204,6 +204,7 @@ static void client_info(struct sbuf *b, const struct client *o)
 	       o->resp == 3 ? 3 : 2);
 }
 
+/* o's CLIENT LIST line without its newline, cut to buf[len] (see server.h). */
 void client_info_line(const struct client *o, char *buf, size_t len)
 {
 	struct sbuf b = { 0 };
