@@ -12,7 +12,8 @@
  *   - COMMAND GETKEYS of scripts, GETKEYSANDFLAGS, the subcommands COMMAND
  *     LIST shows;
  *   - CLIENT KILL USER, ACL LOG's client-info, ACL GETUSER's rules;
- *   - MONITOR's order for scripts.
+ *   - MONITOR's order for scripts;
+ *   - RESP3: the set commands reply sets.
  */
 #include "kvharness.h"
 
@@ -321,6 +322,58 @@ static void test_monitor_scripts(void **state)
 	close_pair(&p);
 }
 
+/* The bytes c receives for one command sent (its whole reply: replies
+ * here are small, and come within 50 ms of the first byte), kept in c->buf
+ * and returned NUL-terminated. The harness's reply parser reads RESP2
+ * only. */
+static const char *raw_exchange(struct kc *c, int argc, const char **argv)
+{
+	size_t lens[8];
+
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	c->len = 0;
+	kc_sendv(c, argc, argv, lens);
+	if (kc_fill(c, IO_TIMEOUT_MS) != 1)
+		fail_msg("no reply to %s", argv[0]);
+	while (kc_fill(c, 50) == 1)
+		;
+	c->buf[c->len < c->cap ? c->len : c->cap - 1] = '\0';
+	return c->buf;
+}
+
+/* Under RESP3 the set commands reply sets ('~'), as Redis 7.0. */
+static void test_resp3_sets(void **state)
+{
+	static const char *const cmds[][4] = {
+		{ "SADD", "s1", "a" }, { "SADD", "s2", "a" },
+		{ "SMEMBERS", "nos" }, { "SMEMBERS", "s1" }, { "SINTER", "nos", "s1" },
+		{ "SINTER", "s1", "s2" }, { "SUNION", "nos" }, { "SUNION", "s1", "s2" },
+		{ "SDIFF", "nos" }, { "SDIFF", "s1" }, { "SPOP", "nos", "2" },
+		{ "SPOP", "s2", "1" }, { "SRANDMEMBER", "nos", "2" }, { "SMISMEMBER", "nos", "a" },
+	};
+	struct pair p = { 0 };
+	const char *hello[] = { "HELLO", "3" };
+
+	(void)state;
+	if (!open_pair(&p))
+		skip();
+	raw_exchange(p.a, 2, hello);
+	raw_exchange(p.b, 2, hello);
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		int argc = 0;
+		char ka[256];
+
+		while (argc < 4 && cmds[i][argc])
+			argc++;
+		snprintf(ka, sizeof ka, "%s", raw_exchange(p.a, argc, (const char **)cmds[i]));
+		assert_string_equal(ka, raw_exchange(p.b, argc, (const char **)cmds[i]));
+	}
+	assert_string_equal(raw_exchange(p.a, 2, (const char *[]){ "SMEMBERS", "nos" }),
+			    "~0\r\n");
+	close_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +383,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_command_keys, teardown),
 		cmocka_unit_test_teardown(test_kill_user_acl_log, teardown),
 		cmocka_unit_test_teardown(test_monitor_scripts, teardown),
+		cmocka_unit_test_teardown(test_resp3_sets, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
