@@ -73,7 +73,7 @@ struct log_entry {
 	char object[128];
 	char username[64];
 	int64_t created_ms, updated_ms;
-	char client[256];
+	char client[512];
 };
 static struct log_entry acl_log[ACL_LOG_MAX];
 static int nlog;
@@ -209,6 +209,12 @@ static struct user *user_find(const char *name, size_t n)
 		if (strlen(u->name) == n && !memcmp(u->name, name, n))
 			return u;
 	return NULL;
+}
+
+/* Is there a user called name[n]? (CLIENT KILL USER, see acl.h) */
+bool acl_user_exists(const char *name, size_t n)
+{
+	return user_find(name, n) != NULL;
 }
 
 static void user_reset_perms(struct user *u)
@@ -393,6 +399,90 @@ static const char *rule_command(struct user *u, const char *r)
 			return NULL;
 		}
 	return "Unknown command or category name in ACL";
+}
+
+/* Do a and b allow the same commands and subcommands? */
+static bool same_perms(const struct user *a, const struct user *b)
+{
+	if (memcmp(a->allowed, b->allowed, sizeof a->allowed) ||
+	    a->nsub_allow != b->nsub_allow || a->nsub_deny != b->nsub_deny)
+		return false;
+	for (int i = 0; i < a->nsub_allow; i++) {
+		int k = 0;
+
+		while (k < b->nsub_allow && strcasecmp(a->sub_allow[i], b->sub_allow[k]))
+			k++;
+		if (k == b->nsub_allow)
+			return false;
+	}
+	for (int i = 0; i < a->nsub_deny; i++) {
+		int k = 0;
+
+		while (k < b->nsub_deny && strcasecmp(a->sub_deny[i], b->sub_deny[k]))
+			k++;
+		if (k == b->nsub_deny)
+			return false;
+	}
+	return true;
+}
+
+/* Does replaying the rules tok[0..n) but those marked in drop[] give u's
+ * permissions? (tok[0] is the "+@all" or "-@all" they start with.) */
+static bool rules_give(const struct user *u, char **tok, int n, const bool *drop)
+{
+	struct user t;
+	bool same;
+
+	memset(&t, 0, sizeof t);
+	for (int i = 0; i < n; i++)
+		if (!drop[i])
+			(void)rule_command(&t, tok[i]);
+	same = same_perms(&t, u);
+	strv_free(&t.sub_allow, &t.nsub_allow);
+	strv_free(&t.sub_deny, &t.nsub_deny);
+	free(t.cmd_rules);
+	return same;
+}
+
+/*
+ * Drop from u's command rules each rule that changes nothing (in order,
+ * the first first), as Redis 7.0 shows them: "-@all +@hash -@geo" is
+ * "-@all +@hash", "-@all +get -get" is "-@all". The rules left give the
+ * same permissions. Out of memory: the rules stay as they are.
+ */
+static void prune_rules(struct user *u)
+{
+	char *copy = u->cmd_rules ? strdup(u->cmd_rules) : NULL, **tok = NULL, *out = NULL;
+	bool *drop = NULL;
+	int n = 0;
+
+	if (!copy)
+		return;
+	for (char *sp, *w = strtok_r(copy, " ", &sp); w; w = strtok_r(NULL, " ", &sp)) {
+		char **g = realloc(tok, (size_t)(n + 1) * sizeof *g);
+
+		if (!g)
+			goto done;
+		tok = g;
+		tok[n++] = w;
+	}
+	if (n < 2 || !(drop = calloc((size_t)n, sizeof *drop)))
+		goto done;
+	for (int k = 1; k < n; k++) {
+		drop[k] = true;
+		drop[k] = rules_give(u, tok, n, drop);
+	}
+	for (int i = 0; i < n; i++)
+		if (!drop[i])
+			str_append(&out, tok[i]);
+	if (out) {
+		free(u->cmd_rules);
+		u->cmd_rules = out;
+	}
+done:
+	free(drop);
+	free(tok);
+	free(copy);
 }
 
 static bool hex_digest(const char *s, unsigned char out[32])
@@ -587,6 +677,7 @@ static const char *setuser(const char *name, size_t nlen, int nrules,
 		user_free(u);
 		return err;
 	}
+	prune_rules(u);
 	if (old) {
 		user_unlink(old);
 		user_free(old);
@@ -721,14 +812,6 @@ static int keys_check(const struct user *u, const struct kv_cmd *cmd, int argc,
 	return -1;
 }
 
-/* A short description of c for ACL LOG. */
-static void client_info(const struct client *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "id=%llu addr=%s name=%s user=%s",
-		 (unsigned long long)c->id, c->addr, c->name ? c->name : "",
-		 c->user ? c->user : "default");
-}
-
 static void log_event(struct client *c, const char *reason, const char *context,
 		      const char *object, const char *username)
 {
@@ -758,7 +841,7 @@ static void log_event(struct client *c, const char *reason, const char *context,
 	}
 	e->count++;
 	e->updated_ms = now;
-	client_info(c, e->client, sizeof e->client);
+	client_info_line(c, e->client, sizeof e->client);	/* CLIENT LIST's, as Redis */
 }
 
 bool acl_gate(struct client *c, const struct kv_cmd *cmd)

@@ -34,6 +34,9 @@ int acl_start(void);
 /* May caller run argv? 1 yes, 0 no, -1 unknown command (redis.acl_check_cmd). */
 int acl_check_argv(struct client *caller, int argc, const struct kv_arg *argv);
 
+/* Is there a user called name[n]? (CLIENT KILL USER) */
+bool acl_user_exists(const char *name, size_t n);
+
 /* Pub/sub hook: may c use channel ch (is_pattern: a PSUBSCRIBE pattern)?
  * false means reply "NOPERM this user has no permissions to access one of
  * the channels used as arguments" (the denial is logged). */

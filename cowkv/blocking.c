@@ -251,7 +251,8 @@ bool block_client(struct client *c, int first, int last, int step, enum kv_type 
 	b->deadline_ms = timeout_ms;
 	b->on_timeout = on_timeout;
 	if (!save_args(b, c) ||
-	    !(b->nodes = calloc((size_t)((last - first) / step + 1), sizeof *b->nodes))) {
+	    !(b->nodes = calloc(last >= first ? (size_t)((last - first) / step + 1) : 1,
+				sizeof *b->nodes))) {
 		state_free(b);
 		goto oom;
 	}

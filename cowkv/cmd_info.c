@@ -449,6 +449,19 @@ static void info_errorstats(struct sb *b)
 		sb_printf(b, "errorstat_%s:count=%llu\r\n", code, (unsigned long long)n);
 }
 
+/* "# Modules": cowkv loads none; the header is there, as in Redis's INFO. */
+static void info_modules(struct sb *b)
+{
+	sb_printf(b, "# Modules\r\n");
+}
+
+/* "# Cluster": cowkv has no cluster mode. Clients read cluster_enabled
+ * (redis-py's test suite refuses to start without it). */
+static void info_cluster(struct sb *b)
+{
+	sb_printf(b, "# Cluster\r\ncluster_enabled:0\r\n");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct sb *b);
@@ -461,8 +474,10 @@ static const struct {
 	{ "stats", info_stats, true },
 	{ "replication", info_replication, true },
 	{ "cpu", info_cpu, true },
+	{ "modules", info_modules, true },
 	{ "commandstats", info_commandstats, false },
 	{ "errorstats", info_errorstats, true },       /* issue 15 */
+	{ "cluster", info_cluster, true },
 	{ "keyspace", info_keyspace, true },
 };
 

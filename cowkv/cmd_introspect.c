@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "server.h"
+#include "acl.h"     /* CLIENT KILL USER */
 
 bool active_expire_enabled = true;
 static long long quicklist_packed_threshold = 1LL << 30;
@@ -218,6 +219,22 @@ static void client_info(struct sbuf *b, const struct client *o)
 	       o->resp == 3 ? 3 : 2);
 }
 
+/* o's CLIENT LIST line without its newline, cut to buf[len] (see server.h). */
+void client_info_line(const struct client *o, char *buf, size_t len)
+{
+	struct sbuf b = { 0 };
+	size_t n;
+
+	client_info(&b, o);
+	n = b.len ? b.len - 1 : 0;	/* without its newline */
+	if (n >= len)
+		n = len - 1;
+	if (b.p)
+		memcpy(buf, b.p, n);
+	buf[n] = '\0';
+	free(b.p);
+}
+
 static void reply_sbuf(struct client *c, struct sbuf *b)
 {
 	if (b->oom)
@@ -283,7 +300,7 @@ static void client_list(struct client *c)
 struct kill_filter {
 	long long id;
 	enum ctype type;
-	const char *addr, *laddr;
+	const char *addr, *laddr, *user;
 	long long maxage;
 	bool skipme;
 };
@@ -303,6 +320,8 @@ static bool kill_matches(const struct kill_filter *f, const struct client *o)
 		if (strcmp(laddr, f->laddr) != 0)
 			return false;
 	}
+	if (f->user && strcmp(o->user ? o->user : "default", f->user) != 0)
+		return false;
 	if (f->maxage && (srv.now_ms - o->ctime_ms) / 1000 < f->maxage)
 		return false;
 	return true;
@@ -333,10 +352,11 @@ static bool kill_parse(struct client *c, struct kill_filter *f)
 		} else if (arg_is(c, i, "laddr")) {
 			f->laddr = c->argv[i + 1].p;
 		} else if (arg_is(c, i, "user")) {
-			if (strcmp(c->argv[i + 1].p, "default") != 0) {
+			if (!acl_user_exists(c->argv[i + 1].p, c->argv[i + 1].len)) {
 				reply_errorf(c, "ERR No such user '%s'", c->argv[i + 1].p);
 				return false;
 			}
+			f->user = c->argv[i + 1].p;
 		} else if (arg_is(c, i, "skipme")) {
 			if (arg_is(c, i + 1, "yes")) {
 				f->skipme = true;
@@ -991,6 +1011,13 @@ void cmd_latency(struct client *c)
 	}
 }
 
+void introspect_before_call(struct client *c, const struct kv_cmd *cmd)
+{
+	if (nmonitors && (cmd->flags & CMD_SKIPMON) && !(cmd->flags & CMD_ADMIN) &&
+	    !blocking_serving(c))
+		feed_monitors(c);
+}
+
 void introspect_after_call(struct client *c, const struct kv_cmd *cmd, int64_t usec)
 {
 	if (blocking_serving(c))
@@ -1092,6 +1119,8 @@ static const char *memory_help[] = {
 	"    Return memory problems reports.",
 	"MALLOC-STATS",
 	"    Return internal statistics report from the memory allocator.",
+	"PURGE",
+	"    Attempt to purge dirty pages for reclamation by the allocator.",
 	"STATS",
 	"    Return information about the memory usage of the server.",
 	"USAGE <key> [SAMPLES <count>]",
@@ -1180,6 +1209,8 @@ void cmd_memory(struct client *c)
 		reply_bulk_str(c, msg);
 	} else if (arg_is(c, 1, "malloc-stats") && c->argc == 2) {
 		reply_bulk_str(c, "Stats not supported for the current allocator");
+	} else if (arg_is(c, 1, "purge") && c->argc == 2) {
+		reply_ok(c);	/* libc malloc: nothing to purge (Redis: jemalloc's) */
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof memory_help / sizeof memory_help[0]);
 		for (size_t i = 0; i < sizeof memory_help / sizeof memory_help[0]; i++)
@@ -1239,6 +1270,8 @@ static const char *debug_help[] = {
 	"    Stop the server for <seconds>. Decimals allowed.",
 	"HTSTATS <dbid>",
 	"    Sizes and entries of the keyspace's hash tables (Redis's short form).",
+	"ERROR <string>",
+	"    Return a Redis protocol error with <string> as message.",
 	"DIGEST-VALUE <key> [<key> ...]",
 	"    A digest of each key's value (cowkv's own, independent of the encoding).",
 	"HELP",

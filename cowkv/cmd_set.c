@@ -96,7 +96,7 @@ void cmd_smembers(struct client *c)
 	if (!ok)
 		return;
 	if (!e) {
-		reply_array(c, 0);
+		reply_set_len(c, 0);
 		return;
 	}
 	if (enc_small(e)) {
@@ -110,13 +110,13 @@ void cmd_smembers(struct client *c)
 			return;
 		}
 		qsort(v.v, v.len, sizeof v.v[0], by_int);
-		reply_array(c, (long long)v.len);
+		reply_set_len(c, (long long)v.len);
 		for (size_t i = 0; i < v.len; i++)
 			reply_bulk(c, v.v[i].p, v.v[i].n);
 		sv_free(&v);
 		return;
 	}
-	reply_array(c, (long long)set_len(&srv.db, e));
+	reply_set_len(c, (long long)set_len(&srv.db, e));
 	dict_each(&srv.db, hash_dict(&srv.db, e, false), member_reply, c);
 }
 
@@ -194,7 +194,7 @@ void cmd_spop(struct client *c)
 	e = lookup_write(c, 1);
 	if (!e) {
 		if (c->argc == 3)
-			reply_array(c, 0);
+			reply_set_len(c, 0);
 		else
 			reply_nil(c);
 		return;
@@ -219,7 +219,7 @@ void cmd_spop(struct client *c)
 	if ((size_t)count > all.len)
 		count = (long long)all.len;
 	sv_shuffle(&all, (size_t)count);
-	reply_array(c, count);
+	reply_set_len(c, count);
 	for (long long i = 0; i < count; i++) {
 		reply_bulk(c, all.v[i].p, all.v[i].n);
 		set_del(&srv.db, e, all.v[i].p, all.v[i].n);
@@ -504,7 +504,7 @@ static void setop_cmd(struct client *c, enum setop op, int dsti)
 	} else if (dsti) {
 		set_store(c, dsti, &out);
 	} else {
-		reply_array(c, (long long)out.len);
+		reply_set_len(c, (long long)out.len);	/* RESP3: a set, as Redis */
 		for (size_t i = 0; i < out.len; i++)
 			reply_bulk(c, out.v[i].p, out.v[i].n);
 	}

@@ -202,12 +202,12 @@ static struct kv_cmd table[] = {
 	{ "replconf", cmd_replconf, -1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "rollback", cmd_rollback, 2, W | A | N, 0, 0, 0, "server", 0, 0 },
 	/* ---- issue 15: scripting (script.c, function.c) ---- */
-	{ "eval", cmd_eval, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
-	{ "evalsha", cmd_evalsha, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
-	{ "eval_ro", cmd_eval_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
-	{ "evalsha_ro", cmd_evalsha_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
-	{ "fcall", cmd_fcall, -3, N | S, 0, 0, 0, "scripting", 0, 0 },
-	{ "fcall_ro", cmd_fcall_ro, -3, N | S | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "eval", cmd_eval, -3, N | S | CMD_SKIPMON, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha", cmd_evalsha, -3, N | S | CMD_SKIPMON, 0, 0, 0, "scripting", 0, 0 },
+	{ "eval_ro", cmd_eval_ro, -3, N | S | CMD_SKIPMON | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "evalsha_ro", cmd_evalsha_ro, -3, N | S | CMD_SKIPMON | R, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall", cmd_fcall, -3, N | S | CMD_SKIPMON, 0, 0, 0, "scripting", 0, 0 },
+	{ "fcall_ro", cmd_fcall_ro, -3, N | S | CMD_SKIPMON | R, 0, 0, 0, "scripting", 0, 0 },
 	{ "script", cmd_script, -2, N, 0, 0, 0, "scripting", 0, 0 },
 	{ "function", cmd_function, -2, N, 0, 0, 0, "scripting", 0, 0 },
 	/* ---- issue 15: authentication (acl.c) ---- */
@@ -244,6 +244,14 @@ static struct kv_cmd table[] = {
 	{ "slowlog", cmd_slowlog, -2, A | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "latency", cmd_latency, -2, A | N | L | S, 0, 0, 0, "server", 0, 0 },
 	{ "monitor", cmd_monitor, 1, A | N | L | S, 0, 0, 0, "server", 0, 0 },
+	/* ---- what clients send to any Redis (cmd_compat.c) ---- */
+	{ "role", cmd_role, 1, N | L | S | F, 0, 0, 0, "server", 0, 0 },
+	{ "wait", cmd_wait, 3, N, 0, 0, 0, "connection", 0, 0 },
+	{ "lolwut", cmd_lolwut, -1, R | F, 0, 0, 0, "server", 0, 0 },
+	{ "module", cmd_module, -2, A | N, 0, 0, 0, "server", 0, 0 },
+	{ "cluster", cmd_cluster, -2, 0, 0, 0, 0, "server", 0, 0 },
+	{ "readonly", cmd_readonly, 1, F | L | S, 0, 0, 0, "connection", 0, 0 },
+	{ "readwrite", cmd_readonly, 1, F | L | S, 0, 0, 0, "connection", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -328,7 +336,7 @@ static bool has_subcommands(const char *name)
 {
 	static const char *const names[] = {
 		"client", "config", "command", "memory", "slowlog", "latency", "pubsub",
-		"object", "function", "script", "acl", "cluster", "xinfo", "xgroup",
+		"object", "function", "script", "acl", "cluster", "xinfo", "xgroup", "module",
 	};
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -421,14 +429,11 @@ static void keys_changed(struct client *c, const struct kv_cmd *cmd)
 		keyspace_changed(c->argv[i].p, c->argv[i].len);
 }
 
-void cmd_exec(struct client *c, struct kv_cmd *cmd)
+/* cmd is c's current command (CLIENT LIST's cmd=): from its lookup on, as
+ * Redis's processCommand sets it, so that a command refused by ACL or
+ * arity is the one ACL LOG and CLIENT INFO show. */
+static void set_current(struct client *c, const struct kv_cmd *cmd)
 {
-	uint64_t dirty = srv.dirty;
-	int64_t t0 = srv_mono_us(), usec;
-	unsigned outer = srv.db.cur;	/* EXEC's or a script's database */
-
-	/* The command is the client's current one while it runs (CLIENT INFO
-	 * shows cmd=client|info, as Redis does). */
 	c->lastcmd = cmd->name;
 	c->lastsub[0] = '\0';
 	if (c->argc > 1 && has_subcommands(cmd->name)) {
@@ -439,10 +444,22 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 			c->lastsub[i] = (char)tolower((unsigned char)c->argv[1].p[i]);
 		c->lastsub[n] = '\0';
 	}
+}
+
+void cmd_exec(struct client *c, struct kv_cmd *cmd)
+{
+	uint64_t dirty = srv.dirty;
+	int64_t t0 = srv_mono_us(), usec;
+	unsigned outer = srv.db.cur;	/* EXEC's or a script's database */
+
+	/* The command is the client's current one while it runs (CLIENT INFO
+	 * shows cmd=client|info, as Redis does). */
+	set_current(c, cmd);
 	if (!(c->flags & CF_FAKE))	/* issue 15: time stands still inside a script */
 		srv.db.now_ms = srv_unix_ms();
 	srv.db.cur = c->db;		/* the command acts on c's database */
 	keys_signalled = false;
+	introspect_before_call(c, cmd);
 	cmd->fn(c);
 	usec = srv_mono_us() - t0;
 	cmd->usec += (uint64_t)usec;
@@ -500,6 +517,7 @@ static void call_checked(struct client *c)
 		refused(c);
 		return;
 	}
+	set_current(c, cmd);
 	if ((cmd->arity > 0 && c->argc != cmd->arity) ||
 	    (cmd->arity < 0 && c->argc < -cmd->arity)) {
 		reply_arity(c, cmd->name);
@@ -563,21 +581,50 @@ static const struct subcmd {
 	const char *parent, *name;
 	int arity;
 } subcmds[] = {
+	{ "acl", "cat", -2 }, { "acl", "deluser", -3 }, { "acl", "dryrun", -4 },
+	{ "acl", "genpass", -2 }, { "acl", "getuser", 3 }, { "acl", "help", 2 },
+	{ "acl", "list", 2 }, { "acl", "load", 2 }, { "acl", "log", -2 }, { "acl", "save", 2 },
+	{ "acl", "setuser", -3 }, { "acl", "users", 2 }, { "acl", "whoami", 2 },
 	{ "client", "getname", 2 }, { "client", "getredir", 2 }, { "client", "help", 2 },
 	{ "client", "id", 2 }, { "client", "info", 2 }, { "client", "kill", -3 },
 	{ "client", "list", -2 }, { "client", "no-evict", 3 }, { "client", "reply", 3 },
-	{ "client", "setname", 3 }, { "client", "unblock", -3 },
+	{ "client", "pause", -3 }, { "client", "setname", 3 }, { "client", "unblock", -3 },
+	{ "client", "unpause", 2 },
+	/* cmd_compat.c: each answers "cluster support disabled", as Redis's do */
+	{ "cluster", "addslots", -3 }, { "cluster", "addslotsrange", -4 },
+	{ "cluster", "bumpepoch", 2 }, { "cluster", "count-failure-reports", 3 },
+	{ "cluster", "countkeysinslot", 3 }, { "cluster", "delslots", -3 },
+	{ "cluster", "delslotsrange", -4 }, { "cluster", "failover", -2 },
+	{ "cluster", "flushslots", 2 }, { "cluster", "forget", 3 },
+	{ "cluster", "getkeysinslot", 4 }, { "cluster", "help", 2 }, { "cluster", "info", 2 },
+	{ "cluster", "keyslot", 3 }, { "cluster", "links", 2 }, { "cluster", "meet", -4 },
+	{ "cluster", "myid", 2 }, { "cluster", "nodes", 2 }, { "cluster", "replicas", 3 },
+	{ "cluster", "replicate", 3 }, { "cluster", "reset", -2 },
+	{ "cluster", "saveconfig", 2 }, { "cluster", "set-config-epoch", 3 },
+	{ "cluster", "setslot", -4 }, { "cluster", "shards", 2 }, { "cluster", "slaves", 3 },
+	{ "cluster", "slots", 2 },
 	{ "command", "count", 2 }, { "command", "docs", -2 }, { "command", "getkeys", -4 },
+	{ "command", "getkeysandflags", -4 },
 	{ "command", "help", 2 }, { "command", "info", -2 }, { "command", "list", -2 },
 	{ "config", "get", -3 }, { "config", "help", 2 }, { "config", "resetstat", 2 },
 	{ "config", "rewrite", 2 }, { "config", "set", -4 },
 	{ "latency", "doctor", 2 }, { "latency", "help", 2 }, { "latency", "history", 3 },
 	{ "latency", "latest", 2 }, { "latency", "reset", -2 },
 	{ "memory", "doctor", 2 }, { "memory", "help", 2 }, { "memory", "malloc-stats", 2 },
+	{ "memory", "purge", 2 },
+	{ "function", "delete", 3 }, { "function", "dump", 2 }, { "function", "flush", -2 },
+	{ "function", "help", 2 }, { "function", "kill", 2 }, { "function", "list", -2 },
+	{ "function", "load", -3 }, { "function", "restore", -3 }, { "function", "stats", 2 },
 	{ "memory", "stats", 2 }, { "memory", "usage", -3 },
+	{ "module", "help", 2 }, { "module", "list", 2 }, { "module", "load", -3 },
+	{ "module", "loadex", -3 }, { "module", "unload", 3 },
+	{ "object", "encoding", 3 }, { "object", "freq", 3 }, { "object", "help", 2 },
+	{ "object", "idletime", 3 }, { "object", "refcount", 3 },
 	{ "pubsub", "channels", -2 }, { "pubsub", "help", 2 }, { "pubsub", "numpat", 2 },
 	{ "pubsub", "numsub", -2 }, { "pubsub", "shardchannels", -2 },
 	{ "pubsub", "shardnumsub", -2 },
+	{ "script", "debug", 3 }, { "script", "exists", -3 }, { "script", "flush", -2 },
+	{ "script", "help", 2 }, { "script", "kill", 2 }, { "script", "load", 3 },
 	{ "slowlog", "get", -2 }, { "slowlog", "help", 2 }, { "slowlog", "len", 2 },
 	{ "slowlog", "reset", 2 },
 };
@@ -585,15 +632,20 @@ static const struct subcmd {
 #define NSUBCMDS (sizeof subcmds / sizeof subcmds[0])
 
 /* Commands whose keys follow a count argument: numkeys at index num; first
- * is an extra key before it (a destination), or 0. */
+ * is an extra key before it (a destination), or 0; lax: a bad count means
+ * no keys rather than an error (scripts and functions, as Redis 7.0). */
 static const struct movable {
 	const char *name;
 	int num, first;
+	bool lax;
 } movables[] = {
-	{ "blmpop", 2, 0 }, { "lmpop", 1, 0 }, { "bzmpop", 2, 0 }, { "zmpop", 1, 0 },
-	{ "sintercard", 1, 0 }, { "zintercard", 1, 0 }, { "zunion", 1, 0 },
-	{ "zinter", 1, 0 }, { "zdiff", 1, 0 }, { "zunionstore", 2, 1 },
-	{ "zinterstore", 2, 1 }, { "zdiffstore", 2, 1 },
+	{ "blmpop", 2, 0, false }, { "lmpop", 1, 0, false }, { "bzmpop", 2, 0, false },
+	{ "zmpop", 1, 0, false }, { "sintercard", 1, 0, false }, { "zintercard", 1, 0, false },
+	{ "zunion", 1, 0, false }, { "zinter", 1, 0, false }, { "zdiff", 1, 0, false },
+	{ "zunionstore", 2, 1, false }, { "zinterstore", 2, 1, false },
+	{ "zdiffstore", 2, 1, false },
+	{ "eval", 2, 0, true }, { "evalsha", 2, 0, true }, { "eval_ro", 2, 0, true },
+	{ "evalsha_ro", 2, 0, true }, { "fcall", 2, 0, true }, { "fcall_ro", 2, 0, true },
 };
 
 static const struct movable *movable_of(const struct kv_cmd *cmd)
@@ -608,7 +660,7 @@ static const struct { unsigned bit; const char *name; } flag_names[] = {
 	{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
 	{ CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" }, { CMD_NOSCRIPT, "noscript" },
 	{ CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" },
-	{ CMD_FAST, "fast" }, { CMD_NOMULTI, "no_multi" },
+	{ CMD_FAST, "fast" }, { CMD_NOMULTI, "no_multi" }, { CMD_SKIPMON, "skip_monitor" },
 };
 
 static void reply_flags(struct client *c, const struct kv_cmd *cmd)
@@ -781,51 +833,96 @@ static const struct kv_cmd *lookup_full(const struct kv_arg *a, const struct sub
 	return NULL;
 }
 
-/* COMMAND GETKEYS: the keys of a command line. */
-static void command_getkeys(struct client *c)
+/*
+ * The keys of the command line argv[2..] of COMMAND GETKEYS and
+ * GETKEYSANDFLAGS: their indexes (into argv) in idx[], which the caller
+ * frees; returns how many (0 for none), or -1 after replying Redis's error
+ * (an unknown command, a wrong arity, a bad key count, no key argument).
+ */
+static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **idx)
 {
 	const struct kv_cmd *cmd = cmd_lookup(c->argv[2].p, c->argv[2].len);
 	int argc = c->argc - 2, first, last, step;
 	const struct movable *mv;
-	struct obuf *h;
-	long long n = 0;
+	long long n = 0, nk;
 
+	*cmdp = cmd;
+	*idx = NULL;
 	if (!cmd) {
 		reply_error(c, "ERR Invalid command specified");
-		return;
+		return -1;
 	}
 	if ((cmd->arity > 0 && argc != cmd->arity) || (cmd->arity < 0 && argc < -cmd->arity)) {
 		reply_error(c, "ERR Invalid number of arguments specified for command");
-		return;
+		return -1;
 	}
-	mv = movable_of(cmd);
-	if (mv) {
-		long long nk;
-
+	if (!(*idx = malloc(sizeof **idx * (size_t)argc))) {
+		reply_oom(c);
+		return -1;
+	}
+	if ((mv = movable_of(cmd))) {
 		if (mv->num >= argc || !resp_str2ll(c->argv[2 + mv->num].p,
 						    c->argv[2 + mv->num].len, &nk) ||
 		    nk < 1 || nk > argc - mv->num - 1) {
+			if (mv->lax)
+				return 0;
 			reply_error(c, "ERR Invalid arguments specified for command");
-			return;
+			free(*idx);
+			return -1;
 		}
-		reply_array(c, nk + (mv->first > 0));
 		if (mv->first)
-			reply_bulk(c, c->argv[2 + mv->first].p, c->argv[2 + mv->first].len);
-		for (long long i = 0; i < nk; i++) {
-			const struct kv_arg *a = &c->argv[2 + mv->num + 1 + i];
-
-			reply_bulk(c, a->p, a->len);
-		}
-		return;
+			(*idx)[n++] = 2 + mv->first;
+		for (long long i = 0; i < nk; i++)
+			(*idx)[n++] = 2 + mv->num + 1 + (int)i;
+		return n;
 	}
 	if (!cmd_key_range(cmd, argc, &first, &last, &step)) {
 		reply_error(c, "ERR The command has no key arguments");
-		return;
+		free(*idx);
+		return -1;
 	}
-	h = reply_defer(c);
-	for (int i = first; i <= last; i += step, n++)
-		reply_bulk(c, c->argv[2 + i].p, c->argv[2 + i].len);
-	reply_defer_set(c, h, n);
+	for (int i = first; i <= last; i += step)
+		(*idx)[n++] = 2 + i;
+	return n;
+}
+
+/* COMMAND GETKEYS: the keys of a command line. */
+static void command_getkeys(struct client *c)
+{
+	const struct kv_cmd *cmd;
+	int *idx;
+	long long n = getkeys_of(c, &cmd, &idx);
+
+	if (n < 0)
+		return;
+	reply_array(c, n);
+	for (long long i = 0; i < n; i++)
+		reply_bulk(c, c->argv[idx[i]].p, c->argv[idx[i]].len);
+	free(idx);
+}
+
+/* COMMAND GETKEYSANDFLAGS: each key with its key specification's flags;
+ * cowkv's are the generic ones of reply_key_specs() (RW update or RO
+ * access), where Redis refines them per command (OW, insert, delete...). */
+static void command_getkeysandflags(struct client *c)
+{
+	const struct kv_cmd *cmd;
+	int *idx;
+	long long n = getkeys_of(c, &cmd, &idx);
+	bool w;
+
+	if (n < 0)
+		return;
+	w = cmd->flags & CMD_WRITE;
+	reply_array(c, n);
+	for (long long i = 0; i < n; i++) {
+		reply_array(c, 2);
+		reply_bulk(c, c->argv[idx[i]].p, c->argv[idx[i]].len);
+		reply_array(c, 2);
+		reply_status(c, w ? "RW" : "RO");
+		reply_status(c, w ? "update" : "access");
+	}
+	free(idx);
 }
 
 /* Does cmd pass COMMAND LIST's FILTERBY? */
@@ -947,6 +1044,8 @@ static const char *command_help[] = {
 	"    Return documentation details about multiple cowkv commands.",
 	"GETKEYS <full-command>",
 	"    Return the keys from a full cowkv command.",
+	"GETKEYSANDFLAGS <full-command>",
+	"    Return the keys and the access flags from a full cowkv command.",
 	"HELP",
 	"    Print this help.",
 };
@@ -988,11 +1087,14 @@ void cmd_command(struct client *c)
 		command_docs(c, t, n);
 	} else if (arg_is(c, 1, "getkeys") && c->argc >= 4) {
 		command_getkeys(c);
+	} else if (arg_is(c, 1, "getkeysandflags") && c->argc >= 4) {
+		command_getkeysandflags(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {
 		reply_array(c, sizeof command_help / sizeof command_help[0]);
 		for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
 			reply_status(c, command_help[i]);
-	} else if (arg_is(c, 1, "count") || arg_is(c, 1, "getkeys") || arg_is(c, 1, "help")) {
+	} else if (arg_is(c, 1, "count") || arg_is(c, 1, "getkeys") ||
+		   arg_is(c, 1, "getkeysandflags") || arg_is(c, 1, "help")) {
 		char name[48];
 
 		snprintf(name, sizeof name, "command|%s", c->argv[1].p);

@@ -7,8 +7,12 @@
  *                           RESP3 and of Lua's conversions use it;
  *   DEBUG SET-DISABLE-DENY-SCRIPTS 0|1   let scripts call commands that
  *                           are otherwise refused in scripts (tests only).
+ *   DEBUG ERROR <string>    <string> as an error reply, as it is (no "ERR "
+ *                           added): clients' tests use it to see how they
+ *                           map LOADING, READONLY... to exceptions.
  * Other subcommands answer an error saying cowkv lacks them.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,6 +20,29 @@
 #include "script.h"
 
 bool script_deny_disabled;
+
+/*
+ * debug_error — DEBUG ERROR <string>: the string as an error reply, "-"
+ * and its bytes with CR and LF made spaces (an error is one line), as
+ * redis-server 7.0 answers it. Not counted in INFO errorstats (Redis does
+ * not count it either: it writes the reply as raw protocol).
+ */
+static void debug_error(struct client *c)
+{
+	const struct kv_arg *a = &c->argv[2];
+	char *buf = malloc(a->len + 3);
+
+	if (!buf) {
+		reply_error(c, "ERR out of memory");
+		return;
+	}
+	buf[0] = '-';
+	for (size_t i = 0; i < a->len; i++)
+		buf[1 + i] = (a->p[i] == '\r' || a->p[i] == '\n') ? ' ' : a->p[i];
+	memcpy(buf + 1 + a->len, "\r\n", 2);
+	reply_raw(c, buf, a->len + 3);
+	free(buf);
+}
 
 /* DEBUG PROTOCOL name. */
 static void debug_protocol(struct client *c, const char *name)
@@ -78,8 +105,8 @@ static void debug_protocol(struct client *c, const char *name)
 }
 
 /*
- * debug_script_subcommand — DEBUG PROTOCOL <type> and DEBUG
- * SET-DISABLE-DENY-SCRIPTS <0|1> (issue 15), called by cmd_debug
+ * debug_script_subcommand — DEBUG PROTOCOL <type>, DEBUG
+ * SET-DISABLE-DENY-SCRIPTS <0|1> (issue 15) and DEBUG ERROR <string>, called by cmd_debug
  * (cmd_introspect.c). Returns true when c's subcommand was one of them
  * (answered), false otherwise.
  */
@@ -87,6 +114,10 @@ bool debug_script_subcommand(struct client *c)
 {
 	if (arg_is(c, 1, "protocol") && c->argc == 3) {
 		debug_protocol(c, c->argv[2].p);
+		return true;
+	}
+	if (arg_is(c, 1, "error") && c->argc == 3) {
+		debug_error(c);
 		return true;
 	}
 	if (arg_is(c, 1, "set-disable-deny-scripts") && c->argc == 3) {

@@ -198,10 +198,11 @@ static void subscribe_cmd(struct client *c, int kind)
 	}
 }
 
-/* Unsubscribe from the named channels, or all of them (none named). */
+/* Unsubscribe from the named channels, or all of them (none named, or
+ * quiet: a client reset or freed, whose argv is its last command's). */
 static void unsubscribe_cmd(struct client *c, int kind, bool quiet)
 {
-	if (c->argc > 1) {
+	if (c->argc > 1 && !quiet) {
 		for (int i = 1; i < c->argc; i++) {
 			unsubscribe(c, kind, c->argv[i].p, c->argv[i].len);
 			update_mode(c);
@@ -335,10 +336,11 @@ static void punsubscribe_cmd(struct client *c, bool quiet)
 	while (c->psubs) {
 		struct pat_sub *s = c->psubs;
 		char *p;
-		size_t n = s->len;
+		size_t n;
 
 		while (s->cnext)
 			s = s->cnext;
+		n = s->len;	/* the oldest's length, not the newest's */
 		if (!(p = malloc(n + 1)))
 			break;
 		memcpy(p, s->pat, n);

@@ -255,7 +255,9 @@ void blocking_all_changed(void);
 int64_t blocking_timeouts(void);
 /* Block c on the keys argv[first..last] (by step) expecting type, until
  * timeout_ms (unix ms, 0 = forever). c's command runs again when one of
- * them is ready; cmd_timeout replies on timeout. False after replying OOM. */
+ * them is ready; cmd_timeout replies on timeout. No key (last < first):
+ * only the timeout or CLIENT UNBLOCK ends it (WAIT). False after replying
+ * OOM. */
 bool block_client(struct client *c, int first, int last, int step, enum kv_type type,
 		  int64_t timeout_ms, void (*on_timeout)(struct client *c));
 /* True while c's command is re-run for a ready key: it must not block
@@ -330,6 +332,10 @@ CMD_DECL(cmd_latency); CMD_DECL(cmd_monitor);
 void introspect_client_gone(struct client *c);
 /* Feed MONITOR clients and the slow log with a command that ran. */
 void introspect_after_call(struct client *c, const struct kv_cmd *cmd, int64_t usec);
+/* Before cmd runs for c: MONITOR clients see the skip-monitor commands
+ * (EVAL, EVALSHA, FCALL and their _RO forms) now, before the commands
+ * their script calls, as Redis shows them. */
+void introspect_before_call(struct client *c, const struct kv_cmd *cmd);
 /* DEBUG SET-ACTIVE-EXPIRE: false stops active expiry. */
 extern bool active_expire_enabled;
 /* CLIENT subcommands implemented there: REPLY, NO-EVICT, PAUSE/UNPAUSE,
@@ -493,6 +499,9 @@ void client_unblocked(struct client *c);
 /* Output limits: close c if over them (called after each reply). */
 void client_check_output(struct client *c);
 void client_describe(const struct client *c, char *buf, size_t len);
+/* o's line of CLIENT LIST, without its newline, into buf[len] (cut to
+ * fit; "" when out of memory): ACL LOG's client-info, as in Redis. */
+void client_info_line(const struct client *o, char *buf, size_t len);
 
 /* ---- replies (reply.c) ------------------------------------------------------------ */
 
@@ -614,6 +623,9 @@ void debug_populate(struct client *c);
 /* ---- SYNC, PSYNC, REPLCONF (repl.c): an RDB for redis-cli --rdb ----------------- */
 
 CMD_DECL(cmd_sync); CMD_DECL(cmd_replconf);
+/* cmd_compat.c: what clients send to any Redis (standalone, no modules) */
+CMD_DECL(cmd_role); CMD_DECL(cmd_wait); CMD_DECL(cmd_lolwut); CMD_DECL(cmd_module);
+CMD_DECL(cmd_cluster); CMD_DECL(cmd_readonly);
 /* The replication id INFO and +FULLRESYNC give (40 hex digits). */
 const char *repl_id(void);
 /* Hand the RDBs that are ready to their clients (from the loop, when the
