@@ -1272,6 +1272,8 @@ static const char *debug_help[] = {
 	"    Sizes and entries of the keyspace's hash tables (Redis's short form).",
 	"ERROR <string>",
 	"    Return a Redis protocol error with <string> as message.",
+	"DIGEST",
+	"    A digest of the whole dataset (cowkv's own; all zeros when empty).",
 	"DIGEST-VALUE <key> [<key> ...]",
 	"    A digest of each key's value (cowkv's own, independent of the encoding).",
 	"HELP",
@@ -1412,6 +1414,62 @@ static void debug_digest_value(struct client *c)
 	}
 }
 
+/* dict_each visitor: add the digest of key e (its name, its value's
+ * digest, its expiry) to the sum at arg. */
+static void digest_key(struct kvdb *db, struct kv_ent *e, void *arg)
+{
+	struct digest_sum *sum = arg;
+	XXH3_state_t st;
+	XXH128_hash_t h;
+	char d[41];
+
+	value_digest(db, e, d);
+	XXH3_128bits_reset(&st);
+	digest_bytes(&st, e->key, e->klen);
+	digest_bytes(&st, d, 40);
+	XXH3_128bits_update(&st, &e->expire, sizeof e->expire);
+	h = XXH3_128bits_digest(&st);
+	sum->lo += h.low64;
+	sum->hi += h.high64;
+}
+
+/*
+ * DEBUG DIGEST: one digest of the whole dataset, 40 hex digits, all zeros
+ * when it is empty (as Redis). Keys count in any order; their names,
+ * values (DIGEST-VALUE's digest), expiry times and databases do. Like
+ * DIGEST-VALUE it is cowkv's own: compare digests of one server (before
+ * and after a reload, say), not with Redis's.
+ */
+static void debug_digest(struct client *c)
+{
+	struct kvdb *db = &srv.db;
+	XXH3_state_t st;
+	XXH128_hash_t h;
+	bool any = false;
+	char out[41];
+
+	XXH3_128bits_reset(&st);
+	for (unsigned i = 0; i < kv_ndb(db); i++) {
+		struct digest_sum sum = { 0, 0, false };
+
+		if (!kv_ks_at(db, i)->keys.count)
+			continue;
+		dict_each(db, &kv_ks_at(db, i)->keys, digest_key, &sum);
+		XXH3_128bits_update(&st, &i, sizeof i);
+		XXH3_128bits_update(&st, &sum, 2 * sizeof(uint64_t));
+		any = true;
+	}
+	h = XXH3_128bits_digest(&st);
+	if (!any)
+		memset(out, '0', 40);
+	else
+		snprintf(out, sizeof out, "%016llx%016llx%08x", (unsigned long long)h.high64,
+			 (unsigned long long)h.low64,
+			 (unsigned)(XXH64(&h, sizeof h, 0) & 0xffffffffu));
+	out[40] = '\0';
+	reply_status(c, out);
+}
+
 void cmd_debug(struct client *c)
 {
 	if (debug_script_subcommand(c))	/* PROTOCOL, SET-DISABLE-DENY-SCRIPTS */
@@ -1462,6 +1520,8 @@ void cmd_debug(struct client *c)
 		debug_htstats(c);
 	} else if (arg_is(c, 1, "digest-value")) {
 		debug_digest_value(c);
+	} else if (arg_is(c, 1, "digest") && c->argc == 2) {
+		debug_digest(c);
 	} else if (arg_is(c, 1, "populate") && c->argc >= 3 && c->argc <= 5) {
 		debug_populate(c);
 	} else if (arg_is(c, 1, "help") && c->argc == 2) {

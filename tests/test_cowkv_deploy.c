@@ -1304,6 +1304,62 @@ static void test_debug_populate_matches_redis(void **state)
 	kc_close(b);
 }
 
+/* The dataset digest of DEBUG DIGEST, into d[41]. */
+static void digest_of(struct kc *c, char d[41])
+{
+	struct resp_reply *r = CMD(c, "DEBUG", "DIGEST");
+
+	assert_int_equal(r->type, RESP_STATUS);
+	assert_int_equal(r->len, 40);
+	memcpy(d, r->str, 41);
+	resp_reply_free(r);
+}
+
+/* DEBUG DIGEST, as Redis's tests use it (unit/other: the dataset is the
+ * same after a reload): all zeros when empty, as redis-server; the same
+ * for the same keys in any order; changed by a value, an expiry, the
+ * database a key is in; kept by DEBUG RELOAD. */
+static void test_debug_digest(void **state)
+{
+	const char *dir = new_tmpdir();
+	struct srvp *ck = start_at(0, cowkv_path(), 0, (const char *[]){ "--dir", dir, NULL });
+	struct kc *c = kc_open(ck->port);
+	char zero[41], d1[41], d2[41], d3[41];
+
+	(void)state;
+	memset(zero, '0', 40);
+	zero[40] = 0;
+	digest_of(c, d1);
+	assert_string_equal(d1, zero);
+	fill_dataset(c);
+	expect_str(CMD(c, "SET", "a", "1"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "b", "2"), RESP_STATUS, "OK");
+	digest_of(c, d1);
+	assert_string_not_equal(d1, zero);
+	expect_str(CMD(c, "DEBUG", "RELOAD"), RESP_STATUS, "OK");
+	digest_of(c, d2);
+	assert_string_equal(d1, d2);
+	/* the same keys set in another order */
+	expect_int(CMD(c, "DEL", "a", "b"), 2);
+	expect_str(CMD(c, "SET", "b", "2"), RESP_STATUS, "OK");
+	expect_str(CMD(c, "SET", "a", "1"), RESP_STATUS, "OK");
+	digest_of(c, d2);
+	assert_string_equal(d1, d2);
+	expect_str(CMD(c, "SET", "a", "3"), RESP_STATUS, "OK");
+	digest_of(c, d2);
+	assert_string_not_equal(d1, d2);
+	expect_int(CMD(c, "EXPIRE", "a", "1000"), 1);
+	digest_of(c, d3);
+	assert_string_not_equal(d2, d3);
+	expect_int(CMD(c, "MOVE", "a", "3"), 1);
+	digest_of(c, d2);
+	assert_string_not_equal(d2, d3);
+	expect_str(CMD(c, "FLUSHALL"), RESP_STATUS, "OK");
+	digest_of(c, d2);
+	assert_string_equal(d2, zero);
+	kc_close(c);
+}
+
 /* ---- SYNC: redis-cli --rdb and --functions-rdb ------------------------------------------ */
 
 static const char *const sync_dbs[] = { "0", "3", "9" };
@@ -2029,6 +2085,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sync_errors_match_redis, teardown),
 		cmocka_unit_test_teardown(test_redispy, teardown),
 		cmocka_unit_test_teardown(test_debug_populate_matches_redis, teardown),
+		cmocka_unit_test_teardown(test_debug_digest, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
