@@ -10,7 +10,9 @@
  *   LOLWUT [VERSION v]    the version line (Redis draws art for 5 and 6);
  *   MODULE LIST|HELP      no modules; LOAD, LOADEX, UNLOAD refused with
  *                         Redis's error for enable-module-command no;
- *   CLUSTER ..., READONLY, READWRITE   "cluster support disabled".
+ *   CLUSTER ..., READONLY, READWRITE   "cluster support disabled";
+ *   REPLICAOF NO ONE, SLAVEOF NO ONE   OK (a master already); REPLICAOF
+ *                         host port is refused: cowkv cannot be a replica.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -155,6 +157,30 @@ void cmd_cluster(struct client *c)
 			return;
 		}
 	reply_subcommand(c, "CLUSTER");
+}
+
+/*
+ * REPLICAOF (and SLAVEOF) host port | NO ONE: "NO ONE" is what this server
+ * is already, a master: +OK, as Redis answers a master. Becoming a replica
+ * is refused with an error that says so (the port checked first, as
+ * Redis checks it): cowkv has no replication (docs/COWKV.md). Being a
+ * known command matters inside MULTI: it queues, and EXEC gives its error
+ * in place, where an unknown command would abort the transaction.
+ */
+void cmd_replicaof(struct client *c)
+{
+	long long port;
+
+	if (arg_is(c, 1, "no") && arg_is(c, 2, "one")) {
+		reply_ok(c);
+		return;
+	}
+	if (!resp_str2ll(c->argv[2].p, c->argv[2].len, &port)) {
+		reply_error(c, "ERR Invalid master port");
+		return;
+	}
+	reply_error(c, "ERR cowkv cannot be a replica: REPLICAOF host port is not "
+		    "supported (only REPLICAOF NO ONE)");
 }
 
 /* READONLY, READWRITE: cluster replica reads, refused without cluster mode. */

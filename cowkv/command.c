@@ -252,6 +252,8 @@ static struct kv_cmd table[] = {
 	{ "cluster", cmd_cluster, -2, 0, 0, 0, 0, "server", 0, 0 },
 	{ "readonly", cmd_readonly, 1, F | L | S, 0, 0, 0, "connection", 0, 0 },
 	{ "readwrite", cmd_readonly, 1, F | L | S, 0, 0, 0, "connection", 0, 0 },
+	{ "replicaof", cmd_replicaof, 3, A | N | S, 0, 0, 0, "server", 0, 0 },
+	{ "slaveof", cmd_replicaof, 3, A | N | S, 0, 0, 0, "server", 0, 0 },
 };
 
 #define NCMDS (sizeof table / sizeof table[0])
@@ -504,6 +506,32 @@ static bool misconf_refuses(struct client *c, const struct kv_cmd *cmd)
 	return true;
 }
 
+/*
+ * noreplicas_refuses — with min-replicas-to-write above 0 (and
+ * min-replicas-max-lag above 0), a master needs that many good replicas to
+ * accept a write; cowkv has none, so every write command (and EXEC of a
+ * queue holding one) is refused with NOREPLICAS, as redis-server refuses
+ * it with no replica attached. EXEC answers EXECABORT and leaves MULTI; a
+ * write inside MULTI flags the transaction. True if refused.
+ */
+static bool noreplicas_refuses(struct client *c, const struct kv_cmd *cmd)
+{
+	static const char err[] = "NOREPLICAS Not enough good replicas to write.";
+	bool writes = (cmd->flags & CMD_WRITE) || (cmd->fn == cmd_exec_ && multi_writes(c));
+
+	if (!writes || srv.min_replicas_to_write <= 0 || srv.min_replicas_max_lag <= 0)
+		return false;
+	if (cmd->fn == cmd_exec_ && (c->flags & CF_MULTI)) {
+		reply_error(c, "EXECABORT Transaction discarded because of: NOREPLICAS Not "
+			    "enough good replicas to write.");
+		multi_discard(c);
+		return true;
+	}
+	reply_error(c, err);
+	refused(c);
+	return true;
+}
+
 /* The checks of Redis's processCommand, then run or queue. */
 static void call_checked(struct client *c)
 {
@@ -550,6 +578,8 @@ static void call_checked(struct client *c)
 		return;
 	}
 	if (misconf_refuses(c, cmd))
+		return;
+	if (noreplicas_refuses(c, cmd))
 		return;
 	if (!(c->flags & CF_FAKE) && pause_holds(c, cmd))
 		return;		/* runs when CLIENT PAUSE ends */

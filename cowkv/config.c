@@ -157,8 +157,9 @@ static const struct cfg configs[] = {
 	FIXED("tls-port", "0", N_TLS),
 	FIXED("io-threads", "1", "cowkv serves clients from one thread"),
 	FIXED("maxmemory-clients", "0", "cowkv has no client eviction"),
-	FIXED("min-replicas-to-write", "0", "cowkv has no replicas: writes are never held back for them"),
-	FIXED("min-slaves-to-write", "0", "cowkv has no replicas: writes are never held back for them"),
+	/* cowkv has no replicas: above 0, writes are refused (NOREPLICAS), as Redis refuses them */
+	{ "min-replicas-to-write", C_INT, &srv.min_replicas_to_write, 0, INT_MAX, 0, NULL, NULL, NULL },
+	{ "min-slaves-to-write", C_INT, &srv.min_replicas_to_write, 0, INT_MAX, 0, NULL, NULL, NULL },
 	FIXED("oom-score-adj", "no", "cowkv leaves its OOM score alone"),
 	FIXED("enable-debug-command", "yes", "cowkv's DEBUG is always enabled"),
 	FIXED("enable-module-command", "no", "cowkv has no modules"),
@@ -212,8 +213,8 @@ static const struct cfg configs[] = {
 	INERT("repl-ping-replica-period", "10", "int", N_REPL),
 	INERT("repl-ping-slave-period", "10", "int", N_REPL),
 	INERT("repl-timeout", "60", "int", N_REPL),
-	INERT("min-replicas-max-lag", "10", "int", N_REPL),
-	INERT("min-slaves-max-lag", "10", "int", N_REPL),
+	{ "min-replicas-max-lag", C_INT, &srv.min_replicas_max_lag, 0, INT_MAX, 0, NULL, NULL, NULL },
+	{ "min-slaves-max-lag", C_INT, &srv.min_replicas_max_lag, 0, INT_MAX, 0, NULL, NULL, NULL },
 	INERT("propagation-error-behavior", "ignore", "ignore|panic|panic-on-replicas", N_REPL),
 	INERT("bind-source-addr", "", "str", N_REPL),
 	INERT("shutdown-timeout", "10", "int", N_REPL),
@@ -319,6 +320,7 @@ void config_defaults(void)
 	srv.databases = 16;		/* Redis's default */
 	srv.timeout = 0;
 	srv.hz = 10;
+	srv.min_replicas_max_lag = 10;
 	srv.tcp_keepalive = 300;
 	srv.proto_max_bulk_len = 512ull << 20;
 	srv.query_buf_limit = 1ull << 30;

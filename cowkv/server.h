@@ -385,6 +385,8 @@ struct server {
 	long maxclients;
 	long timeout;
 	long hz;
+	long min_replicas_to_write; /* > 0 (with max_lag > 0): no replica is good, writes refused */
+	long min_replicas_max_lag;
 	long tcp_keepalive;
 	uint64_t proto_max_bulk_len;
 	uint64_t query_buf_limit;
@@ -624,7 +626,7 @@ void debug_populate(struct client *c);
 
 CMD_DECL(cmd_sync); CMD_DECL(cmd_replconf);
 /* cmd_compat.c: what clients send to any Redis (standalone, no modules) */
-CMD_DECL(cmd_role); CMD_DECL(cmd_wait); CMD_DECL(cmd_lolwut); CMD_DECL(cmd_module);
+CMD_DECL(cmd_replicaof); CMD_DECL(cmd_role); CMD_DECL(cmd_wait); CMD_DECL(cmd_lolwut); CMD_DECL(cmd_module);
 CMD_DECL(cmd_cluster); CMD_DECL(cmd_readonly);
 /* The replication id INFO and +FULLRESYNC give (40 hex digits). */
 const char *repl_id(void);

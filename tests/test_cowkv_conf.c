@@ -483,7 +483,7 @@ static void test_bad_directives(void **state)
 		{ "maxmemory-policy allkeys-lru", false, "can't honour 'maxmemory-policy allkeys-lru'" },
 		{ "io-threads 4", false, "can't honour 'io-threads 4'" },
 		{ "tls-port 6380", false, "can't honour 'tls-port 6380'" },
-		{ "min-replicas-to-write 1", false, "can't honour 'min-replicas-to-write 1'" },
+		{ "min-replicas-to-write -1", true, "argument must be between 0 and" },
 		{ "rename-command FLUSHALL \"\"", false, "can't honour rename-command" },
 		{ "user alice on >pw ~* +@all", false, "aclfile" },
 		{ "loadmodule /x.so", false, "no modules" },

@@ -1304,6 +1304,49 @@ static void test_debug_populate_matches_redis(void **state)
 	kc_close(b);
 }
 
+/* min-replicas-to-write on a master with no replica: writes, scripts'
+ * writes and EXEC of a write are refused with NOREPLICAS, reads are not,
+ * min-replicas-max-lag 0 lifts it, REPLICAOF NO ONE is OK and REPLICAOF
+ * host port an error; the same replies from redis-server (unit/multi's
+ * "exec with write commands and state change" and the tests after it). */
+static void test_min_replicas_matches_redis(void **state)
+{
+	static const char *const steps[][7] = {
+		{ "SET", "a", "1" },
+		{ "CONFIG", "SET", "min-replicas-to-write", "2" },
+		{ "SET", "a", "2" }, { "GET", "a" }, { "INCR", "n" },
+		{ "EVAL", "return redis.call('get','a')", "0" },
+		{ "MULTI" }, { "GET", "a" }, { "EXEC" },
+		{ "MULTI" }, { "SET", "a", "3" }, { "EXEC" },
+		{ "CONFIG", "GET", "min-slaves-to-write" },
+		{ "CONFIG", "SET", "min-replicas-max-lag", "0" },
+		{ "SET", "a", "4" },
+		{ "CONFIG", "SET", "min-replicas-max-lag", "10" },
+		{ "CONFIG", "SET", "min-replicas-to-write", "0" },
+		{ "SET", "a", "5" }, { "GET", "a" },
+		{ "REPLICAOF", "NO", "ONE" }, { "SLAVEOF", "no", "one" },
+		{ "REPLICAOF", "localhost", "port" },
+	};
+	struct srvp *ra, *ck;
+	struct kc *a, *b;
+
+	(void)state;
+	if (!have_redis())
+		skip();
+	ra = start_at(1, "redis-server", 0, NULL);
+	ck = start_at(0, cowkv_path(), 0, NULL);
+	a = kc_open(ra->port);
+	b = kc_open(ck->port);
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		expect_same_reply(a, b, steps[i]);
+	/* a script's write: Redis's message names the script */
+	expect_str(CMD(b, "CONFIG", "SET", "min-replicas-to-write", "1"), RESP_STATUS, "OK");
+	expect_str(CMD(b, "EVAL", "return redis.call('set','a','6')", "0"), RESP_ERR,
+		   "NOREPLICAS Not enough good replicas to write. script: ");
+	kc_close(a);
+	kc_close(b);
+}
+
 /* The dataset digest of DEBUG DIGEST, into d[41]. */
 static void digest_of(struct kc *c, char d[41])
 {
@@ -2086,6 +2129,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_redispy, teardown),
 		cmocka_unit_test_teardown(test_debug_populate_matches_redis, teardown),
 		cmocka_unit_test_teardown(test_debug_digest, teardown),
+		cmocka_unit_test_teardown(test_min_replicas_matches_redis, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
