@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -495,66 +494,4 @@ int conf_quote(char **buf, size_t *len, size_t *cap, const char *s)
 	*len = w.len;
 	*cap = w.cap;
 	return r;
-}
-
-/* fsync the directory holding path (after a rename into it). */
-static int sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-int conf_write_atomic(const char *path, const char *text, size_t len)
-{
-	char tmp[PATH_MAX], *copy = strdup(path);
-	struct stat st;
-	size_t off = 0;
-	int fd, err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	snprintf(tmp, sizeof tmp, "%s/.cowkv-rewrite.XXXXXX", dirname(copy));
-	free(copy);
-	fd = mkstemp(tmp);	/* 0600 */
-	if (fd < 0)
-		return -errno;
-	if (stat(path, &st) == 0) {
-		/* keep the old file's mode and, when allowed, its owner */
-		if (fchmod(fd, st.st_mode & 07777))
-			err = -errno;
-		if (!err && (st.st_uid != geteuid() || st.st_gid != getegid()))
-			(void)!fchown(fd, st.st_uid, st.st_gid);
-	}
-	while (!err && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			err = n < 0 ? -errno : -EIO;
-		else
-			off += (size_t)n;
-	}
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	return sync_dir(path);
 }

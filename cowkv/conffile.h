@@ -66,13 +66,6 @@ int conf_load_args(int argc, char **argv, int from, conf_apply_fn fn, void *ctx)
  */
 char *conf_read_all(const char *path, size_t *len);
 
-/*
- * Replace the file at path with text, atomically: a temporary file in the
- * same directory (mode: the old file's, else 0600), write, fsync, rename
- * over path, fsync of the directory. The old file stays whole on any
- * failure. 0 or -errno.
- */
-int conf_write_atomic(const char *path, const char *text, size_t len);
 
 /* Append s to *buf (grown as needed, *len and *cap tracked) as one word of
  * a config line: bare when it needs no quotes, else "..." with escapes.

@@ -1160,7 +1160,7 @@ static void rewrite_line(struct text *t, char *line, bool *done)
  * every setting it names set to its current value (at its first line; its
  * later lines dropped), every other line kept as written, and the settings
  * changed since start that it does not name appended after REWRITE_MARK.
- * Written atomically (conf_write_atomic). 0, or -1 with err holding the
+ * Written atomically (file_write_atomic). 0, or -1 with err holding the
  * reply's message.
  */
 int config_rewrite(char *err, size_t errlen)
@@ -1204,7 +1204,7 @@ int config_rewrite(char *err, size_t errlen)
 		snprintf(err, errlen, "Rewriting config file: %s", strerror(-t.err));
 		return -1;
 	}
-	r = conf_write_atomic(srv.configfile, t.p ? t.p : "", t.len);
+	r = file_write_atomic(srv.configfile, t.p ? t.p : "", t.len);
 	free(t.p);
 	if (r) {
 		snprintf(err, errlen, "Rewriting config file: %s", strerror(-r));

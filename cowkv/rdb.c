@@ -1094,8 +1094,7 @@ void rdb_tail(struct rbuf *b, size_t from)
 int rdb_export(const char *path)
 {
 	struct rbuf b = { 0 };
-	char tmp[4096];
-	int fd, err = 0;
+	int err;
 
 	srv.db.now_ms = srv_unix_ms();
 	rdb_head(&b, true);
@@ -1105,32 +1104,7 @@ int rdb_export(const char *path)
 		free(b.p);
 		return -ENOMEM;
 	}
-	snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	for (size_t off = 0; off < b.len;) {
-		ssize_t k = write(fd, b.p + off, b.len - off);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		off += (size_t)k;
-	}
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-out:
+	err = file_write_atomic(path, (const char *)b.p, b.len);
 	if (!err)
 		srv_log(LL_NOTICE, "export: %llu keys written to %s (%zu bytes)",
 			(unsigned long long)kv_count_all(&srv.db), path, b.len);

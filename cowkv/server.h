@@ -622,6 +622,14 @@ CMD_DECL(cmd_auth); CMD_DECL(cmd_acl); CMD_DECL(cmd_dump); CMD_DECL(cmd_restore)
 bool debug_script_subcommand(struct client *c);
 void debug_populate(struct client *c);
 
+/*
+ * file_write_atomic (atomicfile.c) — replace the file at path with text[0,
+ * len), atomically: a temporary file in the same directory (mode: the old
+ * file's, else 0600), write, fsync, rename over path, fsync of the
+ * directory. The old file stays whole on any failure. 0 or -errno.
+ */
+int file_write_atomic(const char *path, const char *text, size_t len);
+
 /* ---- SYNC, PSYNC, REPLCONF (repl.c): an RDB for redis-cli --rdb ----------------- */
 
 CMD_DECL(cmd_sync); CMD_DECL(cmd_replconf);

@@ -39,6 +39,14 @@ static inline uint32_t slot_of(cow__frame f)
 	return f & (COW__CHUNK_FRAMES - 1);
 }
 
+/* How many of n frames from f lie in f's chunk (the rest start the next). */
+static inline uint32_t chunk_left(uint64_t f, uint64_t n)
+{
+	uint32_t room = COW__CHUNK_FRAMES - slot_of((cow__frame)f);
+
+	return room < n ? room : (uint32_t)n;
+}
+
 static inline bool bit_test(const uint64_t *map, uint32_t i)
 {
 	return (map[i >> 6] >> (i & 63)) & 1;
@@ -77,7 +85,7 @@ static void frames_mark(uint64_t first, uint64_t n, bool homed)
 	while (n) {
 		struct cow__chunk *ch = chunk_of((cow__frame)first);
 		uint32_t s = slot_of((cow__frame)first);
-		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
+		uint32_t k = chunk_left(first, n);
 
 		cow__bits_fill(homed ? ch->homed : ch->allocated, s, (size_t)s + k, true);
 		if (!homed)
@@ -254,8 +262,7 @@ int cow__frames_reserve_image(size_t n, cow__frame *first)
 	for (uint64_t f = *first + 1, end = (uint64_t)*first + n - 1; f < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
 		uint32_t s = slot_of((cow__frame)f);
-		uint32_t k = COW__CHUNK_FRAMES - s < end - f ? COW__CHUNK_FRAMES - s
-							     : (uint32_t)(end - f);
+		uint32_t k = chunk_left(f, end - f);
 
 		cow__bits_fill(ch->image, s, (size_t)s + k, true);
 		f += k;
@@ -272,8 +279,7 @@ void cow__frames_release_range(cow__frame first, size_t n)
 	for (uint64_t f = first, end = (uint64_t)first + n; f < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
 		uint32_t s = slot_of((cow__frame)f);
-		uint32_t k = COW__CHUNK_FRAMES - s < end - f ? COW__CHUNK_FRAMES - s
-							     : (uint32_t)(end - f);
+		uint32_t k = chunk_left(f, end - f);
 
 		cow__bits_fill(ch->image, s, (size_t)s + k, false);
 		ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, (size_t)s + k);
@@ -327,8 +333,7 @@ static void punch_now(uint64_t first, uint64_t n)
 	for (uint64_t end = first + n; first < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)first);
 		uint32_t s = slot_of((cow__frame)first);
-		uint32_t k = COW__CHUNK_FRAMES - s < end - first ? COW__CHUNK_FRAMES - s
-								   : (uint32_t)(end - first);
+		uint32_t k = chunk_left(first, end - first);
 
 		cow__bits_fill(ch->windowed, s, (size_t)s + k, false);
 		first += k;
@@ -567,29 +572,39 @@ static void died_run(cow__frame f, uint32_t n)
 		frames.hint = f;
 }
 
+/* Add d (+1 or -1) to the counts of frames [first, first+n), a chunk at a
+ * time; frames whose count leaves 0 (d = 1) or reaches it (d = -1) are
+ * born or die in runs (born_run, died_run). */
+static void counts_add(cow__frame first, size_t n, int d)
+{
+	const uint32_t edge = d > 0 ? 0 : 1;	/* the count that changes state */
+
+	while (n) {
+		uint32_t k = chunk_left(first, n);
+		uint32_t *r = chunk_of(first)->ref + slot_of(first);
+
+		for (uint32_t j = 0, b; j < k; j = b) {
+			if (r[j] != edge) {
+				r[j] += (uint32_t)d;
+				b = j + 1;
+				continue;
+			}
+			for (b = j; b < k && r[b] == edge; b++)
+				r[b] += (uint32_t)d;
+			(d > 0 ? born_run : died_run)(first + j, b - j);
+		}
+		first += k;
+		n -= k;
+	}
+}
+
 /*
  * cow__frames_get_run — cow__frame_get of each of frames [first, first+n),
  * a chunk's counts at a time (a page-table leaf filled with a run).
  */
 void cow__frames_get_run(cow__frame first, size_t n)
 {
-	while (n) {
-		struct cow__chunk *ch = chunk_of(first);
-		uint32_t s = slot_of(first);
-		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
-		uint32_t *r = ch->ref + s;
-
-		for (uint32_t j = 0, b; j < k; j++) {
-			if (r[j]++ != 0)
-				continue;
-			for (b = j + 1; b < k && r[b] == 0; b++)
-				r[b] = 1;
-			born_run(first + j, b - j);
-			j = b - 1;
-		}
-		first += k;
-		n -= k;
-	}
+	counts_add(first, n, 1);
 }
 
 /*
@@ -600,23 +615,7 @@ void cow__frames_get_run(cow__frame first, size_t n)
  */
 void cow__frames_put_run(cow__frame first, size_t n)
 {
-	while (n) {
-		struct cow__chunk *ch = chunk_of(first);
-		uint32_t s = slot_of(first);
-		uint32_t k = COW__CHUNK_FRAMES - s < n ? COW__CHUNK_FRAMES - s : (uint32_t)n;
-		uint32_t *r = ch->ref + s;
-
-		for (uint32_t j = 0, b; j < k; j++) {
-			if (--r[j] != 0)
-				continue;
-			for (b = j + 1; b < k && r[b] == 1; b++)
-				r[b] = 0;
-			died_run(first + j, b - j);
-			j = b - 1;
-		}
-		first += k;
-		n -= k;
-	}
+	counts_add(first, n, -1);
 }
 
 static int write_frames(cow__frame first, const void *buf, size_t n);
@@ -709,8 +708,7 @@ bool cow__frames_are_holes(cow__frame first, size_t n)
 	for (uint64_t f = first, end = (uint64_t)first + n; f < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
 		uint32_t s = slot_of((cow__frame)f);
-		uint32_t k = COW__CHUNK_FRAMES - s < end - f ? COW__CHUNK_FRAMES - s
-							     : (uint32_t)(end - f);
+		uint32_t k = chunk_left(f, end - f);
 
 		if (cow__bits_find(ch->windowed, s, (size_t)s + k, true) < (size_t)s + k)
 			return false;

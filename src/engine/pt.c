@@ -127,7 +127,22 @@ static void node_free(cow__node n)
 	live_nodes--;
 }
 
-static bool leaf_is_run(cow__node n);
+/* Let go of the frames of leaf entries e[0..n): one run at a time. */
+static void leaf_put(uint32_t *e, size_t n)
+{
+	for (size_t k = 0; k < n;) {
+		size_t j = k + 1;
+
+		if (e[k] == COW__NO_FRAME) {
+			k++;
+			continue;
+		}
+		while (j < n && e[j] == e[k] + (j - k))
+			j++;
+		cow__frames_put_run(e[k], j - k);
+		k = j;
+	}
+}
 
 /* Drop one reference to node n at level (0: a leaf), freeing what it alone held. */
 static void node_put(cow__node n, unsigned level)
@@ -137,15 +152,11 @@ static void node_put(cow__node n, unsigned level)
 	if (!n || --node_ref[n])
 		return;
 	e = entries(n);
-	if (!level && leaf_is_run(n))
-		cow__frames_put_run(e[0], COW__PT_FAN);
+	if (!level)
+		leaf_put(e, COW__PT_FAN);
 	else
-		for (unsigned k = 0; k < COW__PT_FAN; k++) {
-			if (level)
-				node_put(e[k], level - 1);
-			else if (e[k] != COW__NO_FRAME)
-				cow__frame_put(e[k]);
-		}
+		for (unsigned k = 0; k < COW__PT_FAN; k++)
+			node_put(e[k], level - 1);
 	node_free(n);
 }
 
@@ -204,35 +215,31 @@ static int own_node(uint32_t *slot, unsigned level)
  * else. Costs nothing when the path is already t's. 0 or -ENOMEM (no node
  * left; t unchanged past the nodes already copied, which is harmless).
  */
-int cow__pt_own(struct cow__pt *t, size_t i)
+static cow__node leaf_node(const struct cow__pt *t, size_t i);
+
+/* Make the inner nodes on the path to page i of t t's alone; *leaf gets
+ * the slot of t's own inner node (or root) that holds page i's leaf.
+ * 0 or -ENOMEM. */
+static int own_path(struct cow__pt *t, size_t i, uint32_t **leaf)
 {
 	uint32_t *slot = &t->root;
 	int err;
 
-	for (unsigned l = t->depth;; l--) {
+	for (unsigned l = t->depth; l; l--) {
 		if ((err = own_node(slot, l)))
 			return err;
-		if (!l)
-			return 0;
 		slot = &entries(*slot)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
 	}
+	*leaf = slot;
+	return 0;
 }
 
-/* Let go of the frames of leaf entries e[0..n): one run at a time. */
-static void leaf_put(uint32_t *e, size_t n)
+int cow__pt_own(struct cow__pt *t, size_t i)
 {
-	for (size_t k = 0; k < n;) {
-		size_t j = k + 1;
+	uint32_t *slot;
+	int err = own_path(t, i, &slot);
 
-		if (e[k] == COW__NO_FRAME) {
-			k++;
-			continue;
-		}
-		while (j < n && e[j] == e[k] + (j - k))
-			j++;
-		cow__frames_put_run(e[k], j - k);
-		k = j;
-	}
+	return err ? err : own_node(slot, 0);
 }
 
 /*
@@ -262,16 +269,12 @@ int cow__pt_room(const struct cow__pt *t)
  */
 int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
 {
-	uint32_t *slot = &t->root, *e;
-	size_t off = i & (COW__PT_FAN - 1);
+	uint32_t *slot, *e;
 	cow__node old, leaf;
 	int err;
 
-	for (unsigned l = t->depth; l; l--) {
-		if ((err = own_node(slot, l)))
-			return err;
-		slot = &entries(*slot)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
-	}
+	if ((err = own_path(t, i, &slot)))
+		return err;
 	old = *slot;
 	if (n == COW__PT_FAN && (!old || node_ref[old] > 1)) {
 		if (!(leaf = node_alloc()))
@@ -289,11 +292,8 @@ int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
 	if ((err = own_node(slot, 0)))
 		return err;
 	cow__frames_get_run(first, n);	/* before the old go: they may overlap */
-	e = entries(*slot) + off;
-	if (node_run[*slot] == RUN_YES && n == COW__PT_FAN)
-		cow__frames_put_run(e[0], n);
-	else
-		leaf_put(e, n);
+	e = entries(*slot) + (i & (COW__PT_FAN - 1));
+	leaf_put(e, n);
 	for (size_t k = 0; k < n; k++)
 		e[k] = first + (cow__frame)k;
 	node_run[*slot] = n == COW__PT_FAN ? RUN_YES : RUN_UNKNOWN;
@@ -309,18 +309,13 @@ int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
  */
 int cow__pt_clear(struct cow__pt *t, size_t i, size_t n)
 {
-	uint32_t *slot = &t->root;
+	uint32_t *slot;
 	int err;
 
-	if (!t->root)
-		return 0;
-	for (unsigned l = t->depth; l; l--) {
-		if ((err = own_node(slot, l)))
-			return err;
-		slot = &entries(*slot)[(i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1)];
-		if (!*slot)
-			return 0;	/* an empty subtree: nothing to clear */
-	}
+	if (!leaf_node(t, i))
+		return 0;	/* an empty subtree: nothing to clear */
+	if ((err = own_path(t, i, &slot)))
+		return err;
 	if (n == COW__PT_FAN) {
 		node_put(*slot, 0);
 		*slot = 0;
@@ -341,7 +336,6 @@ int cow__pt_clear(struct cow__pt *t, size_t i, size_t n)
  * that is what is wanted (page.c's preserve). The leaf must exist (page i
  * holds a frame, or the path is owned).
  */
-static cow__node leaf_node(const struct cow__pt *t, size_t i);
 
 void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f)
 {
