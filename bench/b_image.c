@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Images: exec of a file image (cow_exec_file) and instant loading
+ * Images: exec of a file image (cow_exec_file) and lazy loading
  * (cow_snap_open + cow_space_from_snap), against read(2) of the same file
  * into memory; and the memory of N spaces made from one image, against N
  * copies of it.
