@@ -183,13 +183,13 @@ static void read_layout(struct layout *l)
 	assert_int_equal(cow__store_tree(st, &st->ck[1], &t2), 0);
 	assert_int_equal(st->ck[1].rec.parent, st->ck[0].rec.id);	/* incremental */
 	for (uint64_t p = 0; p < t2->npages; p++) {
-		uint64_t b = t2->lvl[0][p].blk;
+		uint64_t b = cow__tree_ptr(t2, p).blk;
 
 		if (!b)
 			continue;
-		if (b == t1->lvl[0][p].blk && l->nshared < 64)
+		if (b == cow__tree_ptr(t1, p).blk && l->nshared < 64)
 			l->shared[l->nshared++] = b;
-		else if (b != t1->lvl[0][p].blk && l->nonly2 < 64)
+		else if (b != cow__tree_ptr(t1, p).blk && l->nonly2 < 64)
 			l->only2[l->nonly2++] = b;
 	}
 	l->root2 = st->ck[1].rec.root.blk;

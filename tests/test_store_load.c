@@ -73,7 +73,7 @@ static uint64_t block_of(cow_store *st, uint64_t id, uint64_t p, uint64_t *root)
 
 	pthread_mutex_lock(&st->lock);
 	assert_int_equal(cow__store_tree(st, cow__store_find(st, id), &t), 0);
-	blk = t->lvl[0][p].blk;
+	blk = cow__tree_ptr(t, p).blk;
 	if (root)
 		*root = cow__store_find(st, id)->rec.root.blk;
 	cow__tree_put(t);

@@ -419,14 +419,17 @@ size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
 }
 
 /* cow__pt_full — does every one of pages [i, i+n) of t (within one leaf)
- * hold a frame? */
+ * hold a frame? A whole leaf known to be one run does, without a scan. */
 bool cow__pt_full(const struct cow__pt *t, size_t i, size_t n)
 {
-	const uint32_t *e = leaf_of(t, i);
+	cow__node node = leaf_node(t, i);
+	const uint32_t *e;
 
-	if (!e)
+	if (!node)
 		return false;
-	e += i & (COW__PT_FAN - 1);
+	if (n == COW__PT_FAN && leaf_is_run(node))
+		return true;
+	e = entries(node) + (i & (COW__PT_FAN - 1));
 	for (size_t k = 0; k < n; k++)
 		if (e[k] == COW__NO_FRAME)
 			return false;

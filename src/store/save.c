@@ -85,6 +85,47 @@ static inline void bit_put(uint64_t *bits, uint64_t i, bool on)
 		bits[i >> 6] &= ~(1ull << (i & 63));
 }
 
+/* word_mask — the bits of word w (bits [64w, 64w + 64)) within [i, i+n). */
+static uint64_t word_mask(uint64_t w, uint64_t i, uint64_t n)
+{
+	uint64_t lo = w * 64 > i ? 0 : i - w * 64, hi = i + n - w * 64;
+
+	hi = hi > 64 ? 64 : hi;
+	return (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+}
+
+/* bits_any — is some bit of [i, i+n) set? A word at a time. */
+static bool bits_any(const uint64_t *bits, uint64_t i, uint64_t n)
+{
+	for (uint64_t w = i >> 6; n && w <= (i + n - 1) >> 6; w++)
+		if (bits[w] & word_mask(w, i, n))
+			return true;
+	return false;
+}
+
+/* bits_all — is every bit of [i, i+n) set? */
+static bool bits_all(const uint64_t *bits, uint64_t i, uint64_t n)
+{
+	for (uint64_t w = i >> 6; n && w <= (i + n - 1) >> 6; w++)
+		if (~bits[w] & word_mask(w, i, n))
+			return false;
+	return true;
+}
+
+/* bits_clear — clear the bits of [i, i+n); returns how many were set. */
+static uint64_t bits_clear(uint64_t *bits, uint64_t i, uint64_t n)
+{
+	uint64_t cleared = 0;
+
+	for (uint64_t w = i >> 6; n && w <= (i + n - 1) >> 6; w++) {
+		uint64_t m = bits[w] & word_mask(w, i, n);
+
+		cleared += (uint64_t)__builtin_popcountll(m);
+		bits[w] &= ~m;
+	}
+	return cleared;
+}
+
 /* x forgets page i: the checkpoint has it. Engine lock held. */
 static void drop_page(struct cow_save *job, uint64_t i)
 {
@@ -179,6 +220,10 @@ static int keep_or_zero(struct cow_save *job, uint64_t i, uint64_t n)
 {
 	int err = 0;
 
+	if (job->parent && bits_all(job->keep, i, n)) {	/* the usual: one run */
+		job->stats.kept_pages += n;
+		return cow__store_keep(job->b, i, n);
+	}
 	for (uint64_t k = i, e; k < i + n && !err; k = e) {
 		bool kept = job->parent && bit(job->keep, k);
 
@@ -206,31 +251,17 @@ static int keep_or_zero(struct cow_save *job, uint64_t i, uint64_t n)
  */
 static int save_unread(struct cow_save *job, uint64_t i, uint64_t n)
 {
-	bool all_kept = job->parent != 0;
-	uint64_t npreserved = 0;
+	uint64_t npreserved;
 	int err;
 
-	for (uint64_t k = i; k < i + n; k++) {
-		if (!(k & 63) && k + 64 <= i + n) {	/* a word at a time */
-			if (job->spilling[k >> 6])
-				return 0;
-			all_kept = all_kept && job->keep[k >> 6] == ~0ull;
-			k += 63;
-			continue;
-		}
-		if (bit(job->spilling, k))
-			return 0;
-		all_kept = all_kept && bit(job->keep, k);
-	}
-	if (!cow__snap_full(job->x, i, n) || (!all_kept && !cow__snap_holes(job->x, i, n)))
+	if (bits_any(job->spilling, i, n))
+		return 0;
+	if (!cow__snap_full(job->x, i, n) ||
+	    (!(job->parent && bits_all(job->keep, i, n)) && !cow__snap_holes(job->x, i, n)))
 		return 0;
 	if ((err = keep_or_zero(job, i, n)))
 		return err;
-	for (uint64_t k = i; k < i + n; k++)
-		if (bit(job->preserved, k)) {
-			bit_put(job->preserved, k, false);
-			npreserved++;
-		}
+	npreserved = bits_clear(job->preserved, i, n);
 	job->stats.preserved_pages -= npreserved;
 	cow__snap_drop_run(job->x, i, n);
 	return 1;

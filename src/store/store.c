@@ -1045,18 +1045,40 @@ static bool blocks_in_order(const struct cow__tree *t)
 {
 	uint64_t last = 0;
 
-	for (uint64_t i = 0; i < t->npages; i++) {
-		uint64_t b = t->lvl[0][i].blk;
+	for (uint64_t j = 0; j < t->count[1]; j++) {
+		const struct cow__ptr *ent = cow__tree_leaf(t, j);
 
-		if (b && b < last)
-			return false;
-		if (b)
-			last = b;
+		for (uint32_t i = 0; ent && i < cow__tree_leaf_pages(t, j); i++) {
+			if (ent[i].blk && ent[i].blk < last)
+				return false;
+			if (ent[i].blk)
+				last = ent[i].blk;
+		}
 	}
 	return true;
 }
 
 #define SORTED_RUN 64u	/* blocks read at a time in file order */
+
+/* data_blocks — t's data blocks and their pages, in page order, into pb
+ * (NULL: only count them). Returns how many. */
+static size_t data_blocks(const struct cow__tree *t, struct page_block *pb)
+{
+	size_t n = 0;
+
+	for (uint64_t j = 0; j < t->count[1]; j++) {
+		const struct cow__ptr *ent = cow__tree_leaf(t, j);
+
+		if (!pb) {
+			n += cow__tree_leaf_data(t, j);
+			continue;
+		}
+		for (uint32_t i = 0; ent && i < cow__tree_leaf_pages(t, j); i++)
+			if (ent[i].blk)
+				pb[n++] = (struct page_block){ ent[i], j * COW__FANOUT + i };
+	}
+	return n;
+}
 
 /*
  * check_in_file_order — read and check every data block of t, in the order
@@ -1071,11 +1093,9 @@ static int check_in_file_order(struct cow_store *st, const struct cow__tree *t)
 	struct cow__ptr run[SORTED_RUN];
 	struct page_block *pb;
 	unsigned char *scratch;
-	size_t n = 0;
+	size_t n = data_blocks(t, NULL);
 	int err = 0;
 
-	for (uint64_t i = 0; i < t->npages; i++)
-		n += t->lvl[0][i].blk != 0;
 	pb = cow__io_malloc((n ? n : 1) * sizeof *pb);
 	scratch = cow__io_malloc(SORTED_RUN * COW__BLK);
 	if (!pb || !scratch) {
@@ -1083,10 +1103,7 @@ static int check_in_file_order(struct cow_store *st, const struct cow__tree *t)
 		free(scratch);
 		return -ENOMEM;
 	}
-	n = 0;
-	for (uint64_t i = 0; i < t->npages; i++)
-		if (t->lvl[0][i].blk)
-			pb[n++] = (struct page_block){ t->lvl[0][i], i };
+	n = data_blocks(t, pb);
 	qsort(pb, n, sizeof *pb, by_block);
 	for (size_t k = 0; k < n && !err; k += SORTED_RUN) {
 		size_t cnt = n - k < SORTED_RUN ? n - k : SORTED_RUN, bad = 0;
@@ -1118,15 +1135,22 @@ int cow__store_read_tree(struct cow_store *st, const struct cow__tree *t,
 	scratch = buf ? NULL : cow__io_malloc(COW__READ_CHUNK * COW__BLK);
 	err = buf || scratch ? 0 : -ENOMEM;
 
-	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
-		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
+	for (uint64_t j = 0; j < t->count[1] && !err; j++) {
+		const struct cow__ptr *ent = cow__tree_leaf(t, j);
+		uint64_t i = j * COW__FANOUT;
+		size_t n = cow__tree_leaf_pages(t, j), bad = 0;
 
-		err = buf ? cow__read_blocks(st, t->lvl[0] + i, n, buf + i * COW__BLK, &bad)
-			  : cow__check_blocks(st, t->lvl[0] + i, n, scratch, &bad);
+		if (!ent) {
+			if (buf)
+				memset(buf + i * COW__BLK, 0, n * COW__BLK);
+			continue;
+		}
+		err = buf ? cow__read_blocks(st, ent, n, buf + i * COW__BLK, &bad)
+			  : cow__check_blocks(st, ent, n, scratch, &bad);
 		if (err == -EBADMSG)
 			cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
 					" (block %" PRIu64 "): data checksum mismatch",
-					t->id, i + bad, t->lvl[0][i + bad].blk);
+					t->id, i + bad, ent[bad].blk);
 		else if (err)
 			cow__store_fail(st, err, "checkpoint %" PRIu64 ": reading: %s",
 					t->id, cow_strerror(err));

@@ -7,8 +7,9 @@
  * Concepts:
  *   blocks      the free-space map: a reference count per block of the file,
  *               rebuilt at open from the checkpoints (store_blocks.c);
- *   tree        a checkpoint's page table (page -> block), in memory as one
- *               pointer array per level, on disk as nodes (store_tree.c);
+ *   tree        a checkpoint's page table (page -> block), in memory as
+ *               leaves shared between trees and one pointer array per upper
+ *               level, on disk as nodes (store_tree.c);
  *   build       a checkpoint being written: begin, write/keep/zero pages
  *               (from any thread), finish or abort (store.c);
  *   lineage     the page table of a recent checkpoint and, when the engine
@@ -64,23 +65,70 @@ uint32_t cow__blocks_unref(struct cow__blocks *b, uint64_t blk);
 
 /* ---- trees: page tables (store_tree.c) ----------------------------------- */
 
-/* A pointer of level 0 not set yet by the build (never on disk). */
-#define COW__UNSET UINT64_MAX
+struct cow__slab;
+
+/*
+ * A leaf of a page table in memory: the pointers of the (up to) COW__FANOUT
+ * pages of one level-1 node. Trees share leaves the way checkpoints share
+ * nodes on disk: a build starts with its parent's leaves and copies one the
+ * first time it changes a page of it (cow__tree_own), so a save costs the
+ * leaves it changes, not the pages of the space. A leaf held by more than
+ * one tree is never written.
+ */
+struct cow__leaf {
+	struct cow__ptr p[COW__FANOUT];
+	struct cow__slab *slab;   /* the tree's slab it lives in */
+	int refs;                 /* trees holding it (atomic) */
+	uint32_t ndata;           /* non-zero pointers (set by cow__tree_seal) */
+};
 
 struct cow__tree {
 	uint64_t id;                                /* checkpoint, 0 while built */
 	uint64_t npages;
 	unsigned levels;                            /* >= 1 */
 	uint64_t count[COW__MAX_LEVELS + 1];        /* pointers per level */
-	struct cow__ptr *lvl[COW__MAX_LEVELS + 1];  /* lvl[0]: pages; lvl[levels][0]: root */
+	struct cow__leaf **leaf;                    /* count[1] leaves; NULL: zeroes */
+	struct cow__ptr *lvl[COW__MAX_LEVELS + 1];  /* lvl[1..levels]: nodes
+						       (lvl[levels][0]: root);
+						       lvl[0] is NULL: pages are
+						       in the leaves */
+	struct cow__slab *slab;                     /* room for a leaf of its own
+						       at every position j */
 	int refs;                                   /* holders (under the store lock) */
 };
 
-/* A tree for npages pages, every pointer {0,0}, refs 1. NULL, errno ENOMEM
- * or EINVAL (npages 0 or above COW__MAX_PAGES). */
+/* A tree for npages pages, every pointer {0,0} (no leaf), refs 1. Its
+ * slab is address space only: memory is taken as leaves are made. NULL,
+ * errno ENOMEM or EINVAL (npages 0 or above COW__MAX_PAGES). */
 struct cow__tree *cow__tree_new(uint64_t npages);
-/* Drop a reference (under the store lock); frees at 0. NULL is ignored. */
+/* Drop a reference (under the store lock); frees at 0, and with it the
+ * leaves no other tree holds. NULL is ignored. */
 void cow__tree_put(struct cow__tree *t);
+
+/* Pages in leaf j of t (COW__FANOUT but for the last). */
+uint32_t cow__tree_leaf_pages(const struct cow__tree *t, uint64_t j);
+/* Page i's pointer ({0,0} for a zero page). */
+struct cow__ptr cow__tree_ptr(const struct cow__tree *t, uint64_t i);
+/* The pointers of leaf j, or NULL when its pages are all zeroes. */
+const struct cow__ptr *cow__tree_leaf(const struct cow__tree *t, uint64_t j);
+/*
+ * Leaf j of t made t's own, to be written: a copy of the leaf it shared
+ * (zeroes for none). Allocates nothing (a page of t's slab is touched), so
+ * it may run in a fault handler. Returns the leaf.
+ */
+struct cow__leaf *cow__tree_own(struct cow__tree *t, uint64_t j);
+/* Leaf j of t becomes from's leaf j (shared), or zeroes with from NULL.
+ * The leaf t had is dropped: release the blocks it held first. */
+void cow__tree_share(struct cow__tree *t, uint64_t j, const struct cow__tree *from);
+/* 1 if leaf j of t is its own (cow__tree_own), not shared or absent. */
+int cow__tree_owns(const struct cow__tree *t, uint64_t j);
+/* 1 if t and u hold the same leaf j (or both none). */
+int cow__tree_same_leaf(const struct cow__tree *t, const struct cow__tree *u, uint64_t j);
+/* Count the data pointers of t's own leaf j (ndata), and drop it in favour
+ * of none when all its pointers are zero. Before a tree is shared. */
+void cow__tree_seal(struct cow__tree *t, uint64_t j);
+/* Data pages of leaf j (a sealed or read tree). */
+uint32_t cow__tree_leaf_data(const struct cow__tree *t, uint64_t j);
 
 struct cow_store;
 

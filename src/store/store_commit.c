@@ -23,10 +23,14 @@
 
 #include "store.h"
 
+#define SET_WORDS ((COW__FANOUT + 63) / 64)
+
 struct cow__build {
 	struct cow_store *st;
-	struct cow__tree *tree;      /* the new page table; lvl[0] set by the writes */
+	struct cow__tree *tree;      /* the new page table; leaves set by the writes */
 	struct cow__tree *parent;    /* the parent's page table, or NULL */
+	uint64_t (*set)[SET_WORDS];  /* per leaf: its pages written, kept or
+					zeroed so far (bits; block map lock) */
 	int err;                     /* first write error: finish returns it (atomic) */
 	int64_t promised;            /* blocks reserved in the block map */
 	uint64_t unsynced;           /* blocks written since the last writeback (atomic) */
@@ -36,11 +40,17 @@ struct cow__build {
 #define BATCH 64u	/* pages per write system call (COW__IOV_MAX) */
 #define WRITEBACK 2048u	/* start writeback every 8 MiB written */
 
-/* fresh — 1 if pointer p of level k, position i, is this build's own. */
-static int fresh(const struct cow__build *b, unsigned k, uint64_t i, struct cow__ptr p)
+/* fresh — 1 if pointer p of page i is a block this build wrote. */
+static int fresh(const struct cow__build *b, uint64_t i, struct cow__ptr p)
 {
-	return p.blk && p.blk != COW__UNSET &&
-	       (!b->parent || b->parent->lvl[k][i].blk != p.blk);
+	return p.blk && (!b->parent || cow__tree_ptr(b->parent, i).blk != p.blk);
+}
+
+/* fresh_node — 1 if node pointer p (level k >= 1, position j) is a block
+ * this build wrote. */
+static int fresh_node(const struct cow__build *b, unsigned k, uint64_t j, struct cow__ptr p)
+{
+	return p.blk && (!b->parent || b->parent->lvl[k][j].blk != p.blk);
 }
 
 int cow__store_parent_busy(struct cow_store *st, uint64_t id)
@@ -88,7 +98,8 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 		err = begin_parent(st, npages, parent, &b->parent);
 	if (!err) {
 		b->tree = cow__tree_new(npages);
-		err = b->tree ? 0 : -ENOMEM;
+		b->set = b->tree ? cow__io_calloc(b->tree->count[1], sizeof *b->set) : NULL;
+		err = b->set ? 0 : -ENOMEM;
 	}
 	/* Room for every page and node, so writes never allocate memory. */
 	if (!err) {
@@ -99,11 +110,10 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 		cow__tree_put(b->parent);
 		cow__tree_put(b->tree);
 		pthread_mutex_unlock(&st->lock);
+		free(b->set);
 		free(b);
 		return err;
 	}
-	for (uint64_t i = 0; i < npages; i++)
-		b->tree->lvl[0][i].blk = COW__UNSET;
 	b->next = st->builders;
 	st->builders = b;
 	pthread_mutex_unlock(&st->lock);
@@ -111,24 +121,98 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 	return 0;
 }
 
-/* set_pages — pages idx[0..n) (or, with idx NULL, [first, first + n))
- * become p[0..n) (or zeroes with p NULL); fresh blocks they replace are
- * freed. Takes the block map's lock. */
-static void set_pages(struct cow__build *b, uint64_t first, const uint64_t *idx,
-		      uint64_t n, const struct cow__ptr *p)
+/* drop_fresh — free the blocks the build wrote for pages [from, to) of
+ * leaf j (only a leaf of its own can hold any). Block map lock held. */
+static void drop_fresh(struct cow__build *b, uint64_t j, uint32_t from, uint32_t to)
 {
-	struct cow__ptr *ent = b->tree->lvl[0];
-	struct cow__blocks *bm = &b->st->blocks;
+	const struct cow__ptr *ent = cow__tree_owns(b->tree, j) ? cow__tree_leaf(b->tree, j) : NULL;
 
-	pthread_mutex_lock(&bm->lock);
-	for (uint64_t k = 0; k < n; k++) {
-		uint64_t i = idx ? idx[k] : first + k;
+	for (uint32_t i = from; ent && i < to; i++)
+		if (fresh(b, j * COW__FANOUT + i, ent[i]))
+			cow__blocks_unref(&b->st->blocks, ent[i].blk);
+}
 
-		if (fresh(b, 0, i, ent[i]))
-			cow__blocks_unref(bm, ent[i].blk);
-		ent[i] = p ? p[k] : (struct cow__ptr){ 0, 0 };
+/* bits — the bits [from, to) of word w of a leaf's set marks. */
+static uint64_t bits(unsigned w, uint32_t from, uint32_t to)
+{
+	uint32_t lo = w * 64, hi = lo + 64;
+
+	if (to <= lo || from >= hi)
+		return 0;
+	lo = from > lo ? from - lo : 0;
+	hi = to < hi ? to - w * 64 : 64;
+	return (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+}
+
+/* mark_set — pages [from, to) of leaf j count as set. */
+static void mark_set(struct cow__build *b, uint64_t j, uint32_t from, uint32_t to)
+{
+	for (unsigned w = 0; w < SET_WORDS; w++)
+		b->set[j][w] |= bits(w, from, to);
+}
+
+/* none_set — 1 if no page of leaf j was set yet (its content is then
+ * whatever it started as, and may be replaced whole). */
+static int none_set(const struct cow__build *b, uint64_t j)
+{
+	for (unsigned w = 0; w < SET_WORDS; w++)
+		if (b->set[j][w])
+			return 0;
+	return 1;
+}
+
+/* set_page — page i becomes p, in a leaf made the build's own; a block
+ * the build wrote for it before is freed. Block map lock held. */
+static void set_page(struct cow__build *b, uint64_t i, struct cow__ptr p)
+{
+	struct cow__leaf *l = cow__tree_own(b->tree, i / COW__FANOUT);
+	struct cow__ptr *e = &l->p[i % COW__FANOUT];
+
+	if (fresh(b, i, *e))
+		cow__blocks_unref(&b->st->blocks, e->blk);
+	*e = p;
+	mark_set(b, i / COW__FANOUT, (uint32_t)(i % COW__FANOUT), (uint32_t)(i % COW__FANOUT) + 1);
+}
+
+/* set_written — pages idx[0..n) (or, with idx NULL, [first, first + n))
+ * become p[0..n), blocks the build just wrote. Takes the block map's lock. */
+static void set_written(struct cow__build *b, uint64_t first, const uint64_t *idx,
+			uint64_t n, const struct cow__ptr *p)
+{
+	pthread_mutex_lock(&b->st->blocks.lock);
+	for (uint64_t k = 0; k < n; k++)
+		set_page(b, idx ? idx[k] : first + k, p[k]);
+	pthread_mutex_unlock(&b->st->blocks.lock);
+}
+
+/*
+ * set_run — pages [first, first + n) become the parent's (keep) or zeroes.
+ * A leaf is shared with the parent (or dropped) rather than copied when the
+ * run covers it whole or none of its pages was set yet (the set marks say
+ * which pages count): keeping the unchanged pages of a big space costs its
+ * leaves, not its pages, even where the saver's runs (engine leaves of 1,024
+ * pages) cut the store's leaves of 254. Takes the block map's lock.
+ */
+static void set_run(struct cow__build *b, uint64_t first, uint64_t n, int keep)
+{
+	struct cow__tree *t = b->tree, *from = keep ? b->parent : NULL;
+
+	pthread_mutex_lock(&b->st->blocks.lock);
+	for (uint64_t i = first, end; i < first + n; i = end) {
+		uint64_t j = i / COW__FANOUT, start = j * COW__FANOUT;
+		uint32_t cnt = cow__tree_leaf_pages(t, j);
+
+		end = first + n < start + cnt ? first + n : start + cnt;
+		if ((i == start && end == start + cnt) || none_set(b, j)) {
+			drop_fresh(b, j, 0, cnt);
+			cow__tree_share(t, j, from);
+		} else if (keep ? !cow__tree_same_leaf(t, from, j) : !!t->leaf[j]) {
+			for (uint64_t k = i; k < end; k++)
+				set_page(b, k, from ? cow__tree_ptr(from, k) : (struct cow__ptr){ 0, 0 });
+		}
+		mark_set(b, j, (uint32_t)(i - start), (uint32_t)(end - start));
 	}
-	pthread_mutex_unlock(&bm->lock);
+	pthread_mutex_unlock(&b->st->blocks.lock);
 }
 
 /* is_zero — 1 if the page is all zero bytes. */
@@ -199,7 +283,7 @@ static int write_at(struct cow__build *b, uint64_t first, const uint64_t *idx, u
 
 		err = write_batch(b, cnt, buf + i * COW__BLK, p);
 		/* Even on failure: the blocks are the build's, abort frees them. */
-		set_pages(b, first + i, idx ? idx + i : NULL, cnt, p);
+		set_written(b, first + i, idx ? idx + i : NULL, cnt, p);
 	}
 	/* Let the disk work while the caller reads the next pages. */
 	if (__atomic_add_fetch(&b->unsynced, n, __ATOMIC_RELAXED) >= WRITEBACK) {
@@ -236,7 +320,7 @@ int cow__store_keep(struct cow__build *b, uint64_t first, uint64_t n)
 {
 	if (!b || !b->parent || first > b->tree->npages || n > b->tree->npages - first)
 		return -EINVAL;
-	set_pages(b, first, NULL, n, b->parent->lvl[0] + first);
+	set_run(b, first, n, 1);
 	return 0;
 }
 
@@ -244,7 +328,7 @@ int cow__store_zero(struct cow__build *b, uint64_t first, uint64_t n)
 {
 	if (!b || first > b->tree->npages || n > b->tree->npages - first)
 		return -EINVAL;
-	set_pages(b, first, NULL, n, NULL);
+	set_run(b, first, n, 0);
 	return 0;
 }
 
@@ -266,13 +350,13 @@ static int nodes_flush(struct cow_store *st, struct nodes *nb)
 	return err;
 }
 
-/* write_node — node j of level k of b's tree, from the pointers below it,
- * into a new block; *out points at it. */
+/* write_node — node j of level k of b's tree, from the cnt pointers below
+ * it (ent), into a new block; *out points at it. */
 static int write_node(struct cow__build *b, struct nodes *nb, unsigned k, uint64_t j,
-		      uint32_t cnt, uint64_t birth, struct cow__ptr *out)
+		      const struct cow__ptr *ent, uint32_t cnt, uint64_t birth,
+		      struct cow__ptr *out)
 {
 	struct cow_store *st = b->st;
-	const struct cow__ptr *ent = b->tree->lvl[k - 1] + j * COW__FANOUT;
 	struct cow__node_hdr h = { .magic = COW__NODE_MAGIC, .level = (uint16_t)k,
 				   .count = cnt, .first = j * COW__FANOUT, .birth = birth };
 	uint64_t got, blk;
@@ -308,6 +392,38 @@ static int all_zero(const struct cow__ptr *p, uint32_t n)
 }
 
 /*
+ * leaf_node — level-1 node j of b's tree: the parent's when the leaf is
+ * the parent's (untouched: nothing compared), or equal to it (then the
+ * leaf is shared again, and its copy freed); {0,0} for zeroes; else
+ * written. Seals the leaf.
+ */
+static int leaf_node(struct cow__build *b, struct nodes *nb, uint64_t j, uint64_t birth,
+		     uint64_t *written)
+{
+	struct cow__tree *t = b->tree, *par = b->parent;
+	uint32_t cnt = cow__tree_leaf_pages(t, j);
+	const struct cow__ptr *ent, *pent;
+
+	if (par && cow__tree_same_leaf(t, par, j)) {
+		t->lvl[1][j] = par->lvl[1][j];
+		return 0;
+	}
+	cow__tree_seal(t, j);
+	ent = cow__tree_leaf(t, j);
+	pent = par ? cow__tree_leaf(par, j) : NULL;
+	if (!ent) {
+		t->lvl[1][j] = (struct cow__ptr){ 0, 0 };
+	} else if (pent && !memcmp(ent, pent, cnt * sizeof *ent)) {
+		cow__tree_share(t, j, par);
+		t->lvl[1][j] = par->lvl[1][j];
+	} else {
+		++*written;
+		return write_node(b, nb, 1, j, ent, cnt, birth, &t->lvl[1][j]);
+	}
+	return 0;
+}
+
+/*
  * build_nodes — fill levels 1..L of b's tree bottom up: a node of zeroes is
  * {0,0}, a node equal to the parent's is the parent's, any other is
  * written. *written counts the nodes written.
@@ -318,7 +434,9 @@ static int build_nodes(struct cow__build *b, uint64_t birth, uint64_t *written)
 	struct nodes nb = { .buf = cow__io_malloc(BATCH * COW__BLK) };
 	int err = nb.buf ? 0 : -ENOMEM;
 
-	for (unsigned k = 1; k <= t->levels && !err; k++)
+	for (uint64_t j = 0; j < t->count[1] && !err; j++)
+		err = leaf_node(b, &nb, j, birth, written);
+	for (unsigned k = 2; k <= t->levels && !err; k++)
 		for (uint64_t j = 0; j < t->count[k] && !err; j++) {
 			uint64_t left = t->count[k - 1] - j * COW__FANOUT;
 			uint32_t cnt = (uint32_t)(left < COW__FANOUT ? left : COW__FANOUT);
@@ -330,7 +448,7 @@ static int build_nodes(struct cow__build *b, uint64_t birth, uint64_t *written)
 						cnt * sizeof *ent))
 				t->lvl[k][j] = par->lvl[k][j];
 			else {
-				err = write_node(b, &nb, k, j, cnt, birth, &t->lvl[k][j]);
+				err = write_node(b, &nb, k, j, ent, cnt, birth, &t->lvl[k][j]);
 				++*written;
 			}
 		}
@@ -338,6 +456,17 @@ static int build_nodes(struct cow__build *b, uint64_t birth, uint64_t *written)
 		err = nodes_flush(b->st, &nb);
 	free(nb.buf);
 	return err;
+}
+
+/* share_leaf_refs — new level-1 node j takes a reference to each data
+ * block it shares with the parent. Block map lock held. */
+static void share_leaf_refs(struct cow__build *b, uint64_t j)
+{
+	const struct cow__ptr *ent = cow__tree_leaf(b->tree, j);
+
+	for (uint32_t i = 0; ent && i < cow__tree_leaf_pages(b->tree, j); i++)
+		if (ent[i].blk && !fresh(b, j * COW__FANOUT + i, ent[i]))
+			cow__blocks_ref(&b->st->blocks, ent[i].blk);
 }
 
 /*
@@ -355,17 +484,20 @@ static void share_refs(struct cow__build *b)
 	if (!b->parent)
 		return;
 	pthread_mutex_lock(&bm->lock);
-	for (unsigned k = 1; k <= t->levels; k++)
+	for (uint64_t j = 0; j < t->count[1]; j++)
+		if (fresh_node(b, 1, j, t->lvl[1][j]))
+			share_leaf_refs(b, j);
+	for (unsigned k = 2; k <= t->levels; k++)
 		for (uint64_t j = 0; j < t->count[k]; j++) {
 			uint64_t from = j * COW__FANOUT, left = t->count[k - 1] - from;
 
-			if (!fresh(b, k, j, t->lvl[k][j]))
+			if (!fresh_node(b, k, j, t->lvl[k][j]))
 				continue;
 			for (uint64_t i = from; i < from + (left < COW__FANOUT ? left : COW__FANOUT); i++)
-				if (t->lvl[k - 1][i].blk && !fresh(b, k - 1, i, t->lvl[k - 1][i]))
+				if (t->lvl[k - 1][i].blk && !fresh_node(b, k - 1, i, t->lvl[k - 1][i]))
 					cow__blocks_ref(bm, t->lvl[k - 1][i].blk);
 		}
-	if (root.blk && !fresh(b, t->levels, 0, root))
+	if (root.blk && !fresh_node(b, t->levels, 0, root))
 		cow__blocks_ref(bm, root.blk);
 	pthread_mutex_unlock(&bm->lock);
 }
@@ -379,7 +511,7 @@ static void free_nodes(struct cow__build *b)
 	pthread_mutex_lock(&bm->lock);
 	for (unsigned k = 1; k <= t->levels; k++)
 		for (uint64_t j = 0; j < t->count[k]; j++)
-			if (fresh(b, k, j, t->lvl[k][j]))
+			if (fresh_node(b, k, j, t->lvl[k][j]))
 				cow__blocks_unref(bm, t->lvl[k][j].blk);
 	pthread_mutex_unlock(&bm->lock);
 }
@@ -406,11 +538,34 @@ static struct cow__rec new_record(const struct cow__build *b, uint64_t id, uint6
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r.time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	r.parent = b->parent ? b->parent->id : 0;
-	for (uint64_t i = 0; i < t->npages; i++) {
-		r.data_pages += t->lvl[0][i].blk != 0;
-		r.written += fresh(b, 0, i, t->lvl[0][i]);
+	for (uint64_t j = 0; j < t->count[1]; j++) {
+		const struct cow__ptr *ent = cow__tree_owns(t, j) ? cow__tree_leaf(t, j) : NULL;
+
+		r.data_pages += cow__tree_leaf_data(t, j);
+		for (uint32_t i = 0; ent && i < cow__tree_leaf_pages(t, j); i++)
+			r.written += fresh(b, j * COW__FANOUT + i, ent[i]);
 	}
 	return r;
+}
+
+/* check_all_set — every page was written, kept or zeroed; else an error
+ * naming the first that was not. */
+static int check_all_set(struct cow__build *b)
+{
+	struct cow__tree *t = b->tree;
+
+	for (uint64_t j = 0; j < t->count[1]; j++)
+		for (unsigned w = 0; w < SET_WORDS; w++) {
+			uint64_t want = bits(w, 0, cow__tree_leaf_pages(t, j));
+			uint64_t missing = want & ~b->set[j][w];
+
+			if (missing)
+				return cow__store_fail(b->st, -EINVAL, "page %" PRIu64 " was "
+						       "never written, kept or zeroed",
+						       j * COW__FANOUT + w * 64 +
+						       (unsigned)__builtin_ctzll(missing));
+		}
+	return 0;
 }
 
 /* commit — b's page table and the transaction. Under st->lock. */
@@ -423,10 +578,8 @@ static int commit(struct cow__build *b, uint64_t *id)
 
 	if (err || (err = __atomic_load_n(&b->err, __ATOMIC_RELAXED)))
 		return err;
-	for (uint64_t i = 0; i < b->tree->npages; i++)
-		if (b->tree->lvl[0][i].blk == COW__UNSET)
-			return cow__store_fail(st, -EINVAL, "page %" PRIu64 " was never "
-					       "written, kept or zeroed", i);
+	if ((err = check_all_set(b)))
+		return err;
 	err = build_nodes(b, nid, &nodes);
 	ck = err ? NULL : cow__io_malloc((st->nck + 1) * sizeof *ck);
 	if (!err && !ck)
@@ -456,14 +609,19 @@ static void release(struct cow__build *b, int committed)
 {
 	struct cow_store *st = b->st;
 
-	if (!committed)
-		set_pages(b, 0, NULL, b->tree->npages, NULL);
+	if (!committed) {
+		pthread_mutex_lock(&st->blocks.lock);
+		for (uint64_t j = 0; j < b->tree->count[1]; j++)
+			drop_fresh(b, j, 0, cow__tree_leaf_pages(b->tree, j));
+		pthread_mutex_unlock(&st->blocks.lock);
+	}
 	cow__blocks_reserve(&st->blocks, -b->promised);
 	pthread_mutex_lock(&st->lock);
 	unlink_build(b);
 	cow__tree_put(b->parent);
 	cow__tree_put(b->tree);
 	pthread_mutex_unlock(&st->lock);
+	free(b->set);
 	free(b);
 }
 

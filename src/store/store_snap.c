@@ -170,14 +170,26 @@ static int has_clone(struct cow_store *st, uint64_t id)
 	return 0;
 }
 
-/* offsets — the file offset of every page of t (COW__ZERO_BLOCK for zeroes). */
+_Static_assert(COW__ZERO_BLOCK == UINT64_MAX, "offsets() fills zero pages with 0xff");
+
+/* offsets — the file offset of every page of t (COW__ZERO_BLOCK for
+ * zeroes), leaf by leaf: a leaf of zeroes costs one fill. */
 static uint64_t *offsets(const struct cow__tree *t)
 {
 	uint64_t *offs = cow__io_malloc(t->npages * sizeof *offs);
 
-	for (uint64_t i = 0; offs && i < t->npages; i++)
-		offs[i] = t->lvl[0][i].blk ? t->lvl[0][i].blk << COW__BLK_SHIFT
-					   : COW__ZERO_BLOCK;
+	for (uint64_t j = 0; offs && j < t->count[1]; j++) {
+		const struct cow__ptr *ent = cow__tree_leaf(t, j);
+		uint64_t *o = offs + j * COW__FANOUT;
+		uint32_t n = cow__tree_leaf_pages(t, j);
+
+		if (!ent) {	/* every byte 0xff: COW__ZERO_BLOCK */
+			memset(o, 0xff, n * sizeof *o);
+			continue;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			o[i] = ent && ent[i].blk ? ent[i].blk << COW__BLK_SHIFT : COW__ZERO_BLOCK;
+	}
 	return offs;
 }
 
@@ -189,7 +201,7 @@ static int bad_block(struct cow_store *st, const struct cow__tree *t, uint64_t i
 	if (err == -EBADMSG)
 		return cow__store_fail(st, err, "checkpoint %" PRIu64 ": page %" PRIu64
 				       " (block %" PRIu64 "): data checksum mismatch",
-				       t->id, i + bad, t->lvl[0][i + bad].blk);
+				       t->id, i + bad, cow__tree_ptr(t, i + bad).blk);
 	return cow__store_fail(st, err, "checkpoint %" PRIu64 ": reading: %s", t->id,
 			       cow_strerror(err));
 }
@@ -208,14 +220,18 @@ static int copy_pages(struct cow_store *st, const struct cow__tree *t, cow_snap 
 	int err = s ? 0 : -ENOMEM;
 
 	base = s ? cow_base(s) : NULL;
-	for (uint64_t i = 0; i < t->npages && !err; i += COW__FANOUT) {
-		size_t n = t->npages - i < COW__FANOUT ? t->npages - i : COW__FANOUT, bad = 0;
+	for (uint64_t j = 0; j < t->count[1] && !err; j++) {
+		const struct cow__ptr *ent = cow__tree_leaf(t, j);
+		uint64_t i = j * COW__FANOUT;
+		size_t n = cow__tree_leaf_pages(t, j), bad = 0;
 
-		err = cow__read_blocks(st, t->lvl[0] + i, n, buf, &bad);
+		if (!ent)
+			continue;
+		err = cow__read_blocks(st, ent, n, buf, &bad);
 		if (err)
 			err = bad_block(st, t, i, bad, err);
 		for (size_t k = 0; k < n && !err; k++)
-			if (t->lvl[0][i + k].blk)
+			if (ent[k].blk)
 				memcpy(base + (i + k) * COW__BLK, buf + k * COW__BLK, COW__BLK);
 	}
 	if (!err && !(*out = cow_snapshot(s)))

@@ -9,17 +9,171 @@
  * the pointers [j * 254, j * 254 + count) of level k - 1, so the shape of a
  * tree depends only on its number of pages (cow__tree_levels()).
  *
- * In memory a tree is one array of pointers per level, lvl[0] being the
- * pages. A commit writes only the nodes whose pointers differ from the
- * parent checkpoint's; the others are shared (copy-on-write, as in a COW
- * file system).
+ * In memory the pages' pointers are in leaves of 254, shared between trees
+ * and copied on write (a build starts with its parent's leaves), and each
+ * level above is one array of node pointers. A commit writes only the nodes
+ * whose pointers differ from the parent checkpoint's; the others are shared
+ * (copy-on-write, as in a COW file system), and a leaf the build never
+ * touched is known equal without comparing.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "store.h"
+
+/* ---- leaves and their slabs ----------------------------------------------- */
+
+/* A leaf takes one page of its slab, so a dead leaf's memory is given back
+ * with one madvise. */
+#define LEAF_BYTES 4096u
+_Static_assert(sizeof(struct cow__leaf) <= LEAF_BYTES, "a leaf fits a page");
+
+/*
+ * A slab: the address space for one tree's own leaves, leaf j at page j.
+ * Leaves outlive their tree when a later tree shares them, so the slab is
+ * counted: one for the tree, one per leaf alive in it. Memory is taken only
+ * where a leaf is written (MAP_NORESERVE), which is what lets a build make a
+ * leaf its own inside a fault handler without allocating.
+ */
+struct cow__slab {
+	void *base;
+	size_t len;
+	long live;	/* atomic */
+};
+
+/* slab_new — room for n leaves; NULL, errno ENOMEM. */
+static struct cow__slab *slab_new(uint64_t n)
+{
+	struct cow__slab *sl = cow__io_malloc(sizeof *sl);
+
+	if (!sl)
+		return NULL;
+	sl->len = (size_t)n * LEAF_BYTES;
+	sl->base = mmap(NULL, sl->len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (sl->base == MAP_FAILED) {
+		free(sl);
+		errno = ENOMEM;
+		return NULL;
+	}
+	sl->live = 1;
+	return sl;
+}
+
+/* slab_put — drop one count; the last unmaps it. */
+static void slab_put(struct cow__slab *sl)
+{
+	if (__atomic_sub_fetch(&sl->live, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	munmap(sl->base, sl->len);
+	free(sl);
+}
+
+/* leaf_put — drop a tree's hold on l; a leaf no tree holds gives its page
+ * back (trim) and its count in the slab. */
+static void leaf_put(struct cow__leaf *l, int trim)
+{
+	struct cow__slab *sl;
+
+	if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	sl = l->slab;
+	if (trim)
+		madvise(l, LEAF_BYTES, MADV_DONTNEED);
+	slab_put(sl);
+}
+
+static void leaf_get(struct cow__leaf *l)
+{
+	if (l)
+		__atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* slot — the page of t's slab for leaf j. */
+static struct cow__leaf *slot(const struct cow__tree *t, uint64_t j)
+{
+	return (struct cow__leaf *)((char *)t->slab->base + j * LEAF_BYTES);
+}
+
+int cow__tree_owns(const struct cow__tree *t, uint64_t j)
+{
+	return t->leaf[j] == slot(t, j);
+}
+
+uint32_t cow__tree_leaf_pages(const struct cow__tree *t, uint64_t j)
+{
+	uint64_t left = t->npages - j * COW__FANOUT;
+
+	return (uint32_t)(left < COW__FANOUT ? left : COW__FANOUT);
+}
+
+struct cow__ptr cow__tree_ptr(const struct cow__tree *t, uint64_t i)
+{
+	const struct cow__leaf *l = t->leaf[i / COW__FANOUT];
+
+	return l ? l->p[i % COW__FANOUT] : (struct cow__ptr){ 0, 0 };
+}
+
+const struct cow__ptr *cow__tree_leaf(const struct cow__tree *t, uint64_t j)
+{
+	return t->leaf[j] ? t->leaf[j]->p : NULL;
+}
+
+uint32_t cow__tree_leaf_data(const struct cow__tree *t, uint64_t j)
+{
+	return t->leaf[j] ? t->leaf[j]->ndata : 0;
+}
+
+struct cow__leaf *cow__tree_own(struct cow__tree *t, uint64_t j)
+{
+	struct cow__leaf *was = t->leaf[j], *l = slot(t, j);
+	uint32_t n = cow__tree_leaf_pages(t, j);
+
+	if (was == l)
+		return l;
+	memset(l, 0, sizeof *l);
+	if (was)
+		memcpy(l->p, was->p, n * sizeof *l->p);
+	l->slab = t->slab;
+	l->refs = 1;
+	__atomic_add_fetch(&t->slab->live, 1, __ATOMIC_RELAXED);
+	t->leaf[j] = l;
+	leaf_put(was, 1);	/* never its last hold: the parent has it too */
+	return l;
+}
+
+void cow__tree_share(struct cow__tree *t, uint64_t j, const struct cow__tree *from)
+{
+	struct cow__leaf *was = t->leaf[j], *l = from ? from->leaf[j] : NULL;
+
+	if (was == l)
+		return;
+	leaf_get(l);
+	t->leaf[j] = l;
+	leaf_put(was, 1);
+}
+
+int cow__tree_same_leaf(const struct cow__tree *t, const struct cow__tree *u, uint64_t j)
+{
+	return t->leaf[j] == u->leaf[j];
+}
+
+void cow__tree_seal(struct cow__tree *t, uint64_t j)
+{
+	struct cow__leaf *l = t->leaf[j];
+	uint32_t n = cow__tree_leaf_pages(t, j), data = 0;
+
+	if (!l)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		data += l->p[i].blk != 0;
+	l->ndata = data;
+	if (!data)
+		cow__tree_share(t, j, NULL);
+}
 
 struct cow__tree *cow__tree_new(uint64_t npages)
 {
@@ -36,14 +190,19 @@ struct cow__tree *cow__tree_new(uint64_t npages)
 		errno = EINVAL;
 		return NULL;
 	}
-	for (unsigned k = 0; k <= levels; k++)
+	for (unsigned k = 1; k <= levels; k++)
 		total += t->count[k];
-	t->lvl[0] = cow__io_calloc(total, sizeof(struct cow__ptr));
-	if (!t->lvl[0]) {
+	t->lvl[1] = cow__io_calloc(total, sizeof(struct cow__ptr));
+	t->leaf = cow__io_calloc(t->count[1], sizeof *t->leaf);
+	t->slab = t->lvl[1] && t->leaf ? slab_new(t->count[1]) : NULL;
+	if (!t->slab) {
+		free(t->leaf);
+		free(t->lvl[1]);
 		free(t);
+		errno = ENOMEM;
 		return NULL;
 	}
-	for (unsigned k = 1; k <= levels; k++)
+	for (unsigned k = 2; k <= levels; k++)
 		t->lvl[k] = t->lvl[k - 1] + t->count[k - 1];
 	t->npages = npages;
 	t->levels = levels;
@@ -51,11 +210,42 @@ struct cow__tree *cow__tree_new(uint64_t npages)
 	return t;
 }
 
+/*
+ * trim_dead — after t dropped its leaves, give back the pages of the ones
+ * of its slab that died, in runs; unless no leaf of the slab lives on, when
+ * unmapping it (slab_put) gives everything back at once.
+ */
+static void trim_dead(struct cow__tree *t, const uint8_t *own)
+{
+	if (__atomic_load_n(&t->slab->live, __ATOMIC_ACQUIRE) == 1)
+		return;
+	for (uint64_t j = 0, e; j < t->count[1]; j = e + 1) {
+		for (e = j; e < t->count[1] && own[e] && !__atomic_load_n(&slot(t, e)->refs,
+									  __ATOMIC_ACQUIRE); e++)
+			;
+		if (e > j)
+			madvise(slot(t, j), (size_t)(e - j) * LEAF_BYTES, MADV_DONTNEED);
+	}
+}
+
 void cow__tree_put(struct cow__tree *t)
 {
+	uint8_t *own;
+
 	if (!t || --t->refs > 0)
 		return;
-	free(t->lvl[0]);
+	/* Own leaves that die are trimmed after the loop, in runs (or not at
+	 * all when the slab dies with them); others' leaves at once. The marks
+	 * reuse the node array, no longer needed (count[1] bytes fit in it). */
+	own = (uint8_t *)t->lvl[1];
+	for (uint64_t j = 0; j < t->count[1]; j++) {
+		own[j] = cow__tree_owns(t, j);
+		leaf_put(t->leaf[j], !own[j]);
+	}
+	trim_dead(t, own);
+	slab_put(t->slab);
+	free(t->leaf);
+	free(t->lvl[1]);
 	free(t);
 }
 
@@ -169,9 +359,15 @@ int cow__tree_read(struct cow_store *st, const struct cow__rec *r,
 		for (uint64_t j = 0; j < t->count[k] && !err; j++) {
 			struct cow__ptr p = t->lvl[k][j];
 
-			if (p.blk)
+			if (!p.blk)
+				continue;
+			if (k > 1) {
 				err = node_load(st, r, t->count, p, k, j, blk,
 						t->lvl[k - 1] + j * COW__FANOUT);
+				continue;
+			}
+			err = node_load(st, r, t->count, p, 1, j, blk, cow__tree_own(t, j)->p);
+			cow__tree_seal(t, j);
 		}
 	free(blk);
 	if (err) {
@@ -324,8 +520,10 @@ int cow__walk_tree(struct cow__walk *w)
 /*
  * cow__tree_unref — t's checkpoint no longer points at t's root: drop that
  * reference and, for every node that dies (count 0), the references it held,
- * top down. A node that survives keeps its children. Clobbers t's pointers.
- * Call only once the transaction that removed the checkpoint is durable.
+ * top down. A node that survives keeps its children. Clobbers t's pointers,
+ * so t must be its own: read by cow__tree_read for this, shared with no
+ * other tree. Call only once the transaction that removed the checkpoint
+ * is durable.
  */
 void cow__tree_unref(struct cow_store *st, struct cow__tree *t)
 {
@@ -335,15 +533,23 @@ void cow__tree_unref(struct cow_store *st, struct cow__tree *t)
 	for (unsigned k = t->levels; k >= 1; k--)
 		for (uint64_t j = 0; j < t->count[k]; j++) {
 			struct cow__ptr p = t->lvl[k][j];
+			uint32_t n = children(t->count, k, j);
 
-			if (!p.blk || b->rc[p.blk] > 1)	/* children not affected */
-				memset(t->lvl[k - 1] + j * COW__FANOUT, 0,
-				       children(t->count, k, j) * sizeof(struct cow__ptr));
 			if (p.blk)
 				cow__blocks_unref(b, p.blk);
+			if (p.blk && b->rc[p.blk] == 0)	/* died: so do its holds */
+				continue;
+			if (k > 1)
+				memset(t->lvl[k - 1] + j * COW__FANOUT, 0, n * sizeof(struct cow__ptr));
+			else
+				cow__tree_share(t, j, NULL);
 		}
-	for (uint64_t i = 0; i < t->count[0]; i++)
-		if (t->lvl[0][i].blk)
-			cow__blocks_unref(b, t->lvl[0][i].blk);
+	for (uint64_t j = 0; j < t->count[1]; j++) {
+		const struct cow__ptr *leaf = cow__tree_leaf(t, j);
+
+		for (uint32_t i = 0; leaf && i < cow__tree_leaf_pages(t, j); i++)
+			if (leaf[i].blk)
+				cow__blocks_unref(b, leaf[i].blk);
+	}
 	pthread_mutex_unlock(&b->lock);
 }
