@@ -1269,6 +1269,7 @@ int cow__store_refresh(struct cow_store *st)
 		st->blocks.cursor = t->blocks.cursor;
 		st->blocks.nfree = t->blocks.nfree;
 		t->blocks.rc = ob.rc;
+		t->blocks.cap = ob.cap;
 #define SWAP(f) do { __typeof__(st->f) x_ = st->f; st->f = t->f; t->f = x_; } while (0)
 		SWAP(slot);
 		SWAP(cur);

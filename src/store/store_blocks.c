@@ -16,22 +16,27 @@
 
 #include "store.h"
 
-/* grow — make rc hold at least want entries (zeroed). 0 or -ENOMEM. */
+/*
+ * grow — make rc hold at least want entries (zeroed). 0 or -ENOMEM. The
+ * counts live in an anonymous mapping grown with mremap: new entries are
+ * zero pages, taken only when a block is counted, so a build's promise of
+ * a block per page of a big space costs address space, not memory (a
+ * 64 GiB space promised 64 MiB of counts, all of it touched).
+ */
 static int grow(struct cow__blocks *b, uint64_t want)
 {
 	uint64_t cap = b->cap ? b->cap : 1024;
-	uint32_t *rc;
+	void *rc;
 
 	if (want <= b->cap)
 		return 0;
 	while (cap < want)
 		cap *= 2;
-	if (cap > SIZE_MAX / sizeof *rc)
+	if (cap > SIZE_MAX / sizeof *b->rc)
 		return -ENOMEM;
-	rc = cow__io_realloc(b->rc, cap * sizeof *rc);
+	rc = cow__io_map_grow(b->rc, b->cap * sizeof *b->rc, cap * sizeof *b->rc);
 	if (!rc)
 		return -ENOMEM;
-	memset(rc + b->cap, 0, (cap - b->cap) * sizeof *rc);
 	b->rc = rc;
 	b->cap = cap;
 	return 0;
@@ -57,8 +62,9 @@ int cow__blocks_init(struct cow__blocks *b, uint64_t n)
 
 void cow__blocks_destroy(struct cow__blocks *b)
 {
-	free(b->rc);
+	cow__io_map_free(b->rc, b->cap * sizeof *b->rc);
 	b->rc = NULL;
+	b->cap = 0;
 	pthread_mutex_destroy(&b->lock);
 }
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "store_io.h"
@@ -405,4 +406,25 @@ void *cow__io_calloc(size_t n, size_t size)
 void *cow__io_realloc(void *p, size_t size)
 {
 	return alloc_ok(size) ? realloc(p, size) : NULL;
+}
+
+void *cow__io_map_grow(void *p, size_t old, size_t size)
+{
+	void *q;
+
+	if (!alloc_ok(size))
+		return NULL;
+	q = p ? mremap(p, old, size, MREMAP_MAYMOVE)
+	      : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return q;
+}
+
+void cow__io_map_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
 }

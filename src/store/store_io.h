@@ -50,6 +50,12 @@ void cow__io_writeback(int fd);
 void *cow__io_malloc(size_t size);
 void *cow__io_calloc(size_t n, size_t size);
 void *cow__io_realloc(void *p, size_t size);
+/* An anonymous mapping of size bytes holding the old bytes of p (a mapping
+ * of old bytes from here, or NULL), the rest zero; NULL, errno ENOMEM.
+ * Fails like the allocations above under injection. */
+void *cow__io_map_grow(void *p, size_t old, size_t size);
+/* Unmap what cow__io_map_grow returned (NULL is ignored). */
+void cow__io_map_free(void *p, size_t size);
 
 /* ---- test controls (tests only; not thread-safe) ------------------------- */
 
