@@ -278,8 +278,9 @@ int cow__store_parent_busy(struct cow_store *st, uint64_t id);
  * Begin a checkpoint of npages pages. parent is 0, or a committed checkpoint
  * of the same size whose pages cow__store_keep() may share (it cannot be
  * dropped until the build ends: -EBUSY). Allocates the in-memory page table
- * and reserves room in the block map so that later writes allocate no
- * memory; no block is allocated yet. *out is the builder.
+ * (sharing the parent's leaves) and reserves room in the block map so that
+ * later writes call no allocator; no block is allocated yet. *out is the
+ * builder.
  * 0, -EINVAL, -EROFS, -EIO (failed handle), -ENOENT (no such parent, or
  * any parent on a store opened with COW_STORE_FULL_COMMITS: callers then
  * begin again without one),
@@ -292,9 +293,10 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
  * Write pages [first, first + n) of the checkpoint from buf (n * 4096
  * bytes). Zero pages get no block. Thread-safe: several threads may write
  * different pages at once; writing a page again replaces it. Takes only the
- * block map's mutex, allocates no memory (async-signal-safe as long as the
- * interrupted thread cannot hold that mutex: the store never runs user code
- * or touches a space while holding it).
+ * block map's mutex and calls no allocator: a leaf of the page table it
+ * changes takes a page of the tree's reserved slab (async-signal-safe as
+ * long as the interrupted thread cannot hold that mutex: the store never
+ * runs user code or touches a space while holding it).
  * 0, -EINVAL (range), -EIO, -ENOSPC... (the write's error; the build is
  * then failed: finish returns the error).
  */
