@@ -656,9 +656,11 @@ int cow_store_close(cow_store *st);
  * share frames); zero pages take no block, and pages never written are
  * not even read (a fresh 64 GiB space holding a few pages reads those
  * pages' 4 MiB neighbourhoods, not 64 GiB of zeroes). The store's page
- * table in memory is still 16 bytes per page of the space, and a commit
- * passes over it once (docs/STORE.md). Writers may keep writing the space
- * the snapshot came from.
+ * table in memory shares its leaves (254 pages each) with the previous
+ * checkpoint's and copies those the commit changes; it holds memory for
+ * the leaves that hold data, and a commit passes over its leaf pointers
+ * once (docs/STORE.md §4). Writers may keep writing the space the snapshot
+ * came from.
  *
  * @param st   a writable store
  * @param snap the snapshot (still the caller's afterwards)
