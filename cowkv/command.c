@@ -144,6 +144,17 @@ static struct kv_cmd table[] = {
 	{ "zremrangebyrank", cmd_zremrangebyrank, 4, W, 1, 1, 1, "sortedset", 0, 0 },
 	{ "zremrangebylex", cmd_zremrangebylex, 4, W, 1, 1, 1, "sortedset", 0, 0 },
 	{ "zscan", cmd_zscan, -3, R | X, 1, 1, 1, "sortedset", 0, 0 },
+	/* geo: sorted sets of cells (cmd_geo.c) */
+	{ "geoadd", cmd_geoadd, -5, W | M, 1, 1, 1, "geo", 0, 0 },
+	{ "geopos", cmd_geopos, -2, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geohash", cmd_geohash, -2, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geodist", cmd_geodist, -4, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geosearch", cmd_geosearch, -7, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geosearchstore", cmd_geosearchstore, -8, W | M, 1, 2, 1, "geo", 0, 0 },
+	{ "georadius", cmd_georadius, -6, W | M, 1, 1, 1, "geo", 0, 0 },
+	{ "georadius_ro", cmd_georadius_ro, -6, R, 1, 1, 1, "geo", 0, 0 },
+	{ "georadiusbymember", cmd_georadiusbymember, -5, W | M, 1, 1, 1, "geo", 0, 0 },
+	{ "georadiusbymember_ro", cmd_georadiusbymember_ro, -5, R, 1, 1, 1, "geo", 0, 0 },
 	/* more lists */
 	{ "lset", cmd_lset, 4, W | M, 1, 1, 1, "list", 0, 0 },
 	{ "lrem", cmd_lrem, 4, W, 1, 1, 1, "list", 0, 0 },
