@@ -34,7 +34,10 @@ static bool arg_lonlat(struct client *c, int i, double xy[2])
 		return false;
 	if (xy[0] < GEO_LONG_MIN || xy[0] > GEO_LONG_MAX || xy[1] < GEO_LAT_MIN ||
 	    xy[1] > GEO_LAT_MAX) {
-		reply_errorf(c, "ERR invalid longitude,latitude pair %f,%f", xy[0], xy[1]);
+		char msg[1024];	/* "%f" of 1e308 is 316 characters */
+
+		snprintf(msg, sizeof msg, "ERR invalid longitude,latitude pair %f,%f", xy[0], xy[1]);
+		reply_error(c, msg);
 		return false;
 	}
 	return true;
@@ -475,6 +478,132 @@ static int hit_desc(const void *a, const void *b)
 	return -hit_asc(a, b);
 }
 
+/*
+ * ---- sorting the nearest COUNT ----
+ *
+ * With COUNT (and no ANY) Redis sorts only the first COUNT places of the
+ * matches, with a partial quicksort (Bentley and McIlroy's "Engineering a
+ * Sort Function", 1993, pruned to the ranks asked for): members at equal
+ * distances — common, since points sit on the grid's cell centres — come
+ * in the order that algorithm leaves them. To give the same order, and the
+ * same members where the cut falls among equals, the same algorithm is
+ * used here: its choice of pivots, its split into less / equal / greater
+ * and its insertion sort of short runs.
+ */
+
+typedef int (*hit_cmp)(const void *, const void *);
+
+static void hit_swap(struct geo_hit *v, size_t i, size_t j)
+{
+	struct geo_hit t = v[i];
+
+	v[i] = v[j];
+	v[j] = t;
+}
+
+/* Swap the runs v[i..i+k) and v[j..j+k), place by place. */
+static void hit_swap_run(struct geo_hit *v, size_t i, size_t j, size_t k)
+{
+	for (size_t x = 0; x < k; x++)
+		hit_swap(v, i + x, j + x);
+}
+
+/* The index of the median of v[a], v[b], v[c]. */
+static size_t hit_median(const struct geo_hit *v, size_t a, size_t b, size_t c, hit_cmp cmp)
+{
+	if (cmp(&v[a], &v[b]) < 0)
+		return cmp(&v[b], &v[c]) < 0 ? b : cmp(&v[a], &v[c]) < 0 ? c : a;
+	return cmp(&v[b], &v[c]) > 0 ? b : cmp(&v[a], &v[c]) < 0 ? a : c;
+}
+
+/* Insertion sort of v[0..n). */
+static void hit_insertion_sort(struct geo_hit *v, size_t n, hit_cmp cmp)
+{
+	for (size_t m = 1; m < n; m++)
+		for (size_t l = m; l > 0 && cmp(&v[l - 1], &v[l]) > 0; l--)
+			hit_swap(v, l, l - 1);
+}
+
+/* The pivot of v[0..n) (n >= 7): the middle one, or the median of the
+ * ends and the middle, or of three such medians for long runs. */
+static size_t hit_pivot(const struct geo_hit *v, size_t n, hit_cmp cmp)
+{
+	size_t l = 0, m = n / 2, r = n - 1;
+
+	if (n == 7)
+		return m;
+	if (n > 40) {
+		size_t d = n / 8;
+
+		l = hit_median(v, l, l + d, l + 2 * d, cmp);
+		m = hit_median(v, m - d, m, m + d, cmp);
+		r = hit_median(v, r - 2 * d, r - d, r, cmp);
+	}
+	return hit_median(v, l, m, r, cmp);
+}
+
+/* Split v[0..n) around the pivot put at v[0]: on return v[0..*less) is
+ * less than it, v[n - *more..n) greater, and the equals in between. */
+static void hit_split(struct geo_hit *v, size_t n, hit_cmp cmp, size_t *less, size_t *more)
+{
+	long pa = 1, pb = 1, pc = (long)n - 1, pd = (long)n - 1, r;
+	int k;
+
+	for (;;) {
+		/* equals to the pivot gather at both ends as they are met */
+		while (pb <= pc && (k = cmp(&v[pb], &v[0])) <= 0) {
+			if (k == 0)
+				hit_swap(v, (size_t)pa++, (size_t)pb);
+			pb++;
+		}
+		while (pb <= pc && (k = cmp(&v[pc], &v[0])) >= 0) {
+			if (k == 0)
+				hit_swap(v, (size_t)pc, (size_t)pd--);
+			pc--;
+		}
+		if (pb > pc)
+			break;
+		hit_swap(v, (size_t)pb++, (size_t)pc--);
+	}
+	/* ... and move to the middle */
+	r = pa < pb - pa ? pa : pb - pa;
+	hit_swap_run(v, 0, (size_t)(pb - r), (size_t)r);
+	r = pd - pc < (long)n - pd - 1 ? pd - pc : (long)n - pd - 1;
+	hit_swap_run(v, (size_t)pb, n - (size_t)r, (size_t)r);
+	*less = (size_t)(pb - pa);
+	*more = (size_t)(pd - pc);
+}
+
+/* Does the run of n places from base meet the ranks lo..hi? */
+static bool run_meets(size_t base, size_t n, size_t lo, size_t hi)
+{
+	return !((lo < base && hi < base) || (lo >= base + n && hi >= base + n));
+}
+
+/* Sort v[base..base+n) far enough that the places lo..hi of v hold what
+ * a full sort puts there (the rest stays partly sorted). */
+static void hits_sort_ranks(struct geo_hit *v, size_t base, size_t n, hit_cmp cmp, size_t lo,
+			    size_t hi)
+{
+	for (;;) {
+		struct geo_hit *a = v + base;
+		size_t less, more;
+
+		if (n < 7) {
+			hit_insertion_sort(a, n, cmp);
+			return;
+		}
+		hit_swap(a, 0, hit_pivot(a, n, cmp));
+		hit_split(a, n, cmp, &less, &more);
+		if (less > 1 && run_meets(base, less, lo, hi))
+			hits_sort_ranks(v, base, less, cmp, lo, hi);
+		if (more <= 1 || !run_meets(base + n - more, more, lo, hi))
+			return;
+		base += n - more;	/* the greater side: iterate */
+		n = more;
+	}
+}
+
 /* Reply the first n hits with the fields q asks for. */
 static void reply_hits(struct client *c, const struct geo_query *q, struct geo_hits *h,
 		       size_t n)
@@ -585,8 +714,16 @@ static void geo_run(struct client *c, struct kv_ent *e, struct geo_query *q)
 	n = h.len;
 	if (q->count && (size_t)q->count < n)
 		n = (size_t)q->count;
-	if (q->sort != SORT_NONE)
-		qsort(h.v, h.len, sizeof *h.v, q->sort == SORT_ASC ? hit_asc : hit_desc);
+	if (q->sort != SORT_NONE) {
+		hit_cmp cmp = q->sort == SORT_ASC ? hit_asc : hit_desc;
+
+		/* all of them: the C library's sort (glibc's is stable); the
+		 * nearest n: the partial sort above, as Redis */
+		if (n == h.len)
+			qsort(h.v, h.len, sizeof *h.v, cmp);
+		else
+			hits_sort_ranks(h.v, 0, h.len, cmp, 0, n - 1);
+	}
 	if (q->storei)
 		store_hits(c, q, &h, n);
 	else
