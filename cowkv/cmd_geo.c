@@ -714,7 +714,7 @@ static void geo_run(struct client *c, struct kv_ent *e, struct geo_query *q)
 	n = h.len;
 	if (q->count && (size_t)q->count < n)
 		n = (size_t)q->count;
-	if (q->sort != SORT_NONE) {
+	if (q->sort != SORT_NONE && h.len > 1) {
 		hit_cmp cmp = q->sort == SORT_ASC ? hit_asc : hit_desc;
 
 		/* all of them: the C library's sort (glibc's is stable); the

@@ -106,6 +106,8 @@ static const char *both_cmd(struct pair *p, const struct cmd *c)
 	if (p->a->rawlen != p->b->rawlen || memcmp(p->a->raw, p->b->raw, p->a->rawlen) != 0) {
 		static char line[4096], rr[8192];
 
+		if (!ra)
+			print_log(p->k);	/* cowkv went away: why */
 		cmd_line(c, line, sizeof line);
 		render(rb, rr, sizeof rr);
 		fail_msg("%s\ncowkv: %s\nredis: %s", line, out, rr);
