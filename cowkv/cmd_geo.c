@@ -397,6 +397,7 @@ static void hits_push(struct geo_hits *h, const double xy[2], double dist, doubl
 	h->len++;
 }
 
+/* Free the hits and their members' copies. */
 static void hits_free(struct geo_hits *h)
 {
 	for (size_t i = 0; i < h->len; i++)
@@ -493,6 +494,7 @@ static int hit_desc(const void *a, const void *b)
 
 typedef int (*hit_cmp)(const void *, const void *);
 
+/* Exchange v[i] and v[j]. */
 static void hit_swap(struct geo_hit *v, size_t i, size_t j)
 {
 	struct geo_hit t = v[i];
@@ -876,6 +878,7 @@ static void geo_search(struct client *c, int srci, unsigned flags)
 	geo_run(c, e, &q);
 }
 
+/* The six search commands: which arguments they take (GS_*). */
 void cmd_georadius(struct client *c) { geo_search(c, 1, GS_COORDS); }
 void cmd_georadius_ro(struct client *c) { geo_search(c, 1, GS_COORDS | GS_NOSTORE); }
 void cmd_georadiusbymember(struct client *c) { geo_search(c, 1, GS_MEMBER); }

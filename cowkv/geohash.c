@@ -17,6 +17,7 @@
 static const struct geo_range lon_limits = { GEO_LONG_MIN, GEO_LONG_MAX };
 static const struct geo_range lat_limits = { GEO_LAT_MIN, GEO_LAT_MAX };
 
+/* Degrees to radians and back, as Redis converts (by M_PI / 180). */
 static double deg_rad(double deg) { return deg * DEG_RAD; }
 static double rad_deg(double rad) { return rad / DEG_RAD; }
 
@@ -65,8 +66,8 @@ bool geo_encode(const struct geo_range *lon, const struct geo_range *lat, double
 	lon_off = (x - lon->min) / (lon->max - lon->min);
 	lat_off *= (double)(1ULL << step);
 	lon_off *= (double)(1ULL << step);
-	/* A point on the upper limit gets number 2^step: one past the grid,
-	 * as in Redis (its score is then above 2^52). */
+	/* a point on the upper limit gets number 2^step: one past the grid,
+	 * as in Redis (its score is then above 2^52) */
 	*out = cell_make((uint32_t)lat_off, (uint32_t)lon_off, step);
 	return true;
 }

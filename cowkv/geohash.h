@@ -62,9 +62,10 @@ struct geo_cover {
 	struct geo_cell cell[9];
 };
 
-/* The cell of (lon, lat) at step (1..32) in the given ranges; false (and
- * *out untouched but for being zeroed) when the point is outside them or
- * outside the Web Mercator limits. */
+/* The cell of (lon, lat) at step (1..26) in the given ranges; false (and
+ * *out untouched) when the point is outside them or outside the Web
+ * Mercator limits. A point on a range's upper end gets the number 2^step
+ * on that axis, one past the grid, as in Redis. */
 bool geo_encode(const struct geo_range *lon, const struct geo_range *lat, double x, double y,
 		unsigned step, struct geo_cell *out);
 /* The score of (lon, lat) at full precision (GEOADD's), both valid. */
