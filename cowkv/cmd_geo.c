@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "geohash.h"
 #include "types.h"
@@ -876,6 +877,35 @@ static void geo_search(struct client *c, int srci, unsigned flags)
 		return;
 	}
 	geo_run(c, e, &q);
+}
+
+/* The first argument from argv[from] to argv[argc - 2] that is word
+ * (case-insensitively), or 0: Redis's keyword search of a key
+ * specification, which never looks at the last argument. */
+static int find_keyword(int argc, const struct kv_arg *argv, int from, const char *word)
+{
+	for (int i = from; i < argc - 1; i++)
+		if (!strcasecmp(argv[i].p, word))
+			return i;
+	return 0;
+}
+
+bool geo_has_store_keys(const char *name)
+{
+	return !strcmp(name, "georadius") || !strcmp(name, "georadiusbymember");
+}
+
+int geo_store_keys(const char *name, int argc, const struct kv_arg *argv, int idx[2])
+{
+	int from = !strcmp(name, "georadius") ? 6 : 5, n = 0, at;
+
+	if (!geo_has_store_keys(name))
+		return 0;
+	if ((at = find_keyword(argc, argv, from, "store")))
+		idx[n++] = at + 1;
+	if ((at = find_keyword(argc, argv, from, "storedist")))
+		idx[n++] = at + 1;
+	return n;
 }
 
 /* The six search commands: which arguments they take (GS_*). */

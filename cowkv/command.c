@@ -706,7 +706,8 @@ static const struct { unsigned bit; const char *name; } flag_names[] = {
 
 static void reply_flags(struct client *c, const struct kv_cmd *cmd)
 {
-	long long n = movable_of(cmd) != NULL;
+	bool movable = movable_of(cmd) || geo_has_store_keys(cmd->name);
+	long long n = movable;
 
 	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
 		n += (cmd->flags & flag_names[i].bit) != 0;
@@ -714,7 +715,7 @@ static void reply_flags(struct client *c, const struct kv_cmd *cmd)
 	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
 		if (cmd->flags & flag_names[i].bit)
 			reply_status(c, flag_names[i].name);
-	if (movable_of(cmd))
+	if (movable)
 		reply_status(c, "movablekeys");
 }
 
@@ -924,6 +925,12 @@ static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **
 	}
 	for (int i = first; i <= last; i += step)
 		(*idx)[n++] = 2 + i;
+	{
+		int extra[2], k = geo_store_keys(cmd->name, argc, c->argv + 2, extra);	/* STORE */
+
+		for (int j = 0; j < k; j++)
+			(*idx)[n++] = 2 + extra[j];
+	}
 	return n;
 }
 

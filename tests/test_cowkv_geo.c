@@ -8,8 +8,8 @@
  * poles' limits (±85.05112878), on the antimeridian and in clusters a
  * few metres wide searched with tiny radii; STORE/STOREDIST and
  * GEOSEARCHSTORE results (ZRANGE WITHSCORES, TTL, TYPE of the
- * destination), errors, scores no GEOADD made, RESP3, keyspace events
- * and WATCH.
+ * destination), errors, scores no GEOADD made, RESP3, keyspace events,
+ * WATCH, and the STORE keys as keys (ACL key patterns, COMMAND GETKEYS).
  *
  * The random runs print their seed; COWKV_GEO_SEED=N repeats one.
  */
@@ -867,6 +867,67 @@ static void test_geo_watch_multi_script(void **state)
 	close_pair(&p);
 }
 
+/* GEORADIUS's STORE and STOREDIST keys are keys: ACL key patterns hold
+ * for them and COMMAND GETKEYS finds them, as Redis's key specifications
+ * do. */
+static void test_geo_store_keys(void **state)
+{
+	static const char *const cmds[][16] = {
+		{ "GEORADIUS", "src", "1", "1", "10", "km", "STORE", "other" },
+		{ "GEORADIUS", "src", "1", "1", "10", "km", "STOREDIST", "other" },
+		{ "GEORADIUS", "src", "1", "1", "10", "km", "STORE", "src2", "STOREDIST", "other" },
+		{ "GEORADIUS", "src", "1", "1", "10", "km", "store", "src2" },
+		{ "GEORADIUSBYMEMBER", "src", "a", "10", "km", "STORE", "other" },
+		{ "GEORADIUSBYMEMBER", "src", "a", "10", "km", "STOREDIST", "src3" },
+		{ "GEOSEARCHSTORE", "other", "src", "FROMMEMBER", "a", "BYRADIUS", "1", "km" },
+		{ "GEOSEARCHSTORE", "src4", "src", "FROMMEMBER", "a", "BYRADIUS", "1", "km" },
+		{ "GEORADIUS_RO", "src", "1", "1", "10", "km" },
+		{ "GEOSEARCH", "other", "FROMLONLAT", "1", "1", "BYRADIUS", "1", "km" },
+		{ "GEOADD", "other", "1", "1", "a" },
+	};
+	static const char *const getkeys[][16] = {
+		{ "COMMAND", "GETKEYS", "GEORADIUS", "k", "1", "1", "10", "km", "STORE", "d", "STOREDIST", "e" },
+		{ "COMMAND", "GETKEYS", "GEORADIUS", "k", "1", "1", "10", "km", "STOREDIST", "e", "STORE", "d" },
+		{ "COMMAND", "GETKEYS", "GEORADIUS", "k", "1", "1", "10", "km", "STORE" },
+		{ "COMMAND", "GETKEYS", "GEORADIUS", "k", "1", "1", "10", "km", "COUNT", "3" },
+		{ "COMMAND", "GETKEYS", "GEORADIUSBYMEMBER", "k", "m", "10", "km", "storedist", "e" },
+		{ "COMMAND", "GETKEYS", "GEORADIUS_RO", "k", "1", "1", "10", "km" },
+		{ "COMMAND", "GETKEYS", "GEOSEARCHSTORE", "d", "k", "FROMMEMBER", "a", "BYRADIUS", "1", "m" },
+		{ "COMMAND", "GETKEYS", "GEOADD", "k", "1", "1", "a" },
+	};
+	struct pair p;
+	struct kc *ua, *ub;
+
+	(void)state;
+	if (!open_pair(&p))
+		skip();
+	BOTH(p.a, p.b, "ACL", "SETUSER", "lim", "on", ">pw", "~src*", "+@all");
+	BOTH(p.a, p.b, "GEOADD", "src", "1", "1", "a");
+	ua = kc_open(p.k->port);
+	ub = kc_open(p.r->port);
+	BOTH(ua, ub, "AUTH", "lim", "pw");
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		struct cmd c = { 0 };
+		struct pair u = { p.k, p.r, ua, ub };
+
+		for (int j = 0; j < 16 && cmds[i][j]; j++)
+			arg(&c, cmds[i][j]);
+		both_cmd(&u, &c);
+	}
+	for (size_t i = 0; i < sizeof getkeys / sizeof getkeys[0]; i++) {
+		struct cmd c = { 0 };
+
+		for (int j = 0; j < 16 && getkeys[i][j]; j++)
+			arg(&c, getkeys[i][j]);
+		both_cmd(&p, &c);
+	}
+	BOTH(p.a, p.b, "EXISTS", "other", "src2", "src3", "src4");
+	BOTH(p.a, p.b, "ZRANGE", "src2", "0", "-1", "WITHSCORES");
+	kc_close(ua);
+	kc_close(ub);
+	close_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -878,6 +939,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_geo_resp3, teardown),
 		cmocka_unit_test_teardown(test_geo_notifications, teardown),
 		cmocka_unit_test_teardown(test_geo_watch_multi_script, teardown),
+		cmocka_unit_test_teardown(test_geo_store_keys, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
