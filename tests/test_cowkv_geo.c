@@ -183,12 +183,17 @@ static void coord_text(char *buf, size_t n, double v)
 		snprintf(buf, n, "%.17g", v);
 }
 
-/* Point i: where the grid and the searches have their edges. */
+/* Point i: where the grid and the searches have their edges; some at
+ * the very place of an earlier one (equal distances: the order of ties). */
 static void make_point(int i, struct point *pt)
 {
 	double lon, lat;
 	int kind = i % 7;
 
+	if (i >= 14 && chance(8)) {
+		*pt = pts[i - 7 - (int)(rnd() % 7)];
+		return;
+	}
 	switch (kind) {
 	case 0: /* near the northern limit, some on it */
 	case 1: /* near the southern limit */
