@@ -21,24 +21,31 @@ static const struct geo_range lat_limits = { GEO_LAT_MIN, GEO_LAT_MAX };
 static double deg_rad(double deg) { return deg * DEG_RAD; }
 static double rad_deg(double rad) { return rad / DEG_RAD; }
 
-/* The 32 bits of v at the even bit positions of the result (bit i at 2i). */
+/* The 32 bits of v at the even bit positions of the result (bit i at 2i):
+ * halves, quarters... moved apart by masked shifts. */
 static uint64_t spread(uint32_t v)
 {
-	uint64_t r = 0;
+	uint64_t x = v;
 
-	for (unsigned i = 0; i < 32; i++)
-		r |= (uint64_t)((v >> i) & 1) << (2 * i);
-	return r;
+	x = (x | x << 16) & 0x0000FFFF0000FFFFULL;
+	x = (x | x << 8) & 0x00FF00FF00FF00FFULL;
+	x = (x | x << 4) & 0x0F0F0F0F0F0F0F0FULL;
+	x = (x | x << 2) & 0x3333333333333333ULL;
+	x = (x | x << 1) & 0x5555555555555555ULL;
+	return x;
 }
 
 /* The even bits of v packed into 32 (bit 2i at i): spread's inverse. */
 static uint32_t gather(uint64_t v)
 {
-	uint32_t r = 0;
+	uint64_t x = v & 0x5555555555555555ULL;
 
-	for (unsigned i = 0; i < 32; i++)
-		r |= (uint32_t)((v >> (2 * i)) & 1) << i;
-	return r;
+	x = (x | x >> 1) & 0x3333333333333333ULL;
+	x = (x | x >> 2) & 0x0F0F0F0F0F0F0F0FULL;
+	x = (x | x >> 4) & 0x00FF00FF00FF00FFULL;
+	x = (x | x >> 8) & 0x0000FFFF0000FFFFULL;
+	x = (x | x >> 16) & 0x00000000FFFFFFFFULL;
+	return (uint32_t)x;
 }
 
 /* A cell's latitude number (even bits) and longitude number (odd bits). */
