@@ -198,6 +198,43 @@ static void run_as_zadd(struct client *c, struct kv_arg *argv, int argc)
 	c->argc = own_argc;
 }
 
+/* The ZADD command line of GEOADD's elements from argv[first] on (first:
+ * after the options): "zadd key [options] score member ...", each score
+ * the cell number of its coordinates, written in the same block (free it
+ * once). NULL after replying (a bad coordinate, OOM). */
+static struct kv_arg *zadd_line(struct client *c, int first, int *zargc)
+{
+	static char zadd_name[] = "zadd";
+	int n = (c->argc - first) / 3;
+	struct kv_arg *zargv;
+	char (*scores)[24];
+
+	*zargc = first + 2 * n;
+	zargv = malloc((size_t)*zargc * sizeof *zargv + (size_t)n * sizeof *scores + 1);
+	if (!zargv) {
+		reply_oom(c);
+		return NULL;
+	}
+	scores = (char (*)[24])(zargv + *zargc);
+	zargv[0] = (struct kv_arg){ zadd_name, 4 };
+	memcpy(zargv + 1, c->argv + 1, (size_t)(first - 1) * sizeof *zargv);
+	for (int j = 0; j < n; j++) {
+		double xy[2];
+		int at = first + 3 * j;
+		struct kv_arg *score = &zargv[first + 2 * j];
+
+		if (!arg_lonlat(c, at, xy)) {
+			free(zargv);
+			return NULL;
+		}
+		score->p = scores[j];
+		score->len = (size_t)snprintf(scores[j], sizeof scores[j], "%llu",
+					      (unsigned long long)geo_score_of(xy[0], xy[1]));
+		zargv[first + 2 * j + 1] = c->argv[at + 2];
+	}
+	return zargv;
+}
+
 /*
  * GEOADD key [NX|XX] [CH] lon lat member [lon lat member ...]: every
  * coordinate is checked first, then the members are added by ZADD with
@@ -205,11 +242,9 @@ static void run_as_zadd(struct client *c, struct kv_arg *argv, int argc)
  */
 void cmd_geoadd(struct client *c)
 {
-	static char zadd_name[] = "zadd";
-	int first = 2, n, zargc;
+	int first = 2, zargc;
 	bool nx = false, xx = false;
 	struct kv_arg *zargv;
-	char (*scores)[24];
 
 	for (; first < c->argc; first++) {
 		if (arg_is(c, first, "nx"))
@@ -223,29 +258,8 @@ void cmd_geoadd(struct client *c)
 		reply_syntax(c);
 		return;
 	}
-	n = (c->argc - first) / 3;
-	zargc = first + 2 * n;
-	zargv = malloc((size_t)zargc * sizeof *zargv + (size_t)n * sizeof *scores + 1);
-	if (!zargv) {
-		reply_oom(c);
+	if (!(zargv = zadd_line(c, first, &zargc)))
 		return;
-	}
-	scores = (char (*)[24])(zargv + zargc);
-	zargv[0] = (struct kv_arg){ zadd_name, 4 };
-	memcpy(zargv + 1, c->argv + 1, (size_t)(first - 1) * sizeof *zargv);
-	for (int j = 0; j < n; j++) {
-		double xy[2];
-		int at = first + 3 * j;
-
-		if (!arg_lonlat(c, at, xy)) {
-			free(zargv);
-			return;
-		}
-		zargv[first + 2 * j].p = scores[j];
-		zargv[first + 2 * j].len = (size_t)snprintf(scores[j], sizeof scores[j], "%llu",
-							    (unsigned long long)geo_score_of(xy[0], xy[1]));
-		zargv[first + 2 * j + 1] = c->argv[at + 2];
-	}
 	run_as_zadd(c, zargv, zargc);
 	free(zargv);
 }
@@ -734,6 +748,36 @@ static void geo_run(struct client *c, struct kv_ent *e, struct geo_query *q)
 	hits_free(&h);
 }
 
+/* GEOSEARCH's own options at argv[i] (FROMMEMBER, FROMLONLAT, BYRADIUS,
+ * BYBOX), as geo_option() takes options. */
+static int geo_search_option(struct client *c, int i, struct kv_ent *e, struct geo_query *q)
+{
+	int left = c->argc - i - 1;
+
+	if (arg_is(c, i, "frommember") && left >= 1 && !q->fromlonlat) {
+		if (e && !member_point(c, e, i + 1, q->shape.xy))
+			return 0;
+		return q->frommember = true, 2;
+	}
+	if (arg_is(c, i, "fromlonlat") && left >= 2 && !q->frommember) {
+		if (!arg_lonlat(c, i + 1, q->shape.xy))
+			return 0;
+		return q->fromlonlat = true, 3;
+	}
+	if (arg_is(c, i, "byradius") && left >= 2 && !q->bybox) {
+		if (!arg_radius(c, i + 1, &q->shape))
+			return 0;
+		return q->byradius = true, 3;
+	}
+	if (arg_is(c, i, "bybox") && left >= 3 && !q->byradius) {
+		if (!arg_box(c, i + 1, &q->shape))
+			return 0;
+		return q->bybox = true, 4;
+	}
+	reply_syntax(c);
+	return 0;
+}
+
 /* One option of a search at argv[i] into q (e: the source, NULL when it
  * is missing: FROMMEMBER is then not looked up). Returns how many
  * arguments it took, or 0 after replying. */
@@ -771,26 +815,8 @@ static int geo_option(struct client *c, int i, struct kv_ent *e, struct geo_quer
 	}
 	if (arg_is(c, i, "storedist") && (q->flags & GS_STORE))
 		return q->storedist = true, 1;
-	if (arg_is(c, i, "frommember") && left >= 1 && search && !q->fromlonlat) {
-		if (e && !member_point(c, e, i + 1, q->shape.xy))
-			return 0;
-		return q->frommember = true, 2;
-	}
-	if (arg_is(c, i, "fromlonlat") && left >= 2 && search && !q->frommember) {
-		if (!arg_lonlat(c, i + 1, q->shape.xy))
-			return 0;
-		return q->fromlonlat = true, 3;
-	}
-	if (arg_is(c, i, "byradius") && left >= 2 && search && !q->bybox) {
-		if (!arg_radius(c, i + 1, &q->shape))
-			return 0;
-		return q->byradius = true, 3;
-	}
-	if (arg_is(c, i, "bybox") && left >= 3 && search && !q->byradius) {
-		if (!arg_box(c, i + 1, &q->shape))
-			return 0;
-		return q->bybox = true, 4;
-	}
+	if (search)
+		return geo_search_option(c, i, e, q);
 	reply_syntax(c);
 	return 0;
 }
