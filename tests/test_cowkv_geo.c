@@ -406,12 +406,13 @@ static void random_search(struct cmd *c, int store)
 	add_options(c, store ? 1 : 0);
 }
 
-/* ZRANGE WITHSCORES, TYPE and TTL of key on both. */
+/* ZRANGE WITHSCORES, TYPE, TTL and encoding of key on both. */
 static void same_key(struct pair *p, const char *key)
 {
 	BOTH(p->a, p->b, "ZRANGE", key, "0", "-1", "WITHSCORES");
 	BOTH(p->a, p->b, "TYPE", key);
 	BOTH(p->a, p->b, "TTL", key);
+	BOTH(p->a, p->b, "OBJECT", "ENCODING", key);
 }
 
 /* ---- the tests ------------------------------------------------------------------ */
