@@ -30,6 +30,7 @@
 
 #include "server.h"
 #include "acl.h"
+#include "types.h"	/* geo_store_keys */
 
 char *acl_requirepass;
 char *acl_protected_mode;
@@ -809,6 +810,13 @@ static int keys_check(const struct user *u, const struct kv_cmd *cmd, int argc,
 	for (int i = first; i <= last && i < argc; i += step)
 		if (!key_ok(u, argv[i].p, argv[i].len, need))
 			return i;
+	{
+		int extra[2], n = geo_store_keys(cmd->name, argc, argv, extra);	/* GEORADIUS ... STORE */
+
+		for (int k = 0; k < n; k++)
+			if (!key_ok(u, argv[extra[k]].p, argv[extra[k]].len, need))
+				return extra[k];
+	}
 	return -1;
 }
 

@@ -144,6 +144,17 @@ static struct kv_cmd table[] = {
 	{ "zremrangebyrank", cmd_zremrangebyrank, 4, W, 1, 1, 1, "sortedset", 0, 0 },
 	{ "zremrangebylex", cmd_zremrangebylex, 4, W, 1, 1, 1, "sortedset", 0, 0 },
 	{ "zscan", cmd_zscan, -3, R | X, 1, 1, 1, "sortedset", 0, 0 },
+	/* geo: sorted sets of cells (cmd_geo.c) */
+	{ "geoadd", cmd_geoadd, -5, W | M, 1, 1, 1, "geo", 0, 0 },
+	{ "geopos", cmd_geopos, -2, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geohash", cmd_geohash, -2, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geodist", cmd_geodist, -4, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geosearch", cmd_geosearch, -7, R, 1, 1, 1, "geo", 0, 0 },
+	{ "geosearchstore", cmd_geosearchstore, -8, W | M, 1, 2, 1, "geo", 0, 0 },
+	{ "georadius", cmd_georadius, -6, W | M, 1, 1, 1, "geo", 0, 0 },
+	{ "georadius_ro", cmd_georadius_ro, -6, R, 1, 1, 1, "geo", 0, 0 },
+	{ "georadiusbymember", cmd_georadiusbymember, -5, W | M, 1, 1, 1, "geo", 0, 0 },
+	{ "georadiusbymember_ro", cmd_georadiusbymember_ro, -5, R, 1, 1, 1, "geo", 0, 0 },
 	/* more lists */
 	{ "lset", cmd_lset, 4, W | M, 1, 1, 1, "list", 0, 0 },
 	{ "lrem", cmd_lrem, 4, W, 1, 1, 1, "list", 0, 0 },
@@ -695,7 +706,8 @@ static const struct { unsigned bit; const char *name; } flag_names[] = {
 
 static void reply_flags(struct client *c, const struct kv_cmd *cmd)
 {
-	long long n = movable_of(cmd) != NULL;
+	bool movable = movable_of(cmd) || geo_has_store_keys(cmd->name);
+	long long n = movable;
 
 	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
 		n += (cmd->flags & flag_names[i].bit) != 0;
@@ -703,7 +715,7 @@ static void reply_flags(struct client *c, const struct kv_cmd *cmd)
 	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
 		if (cmd->flags & flag_names[i].bit)
 			reply_status(c, flag_names[i].name);
-	if (movable_of(cmd))
+	if (movable)
 		reply_status(c, "movablekeys");
 }
 
@@ -913,6 +925,12 @@ static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **
 	}
 	for (int i = first; i <= last; i += step)
 		(*idx)[n++] = 2 + i;
+	{
+		int extra[2], k = geo_store_keys(cmd->name, argc, c->argv + 2, extra);	/* STORE */
+
+		for (int j = 0; j < k; j++)
+			(*idx)[n++] = 2 + extra[j];
+	}
 	return n;
 }
 

@@ -131,17 +131,23 @@ void reply_ok(struct client *c)
 
 void reply_error(struct client *c, const char *msg)
 {
-	char buf[512];
-	size_t n = 0;
+	char small[512], *buf = small;
+	size_t n = 0, cap = strlen(msg) + 3;
 
+	if (cap > sizeof small && !(buf = malloc(cap))) {
+		buf = small;	/* out of memory: the message is cut */
+		cap = sizeof small;
+	}
 	if (!(c->flags & CF_FAKE))
 		errstats_count(msg);	/* issue 15: INFO errorstats */
 	buf[n++] = '-';
-	for (const char *m = msg; *m && n < sizeof buf - 2; m++)
+	for (const char *m = msg; *m && n < cap - 2; m++)
 		buf[n++] = (*m == '\r' || *m == '\n') ? ' ' : *m;
 	buf[n++] = '\r';
 	buf[n++] = '\n';
 	reply_raw(c, buf, n);
+	if (buf != small)
+		free(buf);
 }
 
 void reply_errorf(struct client *c, const char *fmt, ...)

@@ -122,6 +122,16 @@ CMD_DECL(cmd_zunion); CMD_DECL(cmd_zinter); CMD_DECL(cmd_zdiff); CMD_DECL(cmd_zu
 CMD_DECL(cmd_zinterstore); CMD_DECL(cmd_zdiffstore); CMD_DECL(cmd_zintercard);
 CMD_DECL(cmd_zremrangebyscore); CMD_DECL(cmd_zremrangebyrank); CMD_DECL(cmd_zremrangebylex);
 CMD_DECL(cmd_zscan);
+/* geo (cmd_geo.c) */
+CMD_DECL(cmd_geoadd); CMD_DECL(cmd_geopos); CMD_DECL(cmd_geohash); CMD_DECL(cmd_geodist);
+CMD_DECL(cmd_geosearch); CMD_DECL(cmd_geosearchstore); CMD_DECL(cmd_georadius);
+CMD_DECL(cmd_georadius_ro); CMD_DECL(cmd_georadiusbymember); CMD_DECL(cmd_georadiusbymember_ro);
+/* GEORADIUS and GEORADIUSBYMEMBER name keys outside first..last: their
+ * STORE and STOREDIST destinations. geo_store_keys puts the argv indexes
+ * of those in a command line into idx, as Redis's key specifications find
+ * them, and returns how many (0 for any other command). */
+bool geo_has_store_keys(const char *name);
+int geo_store_keys(const char *name, int argc, const struct kv_arg *argv, int idx[2]);
 /* lists */
 CMD_DECL(cmd_lset); CMD_DECL(cmd_lrem); CMD_DECL(cmd_ltrim); CMD_DECL(cmd_linsert);
 CMD_DECL(cmd_lpos); CMD_DECL(cmd_lmove); CMD_DECL(cmd_rpoplpush); CMD_DECL(cmd_lmpop);

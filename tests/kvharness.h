@@ -450,6 +450,8 @@ static void render(const struct resp_reply *r, char *out, size_t len)
 {
 	size_t at = 0;
 
+	if (len == 0)
+		return;
 	if (!r) {
 		snprintf(out, len, "(closed)");
 		return;
@@ -475,8 +477,11 @@ static void render(const struct resp_reply *r, char *out, size_t len)
 		break;
 	case RESP_ARRAY:
 		at = (size_t)snprintf(out, len, "[");
-		for (size_t i = 0; i < r->n && at < len; i++) {
-			if (i && at < len)
+		if (at >= len)
+			break;
+		/* long replies are cut: every element gets room for its NUL */
+		for (size_t i = 0; i < r->n && at + 1 < len; i++) {
+			if (i && at + 2 < len)
 				out[at++] = ',';
 			render(r->elem[i], out + at, len - at);
 			at += strlen(out + at);
