@@ -232,10 +232,9 @@ static int sp_put_zeros(uint8_t *out, long run)
  * Walk the sparse registers p[0, n) (the bytes after the header; lim as
  * for sp_decode): add each register's value to hist[64] (when not NULL) or
  * raise max[] to it (when not NULL). Returns whether the opcodes cover
- * exactly HLL_REGS registers. As Redis: the histogram walk reads every
- * opcode; the max walk stops at a VAL run that would pass the last
- * register (so trailing bytes after a whole register set are ignored
- * there, and only there).
+ * exactly HLL_REGS registers; the max walk stops at the first VAL run that
+ * would pass the last register (Redis 7.0.15 as Debian 12 ships it, with
+ * the fix of CVE-2025-32023: such a value is corrupt).
  */
 static bool sp_walk(const uint8_t *p, size_t n, const uint8_t *lim, int64_t *hist,
 		    uint8_t *max)
@@ -250,7 +249,7 @@ static bool sp_walk(const uint8_t *p, size_t n, const uint8_t *lim, int64_t *his
 		p += op.size;
 		if (max && op.kind == SP_VAL) {
 			if (idx + op.run > HLL_REGS)
-				break;
+				return false;
 			for (long k = 0; k < op.run; k++)
 				if (op.val > max[idx + k])
 					max[idx + k] = (uint8_t)op.val;
