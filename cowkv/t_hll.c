@@ -78,6 +78,7 @@ extern long enc_hll_sparse;
 #define HLL_CORRUPT (-1)
 #define HLL_NOMEM (-2)
 
+/* Redis's error texts. */
 static const char err_invalid[] = "INVALIDOBJ Corrupted HLL object detected";
 static const char err_not_hll[] = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 
@@ -93,6 +94,7 @@ static uint64_t load_le64(const uint8_t *p)
 	return v;
 }
 
+/* See hll.h. The length enters the seed as Redis's int does. */
 uint64_t hll_murmur64a(const void *p, size_t n, uint64_t seed)
 {
 	const uint64_t m = 0xc6a4a7935bd1e995ull;
@@ -204,6 +206,7 @@ static void sp_decode(const uint8_t *p, const uint8_t *lim, struct sp_op *op)
 	}
 }
 
+/* Is opcode byte b a VAL? */
 static bool sp_is_val(uint8_t b)
 {
 	return b & 0x80;
@@ -330,12 +333,14 @@ static void buf_add_len(struct hll_buf *b, long delta)
 	b->p[b->len] = 0;
 }
 
+/* Free a working copy (not written back). */
 static void buf_free(struct hll_buf *b)
 {
 	free(b->p);
 	b->p = NULL;
 }
 
+/* Mark the cached cardinality of HLL bytes hll stale. */
 static void hdr_invalidate(uint8_t *hll)
 {
 	hll[15] |= 0x80;
@@ -602,6 +607,7 @@ static bool hll_shape_ok(const uint8_t *p, size_t n)
 	return p[4] != HLL_DENSE || n == HLL_DENSE_SIZE;
 }
 
+/* See hll.h. */
 int hll_estimate_bytes(const uint8_t *p, size_t n, uint64_t *card)
 {
 	int64_t hist[64] = { 0 };
@@ -659,20 +665,31 @@ static bool hll_load(struct client *c, const struct kv_ent *e, struct hll_buf *b
 	return rc == 0;
 }
 
-/* Write working copy b to key argv[i]: into e (its expiry kept), or as a
- * new string when e is NULL. The copy is freed. Returns the entry, or NULL
- * after replying OOM. Redis's HLL strings are "raw". */
+/* Mark e's string "raw", as Redis's HLL strings are (it unshares them),
+ * without writing to the space when it already is. */
+static void mark_raw(struct kv_ent *e)
+{
+	if (!(e->enc & ENC_RAW))
+		e->enc |= ENC_RAW;
+}
+
+/* Write working copy b to key argv[i]: into e (its expiry kept; nothing
+ * written when the bytes are the same, so a save copies no page for it),
+ * or as a new string when e is NULL. The copy is freed. Returns the entry,
+ * or NULL after replying OOM. */
 static struct kv_ent *hll_store(struct client *c, int i, struct kv_ent *e, struct hll_buf *b)
 {
 	if (!e) {
 		e = set_string(c, i, (const char *)b->p, b->len, false);
-	} else if (ent_set_bytes(&srv.db, e, b->p, b->len)) {
-		reply_oom(c);
-		e = NULL;
+	} else if (e->vlen != b->len || memcmp(ent_bytes(&srv.db, e), b->p, b->len) != 0) {
+		if (ent_set_bytes(&srv.db, e, b->p, b->len)) {
+			reply_oom(c);
+			e = NULL;
+		}
 	}
 	buf_free(b);
 	if (e)
-		e->enc |= ENC_RAW;
+		mark_raw(e);
 	return e;
 }
 
@@ -720,6 +737,7 @@ static bool cache_get(const uint8_t *p, uint64_t *card)
 	return true;
 }
 
+/* Cache card in HLL bytes p (valid from then on). */
 static void cache_put(uint8_t *p, uint64_t card)
 {
 	for (int i = 0; i < 8; i++)
@@ -740,7 +758,7 @@ static void pfcount_one(struct client *c)
 	}
 	if (!hll_check(c, e))
 		return;
-	e->enc |= ENC_RAW;
+	mark_raw(e);
 	p = (uint8_t *)ent_bytes(&srv.db, e);
 	if (!cache_get(p, &card)) {
 		if (hll_estimate_bytes(p, e->vlen, &card)) {
@@ -917,7 +935,7 @@ void cmd_pfdebug(struct client *c)
 	}
 	if (!hll_check(c, e))
 		return;
-	e->enc |= ENC_RAW;
+	mark_raw(e);
 	p = (const uint8_t *)ent_bytes(&srv.db, e);
 	if (!strcasecmp(sub, "getreg")) {
 		pfdebug_getreg(c, e);
