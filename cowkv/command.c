@@ -169,7 +169,7 @@ static struct kv_cmd table[] = {
 	{ "lcs", cmd_lcs, -3, R, 1, 1, 1, "string", 0, 0 },
 	/* HyperLogLog (t_hll.c) */
 	{ "pfadd", cmd_pfadd, -2, W | M | F, 1, 1, 1, "hyperloglog", 0, 0 },
-	{ "pfcount", cmd_pfcount, -2, R, 1, -1, 1, "hyperloglog", 0, 0 },
+	{ "pfcount", cmd_pfcount, -2, R | CMD_MAYWRITE, 1, -1, 1, "hyperloglog", 0, 0 },
 	{ "pfmerge", cmd_pfmerge, -2, W | M, 1, -1, 1, "hyperloglog", 0, 0 },
 	{ "pfdebug", cmd_pfdebug, 3, W | M | A, 2, 2, 1, "hyperloglog", 0, 0 },
 	{ "pfselftest", cmd_pfselftest, 1, A, 0, 0, 0, "hyperloglog", 0, 0 },

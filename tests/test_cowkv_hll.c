@@ -614,6 +614,49 @@ static void test_watch(void **state)
 	close_pair(&p);
 }
 
+/* How long PFCOUNT and GET wait under CLIENT PAUSE 400 WRITE: at least
+ * 300 ms (held) or not, for each, as a two-letter verdict ("HF": PFCOUNT
+ * held, GET free). */
+static void pause_verdict(int port, char *out)
+{
+	struct kc *ctl = kc_open(port), *c = kc_open(port);
+	int64_t t0;
+
+	EXPECT(ctl, "+OK", "CLIENT", "PAUSE", "400", "WRITE");
+	t0 = now_ms();
+	Q(c, "GET", "p");
+	out[1] = now_ms() - t0 >= 300 ? 'H' : 'F';
+	t0 = now_ms();
+	Q(c, "PFCOUNT", "p");
+	out[0] = now_ms() - t0 >= 300 ? 'H' : 'F';
+	out[2] = '\0';
+	kc_close(ctl);
+	kc_close(c);
+}
+
+/* PFCOUNT may write (its cache): read-only scripts refuse it and CLIENT
+ * PAUSE WRITE holds it, as in Redis. */
+static void test_pfcount_may_write(void **state)
+{
+	struct pair p;
+	char a[3], b[3];
+
+	(void)state;
+	if (!open_pair(&p))
+		skip();
+	BOTH(p.a, p.b, "PFADD", "p", "a", "b");
+	BOTH(p.a, p.b, "EVAL_RO", "return redis.call('pfcount', KEYS[1])", "1", "p");
+	BOTH(p.a, p.b, "EVAL", "return redis.call('pfcount', KEYS[1])", "1", "p");
+	BOTH(p.a, p.b, "EVAL_RO", "return redis.call('pfadd', KEYS[1], 'x')", "1", "p");
+	BOTH(p.a, p.b, "EVAL", "return redis.call('pfmerge', KEYS[1], KEYS[2])", "2", "q", "p");
+	same_value(&p, "q");
+	pause_verdict(p.k->port, a);
+	pause_verdict(p.r->port, b);
+	assert_string_equal(a, b);
+	assert_string_equal(a, "HF");
+	close_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +669,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_getreg, teardown),
 		cmocka_unit_test_teardown(test_notifications, teardown),
 		cmocka_unit_test_teardown(test_watch, teardown),
+		cmocka_unit_test_teardown(test_pfcount_may_write, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
