@@ -614,6 +614,52 @@ static void test_watch(void **state)
 	close_pair(&p);
 }
 
+/* HLL values survive SAVE and a crash, BGSAVE and a restart: the same
+ * bytes as redis-server's after, and they keep working. */
+static void test_persistence(void **state)
+{
+	struct pair p;
+	struct server *k2;
+	char *dir;
+	int port;
+
+	(void)state;
+	if (!have_program("redis-server"))
+		skip();
+	dir = new_tmpdir();
+	p.k = start_cowkv(dir, "--save", "", NULL);
+	p.r = start_redis();
+	p.a = kc_open(p.k->port);
+	p.b = kc_open(p.r->port);
+	BOTH(p.a, p.b, "FLUSHALL");
+	pfadd_n(&p, "sparse", "s", 0, 50);
+	for (long i = 0; i < 6000; i += 128)
+		pfadd_n(&p, "dense", "d", i, 128);
+	BOTH(p.a, p.b, "PFCOUNT", "dense");
+	EXPECT(p.a, "+OK", "SAVE");
+	kc_close(p.a);
+	port = p.k->port;
+	stop_server(p.k, SIGKILL);
+	k2 = start_cowkv_at(dir, port, NULL);
+	p.k = k2;
+	p.a = kc_open(k2->port);
+	same_value(&p, "sparse");
+	same_value(&p, "dense");
+	pfadd_n(&p, "sparse", "t", 0, 50);
+	BOTH(p.a, p.b, "PFCOUNT", "sparse", "dense");
+	EXPECT(p.a, "+Background saving started", "BGSAVE");
+	while (info_field(p.a, "persistence", "rdb_bgsave_in_progress") != 0)
+		sleep_ms(10);
+	kc_close(p.a);
+	stop_server(p.k, SIGTERM);
+	p.k = start_cowkv_at(dir, port, NULL);
+	p.a = kc_open(p.k->port);
+	same_value(&p, "sparse");
+	BOTH(p.a, p.b, "PFCOUNT", "sparse");
+	same_value(&p, "sparse");
+	close_pair(&p);
+}
+
 /* How long PFCOUNT and GET wait under CLIENT PAUSE 400 WRITE: at least
  * 300 ms (held) or not, for each, as a two-letter verdict ("HF": PFCOUNT
  * held, GET free). */
@@ -670,6 +716,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_notifications, teardown),
 		cmocka_unit_test_teardown(test_watch, teardown),
 		cmocka_unit_test_teardown(test_pfcount_may_write, teardown),
+		cmocka_unit_test_teardown(test_persistence, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
