@@ -478,8 +478,11 @@ static void sp_join_vals(struct hll_buf *b, uint8_t *p)
 	}
 }
 
-/* Raise register index of sparse working copy b to count. 1 (changed; the cached cardinality invalidated), 0 (it was
- * as high), HLL_CORRUPT or HLL_NOMEM. b may become dense on the way. */
+/* Raise register index of sparse working copy b to count, in place when
+ * the opcodes allow, else splitting one (Redis's order of cases, so the
+ * bytes come out the same). 1 (changed; the cached cardinality
+ * invalidated), 0 (it was as high), HLL_CORRUPT or HLL_NOMEM. b becomes
+ * dense when count needs it or the split would pass hll-sparse-max-bytes. */
 static int sp_raise(struct hll_buf *b, long index, unsigned count)
 {
 	struct sp_where w;
