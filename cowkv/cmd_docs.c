@@ -86,6 +86,11 @@ static const struct doc {
 	{ "persist", "Removes the expiration time of a key.", "key" },
 	{ "pexpire", "Sets the expiration time of a key in milliseconds.", "key milliseconds [NX | XX | GT | LT]" },
 	{ "pexpireat", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "key unix-time-milliseconds [NX | XX | GT | LT]" },
+	{ "pfadd", "Adds the specified elements to the specified HyperLogLog.", "key [element [element ...]]" },
+	{ "pfcount", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", "key [key ...]" },
+	{ "pfdebug", "Internal commands for debugging HyperLogLog values", "subcommand key" },
+	{ "pfmerge", "Merge N different HyperLogLogs into a single one.", "destkey sourcekey [sourcekey ...]" },
+	{ "pfselftest", "An internal command for testing HyperLogLog values", "" },
 	{ "ping", "Returns the server's liveliness response.", "[message]" },
 	{ "psetex", "Sets both string value and expiration time in milliseconds of a key.", "key milliseconds value" },
 	{ "psubscribe", "Listens for messages published to channels that match one or more patterns.", "pattern [pattern ...]" },
@@ -181,7 +186,7 @@ static const char *type_of(const char *name)
 	};
 
 	if (!strcmp(name, "key") || !strcmp(name, "source") || !strcmp(name, "destination") ||
-	    !strcmp(name, "newkey"))
+	    !strcmp(name, "newkey") || !strcmp(name, "destkey") || !strcmp(name, "sourcekey"))
 		return "key";
 	if (!strcmp(name, "pattern"))
 		return "pattern";

@@ -462,7 +462,8 @@ static void held_free(struct held *h)
 }
 
 /* Does the pause hold cmd? WRITE mode holds what may change the dataset or
- * reach other clients: writes, PUBLISH, EXEC of a queue with a write. */
+ * reach other clients: writes, PFCOUNT, PUBLISH, EXEC of a queue with a
+ * write. */
 static bool paused_cmd(const struct client *c, const struct kv_cmd *cmd)
 {
 	if (!pause_end_ms)
@@ -471,7 +472,8 @@ static bool paused_cmd(const struct client *c, const struct kv_cmd *cmd)
 		return true;
 	if (c->flags & CF_MULTI)
 		return cmd->fn == cmd_exec_ && multi_writes(c);
-	return (cmd->flags & CMD_WRITE) || cmd->fn == cmd_publish || cmd->fn == cmd_spublish;
+	return (cmd->flags & (CMD_WRITE | CMD_MAYWRITE)) || cmd->fn == cmd_publish ||
+	       cmd->fn == cmd_spublish;
 }
 
 bool pause_holds(struct client *c, const struct kv_cmd *cmd)

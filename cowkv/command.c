@@ -14,6 +14,7 @@
 #include "script.h"   /* issue 15: busy scripts */
 #include "acl.h"      /* issue 15: NOAUTH */
 #include "types.h"	/* issue 13 part A commands */
+#include "hll.h"	/* HyperLogLog */
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -177,6 +178,12 @@ static struct kv_cmd table[] = {
 	{ "bitfield", cmd_bitfield, -2, W | M, 1, 1, 1, "bitmap", 0, 0 },
 	{ "bitfield_ro", cmd_bitfield_ro, -2, R | F, 1, 1, 1, "bitmap", 0, 0 },
 	{ "lcs", cmd_lcs, -3, R, 1, 1, 1, "string", 0, 0 },
+	/* HyperLogLog (t_hll.c) */
+	{ "pfadd", cmd_pfadd, -2, W | M | F, 1, 1, 1, "hyperloglog", 0, 0 },
+	{ "pfcount", cmd_pfcount, -2, R | CMD_MAYWRITE, 1, -1, 1, "hyperloglog", 0, 0 },
+	{ "pfmerge", cmd_pfmerge, -2, W | M, 1, -1, 1, "hyperloglog", 0, 0 },
+	{ "pfdebug", cmd_pfdebug, 3, W | M | A, 2, 2, 1, "hyperloglog", 0, 0 },
+	{ "pfselftest", cmd_pfselftest, 1, A, 0, 0, 0, "hyperloglog", 0, 0 },
 	/* more hashes */
 	{ "hincrbyfloat", cmd_hincrbyfloat, 4, W | M | F, 1, 1, 1, "hash", 0, 0 },
 	{ "hrandfield", cmd_hrandfield, -2, R | X, 1, 1, 1, "hash", 0, 0 },

@@ -626,7 +626,7 @@ static int call_generic(lua_State *L, bool raise)
 			err = "Wrong number of args calling Redis command from script";
 		else if ((cmd->flags & CMD_NOSCRIPT) && !script_deny_disabled)
 			err = "This Redis command is not allowed from script";
-		else if ((cmd->flags & CMD_WRITE) && run->ro)
+		else if ((cmd->flags & (CMD_WRITE | CMD_MAYWRITE)) && run->ro)
 			err = "Write commands are not allowed from read-only scripts.";
 	}
 	if (err) {

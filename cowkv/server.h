@@ -128,6 +128,10 @@ struct client {
 #define CMD_PUBSUB   0x400  /* pub/sub ("pubsub") */
 #define CMD_NOMULTI  0x800  /* refused inside MULTI ("no-multi") */
 #define CMD_SKIPMON  0x1000 /* not shown to MONITOR ("skip-monitor") */
+/* A read that may write (PFCOUNT caches its estimate in the value): Redis's
+ * "may-replicate", not shown by COMMAND. Read-only scripts refuse it and
+ * CLIENT PAUSE WRITE holds it, as writes. */
+#define CMD_MAYWRITE 0x2000
 
 #define CMD_DECL(x) void x(struct client *c)
 

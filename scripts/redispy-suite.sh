@@ -140,11 +140,11 @@ done
 "$py" - "$tmp/logs" "${files[@]}" <<'EOF'
 import re, sys, xml.etree.ElementTree as ET
 logs, files = sys.argv[1], sys.argv[2:]
-# What docs/COWKV.md lists as not supported: streams, HyperLogLog, geo,
+# What docs/COWKV.md lists as not supported: streams, geo,
 # cluster, replication, modules, CLIENT TRACKING, ACL selectors
 # (test_acl_getuser_setuser ends with selectors; test_get_moveable_keys
 # asks for the keys of XREAD, GEORADIUS and MIGRATE).
-unsupported = re.compile(r"test_(x[a-z]|geo|pf|client_tracking|client_trackinginfo|"
+unsupported = re.compile(r"test_(x[a-z]|geo|client_tracking|client_trackinginfo|"
     r"sync\b|psync|replicaof|readonly|module|cluster|.*stream|acl_.*selector|"
     r"acl_getuser_setuser|get_moveable_keys)")
 def results(name, f):
