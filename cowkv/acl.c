@@ -783,41 +783,28 @@ static bool key_ok(const struct user *u, const char *k, size_t n, unsigned need)
 	return false;
 }
 
-/* The first key of argv u may not touch, or -1 if all are fine. */
+/*
+ * The first key of argv u may not touch, or -1 if all are fine. Each key
+ * needs what cmd_key_args says (a destination write, its sources read),
+ * else what the command does. A bad key count names no key: the command
+ * then fails on its own arguments.
+ */
 static int keys_check(const struct user *u, const struct kv_cmd *cmd, int argc,
 		      const struct kv_arg *argv)
 {
 	unsigned need = (cmd->flags & CMD_WRITE) ? 2 : (cmd->flags & CMD_READONLY) ? 1 : 3;
-	int first = cmd->first, last = cmd->last, step = cmd->step;
-	long long nk;
+	int *idx = malloc(sizeof *idx * ((size_t)argc + 3)), n = 0, bad = -1;
+	unsigned char *access = malloc((size_t)argc + 3);
 
-	if (!strcmp(cmd->name, "eval") || !strcmp(cmd->name, "evalsha") ||
-	    !strcmp(cmd->name, "eval_ro") || !strcmp(cmd->name, "evalsha_ro") ||
-	    !strcmp(cmd->name, "fcall") || !strcmp(cmd->name, "fcall_ro")) {
-		if (argc < 3 || !resp_str2ll(argv[2].p, argv[2].len, &nk) || nk < 0 ||
-		    nk > argc - 3)
-			return -1;
-		first = 3;
-		last = 2 + (int)nk;
-		step = 1;
-		if (nk == 0)
-			return -1;
-	}
-	if (first <= 0 || step <= 0)
-		return -1;
-	if (last < 0)
-		last = argc + last;
-	for (int i = first; i <= last && i < argc; i += step)
-		if (!key_ok(u, argv[i].p, argv[i].len, need))
-			return i;
-	{
-		int extra[2], n = geo_store_keys(cmd->name, argc, argv, extra);	/* GEORADIUS ... STORE */
-
-		for (int k = 0; k < n; k++)
-			if (!key_ok(u, argv[extra[k]].p, argv[extra[k]].len, need))
-				return extra[k];
-	}
-	return -1;
+	if (idx && access)
+		n = cmd_key_args(cmd, argc, argv, idx, access);
+	for (int k = 0; k < n && bad < 0; k++)
+		if (!key_ok(u, argv[idx[k]].p, argv[idx[k]].len,
+			    access[k] == CMD_KEY_WRITE ? 2 : access[k] == CMD_KEY_READ ? 1 : need))
+			bad = idx[k];
+	free(idx);
+	free(access);
+	return bad;
 }
 
 static void log_event(struct client *c, const char *reason, const char *context,
@@ -1322,6 +1309,16 @@ int acl_check_argv(struct client *caller, int argc, const struct kv_arg *argv)
 /* For pub/sub (another branch): may c's user use channel ch (a literal
  * channel, or a pattern given to PSUBSCRIBE when is_pattern: then only an
  * identical pattern of the user's matches, as in Redis)? Logs a denial. */
+bool acl_all_keys_readable(struct client *c)
+{
+	const struct user *u = client_user(c);
+
+	for (int i = 0; i < u->nkeys; i++)
+		if ((u->keys[i].rw & 1) && !strcmp(u->keys[i].pat, "*"))
+			return true;
+	return false;
+}
+
 bool acl_channel_allowed(struct client *c, const char *ch, size_t n, bool is_pattern)
 {
 	const struct user *u = client_user(c);

@@ -41,5 +41,10 @@ bool acl_user_exists(const char *name, size_t n);
  * false means reply "NOPERM this user has no permissions to access one of
  * the channels used as arguments" (the denial is logged). */
 bool acl_channel_allowed(struct client *c, const char *ch, size_t n, bool is_pattern);
+/* May c's user read every key (a key pattern "*" with read access)? What
+ * SORT's BY and GET patterns need, as in Redis: they name keys the ACL
+ * check before the command cannot see. */
+bool acl_all_keys_readable(struct client *c);
+
 
 #endif

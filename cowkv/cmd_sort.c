@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "types.h"
 
 struct copy_walk {
@@ -375,8 +376,18 @@ static void sort_generic(struct client *c, bool ro)
 			by = &c->argv[i + 1];
 			if (!memchr(by->p, '*', by->len))
 				dontsort = true;
+			else if (!acl_all_keys_readable(c)) {	/* it reads keys by pattern */
+				reply_error(c, "ERR BY option of SORT denied due to insufficient "
+					    "ACL permissions.");
+				goto out;
+			}
 			i++;
 		} else if (arg_is(c, i, "get") && left >= 1) {
+			if (!acl_all_keys_readable(c)) {
+				reply_error(c, "ERR GET option of SORT denied due to insufficient "
+					    "ACL permissions.");
+				goto out;
+			}
 			gets[ngets++] = i + 1;
 			i++;
 		} else {

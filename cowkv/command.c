@@ -704,6 +704,84 @@ static const struct movable *movable_of(const struct kv_cmd *cmd)
 	return NULL;
 }
 
+/* sort_store_key — the index of SORT's STORE destination in argv, or 0:
+ * the argument after the last STORE, passing over the arguments of LIMIT
+ * (two), BY and GET (one each), as Redis finds it. */
+static int sort_store_key(int argc, const struct kv_arg *argv)
+{
+	int at = 0;
+
+	for (int j = 2; j < argc; j++) {
+		const char *a = argv[j].p;
+		size_t n = argv[j].len;
+
+		if (n == 5 && !strncasecmp(a, "limit", 5))
+			j += 2;
+		else if ((n == 2 && !strncasecmp(a, "by", 2)) || (n == 3 && !strncasecmp(a, "get", 3)))
+			j += 1;
+		else if (n == 5 && !strncasecmp(a, "store", 5) && j + 1 < argc)
+			at = ++j;
+	}
+	return at;
+}
+
+/* Commands whose key at argv index `at` is a destination, only written,
+ * their other keys only read (Redis's OW and RO key flags); at 0: no
+ * destination among the table's keys, which are only read (SORT and
+ * GEORADIUS, whose STORE keys are found apart). */
+static const struct { const char *name; int at; } dests[] = {
+	{ "sunionstore", 1 }, { "sinterstore", 1 }, { "sdiffstore", 1 },
+	{ "zrangestore", 1 }, { "geosearchstore", 1 }, { "bitop", 2 }, { "copy", 2 },
+	{ "sort", 0 }, { "georadius", 0 }, { "georadiusbymember", 0 },
+};
+
+/* table_key_access — what key argv[i] of cmd (one of the table's) needs. */
+static unsigned char table_key_access(const struct kv_cmd *cmd, int i)
+{
+	for (size_t k = 0; k < sizeof dests / sizeof dests[0]; k++)
+		if (!strcmp(dests[k].name, cmd->name))
+			return i == dests[k].at ? CMD_KEY_WRITE : CMD_KEY_READ;
+	return CMD_KEY_AS_CMD;
+}
+
+int cmd_key_args(const struct kv_cmd *cmd, int argc, const struct kv_arg *argv, int *idx,
+		 unsigned char *access)
+{
+	const struct movable *mv = movable_of(cmd);
+	int n = 0, first, last, step, extra[2], k;
+	long long nk;
+
+	if (mv) {
+		if (mv->num >= argc || !resp_str2ll(argv[mv->num].p, argv[mv->num].len, &nk) ||
+		    nk < 1 || nk > argc - mv->num - 1)
+			return mv->lax ? 0 : -1;
+		if (mv->first) {
+			access[n] = CMD_KEY_WRITE;
+			idx[n++] = mv->first;
+		}
+		for (long long i = 0; i < nk; i++) {
+			access[n] = mv->first ? CMD_KEY_READ : CMD_KEY_AS_CMD;
+			idx[n++] = mv->num + 1 + (int)i;
+		}
+		return n;
+	}
+	if (cmd_key_range(cmd, argc, &first, &last, &step))
+		for (int i = first; i <= last; i += step) {
+			access[n] = table_key_access(cmd, i);
+			idx[n++] = i;
+		}
+	k = geo_store_keys(cmd->name, argc, argv, extra);	/* GEORADIUS ... STORE */
+	for (int j = 0; j < k; j++) {
+		access[n] = CMD_KEY_WRITE;
+		idx[n++] = extra[j];
+	}
+	if (!strcmp(cmd->name, "sort") && (k = sort_store_key(argc, argv))) {
+		access[n] = CMD_KEY_WRITE;
+		idx[n++] = k;
+	}
+	return n;
+}
+
 static const struct { unsigned bit; const char *name; } flag_names[] = {
 	{ CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
 	{ CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" }, { CMD_NOSCRIPT, "noscript" },
@@ -892,8 +970,8 @@ static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **
 {
 	const struct kv_cmd *cmd = cmd_lookup(c->argv[2].p, c->argv[2].len);
 	int argc = c->argc - 2, first, last, step;
-	const struct movable *mv;
-	long long n = 0, nk;
+	unsigned char *access;
+	long long n;
 
 	*cmdp = cmd;
 	*idx = NULL;
@@ -905,39 +983,23 @@ static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **
 		reply_error(c, "ERR Invalid number of arguments specified for command");
 		return -1;
 	}
-	if (!(*idx = malloc(sizeof **idx * (size_t)argc))) {
+	access = malloc((size_t)argc + 3);
+	if (!access || !(*idx = malloc(sizeof **idx * ((size_t)argc + 3)))) {
+		free(access);
 		reply_oom(c);
 		return -1;
 	}
-	if ((mv = movable_of(cmd))) {
-		if (mv->num >= argc || !resp_str2ll(c->argv[2 + mv->num].p,
-						    c->argv[2 + mv->num].len, &nk) ||
-		    nk < 1 || nk > argc - mv->num - 1) {
-			if (mv->lax)
-				return 0;
-			reply_error(c, "ERR Invalid arguments specified for command");
-			free(*idx);
-			return -1;
-		}
-		if (mv->first)
-			(*idx)[n++] = 2 + mv->first;
-		for (long long i = 0; i < nk; i++)
-			(*idx)[n++] = 2 + mv->num + 1 + (int)i;
-		return n;
-	}
-	if (!cmd_key_range(cmd, argc, &first, &last, &step)) {
-		reply_error(c, "ERR The command has no key arguments");
+	n = movable_of(cmd) || cmd_key_range(cmd, argc, &first, &last, &step)
+	    ? cmd_key_args(cmd, argc, c->argv + 2, *idx, access) : -2;
+	free(access);
+	if (n < 0) {
+		reply_error(c, n == -2 ? "ERR The command has no key arguments"
+				       : "ERR Invalid arguments specified for command");
 		free(*idx);
 		return -1;
 	}
-	for (int i = first; i <= last; i += step)
-		(*idx)[n++] = 2 + i;
-	{
-		int extra[2], k = geo_store_keys(cmd->name, argc, c->argv + 2, extra);	/* STORE */
-
-		for (int j = 0; j < k; j++)
-			(*idx)[n++] = 2 + extra[j];
-	}
+	for (long long i = 0; i < n; i++)
+		(*idx)[i] += 2;
 	return n;
 }
 

@@ -161,6 +161,24 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd);
 /* The positions of cmd's keys in an argv of argc arguments, from its
  * first/last/step: *first .. *last (inclusive) by *step; false if none. */
 bool cmd_key_range(const struct kv_cmd *cmd, int argc, int *first, int *last, int *step);
+/* What a key of a command needs (cmd_key_args): what the command does
+ * (read for a read-only command, else read and write), or only one. */
+enum { CMD_KEY_AS_CMD, CMD_KEY_READ, CMD_KEY_WRITE };
+
+/*
+ * The keys of command line argv[0..argc) (argv[0] the command's name) of
+ * cmd, as Redis's key specifications find them: the table's first/last/
+ * step, the keys after a count argument (LMPOP, ZUNIONSTORE, EVAL...),
+ * SORT's and GEORADIUS's STORE destinations. Their indexes go into idx,
+ * and what each needs into access (CMD_KEY_*: a destination such as
+ * ZUNIONSTORE's first key or a STORE key is only written, the keys it is
+ * made from only read, as Redis's OW and RO key flags say), both with room
+ * for argc + 3. Returns how many; -1 when a key count is invalid (0 for
+ * scripts and functions, whose count Redis does not judge here). What ACL
+ * key patterns and COMMAND GETKEYS are checked against.
+ */
+int cmd_key_args(const struct kv_cmd *cmd, int argc, const struct kv_arg *argv, int *idx,
+		 unsigned char *access);
 
 /*
  * The key-modified hook (Redis's signalModifiedKey). Every change of key

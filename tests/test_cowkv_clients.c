@@ -11,7 +11,8 @@
  *     Modules and Cluster sections;
  *   - COMMAND GETKEYS of scripts, GETKEYSANDFLAGS, the subcommands COMMAND
  *     LIST shows;
- *   - CLIENT KILL USER, ACL LOG's client-info, ACL GETUSER's rules;
+ *   - CLIENT KILL USER, ACL LOG's client-info, ACL GETUSER's rules, ACL
+ *     key patterns on keys after a key count and on STORE keys;
  *   - MONITOR's order for scripts;
  *   - RESP3: the set commands reply sets.
  */
@@ -374,6 +375,82 @@ static void test_resp3_sets(void **state)
 	close_pair(&p);
 }
 
+/* Send the command line `line` (words separated by single spaces) to both
+ * servers; fail unless the replies are the same bytes. */
+static const char *both_line(struct kc *a, struct kc *b, const char *line)
+{
+	char buf[512], *save = NULL;
+	const char *argv[32];
+	size_t lens[32];
+	int argc = 0;
+
+	snprintf(buf, sizeof buf, "%s", line);
+	for (char *w = strtok_r(buf, " ", &save); w && argc < 32; w = strtok_r(NULL, " ", &save)) {
+		argv[argc] = w;
+		lens[argc++] = strlen(w);
+	}
+	kc_sendv(a, argc, argv, lens);
+	kc_sendv(b, argc, argv, lens);
+	return both_next(a, b);
+}
+
+/*
+ * ACL key patterns hold for every key a command names, wherever it is:
+ * after a key count (LMPOP, ZUNIONSTORE, ZINTER, SINTERCARD, BZMPOP...),
+ * SORT's and GEORADIUS's STORE keys. cowkv checked only the keys of the
+ * table's first..last positions, so a user held to ~a* could pop, read or
+ * overwrite b1 through those commands, where redis-server says NOPERM. A
+ * destination needs write access and the keys it is made from read access
+ * (%R~a* ~w*: ZUNIONSTORE w9 1 a1 is allowed, as in Redis).
+ */
+static void test_acl_keys_wherever_they_are(void **state)
+{
+	static const char *const lines[] = {
+		"SORT a1 STORE b1", "SORT a1 LIMIT 0 1 BY nosort GET # STORE b1", "SORT a1",
+		"LMPOP 2 a1 b1 LEFT", "BLMPOP 0.01 2 a1 b1 LEFT", "ZMPOP 2 a1 b1 MIN",
+		"BZMPOP 0.01 2 a1 b1 MIN", "ZUNIONSTORE a2 2 a1 b1", "ZUNIONSTORE b2 1 a1",
+		"ZINTERSTORE a2 2 a1 b1", "ZDIFFSTORE a2 2 a1 b1", "ZUNION 2 a1 b1",
+		"ZINTER 2 a1 b1", "ZDIFF 2 a1 b1", "ZINTERCARD 2 a1 b1", "SINTERCARD 2 a3 b1",
+		"LMPOP 0 a1 LEFT", "ZUNIONSTORE a2 5 a1", "GEORADIUS a4 0 0 1 km STORE b1",
+		"GEOSEARCHSTORE b1 a4 FROMLONLAT 0 0 BYRADIUS 1 km", "ZRANGESTORE b1 a1 0 -1",
+		"SUNIONSTORE b1 a3", "COPY a1 b1", "BITOP AND b1 a5", "MGET a5 b1",
+	};
+	struct pair p = { 0 };
+	struct kc *c[2][2];
+
+	(void)state;
+	if (!open_pair(&p))
+		skip();
+	BOTH(p.a, p.b, "ACL", "SETUSER", "u", "on", "nopass", "~a*", "+@all");
+	BOTH(p.a, p.b, "ACL", "SETUSER", "w", "on", "nopass", "%R~a*", "~w*", "+@all");
+	BOTH(p.a, p.b, "ZADD", "a1", "1", "x", "2", "y");
+	BOTH(p.a, p.b, "SADD", "a3", "x", "y");
+	BOTH(p.a, p.b, "GEOADD", "a4", "0", "0", "p");
+	BOTH(p.a, p.b, "SET", "a5", "v");
+	for (int k = 0; k < 2; k++) {
+		c[k][0] = kc_open(p.k->port);
+		c[k][1] = kc_open(p.r->port);
+		BOTH(c[k][0], c[k][1], "AUTH", k ? "w" : "u", "x");
+	}
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		char wline[512];
+
+		both_line(c[0][0], c[0][1], lines[i]);
+		snprintf(wline, sizeof wline, "%s", lines[i]);
+		for (char *b = wline; (b = strstr(b, " b")); b++)
+			b[1] = 'w';	/* user w may write w*, only read a* */
+		both_line(c[1][0], c[1][1], wline);
+	}
+	assert_non_null(strstr(both_line(c[0][0], c[0][1], "SORT a1 STORE b1"), "NOPERM"));
+	assert_non_null(strstr(both_line(c[0][0], c[0][1], "LMPOP 2 a1 b1 LEFT"), "NOPERM"));
+	assert_string_equal(both_line(c[1][0], c[1][1], "ZUNIONSTORE w9 1 a1"), ":2");
+	for (int k = 0; k < 2; k++) {
+		kc_close(c[k][0]);
+		kc_close(c[k][1]);
+	}
+	close_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +461,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_kill_user_acl_log, teardown),
 		cmocka_unit_test_teardown(test_monitor_scripts, teardown),
 		cmocka_unit_test_teardown(test_resp3_sets, teardown),
+		cmocka_unit_test_teardown(test_acl_keys_wherever_they_are, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
