@@ -574,6 +574,30 @@ static const char *both(struct kc *a, struct kc *b, const char *first, ...)
 
 #define BOTH(a, b, ...) both((a), (b), __VA_ARGS__, (const char *)NULL)
 
+/* Read replies of c until none comes within ms; rendered, joined by '|'. */
+static void kc_drain(struct kc *c, int ms, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (;;) {
+		struct resp_reply *r;
+		size_t used;
+		char one[2048];
+
+		if (resp_reply_parse(c->buf, c->len, &r, &used) == 1) {
+			memmove(c->buf, c->buf + used, c->len - used);
+			c->len -= used;
+			render(r, one, sizeof one);
+			resp_reply_free(r);
+			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s|", one);
+			continue;
+		}
+		if (kc_fill(c, ms) <= 0)
+			return;
+	}
+}
+
 /* A cowkv and a redis-server, and a connection to each. */
 struct pair {
 	struct server *k, *r;

@@ -741,30 +741,6 @@ static void test_geo_resp3(void **state)
 	close_pair(&p);
 }
 
-/* Read replies of c until none comes within ms; rendered, joined by '|'. */
-static void drain(struct kc *c, int ms, char *out, size_t len)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (;;) {
-		struct resp_reply *r;
-		size_t used;
-		char one[2048];
-
-		if (resp_reply_parse(c->buf, c->len, &r, &used) == 1) {
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			render(r, one, sizeof one);
-			resp_reply_free(r);
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s|", one);
-			continue;
-		}
-		if (kc_fill(c, ms) <= 0)
-			return;
-	}
-}
-
 /* The events of the geo commands (and of ZADD under GEOADD), on both. */
 static void test_geo_notifications(void **state)
 {
@@ -800,16 +776,16 @@ static void test_geo_notifications(void **state)
 	sb = kc_open(p.r->port);
 	SEND(sa, "PSUBSCRIBE", "__key*__:*");
 	SEND(sb, "PSUBSCRIBE", "__key*__:*");
-	drain(sa, 100, ea, sizeof ea);
-	drain(sb, 100, eb, sizeof eb);
+	kc_drain(sa, 100, ea, sizeof ea);
+	kc_drain(sb, 100, eb, sizeof eb);
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		struct cmd c = { 0 };
 
 		for (int j = 0; j < 16 && cmds[i][j]; j++)
 			arg(&c, cmds[i][j]);
 		both_cmd(&p, &c);
-		drain(sa, 50, ea, sizeof ea);
-		drain(sb, 50, eb, sizeof eb);
+		kc_drain(sa, 50, ea, sizeof ea);
+		kc_drain(sb, 50, eb, sizeof eb);
 		if (strcmp(ea, eb))
 			fail_msg("events of %s: cowkv %s\nredis %s", cmds[i][0], ea, eb);
 	}

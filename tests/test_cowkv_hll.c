@@ -515,30 +515,6 @@ static void test_getreg(void **state)
 	close_pair(&p);
 }
 
-/* Read replies of c until none comes within ms; rendered, joined by '|'. */
-static void drain(struct kc *c, int ms, char *out, size_t len)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (;;) {
-		struct resp_reply *r;
-		size_t used;
-		char one[2048];
-
-		if (resp_reply_parse(c->buf, c->len, &r, &used) == 1) {
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			render(r, one, sizeof one);
-			resp_reply_free(r);
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s|", one);
-			continue;
-		}
-		if (kc_fill(c, ms) <= 0)
-			return;
-	}
-}
-
 /* The HLL commands with every keyspace event on: what a subscriber gets. */
 static void notify_scenario(int port, char *out, size_t len)
 {
@@ -547,7 +523,7 @@ static void notify_scenario(int port, char *out, size_t len)
 
 	Q(c, "CONFIG", "SET", "notify-keyspace-events", "KEA");
 	SEND(s, "PSUBSCRIBE", "__key*__:*");
-	drain(s, 50, part, sizeof part);
+	kc_drain(s, 50, part, sizeof part);
 	Q(c, "PFADD", "h", "a");
 	Q(c, "PFADD", "h", "a");	/* nothing changed: no event */
 	Q(c, "PFADD", "h", "b", "c");
@@ -559,7 +535,7 @@ static void notify_scenario(int port, char *out, size_t len)
 	Q(c, "PFADD", "new");
 	Q(c, "SET", "s", "x");
 	Q(c, "PFADD", "s", "x");
-	drain(s, 100, out, len);
+	kc_drain(s, 100, out, len);
 	Q(c, "CONFIG", "SET", "notify-keyspace-events", "");
 	kc_close(s);
 	kc_close(c);

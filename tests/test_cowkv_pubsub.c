@@ -10,30 +10,6 @@
 #include "kvharness.h"
 
 
-/* Read replies of c until none comes within ms; rendered, joined by '|'. */
-static void drain(struct kc *c, int ms, char *out, size_t len)
-{
-	size_t n = 0;
-
-	out[0] = '\0';
-	for (;;) {
-		struct resp_reply *r;
-		size_t used;
-		char one[2048];
-
-		if (resp_reply_parse(c->buf, c->len, &r, &used) == 1) {
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			render(r, one, sizeof one);
-			resp_reply_free(r);
-			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s|", one);
-			continue;
-		}
-		if (kc_fill(c, ms) <= 0)
-			return;
-	}
-}
-
 /* The same scenario on both servers: subscriber s, publisher p. */
 static void pubsub_scenario(int port, char *out, size_t len)
 {
@@ -43,7 +19,7 @@ static void pubsub_scenario(int port, char *out, size_t len)
 	out[0] = '\0';
 	SEND(s, "SUBSCRIBE", "ch1", "ch2", "ch1");
 	SEND(s, "PSUBSCRIBE", "c*", "x?");
-	drain(s, 100, part, sizeof part);
+	kc_drain(s, 100, part, sizeof part);
 	strncat(out, part, len - strlen(out) - 1);
 	strncat(out, Q(p, "PUBLISH", "ch1", "hello"), len - strlen(out) - 1);
 	strncat(out, Q(p, "PUBLISH", "xy", "w"), len - strlen(out) - 1);
@@ -52,7 +28,7 @@ static void pubsub_scenario(int port, char *out, size_t len)
 	strncat(out, Q(p, "PUBSUB", "NUMPAT"), len - strlen(out) - 1);
 	strncat(out, Q(p, "PUBSUB", "CHANNELS", "*2"), len - strlen(out) - 1);
 	strncat(out, Q(p, "PUBSUB", "NUMSUB"), len - strlen(out) - 1);
-	drain(s, 100, part, sizeof part);
+	kc_drain(s, 100, part, sizeof part);
 	strncat(out, part, len - strlen(out) - 1);
 	/* subscribed mode: only the (un)subscribe commands, PING, QUIT, RESET */
 	SEND(s, "GET", "k");
@@ -64,7 +40,7 @@ static void pubsub_scenario(int port, char *out, size_t len)
 	SEND(s, "PUNSUBSCRIBE");
 	SEND(s, "UNSUBSCRIBE");
 	SEND(s, "PING");
-	drain(s, 100, part, sizeof part);
+	kc_drain(s, 100, part, sizeof part);
 	strncat(out, part, len - strlen(out) - 1);
 	strncat(out, Q(p, "PUBSUB", "NUMPAT"), len - strlen(out) - 1);
 	kc_close(s);
@@ -114,7 +90,7 @@ static void notify_scenario(int port, const char *flags, char *out, size_t len)
 	strncat(out, Q(p, "CONFIG", "SET", "notify-keyspace-events", flags), len - strlen(out) - 1);
 	strncat(out, Q(p, "CONFIG", "GET", "notify-keyspace-events"), len - strlen(out) - 1);
 	SEND(s, "PSUBSCRIBE", "__key*__:*");
-	drain(s, 50, part, sizeof part);
+	kc_drain(s, 50, part, sizeof part);
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		int argc = 0;
 		size_t lens[8];
@@ -128,7 +104,7 @@ static void notify_scenario(int port, const char *flags, char *out, size_t len)
 	}
 	sleep_ms(50);
 	strncat(out, Q(p, "GET", "e"), len - strlen(out) - 1);	/* lazy expiry */
-	drain(s, 100, part, sizeof part);
+	kc_drain(s, 100, part, sizeof part);
 	strncat(out, part, len - strlen(out) - 1);
 	Q(p, "CONFIG", "SET", "notify-keyspace-events", "");
 	kc_close(s);
