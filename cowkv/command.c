@@ -728,11 +728,12 @@ static int sort_store_key(int argc, const struct kv_arg *argv)
 /* Commands whose key at argv index `at` is a destination, only written,
  * their other keys only read (Redis's OW and RO key flags); at 0: no
  * destination among the table's keys, which are only read (SORT and
- * GEORADIUS, whose STORE keys are found apart). */
+ * GEORADIUS, whose STORE keys are found apart; WATCH). */
 static const struct { const char *name; int at; } dests[] = {
 	{ "sunionstore", 1 }, { "sinterstore", 1 }, { "sdiffstore", 1 },
 	{ "zrangestore", 1 }, { "geosearchstore", 1 }, { "bitop", 2 }, { "copy", 2 },
 	{ "sort", 0 }, { "georadius", 0 }, { "georadiusbymember", 0 },
+	{ "watch", 0 },	/* neither a read nor a write command: its keys are RO */
 };
 
 /* table_key_access — what key argv[i] of cmd (one of the table's) needs. */

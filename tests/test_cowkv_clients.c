@@ -414,6 +414,7 @@ static void test_acl_keys_wherever_they_are(void **state)
 		"LMPOP 0 a1 LEFT", "ZUNIONSTORE a2 5 a1", "GEORADIUS a4 0 0 1 km STORE b1",
 		"GEOSEARCHSTORE b1 a4 FROMLONLAT 0 0 BYRADIUS 1 km", "ZRANGESTORE b1 a1 0 -1",
 		"SUNIONSTORE b1 a3", "COPY a1 b1", "BITOP AND b1 a5", "MGET a5 b1",
+		"WATCH a1 b1", "UNWATCH",
 	};
 	struct pair p = { 0 };
 	struct kc *c[2][2];
