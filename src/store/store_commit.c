@@ -101,7 +101,7 @@ int cow__store_begin(struct cow_store *st, uint64_t npages, uint64_t parent,
 		b->set = b->tree ? cow__io_calloc(b->tree->count[1], sizeof *b->set) : NULL;
 		err = b->set ? 0 : -ENOMEM;
 	}
-	/* Room for every page and node, so writes never allocate memory. */
+	/* Room for every page and node, so writes call no allocator. */
 	if (!err) {
 		b->promised = (int64_t)(npages + npages / (COW__FANOUT - 1) + 64);
 		err = cow__blocks_reserve(&st->blocks, b->promised);
