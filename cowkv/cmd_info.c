@@ -367,14 +367,17 @@ static void info_stats(struct sb *b)
 		  "latest_fork_usec:0\r\n"
 		  "total_forks:0\r\n"
 		  "client_query_buffer_limit_disconnections:%llu\r\n"
-		  "client_output_buffer_limit_disconnections:%llu\r\n",
+		  "client_output_buffer_limit_disconnections:%llu\r\n"
+		  "unexpected_error_replies:0\r\n"
+		  "total_error_replies:%llu\r\n",
 		  (unsigned long long)srv.conns_total, (unsigned long long)srv.cmds_total,
 		  srv.ops_per_sec, (unsigned long long)srv.net_in,
 		  (unsigned long long)srv.net_out, (unsigned long long)srv.conns_rejected,
 		  (unsigned long long)srv.db.expired, (unsigned long long)srv.hits,
 		  (unsigned long long)srv.misses, pubsub_channels(), pubsub_patterns(),
 		  (unsigned long long)srv.qbuf_disconnects,
-		  (unsigned long long)srv.obuf_disconnects);
+		  (unsigned long long)srv.obuf_disconnects,
+		  (unsigned long long)errstats_total());
 }
 
 static void info_replication(struct sb *b)
@@ -414,12 +417,17 @@ static void info_commandstats(struct sb *b)
 	const struct kv_cmd *t = cmd_table(&n);
 
 	sb_printf(b, "# Commandstats\r\n");
-	for (size_t i = 0; i < n; i++)
-		if (t[i].calls)
+	for (size_t i = 0; i < n; i++) {
+		uint64_t rejected, failed;
+
+		cmd_failures(&t[i], &rejected, &failed);
+		if (t[i].calls || rejected)
 			sb_printf(b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
-				  "rejected_calls=0,failed_calls=0\r\n", t[i].name,
+				  "rejected_calls=%llu,failed_calls=%llu\r\n", t[i].name,
 				  (unsigned long long)t[i].calls, (unsigned long long)t[i].usec,
-				  (double)t[i].usec / (double)t[i].calls);
+				  t[i].calls ? (double)t[i].usec / (double)t[i].calls : 0.0,
+				  (unsigned long long)rejected, (unsigned long long)failed);
+	}
 }
 
 static void info_keyspace(struct sb *b)

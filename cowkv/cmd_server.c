@@ -266,6 +266,7 @@ static void reset_stats(void)
 
 	for (size_t i = 0; i < n; i++)
 		t[i].calls = t[i].usec = 0;
+	cmd_failures_reset();
 	srv.conns_total = srv.conns_rejected = srv.cmds_total = 0;
 	srv.net_in = srv.net_out = srv.hits = srv.misses = 0;
 	srv.obuf_disconnects = srv.qbuf_disconnects = 0;
@@ -282,8 +283,8 @@ void cmd_config(struct client *c)
 			config_set(c);
 	} else if (arg_is(c, 1, "resetstat")) {
 		if (sub_arity(c, "config", 2)) {
+			errstats_reset();       /* issue 15; before reset_stats */
 			reset_stats();
-			errstats_reset();       /* issue 15 */
 			reply_ok(c);
 		}
 	} else if (arg_is(c, 1, "rewrite")) {

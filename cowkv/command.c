@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errstats.h"
 #include "server.h"
 #include "script.h"   /* issue 15: busy scripts */
 #include "acl.h"      /* issue 15: NOAUTH */
@@ -177,7 +178,7 @@ static struct kv_cmd table[] = {
 	{ "bitop", cmd_bitop, -4, W | M, 2, -1, 1, "bitmap", 0, 0 },
 	{ "bitfield", cmd_bitfield, -2, W | M, 1, 1, 1, "bitmap", 0, 0 },
 	{ "bitfield_ro", cmd_bitfield_ro, -2, R | F, 1, 1, 1, "bitmap", 0, 0 },
-	{ "lcs", cmd_lcs, -3, R, 1, 1, 1, "string", 0, 0 },
+	{ "lcs", cmd_lcs, -3, R, 1, 2, 1, "string", 0, 0 },
 	/* HyperLogLog (t_hll.c) */
 	{ "pfadd", cmd_pfadd, -2, W | M | F, 1, 1, 1, "hyperloglog", 0, 0 },
 	{ "pfcount", cmd_pfcount, -2, R | CMD_MAYWRITE, 1, -1, 1, "hyperloglog", 0, 0 },
@@ -298,6 +299,29 @@ struct kv_cmd *cmd_table(size_t *n)
 	sort_table();
 	*n = NCMDS;
 	return table;
+}
+
+/* Per command (by table index, the table sorted): refused before running,
+ * and ran but replied an error. Beside the table, whose lines initialize
+ * calls and usec. */
+static uint64_t rejected_calls[NCMDS], failed_calls[NCMDS];
+
+/* Error replies already put down to a command (Redis's prev_err_count):
+ * a command that ends with more error replies counted than this failed;
+ * one nested in EXEC or a script takes its own errors, not its caller. */
+static uint64_t errors_attributed;
+
+void cmd_failures(const struct kv_cmd *cmd, uint64_t *rejected, uint64_t *failed)
+{
+	*rejected = rejected_calls[cmd - table];
+	*failed = failed_calls[cmd - table];
+}
+
+void cmd_failures_reset(void)
+{
+	memset(rejected_calls, 0, sizeof rejected_calls);
+	memset(failed_calls, 0, sizeof failed_calls);
+	errors_attributed = errstats_any_total();
 }
 
 const struct kv_cmd *cmd_lookup(const char *name, size_t len)
@@ -484,6 +508,9 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 	usec = srv_mono_us() - t0;
 	cmd->usec += (uint64_t)usec;
 	cmd->calls++;
+	if (errstats_any_total() > errors_attributed)
+		failed_calls[cmd - table]++;
+	errors_attributed = errstats_any_total();
 	srv.cmds_total++;
 	c->ncmds++;
 	if ((cmd->flags & CMD_WRITE) && srv.dirty != dirty && !keys_signalled)
@@ -493,9 +520,13 @@ void cmd_exec(struct client *c, struct kv_cmd *cmd)
 	srv.db.cur = outer;
 }
 
-/* A command refused before running: inside MULTI, EXEC will abort. */
-static void refused(struct client *c)
+/* cmd (NULL when unknown) was refused before running: counted, and inside
+ * MULTI, EXEC will abort. */
+static void refused(struct client *c, const struct kv_cmd *cmd)
 {
+	if (cmd)
+		rejected_calls[cmd - table]++;
+	errors_attributed = errstats_any_total();
 	if (c->flags & CF_MULTI)
 		multi_flag_error(c);
 }
@@ -520,7 +551,7 @@ static bool misconf_refuses(struct client *c, const struct kv_cmd *cmd)
 		return true;
 	}
 	reply_misconf(c);
-	refused(c);
+	refused(c, cmd);
 	return true;
 }
 
@@ -546,7 +577,7 @@ static bool noreplicas_refuses(struct client *c, const struct kv_cmd *cmd)
 		return true;
 	}
 	reply_error(c, err);
-	refused(c);
+	refused(c, cmd);
 	return true;
 }
 
@@ -560,18 +591,18 @@ static void call_checked(struct client *c)
 		return;
 	if (!cmd) {
 		reply_unknown(c);
-		refused(c);
+		refused(c, cmd);
 		return;
 	}
 	set_current(c, cmd);
 	if ((cmd->arity > 0 && c->argc != cmd->arity) ||
 	    (cmd->arity < 0 && c->argc < -cmd->arity)) {
 		reply_arity(c, cmd->name);
-		refused(c);
+		refused(c, cmd);
 		return;
 	}
 	if (acl_gate(c, cmd)) {	/* issue 15: NOAUTH / NOPERM, after lookup and arity as Redis */
-		refused(c);
+		refused(c, cmd);
 		return;
 	}
 	if ((c->flags & CF_PUBSUB) && !pubsub_allowed(cmd)) {
@@ -582,7 +613,7 @@ static void call_checked(struct client *c)
 	}
 	if ((c->flags & CF_MULTI) && (cmd->flags & CMD_NOMULTI)) {
 		reply_error(c, "ERR Command not allowed inside a transaction");
-		refused(c);
+		refused(c, cmd);
 		return;
 	}
 	if (over_maxmemory() && ((cmd->flags & CMD_DENYOOM) ||
@@ -592,7 +623,7 @@ static void call_checked(struct client *c)
 		if (cmd->fn == cmd_exec_)
 			multi_discard(c);
 		else
-			refused(c);
+			refused(c, cmd);
 		return;
 	}
 	if (misconf_refuses(c, cmd))
@@ -780,6 +811,11 @@ int cmd_key_args(const struct kv_cmd *cmd, int argc, const struct kv_arg *argv, 
 		access[n] = CMD_KEY_WRITE;
 		idx[n++] = k;
 	}
+	if (!strcmp(cmd->name, "memory") && argc >= 3 && argv[1].len == 5 &&
+	    !strncasecmp(argv[1].p, "usage", 5)) {	/* MEMORY USAGE key */
+		access[n] = CMD_KEY_READ;
+		idx[n++] = 2;
+	}
 	return n;
 }
 
@@ -792,7 +828,8 @@ static const struct { unsigned bit; const char *name; } flag_names[] = {
 
 static void reply_flags(struct client *c, const struct kv_cmd *cmd)
 {
-	bool movable = movable_of(cmd) || geo_has_store_keys(cmd->name);
+	bool movable = movable_of(cmd) || geo_has_store_keys(cmd->name) ||
+		       !strcmp(cmd->name, "sort") || !strcmp(cmd->name, "sort_ro");
 	long long n = movable;
 
 	for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
@@ -970,7 +1007,7 @@ static const struct kv_cmd *lookup_full(const struct kv_arg *a, const struct sub
 static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **idx)
 {
 	const struct kv_cmd *cmd = cmd_lookup(c->argv[2].p, c->argv[2].len);
-	int argc = c->argc - 2, first, last, step;
+	int argc = c->argc - 2;
 	unsigned char *access;
 	long long n;
 
@@ -990,8 +1027,9 @@ static long long getkeys_of(struct client *c, const struct kv_cmd **cmdp, int **
 		reply_oom(c);
 		return -1;
 	}
-	n = movable_of(cmd) || cmd_key_range(cmd, argc, &first, &last, &step)
-	    ? cmd_key_args(cmd, argc, c->argv + 2, *idx, access) : -2;
+	n = cmd_key_args(cmd, argc, c->argv + 2, *idx, access);
+	if (n == 0 && !movable_of(cmd))
+		n = -2;
 	free(access);
 	if (n < 0) {
 		reply_error(c, n == -2 ? "ERR The command has no key arguments"

@@ -17,30 +17,54 @@ static struct {
 	char code[CODE_LEN];
 	uint64_t count;
 } codes[CODES_MAX];
-static int ncodes;
+static int ncodes;	/* codes[] is sorted by code, as Redis lists them */
+static uint64_t total;	/* every error reply counted, whatever its code */
+static uint64_t any;	/* and those to scripts' calls too */
 
 void errstats_count(const char *msg)
 {
 	size_t n = strcspn(msg, " \r\n");
+	char code[CODE_LEN];
+	int i = 0, cmp = 1;
 
+	total++;
 	if (n == 0 || n >= CODE_LEN)
 		return;
-	for (int i = 0; i < ncodes; i++)
-		if (strlen(codes[i].code) == n && !memcmp(codes[i].code, msg, n)) {
-			codes[i].count++;
-			return;
-		}
+	memcpy(code, msg, n);
+	code[n] = '\0';
+	while (i < ncodes && (cmp = strcmp(codes[i].code, code)) < 0)
+		i++;
+	if (i < ncodes && cmp == 0) {
+		codes[i].count++;
+		return;
+	}
 	if (ncodes == CODES_MAX)
 		return;
-	memcpy(codes[ncodes].code, msg, n);
-	codes[ncodes].code[n] = '\0';
-	codes[ncodes].count = 1;
+	memmove(&codes[i + 1], &codes[i], (size_t)(ncodes - i) * sizeof codes[0]);
+	memcpy(codes[i].code, code, n + 1);
+	codes[i].count = 1;
 	ncodes++;
+}
+
+void errstats_any(void)
+{
+	any++;
+}
+
+uint64_t errstats_any_total(void)
+{
+	return any;
 }
 
 void errstats_reset(void)
 {
 	ncodes = 0;
+	total = 0;
+}
+
+uint64_t errstats_total(void)
+{
+	return total;
 }
 
 int errstats_get(int i, const char **code, uint64_t *count)

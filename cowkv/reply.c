@@ -140,6 +140,7 @@ void reply_error(struct client *c, const char *msg)
 	}
 	if (!(c->flags & CF_FAKE))
 		errstats_count(msg);	/* issue 15: INFO errorstats */
+	errstats_any();
 	buf[n++] = '-';
 	for (const char *m = msg; *m && n < cap - 2; m++)
 		buf[n++] = (*m == '\r' || *m == '\n') ? ' ' : *m;

@@ -151,6 +151,11 @@ const struct kv_cmd *cmd_lookup(const char *name, size_t len);
 void cmd_call(struct client *c);
 /* The table, for COMMAND and INFO commandstats. */
 struct kv_cmd *cmd_table(size_t *n);
+/* INFO commandstats' rejected_calls (refused before running: arity, ACL,
+ * OOM, MISCONF...) and failed_calls (ran and replied an error) of cmd, a
+ * command of the table; and their reset (CONFIG RESETSTAT). */
+void cmd_failures(const struct kv_cmd *cmd, uint64_t *rejected, uint64_t *failed);
+void cmd_failures_reset(void);
 
 /* ---- issue 13 part B: dispatch, key events --------------------------- */
 

@@ -14,7 +14,8 @@
  *   - CLIENT KILL USER, ACL LOG's client-info, ACL GETUSER's rules, ACL
  *     key patterns on keys after a key count and on STORE keys;
  *   - MONITOR's order for scripts;
- *   - RESP3: the set commands reply sets.
+ *   - RESP3: the set commands reply sets;
+ *   - INFO commandstats' rejected_calls and failed_calls, errorstats.
  */
 #include "kvharness.h"
 
@@ -452,6 +453,73 @@ static void test_acl_keys_wherever_they_are(void **state)
 	close_pair(&p);
 }
 
+/* The calls=, rejected_calls= and failed_calls= of cmdstat_<name> in the
+ * INFO text s (usec left out: it differs), or "none". */
+static void cmdstat_counts(const char *s, const char *name, char *out, size_t len)
+{
+	char key[64];
+	const char *at, *rej;
+	long long calls, rejected, failed;
+
+	snprintf(key, sizeof key, "cmdstat_%s:calls=", name);
+	if (!(at = strstr(s, key)) || !(rej = strstr(at, "rejected_calls=")) ||
+	    sscanf(at + strlen(key), "%lld", &calls) != 1 ||
+	    sscanf(rej, "rejected_calls=%lld,failed_calls=%lld", &rejected, &failed) != 2) {
+		snprintf(out, len, "none");
+		return;
+	}
+	snprintf(out, len, "calls=%lld rejected=%lld failed=%lld", calls, rejected, failed);
+}
+
+/*
+ * INFO commandstats' rejected_calls and failed_calls, total_error_replies
+ * and errorstats, as redis-server counts them: an arity error is a
+ * rejected SET, a WRONGTYPE a failed GEOADD, an error inside EXEC or a
+ * script's redis.call/pcall the inner command's (not the EXEC's), an EVAL
+ * that returns an error a failed EVAL. cowkv printed 0 for both counts.
+ */
+static void test_commandstats_failures(void **state)
+{
+	static const char *const names[] = { "set", "geoadd", "lpush", "exec", "multi", "eval",
+					     "get" };
+	struct pair p = { 0 };
+	char x[128], y[128];
+	const char *ia, *ib;
+
+	(void)state;
+	if (!open_pair(&p))
+		skip();
+	BOTH(p.a, p.b, "CONFIG", "RESETSTAT");
+	BOTH(p.a, p.b, "SET", "foo", "1");
+	BOTH(p.a, p.b, "GEOADD", "foo", "0", "0", "bar");
+	BOTH(p.a, p.b, "SET");
+	BOTH(p.a, p.b, "NOSUCHCOMMAND");
+	BOTH(p.a, p.b, "MULTI");
+	BOTH(p.a, p.b, "SET", "a", "b");
+	BOTH(p.a, p.b, "LPUSH", "a", "x");
+	BOTH(p.a, p.b, "EXEC");
+	BOTH(p.a, p.b, "EVAL", "return redis.pcall('lpush','a','x')", "0");
+	BOTH(p.a, p.b, "EVAL", "return redis.call('lpush','a','x')", "0");
+	BOTH(p.a, p.b, "EVAL", "return redis.call('get','a')", "0");
+	BOTH(p.a, p.b, "GET", "a");
+	ia = Q(p.a, "INFO", "commandstats");
+	ib = Q(p.b, "INFO", "commandstats");
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		cmdstat_counts(ia, names[i], x, sizeof x);
+		cmdstat_counts(ib, names[i], y, sizeof y);
+		if (strcmp(x, y))
+			fail_msg("cmdstat_%s: cowkv %s, redis %s", names[i], x, y);
+	}
+	cmdstat_counts(ia, "geoadd", x, sizeof x);
+	assert_string_equal(x, "calls=1 rejected=0 failed=1");
+	assert_int_equal(info_field(p.a, "stats", "total_error_replies"),
+			 info_field(p.b, "stats", "total_error_replies"));
+	ia = Q(p.a, "INFO", "errorstats");
+	ib = Q(p.b, "INFO", "errorstats");
+	assert_string_equal(strstr(ia, "errorstat_"), strstr(ib, "errorstat_"));
+	close_pair(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +531,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_monitor_scripts, teardown),
 		cmocka_unit_test_teardown(test_resp3_sets, teardown),
 		cmocka_unit_test_teardown(test_acl_keys_wherever_they_are, teardown),
+		cmocka_unit_test_teardown(test_commandstats_failures, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
