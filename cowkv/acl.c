@@ -793,17 +793,26 @@ static int keys_check(const struct user *u, const struct kv_cmd *cmd, int argc,
 		      const struct kv_arg *argv)
 {
 	unsigned need = (cmd->flags & CMD_WRITE) ? 2 : (cmd->flags & CMD_READONLY) ? 1 : 3;
-	int *idx = malloc(sizeof *idx * ((size_t)argc + 3)), n = 0, bad = -1;
-	unsigned char *access = malloc((size_t)argc + 3);
+	int small_idx[64], *idx = small_idx, n = 0, bad = -1;
+	unsigned char small_access[64], *access = small_access;
 
+	for (int i = 0; i < u->nkeys; i++)	/* every key, read and write: nothing to find */
+		if (u->keys[i].rw == 3 && !strcmp(u->keys[i].pat, "*"))
+			return -1;
+	if ((size_t)argc + 3 > sizeof small_idx / sizeof small_idx[0]) {
+		idx = malloc(sizeof *idx * ((size_t)argc + 3));
+		access = malloc((size_t)argc + 3);
+	}
 	if (idx && access)
 		n = cmd_key_args(cmd, argc, argv, idx, access);
 	for (int k = 0; k < n && bad < 0; k++)
 		if (!key_ok(u, argv[idx[k]].p, argv[idx[k]].len,
 			    access[k] == CMD_KEY_WRITE ? 2 : access[k] == CMD_KEY_READ ? 1 : need))
 			bad = idx[k];
-	free(idx);
-	free(access);
+	if (idx != small_idx) {
+		free(idx);
+		free(access);
+	}
 	return bad;
 }
 

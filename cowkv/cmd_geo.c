@@ -129,18 +129,8 @@ static bool member_point(struct client *c, struct kv_ent *e, int i, double xy[2]
 static void reply_coord(struct client *c, double v)
 {
 	char buf[128];
-	size_t n = ld2str(buf, sizeof buf - 2, (long double)v);
 
-	if (c->resp == 3) {
-		char line[132];
-
-		line[0] = ',';
-		memcpy(line + 1, buf, n);
-		memcpy(line + 1 + n, "\r\n", 2);
-		reply_raw(c, line, n + 3);
-	} else {
-		reply_bulk(c, buf, n);
-	}
+	reply_double_text(c, buf, ld2str(buf, sizeof buf - 2, (long double)v));
 }
 
 /* A distance as a bulk with exactly four decimals, rounded as llrint()

@@ -311,21 +311,25 @@ static size_t double_text(char *buf, size_t len, double d)
 	return (size_t)snprintf(buf, len, "%.17g", d);
 }
 
+void reply_double_text(struct client *c, const char *text, size_t n)
+{
+	char line[136];
+
+	if (c->resp != 3 || n > sizeof line - 3) {
+		reply_bulk(c, text, n);
+		return;
+	}
+	line[0] = ',';
+	memcpy(line + 1, text, n);
+	memcpy(line + 1 + n, "\r\n", 2);
+	reply_raw(c, line, n + 3);
+}
+
 void reply_double(struct client *c, double d)
 {
 	char buf[64];
-	size_t n = double_text(buf, sizeof buf, d);
 
-	if (c->resp == 3) {
-		char line[72];
-
-		line[0] = ',';
-		memcpy(line + 1, buf, n);
-		memcpy(line + 1 + n, "\r\n", 2);
-		reply_raw(c, line, n + 3);
-	} else {
-		reply_bulk(c, buf, n);
-	}
+	reply_double_text(c, buf, double_text(buf, sizeof buf, d));
 }
 
 void reply_null(struct client *c)

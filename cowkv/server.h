@@ -569,6 +569,9 @@ void reply_map_len(struct client *c, long long n);
 void reply_set_len(struct client *c, long long n);
 void reply_push_len(struct client *c, long long n);
 void reply_double(struct client *c, double d);
+/* A double already written as text (n bytes): a RESP3 double, a RESP2
+ * bulk string. */
+void reply_double_text(struct client *c, const char *text, size_t n);
 void reply_null(struct client *c);
 void reply_bool(struct client *c, bool b);
 void reply_bignum(struct client *c, const char *digits, size_t n);
