@@ -322,7 +322,7 @@ static cow_snap *snap_from_file(int fd, size_t n, const uint64_t *offs)
 
 	assert_non_null(copy);
 	memcpy(copy, offs, n * sizeof *copy);
-	return cow__snap_from_file(fd, n, copy);
+	return cow__snap_from_file(fd, n, copy, NULL);
 }
 
 static void scattered_blocks_of_a_file(void **state)
@@ -350,6 +350,57 @@ static void scattered_blocks_of_a_file(void **state)
 	cow_space_destroy(s);
 	cow_snap_release(x);
 	assert_int_equal(cow_frames_in_use(), 0);
+	unlink(path);
+	free(path);
+}
+
+/* A span the caller marks empty is zeroes whatever offs holds there (here
+ * values cow__snap_from_file would refuse): the engine neither checks nor
+ * reads those entries, so a caller need not fill them. */
+static void spans_left_out_are_zeroes_unread(void **state)
+{
+	T_START();
+	enum { N = 3 * COW__FILE_SPAN + 5 };
+	char *path = make_file(16 * P, 6);
+	int fd = open(path, O_RDONLY);
+	uint64_t *offs = malloc(N * sizeof *offs), spans[1] = { 0x5 };	/* spans 0 and 2 */
+	cow_snap *x;
+	cow_space *s;
+	unsigned char *b;
+
+	assert_non_null(offs);
+	for (size_t i = 0; i < N; i++)
+		offs[i] = i / COW__FILE_SPAN % 2 ? 12345 : COW__ZERO_BLOCK;
+	offs[7] = 2 * P;
+	offs[2 * COW__FILE_SPAN + 1] = 9 * P;
+	x = cow__snap_from_file(fd, N, offs, spans);	/* takes offs */
+	close(fd);
+	assert_non_null(x);
+	s = cow_space_from_snap(x);
+	assert_non_null(s);
+	b = cow_base(s);
+	for (size_t i = 0; i < N; i++) {
+		size_t want = i == 7 ? 2 * P : i == 2 * COW__FILE_SPAN + 1 ? 9 * P : SIZE_MAX;
+
+		for (size_t k = 0; k < P; k += 1021)
+			assert_int_equal(b[i * P + k], want == SIZE_MAX ? 0 : expect(want + k, 6));
+	}
+	b[COW__FILE_SPAN * P + 3] = 1;	/* a page of the span left out is the space's */
+	assert_int_equal(b[COW__FILE_SPAN * P + 3], 1);
+	t_check_invariants();
+	cow_space_destroy(s);
+	cow_snap_release(x);
+	assert_int_equal(cow_frames_in_use(), 0);
+	/* the same offs with every span read: 12345 is refused */
+	offs = malloc(N * sizeof *offs);
+	assert_non_null(offs);
+	for (size_t i = 0; i < N; i++)
+		offs[i] = i / COW__FILE_SPAN % 2 ? 12345 : COW__ZERO_BLOCK;
+	fd = open(path, O_RDONLY);
+	errno = 0;
+	assert_null(cow__snap_from_file(fd, N, offs, NULL));
+	assert_int_equal(errno, EINVAL);
+	close(fd);
 	unlink(path);
 	free(path);
 }
@@ -527,6 +578,7 @@ int main(void)
 		cmocka_unit_test(clean_image_pages_are_dropped_and_read_again),
 		cmocka_unit_test(shrunk_file_is_an_error_not_zeroes),
 		cmocka_unit_test(scattered_blocks_of_a_file),
+		cmocka_unit_test(spans_left_out_are_zeroes_unread),
 		cmocka_unit_test(scattered_image_stays_within_budget),
 		cmocka_unit_test(scattered_checkpoint_takes_memory_for_its_data_only),
 		cmocka_unit_test(scattered_checkpoint_cut_short_is_refused),

@@ -133,43 +133,52 @@ static void frames_reset_after_fork(void)
 }
 COW__AT_FORK_CHILD(frames_reset_after_fork)
 
+/* A chunk's bitmaps, for allocation and unmapping in one place. */
+static uint64_t **chunk_bitmaps(struct cow__chunk *ch, unsigned k)
+{
+	uint64_t **maps[] = { &ch->allocated, &ch->homed, &ch->image, &ch->live,
+			      &ch->extra, &ch->windowed };
+
+	return k < sizeof maps / sizeof *maps ? maps[k] : NULL;
+}
+
+/* Unmap chunk c's window and bookkeeping (what of it is mapped). */
+static void chunk_unmap(struct cow__chunk *ch)
+{
+	uint64_t **map;
+
+	if (ch->ref)
+		munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
+	for (unsigned k = 0; (map = chunk_bitmaps(ch, k)); k++)
+		if (*map)
+			munmap(*map, COW__CHUNK_FRAMES / 8);
+	if (ch->window && ch->window != MAP_FAILED)
+		munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
+	memset(ch, 0, sizeof *ch);
+}
+
 /* Add one chunk at the end of the frame space. Returns 0 or -errno. */
 static int chunk_add(void)
 {
 	uint32_t c = frames.nchunks;
 	struct cow__chunk *ch = &frames.chunk[c];
 	off_t end = (off_t)(c + 1) << (COW__CHUNK_SHIFT + COW__PAGE_SHIFT);
+	uint64_t **map;
+	bool ok;
 
 	if (c >= COW__MAX_CHUNKS)
 		return -ENOMEM;
 	if (ftruncate(frames.fd, end) < 0)
 		return -errno;
 	ch->ref = cow__engine_mem(COW__CHUNK_FRAMES * sizeof(uint32_t));
-	ch->allocated = cow__engine_mem(COW__CHUNK_FRAMES / 8);
-	ch->homed = cow__engine_mem(COW__CHUNK_FRAMES / 8);
-	ch->image = cow__engine_mem(COW__CHUNK_FRAMES / 8);
-	ch->live = cow__engine_mem(COW__CHUNK_FRAMES / 8);
-	ch->windowed = cow__engine_mem(COW__CHUNK_FRAMES / 8);
+	ok = ch->ref != NULL;
+	for (unsigned k = 0; (map = chunk_bitmaps(ch, k)); k++)
+		ok &= (*map = cow__engine_mem(COW__CHUNK_FRAMES / 8)) != NULL;
 	ch->window = mmap(NULL, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
 			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			  frames.fd, end - ((off_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT));
-	if (!ch->ref || !ch->allocated || !ch->homed || !ch->image || !ch->live ||
-	    !ch->windowed || ch->window == MAP_FAILED) {
-		if (ch->ref)
-			munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
-		if (ch->allocated)
-			munmap(ch->allocated, COW__CHUNK_FRAMES / 8);
-		if (ch->homed)
-			munmap(ch->homed, COW__CHUNK_FRAMES / 8);
-		if (ch->image)
-			munmap(ch->image, COW__CHUNK_FRAMES / 8);
-		if (ch->live)
-			munmap(ch->live, COW__CHUNK_FRAMES / 8);
-		if (ch->windowed)
-			munmap(ch->windowed, COW__CHUNK_FRAMES / 8);
-		if (ch->window != MAP_FAILED && ch->window)
-			munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
-		memset(ch, 0, sizeof *ch);
+	if (!ok || ch->window == MAP_FAILED) {
+		chunk_unmap(ch);
 		return -ENOMEM;
 	}
 	madvise(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT,
@@ -456,10 +465,33 @@ void *cow__frame_addr(cow__frame f)
 	return chunk_of(f)->window + ((size_t)slot_of(f) << COW__PAGE_SHIFT);
 }
 
+/*
+ * A frame's count is kept in three parts: the live bit (above 0), the extra
+ * bit (above 1) and ref[] (the count less one, read only when the extra bit
+ * is set; 0 otherwise). A frame that one leaf holds — nearly every frame of
+ * a space — is then a bit, and a run of them is born or dies a bitmap word
+ * at a time (a space created or destroyed) without ref[] being touched: its
+ * memory stays unallocated, the kernel's zero page, however large the space.
+ */
+static inline uint32_t count_of(const struct cow__chunk *ch, uint32_t s)
+{
+	if (!bit_test(ch->live, s))
+		return 0;
+	return bit_test(ch->extra, s) ? ch->ref[s] + 1 : 1;
+}
+
+/* Set the part of frame slot s's count above one to v (ref[] and extra). */
+static inline void extra_set(struct cow__chunk *ch, uint32_t s, uint32_t v)
+{
+	if (v || bit_test(ch->extra, s))
+		ch->ref[s] = v;
+	bit_set(ch->extra, s, v != 0);
+}
+
 /* cow__frame_ref — frame f's reference count. */
 uint32_t cow__frame_ref(cow__frame f)
 {
-	return chunk_of(f)->ref[slot_of(f)];
+	return count_of(chunk_of(f), slot_of(f));
 }
 
 /*
@@ -493,10 +525,10 @@ static void frame_died(cow__frame f)
 /* cow__frame_set_ref — set frame f's count (used when moving sharers). */
 void cow__frame_set_ref(cow__frame f, uint32_t ref)
 {
-	uint32_t *r = &chunk_of(f)->ref[slot_of(f)];
-	uint32_t old = *r;
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f), old = count_of(ch, s);
 
-	*r = ref;
+	extra_set(ch, s, ref > 1 ? ref - 1 : 0);
 	if (old == 0 && ref)
 		frame_born(f);
 	else if (old && ref == 0)
@@ -506,8 +538,13 @@ void cow__frame_set_ref(cow__frame f, uint32_t ref)
 /* cow__frame_get — one more page table references frame f. */
 void cow__frame_get(cow__frame f)
 {
-	if (chunk_of(f)->ref[slot_of(f)]++ == 0)
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f);
+
+	if (!bit_test(ch->live, s))
 		frame_born(f);
+	else
+		extra_set(ch, s, count_of(ch, s));	/* count + 1, less one */
 }
 
 /*
@@ -517,7 +554,12 @@ void cow__frame_get(cow__frame f)
  */
 void cow__frame_put(cow__frame f)
 {
-	if (--chunk_of(f)->ref[slot_of(f)] == 0)
+	struct cow__chunk *ch = chunk_of(f);
+	uint32_t s = slot_of(f);
+
+	if (bit_test(ch->extra, s))
+		extra_set(ch, s, ch->ref[s] - 1);
+	else
 		frame_died(f);
 }
 
@@ -574,24 +616,33 @@ static void died_run(cow__frame f, uint32_t n)
 
 /* Add d (+1 or -1) to the counts of frames [first, first+n), a chunk at a
  * time; frames whose count leaves 0 (d = 1) or reaches it (d = -1) are
- * born or die in runs (born_run, died_run). */
+ * born or die in runs (born_run, died_run), found a bitmap word at a time:
+ * only frames held more than once have ref[] read or written. */
 static void counts_add(cow__frame first, size_t n, int d)
 {
-	const uint32_t edge = d > 0 ? 0 : 1;	/* the count that changes state */
-
 	while (n) {
-		uint32_t k = chunk_left(first, n);
-		uint32_t *r = chunk_of(first)->ref + slot_of(first);
+		struct cow__chunk *ch = chunk_of(first);
+		uint32_t s = slot_of(first), k = chunk_left(first, n), e = s + k;
+		cow__frame base = first - s;
 
-		for (uint32_t j = 0, b; j < k; j = b) {
-			if (r[j] != edge) {
-				r[j] += (uint32_t)d;
-				b = j + 1;
-				continue;
+		for (uint32_t j = s, y; j < e; j = y) {
+			if (!bit_test(ch->live, j)) {	/* held by nothing */
+				y = (uint32_t)cow__bits_find(ch->live, j, e, true);
+				if (d > 0)
+					born_run(base + j, y - j);
+				continue;	/* d < 0 here would be a count below 0 */
 			}
-			for (b = j; b < k && r[b] == edge; b++)
-				r[b] += (uint32_t)d;
-			(d > 0 ? born_run : died_run)(first + j, b - j);
+			y = (uint32_t)cow__bits_find(ch->live, j, e, false);
+			for (uint32_t i = j, z; i < y; i = z) {
+				if (d > 0 || bit_test(ch->extra, i)) {
+					extra_set(ch, i, count_of(ch, i) - 1 + (uint32_t)d);
+					z = i + 1;
+					continue;
+				}
+				/* held once: dies, with the frames after it held once */
+				z = (uint32_t)cow__bits_find(ch->extra, i, y, true);
+				died_run(base + i, z - i);
+			}
 		}
 		first += k;
 		n -= k;
@@ -857,19 +908,6 @@ int cow__frames_read(const cow__frame *f, size_t n, char *buf)
 	return 0;
 }
 
-/* Unmap chunk c's window and bookkeeping. */
-static void chunk_unmap(struct cow__chunk *ch)
-{
-	munmap(ch->ref, COW__CHUNK_FRAMES * sizeof(uint32_t));
-	munmap(ch->allocated, COW__CHUNK_FRAMES / 8);
-	munmap(ch->homed, COW__CHUNK_FRAMES / 8);
-	munmap(ch->image, COW__CHUNK_FRAMES / 8);
-	munmap(ch->live, COW__CHUNK_FRAMES / 8);
-	munmap(ch->windowed, COW__CHUNK_FRAMES / 8);
-	munmap(ch->window, (size_t)COW__CHUNK_FRAMES << COW__PAGE_SHIFT);
-	memset(ch, 0, sizeof *ch);
-}
-
 /* cow__frames_ready_room — would a frame freed now be kept ready (no
  * punch, no syscall)? */
 bool cow__frames_ready_room(void)
@@ -974,8 +1012,9 @@ static int ready_check(char *msg, size_t len,
 }
 
 /*
- * cow__frames_check — for the invariant checker: a frame's live bit is set
- * exactly when its count is above 0, only allocated frames are live, each
+ * cow__frames_check — for the invariant checker: a frame's count is held
+ * as its parts say (the extra bit set exactly when ref[] is above 0, and
+ * only on a live frame), only allocated frames are live, each
  * chunk's count of allocated frames is right, and the ready frames are
  * what they should be.
  * 0, or -EBADMSG naming the first frame that disagrees (in msg).
@@ -986,11 +1025,11 @@ int cow__frames_check(char *msg, size_t len,
 	for (uint64_t f = 0; f < cow__frames_span(); f++) {
 		struct cow__chunk *ch = chunk_of((cow__frame)f);
 		uint32_t s = slot_of((cow__frame)f);
-		bool live = bit_test(ch->live, s);
+		bool live = bit_test(ch->live, s), extra = bit_test(ch->extra, s);
 
-		if (live != (ch->ref[s] > 0))
-			return bad(msg, len, "frame %llu: count %u, live bit %d",
-				   (unsigned long long)f, ch->ref[s], live);
+		if ((extra && !live) || extra != (ch->ref[s] > 0))
+			return bad(msg, len, "frame %llu: count above one %u, live bit %d, extra bit %d",
+				   (unsigned long long)f, ch->ref[s], live, extra);
 		if (live && !bit_test(ch->allocated, s))
 			return bad(msg, len, "frame %llu: referenced, not allocated",
 				   (unsigned long long)f);

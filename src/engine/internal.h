@@ -44,11 +44,12 @@ typedef uint32_t cow__frame;
 
 struct cow__chunk {
 	char *window;          /* COW__CHUNK_FRAMES pages of the memfd */
-	uint32_t *ref;         /* reference count per frame */
+	uint32_t *ref;         /* per frame: its count above one (see extra) */
 	uint64_t *allocated;   /* bit per frame */
 	uint64_t *homed;       /* bit per frame */
 	uint64_t *image;       /* bit per frame: a page of an image file */
 	uint64_t *live;        /* bit per frame: its count is above 0 */
+	uint64_t *extra;       /* bit per frame: above 1 (ref[] is above 0) */
 	uint64_t *windowed;    /* bit per frame: the window maps its page (a hint) */
 	uint32_t nalloc;       /* frames allocated in the chunk */
 };
@@ -108,6 +109,7 @@ struct cow__pt {
 };
 
 extern uint32_t *cow__pt_pool;
+extern uint32_t *cow__pt_base;
 
 /* cow__pt_get — the frame page i of t holds (COW__NO_FRAME: none). */
 static inline cow__frame cow__pt_get(const struct cow__pt *t, size_t i)
@@ -120,7 +122,9 @@ static inline cow__frame cow__pt_get(const struct cow__pt *t, size_t i)
 		n = cow__pt_pool[(size_t)n * COW__PT_FAN +
 				 ((i >> (COW__PT_BITS * l)) & (COW__PT_FAN - 1))];
 	}
-	return n ? cow__pt_pool[(size_t)n * COW__PT_FAN + (i & (COW__PT_FAN - 1))]
+	/* A leaf's entry holds its frame less the leaf's base and its index. */
+	return n ? cow__pt_pool[(size_t)n * COW__PT_FAN + (i & (COW__PT_FAN - 1))] +
+		   cow__pt_base[n] + (uint32_t)(i & (COW__PT_FAN - 1))
 		 : COW__NO_FRAME;
 }
 
@@ -518,23 +522,35 @@ cow_snap *cow__snap_clone(const cow_snap *snap);
 void cow__snap_set_origin(cow_snap *snap, void *store, uint64_t serial, uint64_t id);
 
 /*
+ * cow__snap_never_written — do pages [i, i+n) of snap (within one page-table
+ * leaf) read as zeroes because they were never written (holes of the frame
+ * store), so that a commit need not read them? False when unsure.
+ */
+bool cow__snap_never_written(const cow_snap *snap, size_t i, size_t n);
+
+/* Pages per bit of cow__snap_from_file's spans (one page-table leaf). */
+#define COW__FILE_SPAN COW__PT_FAN
+
+/*
  * A snapshot of npages pages whose page i is the COW_PAGE_SIZE bytes at file
  * offset offs[i] of fd (page-aligned), or zeroes when offs[i] is
  * COW__ZERO_BLOCK. Pages are read from the file on first access where the
  * engine can do so lazily; the engine keeps its own duplicate of fd (the
  * caller keeps and closes its own). offs (malloc'd) is the engine's from now
  * on, whatever the outcome (not copied: it is 8 bytes a page, 128 MiB for a
- * 64 GiB space). The file's blocks must not
- * change while the snapshot (or a space made from it) may still read them.
- * NULL with errno: EINVAL (bad fd, npages 0, unaligned offset), ENOMEM, or the
- * error of reading the file.
+ * 64 GiB space).
+ *
+ * spans, when not NULL, says where offs need be read at all: bit j clear
+ * means pages [j * COW__FILE_SPAN, (j + 1) * COW__FILE_SPAN) are zeroes,
+ * whatever offs holds there. So a caller that allocates offs with calloc
+ * (fresh memory from the kernel when large) and fills only the spans that
+ * hold data makes a snapshot whose cost follows its data, not its size: no
+ * entry of a clear span is written or read. The caller keeps spans.
+ *
+ * The file's blocks must not change while the snapshot (or a space made
+ * from it) may still read them. NULL with errno: EINVAL (bad fd, npages 0,
+ * unaligned offset), ENOMEM, or the error of reading the file.
  */
-/*
- * cow__snap_never_written — do pages [i, i+n) of snap (within one page-table
- * leaf) read as zeroes because they were never written (holes of the frame
- * store), so that a commit need not read them? False when unsure.
- */
-bool cow__snap_never_written(const cow_snap *snap, size_t i, size_t n);
-cow_snap *cow__snap_from_file(int fd, size_t npages, uint64_t *offs);
+cow_snap *cow__snap_from_file(int fd, size_t npages, uint64_t *offs, const uint64_t *spans);
 
 #endif

@@ -29,11 +29,20 @@
  * The mark is the node's: it is cleared when an entry of the leaf changes,
  * and a copy of the leaf inherits it.
  *
+ * A leaf's entry k holds its frame less the leaf's base and k (uint32
+ * arithmetic: exact both ways), so a leaf whose entries are all 0 is the
+ * run base, base+1, ... (RUN_ZERO): filling a leaf with a run — what
+ * creating a space or loading a checkpoint does for every leaf — sets the
+ * base and never writes the entries, whose memory stays the kernel's zero
+ * page until a page of the leaf changes. A 64 GiB space's table is then
+ * 16,384 counts and bases, not 64 MiB of entries.
+ *
  * Nodes live in one reserved range of address space (MAP_NORESERVE: memory
  * is used as nodes are), numbered from 1; number 0 is "no node", an empty
- * subtree whose pages hold no frame. Free nodes are kept on a list. Nothing
- * here calls malloc (the fault handler copies nodes); everything runs with
- * the engine lock held.
+ * subtree whose pages hold no frame. Free nodes are kept on a list,
+ * linked through their bases (not their entries: a freed RUN_ZERO leaf's
+ * stay untouched). Nothing here calls malloc (the fault handler copies
+ * nodes); everything runs with the engine lock held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +52,7 @@
 #include "internal.h"
 
 uint32_t *cow__pt_pool;		/* node n: COW__PT_FAN entries at n * COW__PT_FAN */
+uint32_t *cow__pt_base;		/* per leaf: entry k holds frame - base - k */
 static uint32_t *node_ref;	/* reference count per node */
 static uint8_t *node_run;	/* per leaf: RUN_UNKNOWN, RUN_YES or RUN_NO */
 static uint32_t pool_nodes;	/* nodes the reserved range can hold */
@@ -52,11 +62,30 @@ static uint32_t live_nodes;
 
 #define POOL_NODES_MAX (1u << 22)	/* 16 GiB of nodes: 16 TiB of pages */
 
-enum { RUN_UNKNOWN, RUN_YES, RUN_NO };	/* is a leaf one run of frames? */
+/* Is a leaf one run of frames? RUN_ZERO: yes, and every entry is 0 (the
+ * frames are base, base+1, ...; the entries need not be read). */
+enum { RUN_UNKNOWN, RUN_YES, RUN_NO, RUN_ZERO };
 
 static inline uint32_t *entries(cow__node n)
 {
 	return cow__pt_pool + (size_t)n * COW__PT_FAN;
+}
+
+/* The frame entry k of leaf n holds, and storing one there. */
+static inline cow__frame leaf_frame(cow__node n, unsigned k)
+{
+	return entries(n)[k] + cow__pt_base[n] + k;
+}
+
+static inline void leaf_store(cow__node n, unsigned k, cow__frame f)
+{
+	entries(n)[k] = f - cow__pt_base[n] - k;
+}
+
+/* The first frame of leaf n, without reading a RUN_ZERO leaf's entries. */
+static inline cow__frame leaf_first(cow__node n)
+{
+	return node_run[n] == RUN_ZERO ? cow__pt_base[n] : leaf_frame(n, 0);
 }
 
 /* Reserve the node range: as large as the kernel allows, up to the max. */
@@ -64,21 +93,25 @@ static int pool_init(void)
 {
 	for (uint32_t n = POOL_NODES_MAX; n >= 1024; n /= 2) {
 		size_t bytes = (size_t)n * COW__PT_FAN * sizeof(uint32_t);
-		void *p = cow__engine_mem(bytes), *r, *u;
+		void *p = cow__engine_mem(bytes), *r, *u, *b;
 
 		if (!p)
 			continue;
 		r = cow__engine_mem((size_t)n * sizeof(uint32_t));
 		u = cow__engine_mem(n);
-		if (!r || !u) {
+		b = cow__engine_mem((size_t)n * sizeof(uint32_t));
+		if (!r || !u || !b) {
 			munmap(p, bytes);
 			if (r)
 				munmap(r, (size_t)n * sizeof(uint32_t));
 			if (u)
 				munmap(u, n);
+			if (b)
+				munmap(b, (size_t)n * sizeof(uint32_t));
 			continue;
 		}
 		cow__pt_pool = p;
+		cow__pt_base = b;
 		node_ref = r;
 		node_run = u;
 		pool_nodes = n;
@@ -91,6 +124,7 @@ static int pool_init(void)
 static void pt_reset(void)
 {
 	cow__pt_pool = NULL;
+	cow__pt_base = NULL;
 	node_ref = NULL;
 	node_run = NULL;
 	pool_nodes = 0;
@@ -100,14 +134,17 @@ static void pt_reset(void)
 }
 COW__AT_FORK_CHILD(pt_reset)
 
-/* A new node with a count of 1, its entries uninitialised. 0 when none. */
-static cow__node node_alloc(void)
+/* A new node with a count of 1 and a base of 0, its entries uninitialised
+ * unless *zero is set (a node never handed out: the kernel's zeroes).
+ * 0 when none. */
+static cow__node node_alloc_zero(bool *zero)
 {
 	cow__node n;
 
+	*zero = !free_head;
 	if (free_head) {
 		n = free_head;
-		free_head = entries(n)[0];
+		free_head = cow__pt_base[n];
 	} else {
 		if (pool_next >= pool_nodes)
 			return 0;
@@ -115,33 +152,85 @@ static cow__node node_alloc(void)
 	}
 	node_ref[n] = 1;
 	node_run[n] = RUN_UNKNOWN;
+	cow__pt_base[n] = 0;
 	live_nodes++;
 	return n;
 }
 
+static cow__node node_alloc(void)
+{
+	bool zero;
+
+	return node_alloc_zero(&zero);
+}
+
+/* A new leaf holding the run first, first+1, ... (RUN_ZERO): its entries
+ * are written only when they are not the kernel's zeroes already. */
+static cow__node leaf_alloc_run(cow__frame first)
+{
+	bool zero;
+	cow__node n = node_alloc_zero(&zero);
+
+	if (!n)
+		return 0;
+	if (!zero)
+		memset(entries(n), 0, COW__PT_FAN * sizeof(uint32_t));
+	cow__pt_base[n] = first;
+	node_run[n] = RUN_ZERO;
+	return n;
+}
+
+/* Leaf n (its own) now holds the run first, first+1, ...: rebased, its
+ * entries zeroed. Counts are the caller's. */
+static void leaf_rebase_run(cow__node n, cow__frame first)
+{
+	memset(entries(n), 0, COW__PT_FAN * sizeof(uint32_t));
+	cow__pt_base[n] = first;
+	node_run[n] = RUN_ZERO;
+}
+
 static void node_free(cow__node n)
 {
-	entries(n)[0] = free_head;
+	cow__pt_base[n] = free_head;	/* not an entry: a lazy leaf's stay untouched */
 	free_head = n;
 	node_ref[n] = 0;
 	live_nodes--;
 }
 
-/* Let go of the frames of leaf entries e[0..n): one run at a time. */
-static void leaf_put(uint32_t *e, size_t n)
+static bool leaf_is_run(cow__node n);
+
+/* Take (get) or let go of (put) the frames of entries [k0, k0+n) of leaf
+ * node: one run at a time; a whole leaf that is one run in one call,
+ * without reading a RUN_ZERO leaf's entries. */
+static void leaf_counts(cow__node node, size_t k0, size_t n, bool get)
 {
-	for (size_t k = 0; k < n;) {
+	void (*run)(cow__frame, size_t) = get ? cow__frames_get_run : cow__frames_put_run;
+
+	if (n == COW__PT_FAN && leaf_is_run(node)) {
+		run(leaf_first(node), n);
+		return;
+	}
+	for (size_t k = k0, end = k0 + n; k < end;) {
+		cow__frame f = leaf_frame(node, (unsigned)k);
 		size_t j = k + 1;
 
-		if (e[k] == COW__NO_FRAME) {
+		if (f == COW__NO_FRAME) {
 			k++;
 			continue;
 		}
-		while (j < n && e[j] == e[k] + (j - k))
+		while (j < end && leaf_frame(node, (unsigned)j) == f + (j - k))
 			j++;
-		cow__frames_put_run(e[k], j - k);
+		run(f, j - k);
 		k = j;
 	}
+}
+
+/* Leaf n (its own) holds no frame at entries [k0, k0+n); counts are the caller's. */
+static void leaf_store_none(cow__node node, size_t k0, size_t n)
+{
+	for (size_t k = k0; k < k0 + n; k++)
+		leaf_store(node, (unsigned)k, COW__NO_FRAME);
+	node_run[node] = RUN_UNKNOWN;
 }
 
 /* Drop one reference to node n at level (0: a leaf), freeing what it alone held. */
@@ -153,7 +242,7 @@ static void node_put(cow__node n, unsigned level)
 		return;
 	e = entries(n);
 	if (!level)
-		leaf_put(e, COW__PT_FAN);
+		leaf_counts(n, 0, COW__PT_FAN, false);
 	else
 		for (unsigned k = 0; k < COW__PT_FAN; k++)
 			node_put(e[k], level - 1);
@@ -192,17 +281,24 @@ static int own_node(uint32_t *slot, unsigned level)
 	if (!(n = node_alloc()))
 		return -ENOMEM;
 	e = entries(n);
-	if (!old) {
-		memset(e, level ? 0 : 0xff, COW__PT_FAN * sizeof *e);
-	} else {
+	if (!old && level) {
+		memset(e, 0, COW__PT_FAN * sizeof *e);
+	} else if (!old) {
+		leaf_store_none(n, 0, COW__PT_FAN);
+	} else if (level) {
 		memcpy(e, entries(old), COW__PT_FAN * sizeof *e);
-		node_run[n] = node_run[old];
-		for (unsigned k = 0; k < COW__PT_FAN; k++) {
-			if (level && e[k])
+		for (unsigned k = 0; k < COW__PT_FAN; k++)
+			if (e[k])
 				node_ref[e[k]]++;
-			else if (!level && e[k] != COW__NO_FRAME)
-				cow__frame_get(e[k]);
-		}
+		node_ref[old]--;	/* was above 1: still referenced */
+	} else {
+		if (node_run[old] == RUN_ZERO)
+			memset(e, 0, COW__PT_FAN * sizeof *e);	/* not read: zeroes */
+		else
+			memcpy(e, entries(old), COW__PT_FAN * sizeof *e);
+		cow__pt_base[n] = cow__pt_base[old];
+		node_run[n] = node_run[old];
+		leaf_counts(n, 0, COW__PT_FAN, true);
 		node_ref[old]--;	/* was above 1: still referenced */
 	}
 	*slot = n;
@@ -250,7 +346,7 @@ int cow__pt_room(const struct cow__pt *t)
 {
 	unsigned want = t->depth + 1, have = 0;
 
-	for (uint32_t n = free_head; n && have < want; n = entries(n)[0])
+	for (uint32_t n = free_head; n && have < want; n = cow__pt_base[n])
 		have++;
 	if (have < want && pool_nodes - pool_next < want - have)
 		return -ENOMEM;
@@ -269,7 +365,7 @@ int cow__pt_room(const struct cow__pt *t)
  */
 int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
 {
-	uint32_t *slot, *e;
+	uint32_t *slot;
 	cow__node old, leaf;
 	int err;
 
@@ -277,12 +373,8 @@ int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
 		return err;
 	old = *slot;
 	if (n == COW__PT_FAN && (!old || node_ref[old] > 1)) {
-		if (!(leaf = node_alloc()))
+		if (!(leaf = leaf_alloc_run(first)))
 			return -ENOMEM;
-		e = entries(leaf);
-		for (unsigned k = 0; k < COW__PT_FAN; k++)
-			e[k] = first + k;
-		node_run[leaf] = RUN_YES;
 		if (old)
 			node_ref[old]--;	/* was above 1: its other holders keep it */
 		*slot = leaf;
@@ -292,11 +384,14 @@ int cow__pt_fill(struct cow__pt *t, size_t i, size_t n, cow__frame first)
 	if ((err = own_node(slot, 0)))
 		return err;
 	cow__frames_get_run(first, n);	/* before the old go: they may overlap */
-	e = entries(*slot) + (i & (COW__PT_FAN - 1));
-	leaf_put(e, n);
+	leaf_counts(*slot, i & (COW__PT_FAN - 1), n, false);
+	if (n == COW__PT_FAN) {
+		leaf_rebase_run(*slot, first);
+		return 0;
+	}
 	for (size_t k = 0; k < n; k++)
-		e[k] = first + (cow__frame)k;
-	node_run[*slot] = n == COW__PT_FAN ? RUN_YES : RUN_UNKNOWN;
+		leaf_store(*slot, (unsigned)((i & (COW__PT_FAN - 1)) + k), first + (cow__frame)k);
+	node_run[*slot] = RUN_UNKNOWN;
 	return 0;
 }
 
@@ -323,9 +418,8 @@ int cow__pt_clear(struct cow__pt *t, size_t i, size_t n)
 	}
 	if ((err = own_node(slot, 0)))
 		return err;
-	leaf_put(entries(*slot) + (i & (COW__PT_FAN - 1)), n);
-	memset(entries(*slot) + (i & (COW__PT_FAN - 1)), 0xff, n * sizeof(uint32_t));
-	node_run[*slot] = RUN_UNKNOWN;
+	leaf_counts(*slot, i & (COW__PT_FAN - 1), n, false);
+	leaf_store_none(*slot, i & (COW__PT_FAN - 1), n);
 	return 0;
 }
 
@@ -341,7 +435,7 @@ void cow__pt_set(struct cow__pt *t, size_t i, cow__frame f)
 {
 	cow__node n = leaf_node(t, i);
 
-	entries(n)[i & (COW__PT_FAN - 1)] = f;
+	leaf_store(n, i & (COW__PT_FAN - 1), f);
 	node_run[n] = RUN_UNKNOWN;
 }
 
@@ -355,22 +449,15 @@ static cow__node leaf_node(const struct cow__pt *t, size_t i)
 	return n;
 }
 
-/* The leaf's entries for page i of t, or NULL (an empty subtree). */
-static const uint32_t *leaf_of(const struct cow__pt *t, size_t i)
+/* Are leaf n's frames f, f+1, ..., f+1023 (its entries all equal)? */
+static bool entries_are_run(cow__node n)
 {
-	cow__node n = leaf_node(t, i);
-
-	return n ? entries(n) : NULL;
-}
-
-/* Are a leaf's entries e[0], e[0]+1, ..., e[0]+1023? */
-static bool entries_are_run(const uint32_t *e)
-{
+	const uint32_t *e = entries(n);
 	unsigned k = 1;
 
-	if (e[0] == COW__NO_FRAME)	/* frame numbers stay below 2^30: no wrap */
+	if (leaf_frame(n, 0) == COW__NO_FRAME)	/* frame numbers stay below 2^30: no wrap */
 		return false;
-	while (k < COW__PT_FAN && e[k] == e[0] + k)
+	while (k < COW__PT_FAN && e[k] == e[0])
 		k++;
 	return k == COW__PT_FAN;
 }
@@ -379,8 +466,8 @@ static bool entries_are_run(const uint32_t *e)
 static bool leaf_is_run(cow__node n)
 {
 	if (node_run[n] == RUN_UNKNOWN)
-		node_run[n] = entries_are_run(entries(n)) ? RUN_YES : RUN_NO;
-	return node_run[n] == RUN_YES;
+		node_run[n] = entries_are_run(n) ? RUN_YES : RUN_NO;
+	return node_run[n] == RUN_YES || node_run[n] == RUN_ZERO;
 }
 
 /*
@@ -392,27 +479,32 @@ static bool leaf_is_run(cow__node n)
  */
 size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
 {
-	const uint32_t *e = leaf_of(t, i);
+	cow__node n = leaf_node(t, i);
 	cow__frame want;
 	size_t j;
 
-	if (!e)
+	if (!n)
 		return i + 1;
-	want = e[i & (COW__PT_FAN - 1)] + 1;
-	for (j = i + 1; j < end; j++, want++) {
+	if (leaf_is_run(n)) {		/* to the leaf's end without a look */
+		j = (i | (COW__PT_FAN - 1)) + 1;
+		want = leaf_first(n) + COW__PT_FAN;
+		if (j >= end)
+			return end;
+	} else {
+		j = i + 1;
+		want = leaf_frame(n, i & (COW__PT_FAN - 1)) + 1;
+	}
+	for (; j < end; j++, want++) {
 		if (!(j & (COW__PT_FAN - 1))) {
-			cow__node n = leaf_node(t, j);
-
-			if (!n)
+			if (!(n = leaf_node(t, j)))
 				break;
-			e = entries(n);
-			if (j + COW__PT_FAN <= end && e[0] == want && leaf_is_run(n)) {
+			if (j + COW__PT_FAN <= end && leaf_is_run(n) && leaf_first(n) == want) {
 				j += COW__PT_FAN - 1;	/* the loop adds the last one */
 				want += COW__PT_FAN - 1;
 				continue;
 			}
 		}
-		if (e[j & (COW__PT_FAN - 1)] != want)
+		if (leaf_frame(n, j & (COW__PT_FAN - 1)) != want)
 			break;
 	}
 	return j;
@@ -423,15 +515,14 @@ size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end)
 bool cow__pt_full(const struct cow__pt *t, size_t i, size_t n)
 {
 	cow__node node = leaf_node(t, i);
-	const uint32_t *e;
 
 	if (!node)
 		return false;
-	if (n == COW__PT_FAN && leaf_is_run(node))
-		return true;
-	e = entries(node) + (i & (COW__PT_FAN - 1));
-	for (size_t k = 0; k < n; k++)
-		if (e[k] == COW__NO_FRAME)
+	if (node_run[node] == RUN_YES || node_run[node] == RUN_ZERO ||
+	    (n == COW__PT_FAN && leaf_is_run(node)))
+		return true;	/* a run holds a frame in every entry */
+	for (size_t k = i & (COW__PT_FAN - 1), end = k + n; k < end; k++)
+		if (leaf_frame(node, (unsigned)k) == COW__NO_FRAME)
 			return false;
 	return true;
 }
@@ -496,8 +587,8 @@ static void diff_nodes(cow__node a, cow__node b, unsigned level, size_t first,
 			diff_nodes(a ? entries(a)[k] : 0, b ? entries(b)[k] : 0,
 				   level - 1, i, npages, bits);
 		} else {
-			cow__frame fa = a ? entries(a)[k] : COW__NO_FRAME;
-			cow__frame fb = b ? entries(b)[k] : COW__NO_FRAME;
+			cow__frame fa = a ? leaf_frame(a, k) : COW__NO_FRAME;
+			cow__frame fb = b ? leaf_frame(b, k) : COW__NO_FRAME;
 
 			if (fa != fb)
 				bits[i >> 6] |= 1ull << (i & 63);
@@ -562,11 +653,13 @@ static void census_node(struct cow__pt_census *c, cow__node n, unsigned level,
 	for (unsigned k = 0; k < COW__PT_FAN; k++) {
 		if (level)
 			census_node(c, e[k], level - 1, frames);
-		else if (e[k] != COW__NO_FRAME)
-			frames[e[k]]++;
+		else if (leaf_frame(n, k) != COW__NO_FRAME)
+			frames[leaf_frame(n, k)]++;
 	}
-	if (!level && node_run[n] != RUN_UNKNOWN &&
-	    entries_are_run(e) != (node_run[n] == RUN_YES))
+	if (level || node_run[n] == RUN_UNKNOWN)
+		return;
+	if (entries_are_run(n) != (node_run[n] != RUN_NO) ||
+	    (node_run[n] == RUN_ZERO && e[0] != 0))
 		c->badrun = n;
 }
 
@@ -594,8 +687,10 @@ int cow__pt_census_check(struct cow__pt_census *c, char *msg, size_t len,
 	if (c->bad)
 		err = bad(msg, len, "page-table node %u: referenced, never handed out", c->bad);
 	else if (c->badrun)
-		err = bad(msg, len, "page-table leaf %u: marked %s one run of frames",
-			  c->badrun, node_run[c->badrun] == RUN_YES ? "as" : "as not");
+		err = bad(msg, len, "page-table leaf %u: marked %s",
+			  c->badrun, node_run[c->badrun] == RUN_NO ? "as not one run of frames" :
+			  node_run[c->badrun] == RUN_YES ? "as one run of frames" :
+			  "as one run of zero entries");
 	for (uint32_t n = 1; n < c->nodes && !err; n++) {
 		live += node_ref[n] != 0;
 		if (node_ref[n] != c->refs[n])

@@ -355,12 +355,19 @@ static inline bool image_zero(const struct cow__image *img, const uint64_t *offs
 	return i >= img->n || (offs && offs[i] == COW__ZERO_BLOCK);
 }
 
+/* Does span bit j of spans (NULL: every span) say its pages may hold data? */
+static inline bool span_used(const uint64_t *spans, size_t j)
+{
+	return !spans || ((spans[j >> 6] >> (j & 63)) & 1);
+}
+
 /*
  * A snapshot of npages pages whose page k is image frame first + k, or
- * zeroes (its own home frame, never written) where the image has no page.
+ * zeroes (its own home frame, never written) where the image has no page;
+ * a clear span of spans is zeroes without a look at offs.
  * Engine lock held. NULL with errno.
  */
-static cow_snap *snap_of_image(struct cow__image *img, size_t npages)
+static cow_snap *snap_of_image(struct cow__image *img, size_t npages, const uint64_t *spans)
 {
 	const uint64_t *offs = img->offs;
 	struct cow__member *x = cow__member_new(COW__KIND_SNAP, npages, NULL);
@@ -376,10 +383,12 @@ static cow_snap *snap_of_image(struct cow__image *img, size_t npages)
 	for (size_t i = 0, n; i < npages; i += n) {
 		size_t leaf_end = (i | (COW__PT_FAN - 1)) + 1;
 		size_t lim = leaf_end < npages ? leaf_end : npages;
-		bool zero = image_zero(img, offs, i);
+		bool used = span_used(spans, i / COW__FILE_SPAN);
+		bool zero = !used || image_zero(img, offs, i);
 
 		/* A run of zero pages or of file pages: consecutive frames. */
-		for (n = 1; i + n < lim && image_zero(img, offs, i + n) == zero; n++)
+		for (n = used ? 1 : lim - i;
+		     i + n < lim && image_zero(img, offs, i + n) == zero; n++)
 			;
 		if ((err = cow__pt_fill(x->pt, i, n, zero ? cow__home(x, i)
 						     : img->first + (cow__frame)i))) {
@@ -393,7 +402,7 @@ static cow_snap *snap_of_image(struct cow__image *img, size_t npages)
 
 /* Make an image of fd and a snapshot of it. Takes the engine lock. */
 static cow_snap *image_snap(int fd, size_t npages, size_t file_pages, off_t off0,
-			    uint64_t *offs, off_t size)
+			    uint64_t *offs, const uint64_t *spans, off_t size)
 {
 	struct cow__image *img;
 	cow_snap *x = NULL;
@@ -406,7 +415,7 @@ static cow_snap *image_snap(int fd, size_t npages, size_t file_pages, off_t off0
 	cow__images_reap();
 	img = cow__image_new(fd, file_pages ? file_pages : 1, off0, offs, size);
 	if (img) {
-		x = snap_of_image(img, npages);
+		x = snap_of_image(img, npages, spans);
 		if (!x || file_pages == 0) {
 			/* no page references it: let it be closed */
 			img->dead = true;
@@ -421,23 +430,28 @@ static cow_snap *image_snap(int fd, size_t npages, size_t file_pages, off_t off0
  * cow__snap_from_file — see internal.h: a lazily read image whose page i is
  * at offs[i] of fd; zero blocks are the snapshot's own (unwritten) frames.
  */
-cow_snap *cow__snap_from_file(int fd, size_t npages, uint64_t *offs)
+cow_snap *cow__snap_from_file(int fd, size_t npages, uint64_t *offs, const uint64_t *spans)
 {
 	struct stat st;
 	int err = 0;
 
 	if (fd < 0 || npages == 0 || !offs || npages > (size_t)COW__MAX_CHUNKS * COW__CHUNK_FRAMES)
 		err = -EINVAL;
-	for (size_t i = 0; i < npages && !err; i++)
+	for (size_t i = 0; i < npages && !err; i++) {
+		if (!span_used(spans, i / COW__FILE_SPAN)) {
+			i |= COW__FILE_SPAN - 1;	/* not read: the loop adds one */
+			continue;
+		}
 		if (offs[i] != COW__ZERO_BLOCK && (offs[i] & (COW__PAGE - 1)))
 			err = -EINVAL;
+	}
 	if (!err && fstat(fd, &st))
 		err = -errno;
 	if (err) {
 		free(offs);
 		return fail(err);
 	}
-	return image_snap(fd, npages, npages, 0, offs, st.st_size);
+	return image_snap(fd, npages, npages, 0, offs, spans, st.st_size);
 }
 
 COW_API cow_snap *cow_snap_open(const char *path, off_t offset, size_t size)
@@ -474,7 +488,7 @@ COW_API cow_snap *cow_snap_open(const char *path, off_t offset, size_t size)
 		     (size_t)((st.st_size - offset + (off_t)COW__PAGE - 1) >> COW__PAGE_SHIFT) : 0;
 	if (file_pages > npages)
 		file_pages = npages;
-	x = image_snap(fd, npages, file_pages, offset, NULL, st.st_size);
+	x = image_snap(fd, npages, file_pages, offset, NULL, NULL, st.st_size);
 	{
 		int err = errno;
 

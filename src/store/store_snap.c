@@ -172,24 +172,62 @@ static int has_clone(struct cow_store *st, uint64_t id)
 
 _Static_assert(COW__ZERO_BLOCK == UINT64_MAX, "offsets() fills zero pages with 0xff");
 
-/* offsets — the file offset of every page of t (COW__ZERO_BLOCK for
- * zeroes), leaf by leaf: a leaf of zeroes costs one fill. */
-static uint64_t *offsets(const struct cow__tree *t)
+/* Pages [a, b) of t: the first and last span bit of the engine's they touch. */
+static inline void span_bits(uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t *offs = cow__io_malloc(t->npages * sizeof *offs);
+	*lo = a / COW__FILE_SPAN;
+	*hi = (b - 1) / COW__FILE_SPAN;
+}
 
-	for (uint64_t j = 0; offs && j < t->count[1]; j++) {
+static bool span_any(const uint64_t *spans, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t j = lo; j <= hi; j++)
+		if ((spans[j >> 6] >> (j & 63)) & 1)
+			return true;
+	return false;
+}
+
+/*
+ * offsets — the file offset of every page of t that cow__snap_from_file
+ * will look at (COW__ZERO_BLOCK for zeroes), and in *spans (calloc'd, the
+ * caller's) the engine's spans that hold data. offs comes from calloc, so
+ * for a big space it is fresh memory from the kernel: the spans without
+ * data are never written (nor read), and a 64 GiB space holding 4 MiB
+ * costs the leaves that hold data, not 128 MiB of entries. NULL (ENOMEM).
+ */
+static uint64_t *offsets(const struct cow__tree *t, uint64_t **spans)
+{
+	uint64_t nspans = (t->npages + COW__FILE_SPAN - 1) / COW__FILE_SPAN, lo, hi;
+	uint64_t *offs = cow__io_calloc(t->npages, sizeof *offs);
+	uint64_t *used = cow__io_calloc((nspans + 63) / 64, sizeof *used);
+
+	if (!offs || !used) {
+		free(offs);
+		free(used);
+		return NULL;
+	}
+	for (uint64_t j = 0; j < t->count[1]; j++) {	/* the spans with data */
+		if (!cow__tree_leaf(t, j))
+			continue;
+		span_bits(j * COW__FANOUT, j * COW__FANOUT + cow__tree_leaf_pages(t, j), &lo, &hi);
+		for (uint64_t k = lo; k <= hi; k++)
+			used[k >> 6] |= 1ull << (k & 63);
+	}
+	for (uint64_t j = 0; j < t->count[1]; j++) {	/* their entries */
 		const struct cow__ptr *ent = cow__tree_leaf(t, j);
 		uint64_t *o = offs + j * COW__FANOUT;
 		uint32_t n = cow__tree_leaf_pages(t, j);
 
-		if (!ent) {	/* every byte 0xff: COW__ZERO_BLOCK */
-			memset(o, 0xff, n * sizeof *o);
+		if (!ent) {	/* every byte 0xff: COW__ZERO_BLOCK, where it is read */
+			span_bits(j * COW__FANOUT, j * COW__FANOUT + n, &lo, &hi);
+			if (span_any(used, lo, hi))
+				memset(o, 0xff, n * sizeof *o);
 			continue;
 		}
 		for (uint32_t i = 0; i < n; i++)
-			o[i] = ent && ent[i].blk ? ent[i].blk << COW__BLK_SHIFT : COW__ZERO_BLOCK;
+			o[i] = ent[i].blk ? ent[i].blk << COW__BLK_SHIFT : COW__ZERO_BLOCK;
 	}
+	*spans = used;
 	return offs;
 }
 
@@ -289,7 +327,7 @@ static int tree_checked(struct cow_store *st, uint64_t id, struct cow__ckpt **ck
 static cow_snap *map_file(struct cow_store *st, struct cow__ckpt *ck, struct cow__tree *t,
 			  cow_snap **clone)
 {
-	uint64_t *offs = offsets(t);
+	uint64_t *spans, *offs = offsets(t, &spans);
 	cow_snap *snap;
 
 	if (!offs) {
@@ -297,7 +335,8 @@ static cow_snap *map_file(struct cow_store *st, struct cow__ckpt *ck, struct cow
 		return NULL;
 	}
 	ck->pinned = 1;	/* its blocks must not change while snap reads them */
-	snap = cow__snap_from_file(st->rfd, t->npages, offs);	/* takes offs */
+	snap = cow__snap_from_file(st->rfd, t->npages, offs, spans);	/* takes offs */
+	free(spans);
 	if (!snap)
 		return NULL;
 	cow__snap_set_origin(snap, st, st->serial, ck->rec.id);
