@@ -462,12 +462,18 @@ static bool entries_are_run(cow__node n)
 	return k == COW__PT_FAN;
 }
 
+/* Is leaf n marked as one run already (no look at its entries)? */
+static inline bool leaf_known_run(cow__node n)
+{
+	return node_run[n] == RUN_YES || node_run[n] == RUN_ZERO;
+}
+
 /* Is leaf n one run of frames? Looked at once per change of the leaf. */
 static bool leaf_is_run(cow__node n)
 {
 	if (node_run[n] == RUN_UNKNOWN)
 		node_run[n] = entries_are_run(n) ? RUN_YES : RUN_NO;
-	return node_run[n] == RUN_YES || node_run[n] == RUN_ZERO;
+	return leaf_known_run(n);
 }
 
 /*
@@ -518,8 +524,7 @@ bool cow__pt_full(const struct cow__pt *t, size_t i, size_t n)
 
 	if (!node)
 		return false;
-	if (node_run[node] == RUN_YES || node_run[node] == RUN_ZERO ||
-	    (n == COW__PT_FAN && leaf_is_run(node)))
+	if (leaf_known_run(node) || (n == COW__PT_FAN && leaf_is_run(node)))
 		return true;	/* a run holds a frame in every entry */
 	for (size_t k = i & (COW__PT_FAN - 1), end = k + n; k < end; k++)
 		if (leaf_frame(node, (unsigned)k) == COW__NO_FRAME)
