@@ -387,9 +387,10 @@ static void probe_in_the_gap(void *addr, size_t len)
 }
 
 /*
- * The same, made certain: a hook stops the engine between mapping the space
- * again and protecting it, and another thread writes a protected page that
- * a fork shares right then. The write must fault (and wait for the engine),
+ * The same, made certain: a hook stops the engine while a's leaf leaves its
+ * read-only mapping — between arming it for userfaultfd and making it
+ * writable — and another thread writes a protected page that a fork
+ * shares right then. The write must fault (and wait for the engine),
  * not land in the fork's frame.
  */
 static void a_write_between_mapping_and_protecting_faults(void **state)
@@ -413,9 +414,10 @@ static void a_write_between_mapping_and_protecting_faults(void **state)
 	cow__test_mapped_hook = probe_in_the_gap;
 	((unsigned char *)cow_base(a))[3] = 0xa5;	/* a leaves its read-only mapping */
 	cow__test_mapped_hook = NULL;
-	/* Under uffd that mapped a again; under mprotect nothing is mapped
-	 * again (a protected page is mapped read-only): the prober's write is
-	 * then an ordinary first write. */
+	/* Under uffd, a's leaf left its read-only mapping (armed for
+	 * userfaultfd, then made writable: the hook ran in between); under
+	 * mprotect nothing changes mappings (a protected page is mapped
+	 * read-only): the prober's write is then an ordinary first write. */
 	if (!strcmp(cow_backend_name(), "uffd"))
 		assert_true(atomic_load(&probe_go));
 	atomic_store(&probe_go, 1);
@@ -479,9 +481,116 @@ static void threads_churn_independent_spaces(void **state)
 	assert_int_equal(cow_frames_in_use(), 0);
 }
 
+/*
+ * Leaves never written are protected by a read-only mapping when a space
+ * is frozen, found by asking the kernel where the frame store holds data.
+ * Writers making their first writes into such leaves while another thread
+ * snapshots must still see consistent cuts: each writer writes FIRST_K
+ * pages of its own leaf in order, so a snapshot shows, per leaf, pages
+ * [0, j) written and the rest zeroes; and what a snapshot showed when it
+ * was taken it shows after every later write.
+ */
+#define FIRST_K 48
+#define LEAF_PAGES 1024
+
+struct first_writer {
+	cow_space *s;
+	unsigned idx;
+	atomic_int *go;
+};
+
+static uint64_t *first_slot(cow_space *s, unsigned w, size_t k)
+{
+	return (uint64_t *)((char *)cow_base(s) + ((size_t)w * LEAF_PAGES + k * 16) * P);
+}
+
+static void *first_writer_main(void *arg)
+{
+	struct first_writer *w = arg;
+
+	while (!atomic_load(w->go))
+		;
+	for (size_t k = 0; k < FIRST_K; k++)
+		*first_slot(w->s, w->idx, k) = k + 1;
+	return NULL;
+}
+
+/* Check that snapshot x is a prefix cut of every writer's leaf. */
+static void check_first_cut(cow_snap *x)
+{
+	for (unsigned w = 0; w < WRITERS; w++) {
+		bool seen_zero = false;
+
+		for (size_t k = 0; k < FIRST_K; k++) {
+			uint64_t v;
+
+			assert_int_equal(cow_snap_read(x, ((size_t)w * LEAF_PAGES + k * 16) * P,
+						       &v, sizeof v), 0);
+			if (v == 0) {
+				seen_zero = true;
+				continue;
+			}
+			if (v != k + 1 || seen_zero)
+				fail_msg("leaf %u page %zu: %llu: not a prefix cut", w, k * 16,
+					 (unsigned long long)v);
+		}
+	}
+}
+
+static void first_writes_into_unwritten_leaves_race_snapshots(void **state)
+{
+	T_START();
+	size_t len = (size_t)WRITERS * LEAF_PAGES * P;
+	unsigned rounds = 40 * t_scale();
+	unsigned char *img = malloc(len), *again = malloc(len);
+
+	assert_non_null(img);
+	assert_non_null(again);
+	for (unsigned r = 0; r < rounds; r++) {
+		cow_space *s = cow_space_create(len, 0);
+		pthread_t th[WRITERS];
+		struct first_writer w[WRITERS];
+		atomic_int go = 0;
+		cow_snap *x[4];
+
+		assert_non_null(s);
+		for (unsigned i = 0; i < WRITERS; i++) {
+			w[i] = (struct first_writer){ s, i, &go };
+			assert_int_equal(pthread_create(&th[i], NULL, first_writer_main, &w[i]), 0);
+		}
+		atomic_store(&go, 1);
+		for (unsigned k = 0; k < 4; k++) {
+			assert_non_null(x[k] = cow_snapshot(s));
+			check_first_cut(x[k]);
+		}
+		assert_int_equal(cow_snap_read(x[0], 0, img, len), 0);
+		for (unsigned i = 0; i < WRITERS; i++)
+			pthread_join(th[i], NULL);
+		/* Quiet: every write is in the space, none reached a snapshot. */
+		for (unsigned i = 0; i < WRITERS; i++)
+			for (size_t k = 0; k < FIRST_K; k++)
+				assert_int_equal(*first_slot(s, i, k), k + 1);
+		memset(cow_base(s), 0xee, P);	/* and one more write, after all */
+		assert_int_equal(cow_snap_read(x[0], 0, again, len), 0);
+		assert_memory_equal(img, again, len);
+		for (unsigned k = 0; k < 4; k++) {
+			check_first_cut(x[k]);
+			cow_snap_release(x[k]);
+		}
+		if (r % 8 == 0)
+			t_check_invariants();
+		cow_space_destroy(s);
+	}
+	free(img);
+	free(again);
+	t_check_invariants();
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(first_writes_into_unwritten_leaves_race_snapshots),
 		cmocka_unit_test(writers_and_a_snapshotter),
 		cmocka_unit_test(restores_racing_writers_leave_the_snapshot_alone),
 		cmocka_unit_test(forks_written_by_threads_leave_the_parent_alone),

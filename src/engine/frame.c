@@ -720,17 +720,29 @@ bool cow__page_is_zero(const void *p)
 	return true;
 }
 
-/* Does any of the frames [first, first+n) hold a page of the memfd? (A
- * hole reads as zeroes and costs no memory.) True when the kernel cannot
- * tell. */
-static bool frames_hold_data(cow__frame first, size_t n)
+/*
+ * cow__frames_data_at — the index k of the first of the memfd frames
+ * [first, first+n) that may hold a page of the memfd (n: none does, they
+ * are all holes, which read as zeroes and cost no memory). 0 when the
+ * kernel cannot tell. One lseek(2) whatever n; async-signal-safe.
+ */
+size_t cow__frames_data_at(cow__frame first, size_t n)
 {
 	off_t off = (off_t)first << COW__PAGE_SHIFT;
 	off_t data = lseek(frames.fd, off, SEEK_DATA);
+	uint64_t k;
 
 	if (data < 0)
-		return errno != ENXIO;	/* ENXIO: no data from off on */
-	return data < off + (off_t)(n << COW__PAGE_SHIFT);
+		return errno == ENXIO ? n : 0;	/* ENXIO: no data from off on */
+	k = (uint64_t)(data - off) >> COW__PAGE_SHIFT;
+	return k < n ? (size_t)k : n;
+}
+
+/* Does any of the frames [first, first+n) hold a page of the memfd? True
+ * when the kernel cannot tell. */
+static bool frames_hold_data(cow__frame first, size_t n)
+{
+	return cow__frames_data_at(first, n) < n;
 }
 
 /*

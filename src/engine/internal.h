@@ -90,6 +90,7 @@ void cow__frames_release_range(cow__frame first, size_t n);
 bool cow__frame_is_image(cow__frame f);
 bool cow__frame_is_hole(cow__frame f);
 bool cow__frames_are_holes(cow__frame first, size_t n);
+size_t cow__frames_data_at(cow__frame first, size_t n);
 bool cow__page_is_zero(const void *p);
 
 /* ======================================================================
@@ -395,7 +396,8 @@ int cow__protect_range(struct cow__member *m, size_t first, size_t n);
 int cow__unprotect_range(struct cow__member *m, size_t first, size_t n);
 int cow__protect_writable(struct cow__member *m);
 /* Testing hook (tests only): called, engine lock held, after a range of a
- * member is mapped again and before it is armed for faults. */
+ * member is mapped again and before it is armed for faults, and after a
+ * range leaving its read-only mapping is armed and before it is writable. */
 extern void (*cow__test_mapped_hook)(void *addr, size_t len);
 /* Testing knob (tests only, 0 normally): when set, every member's mapping
  * budget is at most this many mappings (and at least 8), so that the

@@ -124,6 +124,27 @@ static size_t prot_changes(const struct cow__member *m, size_t i, size_t j)
 	return m->ro ? bit_changes(m->ro, i, j) : 0;
 }
 
+/*
+ * The mapping boundaries of m that touch pages [a, b) (between k and k+1
+ * for k in [a - 1, b)), counted a run of frames and a word of protection
+ * bits at a time: what a change of [a, b)'s mapping or protection can make
+ * or unmake. For one page, boundaries_at.
+ */
+static size_t boundaries_in(const struct cow__member *m, size_t a, size_t b)
+{
+	size_t n = a ? boundary(m, a - 1) : 0;
+
+	for (size_t i = a; i < b;) {
+		size_t j = run_end(m, i, b);
+
+		n += prot_changes(m, i, j);
+		if (j < b)
+			n++;	/* the frames of j - 1 and j do not follow */
+		i = j;
+	}
+	return b > a ? n + boundary(m, b - 1) : n;
+}
+
 /* cow__maps_count — recount m's mappings from scratch, run by run. */
 void cow__maps_count(struct cow__member *m)
 {
@@ -467,27 +488,160 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 	return cow__remap_end(m, i, protect);
 }
 
-/* Set protection of pages [first, first+n) of space m to on, run by run. */
+/*
+ * Is there room in m's budget for a read-only mapping cut out of its
+ * mappings (two boundaries more)? Half the budget is kept for what the
+ * page table itself needs, so that protecting by mapping never makes a
+ * de-fragmentation, which would map every page by its wp bit again.
+ */
+static bool ro_room(const struct cow__member *m)
+{
+	return m->ro && !cow__be->prot_splits && m->maps + 2 <= cow__maps_budget(m) / 2;
+}
+
+/*
+ * Pages [r, s) of space m, one run of memfd frames protected by a
+ * read-only mapping (page i among them may have been made writable
+ * already), leave it: each protected one is write-protected by userfaultfd
+ * (the mapping is registered already), then the mapping is made writable.
+ * A writer meanwhile faults on the read-only mapping and waits for the
+ * engine lock, as for any protected page. 0 or -errno.
+ */
+static int ro_run_release(struct cow__member *m, size_t r, size_t s)
+{
+	for (size_t p = r; p < s;) {
+		size_t q;
+		int err;
+
+		p = cow__bits_find(m->wp, p, s, true);
+		q = cow__bits_find(m->wp, p, s, false);
+		if (p < s && (err = cow__be->protect(page_addr(m, p), (q - p) << COW__PAGE_SHIFT)))
+			return err;
+		p = q;
+	}
+	if (cow__test_mapped_hook)
+		cow__test_mapped_hook(page_addr(m, r), (s - r) << COW__PAGE_SHIFT);
+	if (mprotect(page_addr(m, r), (s - r) << COW__PAGE_SHIFT, PROT_READ | PROT_WRITE))
+		return -errno;
+	return 0;
+}
+
 /*
  * Page i of space m, protected by a read-only mapping, becomes writable in
- * place (its frame is m's alone: a reuse). Mapping such pages one by one
- * would split the mapping at every write and soon force a
- * de-fragmentation that copies every borrowed page; instead m leaves
- * read-only mapping altogether, once: it is mapped again as its bits say
- * (its protected pages write-protected by userfaultfd, the cost the
- * read-only mapping had deferred), and later writes cost one ioctl each.
- * 0 or -errno.
+ * place (its frame is m's alone: a reuse). Its leaf's 1,024 pages (4 MiB)
+ * leave read-only mapping together, their protected pages write-protected
+ * by userfaultfd instead (the cost the read-only mapping had deferred, for
+ * this leaf only); nothing is mapped again, so no page-table entry is lost.
+ * Page by page, the mapping would split at every write; a leaf at a time, a
+ * space written all over becomes one mapping again as neighbouring leaves
+ * merge. Without room in the budget, all of m leaves read-only mapping at
+ * once. Image pages are read-only mappings of their file whatever their
+ * bit says. 0 or -errno.
  */
 static int unprotect_by_mapping(struct cow__member *m, size_t i)
 {
-	int err;
+	size_t a = i & ~(size_t)(COW__PT_FAN - 1);
+	size_t b = m->npages - a > COW__PT_FAN ? a + COW__PT_FAN : m->npages;
+	int err = 0;
 
 	cow__wp_set(m, i, false);
-	ro_clear_range(m, 0, m->npages);
-	err = map_pages(m, 0, m->npages);
-	cow__maps_count(m);
+	if (!ro_room(m)) {
+		a = 0;
+		b = m->npages;
+	}
+	m->maps -= boundaries_in(m, a, b);
+	for (size_t p = cow__bits_find(m->ro, a, b, true); p < b && !err;) {
+		size_t q = cow__bits_find(m->ro, p, b, false), e = run_end(m, p, q);
+
+		if (!cow__frame_is_image(cow__frame_at(m, p)))
+			err = ro_run_release(m, p, e);
+		if (!err)
+			ro_clear_range(m, p, e - p);
+		p = cow__bits_find(m->ro, e, b, true);
+	}
+	if (err && cow__ro_test(m, i))
+		cow__wp_set(m, i, true);	/* still protected by its mapping */
+	m->maps += boundaries_in(m, a, b);
 	budget_check(m);
 	return err;
+}
+
+/*
+ * The first stretch [*h, *e) of whole leaves within pages [i, j) of space
+ * m whose frames are consecutive holes of the memfd — never written, so
+ * that the mapping has no page there (*h = *e = j if none). A leaf that is
+ * not one run of frames costs no syscall; the holes up to the next page of
+ * data are found with one lseek, so the search costs in proportion to the
+ * leaves, and to the leaves that hold data, not to the pages.
+ */
+static void find_holes(const struct cow__member *m, size_t i, size_t j, size_t *h, size_t *e)
+{
+	size_t leaf = COW__PT_FAN;
+	size_t jd = j & ~(leaf - 1);
+
+	for (size_t l = (i + leaf - 1) & ~(leaf - 1); l < jd; l += leaf) {
+		size_t d, run;
+
+		if (cow__pt_run(m->pt, l, l + leaf) < l + leaf)
+			continue;	/* not one run of frames */
+		d = cow__frames_data_at(cow__frame_at(m, l), jd - l) & ~(leaf - 1);
+		if (!d)
+			continue;	/* this leaf holds data */
+		run = (cow__pt_run(m->pt, l, l + d) - l) & ~(leaf - 1);
+		*h = l;
+		*e = l + run;
+		return;
+	}
+	*h = *e = j;
+}
+
+/*
+ * Write-protect pages [h, e) of space m (whole leaves of holes, their wp
+ * bits set) with a read-only mapping: no page-table entry is there to
+ * protect, and userfaultfd would install a marker in every one of them
+ * (page tables for 64 GiB: 128 MiB of kernel memory, 0.2 to 0.3 s to make
+ * and as long to free), where mprotect costs the same for 4 KiB or 64 GiB.
+ * A write there faults (SIGSEGV) and unprotect_by_mapping hands the leaf
+ * over to userfaultfd. 0 or -errno from the kernel.
+ */
+static int protect_by_mapping(struct cow__member *m, size_t h, size_t e)
+{
+	int err = 0;
+
+	m->maps -= boundaries_in(m, h, e);
+	cow__bits_fill(m->ro, h, e, true);
+	if (mprotect(page_addr(m, h), (e - h) << COW__PAGE_SHIFT, PROT_READ))
+		err = -errno;
+	if (err)		/* no new mapping (ENOMEM): userfaultfd instead */
+		ro_clear_range(m, h, e - h);
+	m->maps += boundaries_in(m, h, e);
+	budget_check(m);
+	return err ? cow__be->protect(page_addr(m, h), (e - h) << COW__PAGE_SHIFT) : 0;
+}
+
+/*
+ * Write-protect pages [i, j) of space m, one run of memfd frames whose wp
+ * bits are set already: with the backend's call, except for stretches of
+ * whole leaves of holes, which a read-only mapping protects at no cost per
+ * page (uffd, with room in the budget). 0 or -errno.
+ */
+static int protect_pages(struct cow__member *m, size_t i, size_t j)
+{
+	while (i < j) {
+		size_t h = j, e = j;
+		int err = 0;
+
+		if (ro_room(m) && j - i >= COW__PT_FAN)
+			find_holes(m, i, j, &h, &e);
+		if (h > i)
+			err = cow__be->protect(page_addr(m, i), (h - i) << COW__PAGE_SHIFT);
+		if (!err && e > h)
+			err = protect_by_mapping(m, h, e);
+		if (err)
+			return err;
+		i = e;
+	}
+	return 0;
 }
 
 /*
@@ -517,23 +671,21 @@ static size_t to_change(struct cow__member *m, size_t i, size_t end, bool on)
 	return j;
 }
 
+/* Set protection of pages [first, first+n) of space m to on, run by run. */
 static int set_protection(struct cow__member *m, size_t first, size_t n, bool on)
 {
 	size_t end = first + n;
 	int err;
 
-	for (size_t i = first; !on && m->ro && i < end; i++)
-		if (cow__ro_test(m, i) && !cow__frame_is_image(cow__frame_at(m, i))) {
-			if ((err = unprotect_by_mapping(m, i)))
-				return err;
-			break;		/* no read-only page is left */
-		}
-
-	if (cow__be->prot_splits) {
-		m->maps -= boundaries_at(m, first);
-		for (size_t i = first + 1; i < end; i++)
-			m->maps -= boundary(m, i);
+	/* Pages protected by their mapping are mapped again, a leaf at a time. */
+	for (size_t i = first; !on && m->ro && i < end; i++) {
+		i = cow__bits_find(m->ro, i, end, true);
+		if (i < end && !cow__frame_is_image(cow__frame_at(m, i)) &&
+		    (err = unprotect_by_mapping(m, i)))
+			return err;
 	}
+	if (cow__be->prot_splits)
+		m->maps -= boundaries_in(m, first, end);
 	for (size_t i = first; i < end;) {
 		size_t j;
 
@@ -543,16 +695,14 @@ static int set_protection(struct cow__member *m, size_t first, size_t n, bool on
 			continue;
 		}
 		j = to_change(m, i, end, on);
-		err = on ? cow__be->protect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT)
+		err = on ? protect_pages(m, i, j)
 			 : cow__be->unprotect(page_addr(m, i), (j - i) << COW__PAGE_SHIFT);
 		if (err)
 			return err;
 		i = j;
 	}
 	if (cow__be->prot_splits) {
-		m->maps += boundaries_at(m, first);
-		for (size_t i = first + 1; i < end; i++)
-			m->maps += boundary(m, i);
+		m->maps += boundaries_in(m, first, end);
 		budget_check(m);
 	}
 	return 0;
