@@ -9,6 +9,10 @@
  * holding the same 4 MiB of data (1,024 pages spread evenly), this times:
  *
  *   create   cow_space_create and the data written;
+ *   freeze   the first cow_snapshot of another such space (the snapshot
+ *            then released), against fork() of a process holding the same
+ *            memory: an anonymous mapping of the size with the same pages
+ *            written;
  *   save1    the first background save into a new store (cow_save_start +
  *            cow_save_finish: the store's fsyncs included);
  *   save2    the next save after one page changed;
@@ -27,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -36,13 +41,56 @@
 #define MAX_SIZES 8
 #define MAX_REPEAT 16
 
-enum { CREATE, SAVE1, SAVE2, RESTART, DESTROY, NFIG };
-static const char *fig_name[NFIG] = { "create", "save1", "save2", "restart", "destroy" };
+enum { CREATE, FREEZE, SAVE1, SAVE2, RESTART, DESTROY, NFIG };
+static const char *fig_name[NFIG] = { "create", "freeze", "save1", "save2", "restart",
+				      "destroy" };
+
+/* Write the data pages of a region of size bytes at b. */
+static void write_data(unsigned char *b, size_t size)
+{
+	size_t step = size / PAGE / DATA_PAGES;
+
+	for (size_t k = 0; k < DATA_PAGES; k++)
+		memset(b + k * step * PAGE, (int)(k % 251) + 1, PAGE);
+}
+
+/* The first freeze of a new space holding the data, in ns; -1 on error. */
+static double freeze_ns(size_t size)
+{
+	cow_space *s = cow_space_create(size, 0);
+	cow_snap *x;
+	uint64_t t0;
+
+	if (!s)
+		return -1;
+	write_data(cow_base(s), size);
+	t0 = b_now_ns();
+	x = cow_snapshot(s);
+	t0 = b_now_ns() - t0;
+	cow_snap_release(x);
+	cow_space_destroy(s);
+	return x ? (double)t0 : -1;
+}
+
+/* Its baseline: fork() of this process holding an anonymous mapping of
+ * size bytes with the same pages written, in ns; -1 on error. */
+static double fork_same_ns(size_t size)
+{
+	unsigned char *b = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	double t;
+
+	if (b == MAP_FAILED)
+		return -1;
+	write_data(b, size);
+	t = b_fork_ns();
+	munmap(b, size);
+	return t;
+}
 
 /* One round at one size: the five figures in ns into t[]. 0 or -1. */
 static int round_at(size_t size, const char *path, double *t)
 {
-	size_t pages = size / PAGE, step = pages / DATA_PAGES;
 	uint64_t t0 = b_now_ns(), id;
 	cow_space *s = cow_space_create(size, 0), *r = NULL;
 	cow_store *st = NULL;
@@ -53,9 +101,10 @@ static int round_at(size_t size, const char *path, double *t)
 	if (!s)
 		return -1;
 	b = cow_base(s);
-	for (size_t k = 0; k < DATA_PAGES; k++)
-		memset(b + k * step * PAGE, (int)(k % 251) + 1, PAGE);
+	write_data(b, size);
 	t[CREATE] = (double)(b_now_ns() - t0);
+	if ((t[FREEZE] = freeze_ns(size)) < 0)
+		goto out;
 	unlink(path);
 	if (!(st = cow_store_open(path, COW_STORE_CREATE | COW_STORE_EXCL)))
 		goto out;
@@ -63,7 +112,7 @@ static int round_at(size_t size, const char *path, double *t)
 	if (cow_save_finish(cow_save_start(st, s, 0), &id, NULL))
 		goto out;
 	t[SAVE1] = (double)(b_now_ns() - t0);
-	b[(DATA_PAGES / 2) * step * PAGE + 9] ^= 0x5a;
+	b[(DATA_PAGES / 2) * (size / PAGE / DATA_PAGES) * PAGE + 9] ^= 0x5a;
 	t0 = b_now_ns();
 	if (cow_save_finish(cow_save_start(st, s, 0), &id, NULL))
 		goto out;
@@ -117,7 +166,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = getenv("COW_BENCH_DIR") ? getenv("COW_BENCH_DIR") : "/var/tmp";
 	size_t max = 64ul << 30, sizes[MAX_SIZES];
-	static double t[MAX_SIZES][NFIG][MAX_REPEAT], base[MAX_REPEAT];
+	static double t[MAX_SIZES][NFIG][MAX_REPEAT], base[MAX_REPEAT], fk[MAX_REPEAT];
 	double med[MAX_SIZES][NFIG], v[MAX_REPEAT];
 	int repeat = 3, nsizes = 0, r;
 	char path[512], *buf = malloc(DATA_PAGES * PAGE);
@@ -144,6 +193,8 @@ int main(int argc, char **argv)
 			double one[NFIG];
 
 			if (round_at(sizes[z], path, one) < 0)
+				return 1;
+			if (z == nsizes - 1 && (fk[i] = fork_same_ns(sizes[z])) < 0)
 				return 1;
 			for (int f = 0; f < NFIG; f++)
 				t[z][f][i] = one[f];
@@ -176,6 +227,9 @@ int main(int argc, char **argv)
 		double w = b_median(base, (size_t)repeat) / 1e6;
 		char name[64];
 
+		snprintf(name, sizeof name, "sparse_freeze_%zug_ms", sizes[nsizes - 1] >> 30);
+		b_result(name, med[nsizes - 1][FREEZE] / 1e6, "ms", "fork_same_memory",
+			 b_median(fk, (size_t)repeat) / 1e6);
 		for (int f = SAVE1; f <= SAVE2; f++) {
 			snprintf(name, sizeof name, "sparse_%s_%zug_ms", fig_name[f],
 				 sizes[nsizes - 1] >> 30);

@@ -494,6 +494,14 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
  * page table itself needs, so that protecting by mapping never makes a
  * de-fragmentation, which would map every page by its wp bit again.
  */
+/*
+ * Pages a read-only mapping protects or releases at a time: what one page
+ * of the MMU's page tables maps (2 MiB), so that a stretch handed to
+ * userfaultfd costs one page table of markers (the kernel aligns large
+ * mappings, a space's among them, to 2 MiB).
+ */
+#define RO_UNIT 512u
+
 static bool ro_room(const struct cow__member *m)
 {
 	return m->ro && !cow__be->prot_splits && m->maps + 2 <= cow__maps_budget(m) / 2;
@@ -528,20 +536,20 @@ static int ro_run_release(struct cow__member *m, size_t r, size_t s)
 
 /*
  * Page i of space m, protected by a read-only mapping, becomes writable in
- * place (its frame is m's alone: a reuse). Its leaf's 1,024 pages (4 MiB)
- * leave read-only mapping together, their protected pages write-protected
- * by userfaultfd instead (the cost the read-only mapping had deferred, for
- * this leaf only); nothing is mapped again, so no page-table entry is lost.
- * Page by page, the mapping would split at every write; a leaf at a time, a
- * space written all over becomes one mapping again as neighbouring leaves
- * merge. Without room in the budget, all of m leaves read-only mapping at
+ * place (its frame is m's alone: a reuse). The RO_UNIT pages (2 MiB)
+ * around it leave read-only mapping together, their protected pages
+ * write-protected by userfaultfd instead (the cost the read-only mapping
+ * had deferred, for these pages only); nothing is mapped again, so no
+ * page-table entry is lost. Page by page, the mapping would split at every
+ * write; 2 MiB at a time, a space written all over becomes one mapping
+ * again as neighbouring stretches merge. Without room in the budget, all of m leaves read-only mapping at
  * once. Image pages are read-only mappings of their file whatever their
  * bit says. 0 or -errno.
  */
 static int unprotect_by_mapping(struct cow__member *m, size_t i)
 {
-	size_t a = i & ~(size_t)(COW__PT_FAN - 1);
-	size_t b = m->npages - a > COW__PT_FAN ? a + COW__PT_FAN : m->npages;
+	size_t a = i & ~(size_t)(RO_UNIT - 1);
+	size_t b = m->npages - a > RO_UNIT ? a + RO_UNIT : m->npages;
 	int err = 0;
 
 	cow__wp_set(m, i, false);
@@ -567,41 +575,41 @@ static int unprotect_by_mapping(struct cow__member *m, size_t i)
 }
 
 /*
- * The first stretch [*h, *e) of whole leaves within pages [i, j) of space
- * m whose frames are consecutive holes of the memfd — never written, so
- * that the mapping has no page there (*h = *e = j if none). A leaf that is
- * not one run of frames costs no syscall; the holes up to the next page of
- * data are found with one lseek, so the search costs in proportion to the
- * leaves, and to the leaves that hold data, not to the pages.
+ * The first stretch [*h, *e) of whole units (RO_UNIT pages, aligned)
+ * within pages [i, j) of space m whose frames are consecutive holes of the
+ * memfd — never written, so that the mapping has no page there (*h = *e =
+ * j if none). A unit that is not one run of frames costs no syscall; the
+ * holes up to the next page of data are found with one lseek, so the
+ * search costs in proportion to the units, and to those that hold data,
+ * not to the pages.
  */
 static void find_holes(const struct cow__member *m, size_t i, size_t j, size_t *h, size_t *e)
 {
-	size_t leaf = COW__PT_FAN;
-	size_t jd = j & ~(leaf - 1);
+	size_t jd = j & ~(size_t)(RO_UNIT - 1);
 
-	for (size_t l = (i + leaf - 1) & ~(leaf - 1); l < jd; l += leaf) {
+	for (size_t u = (i + RO_UNIT - 1) & ~(size_t)(RO_UNIT - 1); u < jd; u += RO_UNIT) {
 		size_t d, run;
 
-		if (cow__pt_run(m->pt, l, l + leaf) < l + leaf)
+		if (cow__pt_run(m->pt, u, u + RO_UNIT) < u + RO_UNIT)
 			continue;	/* not one run of frames */
-		d = cow__frames_data_at(cow__frame_at(m, l), jd - l) & ~(leaf - 1);
+		d = cow__frames_data_at(cow__frame_at(m, u), jd - u) & ~(size_t)(RO_UNIT - 1);
 		if (!d)
-			continue;	/* this leaf holds data */
-		run = (cow__pt_run(m->pt, l, l + d) - l) & ~(leaf - 1);
-		*h = l;
-		*e = l + run;
+			continue;	/* this unit holds data */
+		run = (cow__pt_run(m->pt, u, u + d) - u) & ~(size_t)(RO_UNIT - 1);
+		*h = u;
+		*e = u + run;
 		return;
 	}
 	*h = *e = j;
 }
 
 /*
- * Write-protect pages [h, e) of space m (whole leaves of holes, their wp
+ * Write-protect pages [h, e) of space m (whole units of holes, their wp
  * bits set) with a read-only mapping: no page-table entry is there to
  * protect, and userfaultfd would install a marker in every one of them
  * (page tables for 64 GiB: 128 MiB of kernel memory, 0.2 to 0.3 s to make
  * and as long to free), where mprotect costs the same for 4 KiB or 64 GiB.
- * A write there faults (SIGSEGV) and unprotect_by_mapping hands the leaf
+ * A write there faults (SIGSEGV) and unprotect_by_mapping hands its 2 MiB
  * over to userfaultfd. 0 or -errno from the kernel.
  */
 static int protect_by_mapping(struct cow__member *m, size_t h, size_t e)
@@ -622,7 +630,7 @@ static int protect_by_mapping(struct cow__member *m, size_t h, size_t e)
 /*
  * Write-protect pages [i, j) of space m, one run of memfd frames whose wp
  * bits are set already: with the backend's call, except for stretches of
- * whole leaves of holes, which a read-only mapping protects at no cost per
+ * whole units of holes, which a read-only mapping protects at no cost per
  * page (uffd, with room in the budget). 0 or -errno.
  */
 static int protect_pages(struct cow__member *m, size_t i, size_t j)
@@ -631,7 +639,7 @@ static int protect_pages(struct cow__member *m, size_t i, size_t j)
 		size_t h = j, e = j;
 		int err = 0;
 
-		if (ro_room(m) && j - i >= COW__PT_FAN)
+		if (ro_room(m) && j - i >= RO_UNIT)
 			find_holes(m, i, j, &h, &e);
 		if (h > i)
 			err = cow__be->protect(page_addr(m, i), (h - i) << COW__PAGE_SHIFT);
@@ -677,7 +685,7 @@ static int set_protection(struct cow__member *m, size_t first, size_t n, bool on
 	size_t end = first + n;
 	int err;
 
-	/* Pages protected by their mapping are mapped again, a leaf at a time. */
+	/* Pages protected by their mapping leave it, 2 MiB at a time. */
 	for (size_t i = first; !on && m->ro && i < end; i++) {
 		i = cow__bits_find(m->ro, i, end, true);
 		if (i < end && !cow__frame_is_image(cow__frame_at(m, i)) &&
