@@ -216,12 +216,14 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 			char *msg, size_t len)
 {
 	size_t maps = m->maps;
+	uint64_t shared = 0;
 
 	for (size_t i = 0; i < m->npages; i++) {
 		cow__frame f = cow__frame_at(m, i), h = m->home == COW__NO_FRAME ? f : cow__home(m, i);
 
 		if (f == COW__NO_FRAME)
 			continue;
+		shared += cow__page_shared(m, i);
 
 		if (cow__frame_ref(f) != counted[f])
 			return bad(msg, len, "frame %u: count %u, referenced %u times",
@@ -235,6 +237,10 @@ static int check_member(const struct cow__member *m, const uint32_t *counted,
 		if (f != h && counted[h])
 			return bad(msg, len, "page %zu: borrowed, but home frame %u is used", i, h);
 	}
+	if (cow__pt_shared_pages(m->pt, m->npages) != shared)
+		return bad(msg, len, "%llu pages shared, counted by leaves as %llu",
+			   (unsigned long long)shared,
+			   (unsigned long long)cow__pt_shared_pages(m->pt, m->npages));
 	if (m->kind == COW__KIND_SPACE && m->addr) {
 		int err = check_space_pages(m, msg, len);
 

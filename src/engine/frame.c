@@ -495,6 +495,25 @@ uint32_t cow__frame_ref(cow__frame f)
 }
 
 /*
+ * cow__frames_held_more — how many of the frames [first, first+n) have a
+ * count above one: their extra bits, counted a bitmap word at a time.
+ */
+size_t cow__frames_held_more(cow__frame first, size_t n)
+{
+	size_t c = 0;
+
+	while (n) {
+		struct cow__chunk *ch = chunk_of(first);
+		uint32_t s = slot_of(first), k = chunk_left(first, n);
+
+		c += bits_count(ch->extra, s, (size_t)s + k);
+		first += k;
+		n -= k;
+	}
+	return c;
+}
+
+/*
  * A frame's count went from 0 to 1 (born) or from 1 to 0 (died). Memfd
  * frames are counted in frames.in_use; image frames are counted by their
  * image, which is closed when none is left.

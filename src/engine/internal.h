@@ -91,6 +91,7 @@ bool cow__frame_is_image(cow__frame f);
 bool cow__frame_is_hole(cow__frame f);
 bool cow__frames_are_holes(cow__frame first, size_t n);
 size_t cow__frames_data_at(cow__frame first, size_t n);
+size_t cow__frames_held_more(cow__frame first, size_t n);
 bool cow__page_is_zero(const void *p);
 
 /* ======================================================================
@@ -137,6 +138,7 @@ int cow__pt_room(const struct cow__pt *t);
 int cow__pt_clear(struct cow__pt *t, size_t i, size_t n);
 bool cow__pt_full(const struct cow__pt *t, size_t i, size_t n);
 bool cow__pt_shared(const struct cow__pt *t, size_t i);
+uint64_t cow__pt_shared_pages(const struct cow__pt *t, size_t npages);
 size_t cow__pt_run(const struct cow__pt *t, size_t i, size_t end);
 void cow__pt_share(struct cow__pt *dst, const struct cow__pt *src);
 void cow__pt_release(struct cow__pt *t);

@@ -548,6 +548,45 @@ bool cow__pt_shared(const struct cow__pt *t, size_t i)
 	}
 }
 
+/* The pages under node n (at level, covering from first, below npages)
+ * that cow__pt_shared_pages counts; via: a node above n is held twice. */
+static uint64_t shared_under(cow__node n, unsigned level, size_t first, size_t npages, bool via)
+{
+	size_t span = (size_t)1 << (COW__PT_BITS * level), m;
+	uint64_t c = 0;
+
+	if (!n || first >= npages)
+		return 0;
+	via = via || node_ref[n] > 1;
+	if (level) {
+		for (unsigned k = 0; k < COW__PT_FAN && first + k * span < npages; k++)
+			c += shared_under(entries(n)[k], level - 1, first + k * span, npages, via);
+		return c;
+	}
+	m = npages - first < COW__PT_FAN ? npages - first : COW__PT_FAN;
+	if (leaf_is_run(n))		/* every entry holds a frame */
+		return via ? m : cow__frames_held_more(leaf_first(n), m);
+	for (unsigned k = 0; k < m; k++) {
+		cow__frame f = leaf_frame(n, k);
+
+		c += f != COW__NO_FRAME && (via || cow__frame_ref(f) > 1);
+	}
+	return c;
+}
+
+/*
+ * cow__pt_shared_pages — how many of pages [0, npages) of t are shared:
+ * their frame is held by more than one leaf, or a node on their path by
+ * more than one table (what cow__pt_shared and the frame's count say page
+ * by page). A subtree held twice counts its pages with a frame without a
+ * look at their counts, a leaf that is one run its frames' counts a bitmap
+ * word at a time: the cost follows the leaves, not the pages.
+ */
+uint64_t cow__pt_shared_pages(const struct cow__pt *t, size_t npages)
+{
+	return shared_under(t->root, t->depth, 0, npages, false);
+}
+
 /*
  * cow__pt_share — dst (empty, of src's size) becomes the same page table as
  * src: one more reference to src's root, nothing copied.

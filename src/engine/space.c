@@ -209,14 +209,11 @@ COW_API int cow_prefault(cow_space *s, void *addr, size_t len)
 	return err;
 }
 
-/* Count pages of m whose frame another member also references. */
+/* Count pages of m whose frame another member also references (or whose
+ * page-table path it shares): a leaf at a time, not a page at a time. */
 static uint64_t count_shared(const struct cow__member *m)
 {
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < m->npages; i++)
-		n += cow__page_shared(m, i);
-	return n;
+	return cow__pt_shared_pages(m->pt, m->npages);
 }
 
 COW_API int cow_stats_get(const cow_space *s, struct cow_stats *out)
