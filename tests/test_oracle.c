@@ -56,37 +56,15 @@ static struct obj *pick(struct obj *set, bool used)
 	return NULL;
 }
 
-static bool page_is_zero(const unsigned char *p)
-{
-	static const unsigned char zero[P];
-
-	return !memcmp(p, zero, P);
-}
-
 /*
- * Does space a hold its oracle? A small one is read through its mapping.
- * Reading a big one so would give every page a frame of its own (a read
- * of a hole of shared memory allocates a page) and no leaf would stay
- * unwritten: it is read from its frames, and through its mapping only
- * where the oracle holds data — unless whole, at the end.
+ * Does space a hold its oracle? A small one is read through its mapping,
+ * a big one sparsely (t_space_matches_sparsely) but whole at the end.
  */
 static bool space_matches(const struct obj *a, unsigned char *buf, bool whole)
 {
-	int err;
-
 	if (a->len < BIG || whole)
 		return !memcmp(cow_base(a->s), a->o, a->len);
-	cow__engine_lock();
-	err = cow__read_pages(&a->s->m, 0, a->len / P, (char *)buf);
-	cow__engine_unlock();
-	assert_int_equal(err, 0);
-	if (memcmp(buf, a->o, a->len))
-		return false;
-	for (size_t off = 0; off < a->len; off += P)
-		if (!page_is_zero(a->o + off) &&
-		    memcmp((const unsigned char *)cow_base(a->s) + off, a->o + off, P))
-			return false;
-	return true;
+	return t_space_matches_sparsely(a->s, a->o, buf);
 }
 
 /* Compare every member with its oracle; the big ones (8 MiB each) every

@@ -266,41 +266,16 @@ static void drop_obj(struct obj *o)
 	memset(o, 0, sizeof *o);
 }
 
-static bool page_is_zero(const unsigned char *p)
-{
-	static const unsigned char zero[P];
-
-	return !memcmp(p, zero, P);
-}
-
-/*
- * Compare space o with its oracle. A read through the mapping would give
- * every hole a page (shared memory allocates one on a read fault), and no
- * part of the space would stay never written, which freezes protect in
- * their own way: but for the whole comparison at the end, a space of more
- * than one 2 MiB unit is read from its frames, and through its mapping
- * only where the oracle holds data. buf holds o->len bytes.
- */
+/* Compare space o with its oracle: through its mapping when small or at
+ * the end, else sparsely (t_space_matches_sparsely). buf holds o->len. */
 static void compare_space(const struct obj *o, long step, const char *what,
 			  unsigned char *buf, bool whole)
 {
-	int err;
+	bool same = whole || o->len < 1024 * P ? !memcmp(cow_base(o->s), o->o, o->len)
+					      : t_space_matches_sparsely(o->s, o->o, buf);
 
-	if (whole || o->len < 1024 * P) {
-		if (memcmp(cow_base(o->s), o->o, o->len))
-			fail_msg("step %ld (%s): a space differs from its oracle", step, what);
-		return;
-	}
-	cow__engine_lock();
-	err = cow__read_pages(&o->s->m, 0, o->len / P, (char *)buf);
-	cow__engine_unlock();
-	assert_int_equal(err, 0);
-	if (memcmp(buf, o->o, o->len))
-		fail_msg("step %ld (%s): a space's frames differ from its oracle", step, what);
-	for (size_t off = 0; off < o->len; off += P)
-		if (!page_is_zero(o->o + off) &&
-		    memcmp((const unsigned char *)cow_base(o->s) + off, o->o + off, P))
-			fail_msg("step %ld (%s): a space differs from its oracle", step, what);
+	if (!same)
+		fail_msg("step %ld (%s): a space differs from its oracle", step, what);
 }
 
 static void compare_all(long step, bool whole)

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,32 @@ unsigned t_scale(void)
 	unsigned v = e ? (unsigned)strtoul(e, NULL, 10) : 1;
 
 	return v ? v : 1;
+}
+
+static bool page_is_zero(const unsigned char *p)
+{
+	static const unsigned char zero[COW_PAGE_SIZE];
+
+	return !memcmp(p, zero, COW_PAGE_SIZE);
+}
+
+bool t_space_matches_sparsely(cow_space *s, const unsigned char *want, unsigned char *buf)
+{
+	size_t len = cow_size(s);
+	const unsigned char *base = cow_base(s);
+	int err;
+
+	cow__engine_lock();
+	err = cow__read_pages(&s->m, 0, len / COW_PAGE_SIZE, (char *)buf);
+	cow__engine_unlock();
+	if (err)
+		fail_msg("reading a space's frames: %d", err);
+	if (memcmp(buf, want, len))
+		return false;
+	for (size_t off = 0; off < len; off += COW_PAGE_SIZE)
+		if (!page_is_zero(want + off) && memcmp(base + off, want + off, COW_PAGE_SIZE))
+			return false;
+	return true;
 }
 
 void t_check_invariants(void)

@@ -7,9 +7,11 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <cow.h>
 
 /* A small, fast, seedable PRNG (xorshift64*), so failures replay. */
 struct t_rng { uint64_t s; };
@@ -39,5 +41,14 @@ unsigned t_scale(void);
 
 /* Fail the test if the engine's invariants do not hold. */
 void t_check_invariants(void);
+
+/*
+ * Does space s hold want (its cow_size bytes)? Read from its frames, and
+ * through its mapping only where want holds data: a read of a hole of
+ * shared memory through a mapping allocates a page, and a space read whole
+ * would never keep a part that was never written, which freezes protect
+ * in their own way. buf holds cow_size(s) bytes.
+ */
+bool t_space_matches_sparsely(cow_space *s, const unsigned char *want, unsigned char *buf);
 
 #endif
