@@ -45,12 +45,14 @@ static bool is_space(const struct cow__member *m)
 
 /*
  * Pages protected by their mapping (ro bits, uffd only): a space made by
- * cow_fork or from a snapshot is mapped read-only as a whole instead of
- * having every page write-protected by userfaultfd — the kernel would
- * install a marker per page of the fresh mapping, O(pages). A write there
- * faults (SIGSEGV) like any protected page; making such a page writable
- * maps it again (mapping.c), after which it follows its wp bit. A page
- * with its ro bit set always has its wp bit set.
+ * cow_fork or from a snapshot is mapped read-only as a whole, and a freeze
+ * makes the 2 MiB units never written read-only, instead of having every
+ * page write-protected by userfaultfd — the kernel would install a marker
+ * per page that has no page-table entry, O(pages). A write there faults
+ * (SIGSEGV) like any protected page; a page moved to another frame is
+ * mapped again on its own, a page made writable in place hands its unit
+ * to userfaultfd (unprotect_by_mapping); then they follow their wp bits.
+ * A page with its ro bit set always has its wp bit set.
  */
 static void ro_clear_range(struct cow__member *m, size_t first, size_t n)
 {
