@@ -491,12 +491,6 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
 }
 
 /*
- * Is there room in m's budget for a read-only mapping cut out of its
- * mappings (two boundaries more)? Half the budget is kept for what the
- * page table itself needs, so that protecting by mapping never makes a
- * de-fragmentation, which would map every page by its wp bit again.
- */
-/*
  * Pages a read-only mapping protects or releases at a time: what one page
  * of the MMU's page tables maps (2 MiB), so that a stretch handed to
  * userfaultfd costs one page table of markers (the kernel aligns large
@@ -504,6 +498,12 @@ int cow__remap_page(struct cow__member *m, size_t i, cow__frame f, bool protect)
  */
 #define RO_UNIT 512u
 
+/*
+ * Is there room in m's budget for a read-only mapping cut out of its
+ * mappings (two boundaries more)? Half the budget is kept for what the
+ * page table itself needs, so that protecting by mapping never makes a
+ * de-fragmentation, which would map every page by its wp bit again.
+ */
 static bool ro_room(const struct cow__member *m)
 {
 	return m->ro && !cow__be->prot_splits && m->maps + 2 <= cow__maps_budget(m) / 2;
@@ -544,9 +544,9 @@ static int ro_run_release(struct cow__member *m, size_t r, size_t s)
  * had deferred, for these pages only); nothing is mapped again, so no
  * page-table entry is lost. Page by page, the mapping would split at every
  * write; 2 MiB at a time, a space written all over becomes one mapping
- * again as neighbouring stretches merge. Without room in the budget, all of m leaves read-only mapping at
- * once. Image pages are read-only mappings of their file whatever their
- * bit says. 0 or -errno.
+ * again as neighbouring stretches merge. Without room in the budget, all
+ * of m leaves read-only mapping at once. Image pages are read-only
+ * mappings of their file whatever their bit says. 0 or -errno.
  */
 static int unprotect_by_mapping(struct cow__member *m, size_t i)
 {
