@@ -84,13 +84,6 @@ unsigned t_scale(void)
 	return v ? v : 1;
 }
 
-static bool page_is_zero(const unsigned char *p)
-{
-	static const unsigned char zero[COW_PAGE_SIZE];
-
-	return !memcmp(p, zero, COW_PAGE_SIZE);
-}
-
 bool t_space_matches_sparsely(cow_space *s, const unsigned char *want, unsigned char *buf)
 {
 	size_t len = cow_size(s);
@@ -105,7 +98,7 @@ bool t_space_matches_sparsely(cow_space *s, const unsigned char *want, unsigned 
 	if (memcmp(buf, want, len))
 		return false;
 	for (size_t off = 0; off < len; off += COW_PAGE_SIZE)
-		if (!page_is_zero(want + off) && memcmp(base + off, want + off, COW_PAGE_SIZE))
+		if (!cow__page_is_zero(want + off) && memcmp(base + off, want + off, COW_PAGE_SIZE))
 			return false;
 	return true;
 }
