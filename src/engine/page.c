@@ -669,9 +669,9 @@ int cow__page_restore(struct cow__member *m, size_t i, cow__frame g)
  * (cow__frames_copy_home: no page fault, and pages of zeroes cost no
  * memory), and m then owns them alone. A leaf taken whole and shared is
  * replaced, not copied (cow__pt_fill), so its borrowed frames are neither
- * counted up nor down. The pages keep their protection (a space's next
- * write faults and reuses the frame, so the write is seen). The caller maps
- * them again. 0 or -errno (no memory for a page-table node, or the error
+ * counted up nor down. A space's pages are write-protected before the copy
+ * (a writer meanwhile waits; the next write faults and reuses the frame,
+ * so the write is seen). The caller maps them again. 0 or -errno (no memory for a page-table node, or the error
  * reading a page); on error no page of the run has moved.
  */
 int cow__pages_take_home(struct cow__member *m, size_t i, size_t n)
@@ -682,6 +682,14 @@ int cow__pages_take_home(struct cow__member *m, size_t i, size_t n)
 	if (n == 0 || n > COW__TAKE_RUN || (i & (COW__PT_FAN - 1)) + n > COW__PT_FAN)
 		return n ? -EINVAL : 0;
 	if ((err = cow__pt_room(m->pt)))
+		return err;
+	/* Another thread may be writing a writable page of the run: its write
+	 * would land in the old frame after the copy and be lost. Protected
+	 * first, such a writer waits in the fault handler for the engine lock,
+	 * then writes the home frame. */
+	if (m->kind == COW__KIND_SPACE && m->addr &&
+	    cow__bits_find(m->wp, i, i + n, false) < i + n &&
+	    (err = cow__protect_range(m, i, n)))
 		return err;
 	for (size_t k = 0; k < n; k++)
 		src[k] = cow__frame_at(m, i + k);
