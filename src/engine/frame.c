@@ -95,6 +95,15 @@ static void frames_mark(uint64_t first, uint64_t n, bool homed)
 	}
 }
 
+/* How many of frame slots [s, k) of ch are allocated: no look at the bits
+ * when the chunk is full (a big home range covers whole chunks). */
+static uint32_t allocated_in(const struct cow__chunk *ch, size_t s, size_t k)
+{
+	if (ch->nalloc == COW__CHUNK_FRAMES)
+		return (uint32_t)(k - s);
+	return (uint32_t)bits_count(ch->allocated, s, k);
+}
+
 /* Set frame slot i of ch allocated or not, keeping the chunk's count. */
 static inline void alloc_set(struct cow__chunk *ch, uint32_t i, bool on)
 {
@@ -199,12 +208,20 @@ static uint64_t find_run(uint64_t from, size_t n, bool *at_end)
 
 	*at_end = false;
 	while (f < total) {
-		const uint64_t *map = chunk_of((cow__frame)f)->allocated;
+		const struct cow__chunk *ch = chunk_of((cow__frame)f);
+		const uint64_t *map = ch->allocated;
 		uint32_t s = slot_of((cow__frame)f);
 		uint64_t want = start + n - f, room = COW__CHUNK_FRAMES - s;
 		size_t lim = s + (size_t)(want < room ? want : room);
-		size_t k = cow__bits_find(map, s, lim, true);	/* an allocated one */
+		size_t k;
 
+		if (ch->nalloc == COW__CHUNK_FRAMES) {	/* full: the next chunk */
+			f += room;
+			start = f;
+			continue;
+		}
+		/* An empty chunk is free without a look at its bits. */
+		k = ch->nalloc ? cow__bits_find(map, s, lim, true) : lim;	/* an allocated one */
 		if (k == lim) {			/* all free */
 			f += lim - s;
 			if (f - start >= n)
@@ -291,7 +308,7 @@ void cow__frames_release_range(cow__frame first, size_t n)
 		uint32_t k = chunk_left(f, end - f);
 
 		cow__bits_fill(ch->image, s, (size_t)s + k, false);
-		ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, (size_t)s + k);
+		ch->nalloc -= allocated_in(ch, s, (size_t)s + k);
 		cow__bits_fill(ch->allocated, s, (size_t)s + k, false);
 		f += k;
 	}
@@ -331,14 +348,56 @@ static int reserve(size_t n, cow__frame *first)
 	return 0;
 }
 
+static void punch_range(uint64_t first, uint64_t n)
+{
+	fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
+}
+
+/*
+ * Punch what holds data in a long run of frames. The kernel's punch costs
+ * the range it is given, not its pages: it walks the window's page tables
+ * and the page cache over all of it (a 64 GiB home range that never held a
+ * page took a millisecond at its space's destroy). So a long run is
+ * punched data stretch by data stretch, found with lseek(2) — at most
+ * PUNCH_STRETCHES of them; past that the rest is punched in one call.
+ */
+#define PUNCH_LONG 4096u	/* frames: 16 MiB */
+#define PUNCH_STRETCHES 32
+static void punch_data(uint64_t first, uint64_t n)
+{
+	uint64_t end = first + n;
+
+	for (unsigned k = 0; first < end; k++) {
+		uint64_t d, h;
+		off_t at;
+
+		if (k == PUNCH_STRETCHES) {
+			punch_range(first, end - first);
+			return;
+		}
+		d = first + cow__frames_data_at((cow__frame)first, (size_t)(end - first));
+		if (d >= end)
+			return;		/* holes to the end: nothing to punch */
+		at = lseek(frames.fd, (off_t)d << COW__PAGE_SHIFT, SEEK_HOLE);
+		h = at < 0 ? end : (uint64_t)at >> COW__PAGE_SHIFT;
+		if (h <= d || h > end)
+			h = end;
+		punch_range(d, h - d);
+		first = h;
+	}
+}
+
 /* Punch frames [first, first+n) out of the memfd: the kernel unmaps their
  * pages from the window too, so their windowed bits are cleared. */
 static void punch_now(uint64_t first, uint64_t n)
 {
 	if (!n)
 		return;
-	fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  (off_t)first << COW__PAGE_SHIFT, (off_t)n << COW__PAGE_SHIFT);
+	if (n >= PUNCH_LONG)
+		punch_data(first, n);
+	else
+		punch_range(first, n);
 	for (uint64_t end = first + n; first < end;) {
 		struct cow__chunk *ch = chunk_of((cow__frame)first);
 		uint32_t s = slot_of((cow__frame)first);
@@ -417,7 +476,7 @@ static void frame_free(cow__frame f)
  * free (their content is punched by the caller). */
 static void unhome_dead(struct cow__chunk *ch, size_t s, size_t k)
 {
-	ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, k);
+	ch->nalloc -= allocated_in(ch, s, k);
 	cow__bits_fill(ch->allocated, s, k, false);
 	cow__bits_fill(ch->homed, s, k, false);
 }
@@ -626,7 +685,7 @@ static void died_run(cow__frame f, uint32_t n)
 	}
 	if (!n)
 		return;
-	ch->nalloc -= (uint32_t)bits_count(ch->allocated, s, (size_t)s + n);
+	ch->nalloc -= allocated_in(ch, s, (size_t)s + n);
 	cow__bits_fill(ch->allocated, s, (size_t)s + n, false);
 	punch(f, n);
 	if (f < frames.hint)

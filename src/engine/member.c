@@ -72,8 +72,12 @@ COW__AT_FORK_CHILD(bitmaps_forget)
  * A bitmap for npages pages, every byte set to byte: a kept one if one fits
  * and the caller writes all of it anyway (a space's: reused memory is
  * memset, where fresh pages that are never written cost nothing — a
- * snapshot's). NULL: ENOMEM.
+ * snapshot's). BITMAP_UNSET: its content is undefined, the caller sets
+ * every word (a space's protection bitmaps, which cow__map_member fills:
+ * filling them here too cost a fork of 64 GiB two memsets of 2 MiB).
+ * NULL: ENOMEM.
  */
+#define BITMAP_UNSET (-1)
 static uint64_t *bitmap_new(size_t npages, bool filled, int byte)
 {
 	size_t bytes = wp_bytes(npages);
@@ -84,10 +88,10 @@ static uint64_t *bitmap_new(size_t npages, bool filled, int byte)
 			p = kept[k].p;
 			kept[k].p = NULL;
 			kept_bytes -= bytes;
-			return memset(p, byte, bytes);
+			return byte == BITMAP_UNSET ? p : memset(p, byte, bytes);
 		}
 	p = zalloc_pages(bytes);
-	return p && byte ? memset(p, byte, bytes) : p;
+	return p && byte > 0 ? memset(p, byte, bytes) : p;
 }
 
 /* Let go of bitmap b of npages pages (NULL: nothing): kept, or unmapped. */
@@ -223,10 +227,12 @@ struct cow__member *cow__member_new(enum cow__kind kind, size_t npages,
 	m->pt = &m->ptab;
 	if (cow__pt_init(m->pt, npages))
 		goto nomem;
-	m->wp = bitmap_new(npages, kind == COW__KIND_SPACE, 0);
+	/* A space's wp and ro bits are set by cow__map_member, which follows. */
+	m->wp = bitmap_new(npages, kind == COW__KIND_SPACE,
+			   kind == COW__KIND_SPACE ? BITMAP_UNSET : 0);
 	if (kind == COW__KIND_SPACE) {
 		m->dirty = bitmap_new(npages, true, 0xff);	/* never saved: all new */
-		m->ro = bitmap_new(npages, true, 0);
+		m->ro = bitmap_new(npages, true, BITMAP_UNSET);
 		m->wlog = cow__engine_mem(COW__LOG_MAX * sizeof *m->wlog);
 	}
 	if (!m->wp || (kind == COW__KIND_SPACE && (!m->dirty || !m->ro || !m->wlog)))
