@@ -222,6 +222,52 @@ static void thousand_snapshots_of_64g(void **state)
 	t_check_invariants();
 }
 
+/* Pages of the memfd among frames [first, first+n) (one lseek each). */
+static size_t data_pages(cow__frame first, size_t n)
+{
+	size_t d = 0;
+
+	for (size_t k = 0; k < n; k++)
+		d += cow__frames_data_at(first + (cow__frame)k, 1) == 0;
+	return d;
+}
+
+/*
+ * Destroying a big space gives its memory back although a long run of
+ * frames is punched only where it holds data (frame.c, punch_data): with
+ * few stretches of data (each punched) and with more than it punches one
+ * by one (the rest in one call). Only the frames kept ready for the next
+ * copies may keep a page. Another space holds frames meanwhile, so the
+ * store is neither emptied nor shrunk, which would hide a page left over.
+ */
+static void destroying_a_big_space_gives_its_pages_back(void **state)
+{
+	T_START();
+	const size_t n = 16384, per = 3000;	/* 64 MiB, 3,000 pages written */
+	const size_t stretches[] = { 5, 100 };
+	cow_space *keep = cow_space_create(P, 0);
+
+	assert_non_null(keep);
+	memset(cow_base(keep), 1, P);
+	for (size_t t = 0; t < sizeof stretches / sizeof *stretches; t++) {
+		cow_space *s = cow_space_create(n * P, 0);
+		size_t len = per / stretches[t], gap = n / stretches[t];
+		cow__frame home;
+
+		assert_non_null(s);
+		home = ((struct cow__member *)s)->home;
+		for (size_t k = 0; k < stretches[t]; k++)
+			memset((char *)cow_base(s) + k * gap * P, 7, len * P);
+		assert_true(data_pages(home, n) >= per);
+		t_check_invariants();
+		cow_space_destroy(s);
+		assert_true(data_pages(home, n) <= COW__READY_MAX);
+		t_check_invariants();
+	}
+	cow_space_destroy(keep);
+	assert_int_equal(cow_frames_in_use(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +278,7 @@ int main(void)
 		cmocka_unit_test(frames_are_freed),
 		cmocka_unit_test(frame_store_shrinks),
 		cmocka_unit_test(thousand_snapshots_of_64g),
+		cmocka_unit_test(destroying_a_big_space_gives_its_pages_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
