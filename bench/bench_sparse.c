@@ -18,7 +18,10 @@
  *   save2    the next save after one page changed;
  *   restart  cow_store_open + cow_store_load + cow_space_from_snap;
  *   destroy  cow_space_destroy of the restarted space, the snapshot
- *            released and the store closed.
+ *            released and the store closed;
+ *   refork   cow_fork of the space, forked once before, after one page
+ *            changed (the earlier fork destroyed);
+ *   unfork   cow_space_destroy of that fork.
  *
  * Each figure is printed against the same figure at 1 GiB (1.0 is flat: the
  * cost does not grow with the size) and, for the saves, against writing
@@ -41,9 +44,9 @@
 #define MAX_SIZES 8
 #define MAX_REPEAT 16
 
-enum { CREATE, FREEZE, SAVE1, SAVE2, RESTART, DESTROY, NFIG };
+enum { CREATE, FREEZE, SAVE1, SAVE2, RESTART, DESTROY, REFORK, UNFORK, NFIG };
 static const char *fig_name[NFIG] = { "create", "freeze", "save1", "save2", "restart",
-				      "destroy" };
+				      "destroy", "refork", "unfork" };
 
 /* Write the data pages of a region of size bytes at b. */
 static void write_data(unsigned char *b, size_t size)
@@ -88,7 +91,30 @@ static double fork_same_ns(size_t size)
 	return t;
 }
 
-/* One round at one size: the five figures in ns into t[]. 0 or -1. */
+/* A fork of s, forked before, after one page changed: refork and unfork
+ * in ns into t[]. 0 or -1. */
+static int refork_at(cow_space *s, size_t size, double *t)
+{
+	unsigned char *b = cow_base(s);
+	cow_space *f = cow_fork(s);
+	uint64_t t0;
+
+	if (!f)
+		return -1;
+	cow_space_destroy(f);
+	b[(DATA_PAGES / 3) * (size / PAGE / DATA_PAGES) * PAGE + 5] ^= 0x33;
+	t0 = b_now_ns();
+	f = cow_fork(s);
+	t[REFORK] = (double)(b_now_ns() - t0);
+	if (!f)
+		return -1;
+	t0 = b_now_ns();
+	cow_space_destroy(f);
+	t[UNFORK] = (double)(b_now_ns() - t0);
+	return 0;
+}
+
+/* One round at one size: the figures in ns into t[]. 0 or -1. */
 static int round_at(size_t size, const char *path, double *t)
 {
 	uint64_t t0 = b_now_ns(), id;
@@ -117,6 +143,8 @@ static int round_at(size_t size, const char *path, double *t)
 	if (cow_save_finish(cow_save_start(st, s, 0), &id, NULL))
 		goto out;
 	t[SAVE2] = (double)(b_now_ns() - t0);
+	if (refork_at(s, size, t))
+		goto out;
 	cow_space_destroy(s);
 	s = NULL;
 	if (cow_store_close(st))
@@ -229,6 +257,9 @@ int main(int argc, char **argv)
 
 		snprintf(name, sizeof name, "sparse_freeze_%zug_ms", sizes[nsizes - 1] >> 30);
 		b_result(name, med[nsizes - 1][FREEZE] / 1e6, "ms", "fork_same_memory",
+			 b_median(fk, (size_t)repeat) / 1e6);
+		snprintf(name, sizeof name, "sparse_refork_%zug_ms", sizes[nsizes - 1] >> 30);
+		b_result(name, med[nsizes - 1][REFORK] / 1e6, "ms", "fork_same_memory",
 			 b_median(fk, (size_t)repeat) / 1e6);
 		for (int f = SAVE1; f <= SAVE2; f++) {
 			snprintf(name, sizeof name, "sparse_%s_%zug_ms", fig_name[f],
