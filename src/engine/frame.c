@@ -348,6 +348,9 @@ static int reserve(size_t n, cow__frame *first)
 	return 0;
 }
 
+/* Punch frames [first, first+n) out of the memfd with one fallocate(2).
+ * Its result is not looked at: on a memfd the kernel refuses a punch only
+ * for arguments libcow never passes (a range past the size, a sealed file). */
 static void punch_range(uint64_t first, uint64_t n)
 {
 	fallocate(frames.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
